@@ -1,0 +1,107 @@
+"""Request parsing shared by every handler: JSON bodies, paths and query values."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from node.appkeys import CONFIG
+from node.errors import InvalidJson, InvalidParameter, PayloadTooLarge, UnsupportedMediaType
+
+MAX_JSON_DEPTH = 32
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise InvalidJson(f"duplicate key {key!r} in JSON object")
+        out[key] = value
+    return out
+
+
+def _reject_constant(name: str) -> Any:
+    raise InvalidJson(f"{name} is not valid JSON")
+
+
+def parse_json_bytes(raw: bytes) -> Any:
+    """Parse a JSON document strictly (UTF-8, no duplicate keys, no NaN, bounded depth)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidJson("body is not UTF-8") from None
+    if _depth(text) > MAX_JSON_DEPTH:
+        raise InvalidJson(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates,
+                          parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise InvalidJson(f"malformed JSON: {exc.msg} at line {exc.lineno} "
+                          f"column {exc.colno}") from None
+
+
+def _depth(text: str) -> int:
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+async def read_json_object(request: web.Request, limit: int | None = None) -> dict[str, Any]:
+    """The request body as a JSON object; 415, 413 or 400 with a code otherwise."""
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType(
+            f"expected Content-Type application/json, got {request.content_type or 'none'}")
+    limit = limit or request.app[CONFIG].limits.max_body_bytes
+    raw = await read_limited(request, limit)
+    body = parse_json_bytes(raw)
+    if not isinstance(body, dict):
+        raise InvalidJson("the body must be a JSON object")
+    return body
+
+
+async def read_limited(request: web.Request, limit: int) -> bytes:
+    """Read the whole body, refusing more than ``limit`` bytes (chunked bodies too)."""
+    chunks: list[bytes] = []
+    total = 0
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        total += len(chunk)
+        if total > limit:
+            raise PayloadTooLarge(f"request body exceeds the limit of {limit} bytes",
+                                  details={"limit": limit})
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def field(body: dict[str, Any], name: str, typ: type | tuple[type, ...], *,
+          required: bool = True, max_len: int | None = None, default: Any = None) -> Any:
+    """One member of a JSON object, type- and size-checked."""
+    if name not in body:
+        if required:
+            raise InvalidParameter(f"missing field {name!r}", code="MISSING_FIELD")
+        return default
+    value = body[name]
+    if isinstance(value, bool) and typ in (int, (int,)):
+        raise InvalidParameter(f"field {name!r} must be a whole number")
+    if not isinstance(value, typ):
+        names = typ.__name__ if isinstance(typ, type) else "/".join(t.__name__ for t in typ)
+        raise InvalidParameter(f"field {name!r} must be of type {names}")
+    if max_len is not None and hasattr(value, "__len__") and len(value) > max_len:
+        raise InvalidParameter(f"field {name!r} is longer than {max_len}")
+    return value

@@ -1,0 +1,147 @@
+"""The ``kontor`` command: the operator's interface to a node.
+
+Each subcommand is a small function taking the parsed arguments and returning an exit
+code. Errors the operator can fix print one line saying what is wrong and what to do,
+and exit 2; they never print a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from node import __version__
+from node.config import Config, load_config, render_example
+from node.errors import ConfigError
+from node.logs import setup_logging
+from node.nodekey import KeyFileError
+
+Command = Callable[[argparse.Namespace], int]
+COMMANDS: dict[str, tuple[Command, Callable[[argparse.ArgumentParser], None], str]] = {}
+
+
+def command(name: str, help: str,
+            args: Callable[[argparse.ArgumentParser], None] = lambda p: None
+            ) -> Callable[[Command], Command]:
+    """Register a subcommand."""
+    def register(fn: Command) -> Command:
+        COMMANDS[name] = (fn, args, help)
+        return fn
+    return register
+
+
+def _config(ns: argparse.Namespace) -> Config:
+    return load_config(ns.config)
+
+
+def _out(text: str = "") -> None:
+    print(text, flush=True)
+
+
+@command("init", "create the data directory, signing key and database (idempotent)")
+def cmd_init(ns: argparse.Namespace) -> int:
+    from node.services.setup import init_node
+
+    config = _config(ns)
+    report = init_node(config)
+    _out(f"data directory: {config.data_dir}" + (" (created)" if report.created_dir else ""))
+    assert report.key is not None
+    _out(f"signing key:    {report.key.key_id}" + (" (created)" if report.created_key
+                                                   else " (kept)"))
+    applied = ", ".join(report.migrations) or "none, schema is current"
+    _out(f"database:       {config.database_path} (migrations applied: {applied})")
+    for warning in report.warnings:
+        _out(f"warning: {warning}")
+    return 0
+
+
+@command("run", "initialise if needed, migrate, and serve until SIGTERM/SIGINT")
+def cmd_run(ns: argparse.Namespace) -> int:
+    from node.server import serve
+
+    config = _config(ns)
+    setup_logging(config.logging.level, config.logging.format)
+    asyncio.run(serve(config))
+    return 0
+
+
+@command("check-config", "validate the configuration file and exit")
+def cmd_check_config(ns: argparse.Namespace) -> int:
+    config = _config(ns)
+    _out(f"{config.source}: OK (server name {config.node.server_name}, "
+         f"listening on {config.http.listen_host}:{config.http.listen_port}, "
+         f"data in {config.data_dir})")
+    return 0
+
+
+@command("example-config", "print a complete, commented configuration file")
+def cmd_example_config(ns: argparse.Namespace) -> int:
+    sys.stdout.write(render_example())
+    return 0
+
+
+def _backup_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("out", type=Path, help="where to write the copy (must not exist)")
+
+
+@command("backup", "write a consistent copy of the live database", _backup_args)
+def cmd_backup(ns: argparse.Namespace) -> int:
+    from node.storage.db import backup
+
+    config = _config(ns)
+    if not config.database_path.exists():
+        _err(f"{config.database_path} does not exist; is the config the node's own?")
+        return 2
+    if ns.out.exists():
+        _err(f"{ns.out} already exists; choose a new file name (a backup never overwrites)")
+        return 2
+
+    def progress(done: int, total: int) -> None:
+        if sys.stderr.isatty() or done == total:
+            print(f"\rbacking up: {done}/{total} pages", end="", file=sys.stderr, flush=True)
+
+    backup(config.database_path, ns.out, progress)
+    print(file=sys.stderr)
+    _out(f"backup written to {ns.out}")
+    return 0
+
+
+def _err(text: str) -> None:
+    print(f"kontor: error: {text}", file=sys.stderr, flush=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kontor", description="Run and operate a Kontor messaging node.")
+    parser.add_argument("--version", action="version", version=f"kontor {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (_, add_args, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("-c", "--config", type=Path, default=None,
+                       help="the node's INI file (default: built-in loopback defaults)")
+        add_args(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``kontor`` console script."""
+    _load_command_modules()
+    ns = build_parser().parse_args(argv)
+    fn = COMMANDS[ns.command][0]
+    try:
+        return fn(ns)
+    except ConfigError as exc:
+        _err(f"{exc}\n  fix the file, then check it with: kontor check-config -c FILE")
+        return 2
+    except KeyFileError as exc:
+        _err(str(exc))
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _load_command_modules() -> None:
+    """Import modules that register further subcommands."""

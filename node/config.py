@@ -1,0 +1,381 @@
+"""Operator configuration: one INI file loaded into frozen, validated dataclasses.
+
+Every setting is declared exactly once, below, with its type, default, limits and help
+text. The loader, ``kontor check-config`` and the shipped ``node.example.ini`` (see
+``render_example``) all derive from these declarations, so a setting cannot exist
+without documentation. Errors name the file, the section, the key and what is wrong.
+"""
+
+from __future__ import annotations
+
+import configparser
+import dataclasses
+import ipaddress
+import re
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from node.errors import ConfigError
+
+MAX_CONFIG_BYTES = 256 * 1024
+
+_SERVER_NAME_RE = re.compile(
+    r"^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)(?::[0-9]{1,5})?$"
+)
+
+
+class Path_(str):
+    """Marker type: a filesystem path, resolved against the config file's folder."""
+
+
+class HostPort(str):
+    """Marker type: ``host:port`` (an empty string means unset)."""
+
+
+class NameList(tuple):
+    """Marker type: a comma-separated list of server names or addresses."""
+
+
+def setting(default: Any, help: str, *, lo: int | None = None, hi: int | None = None,
+            choices: tuple[str, ...] | None = None, required: bool = False) -> Any:
+    """Declare one setting: its default (used when no file is given), help text, limits,
+    and whether a config file must set it."""
+    meta = {"help": help, "lo": lo, "hi": hi, "choices": choices, "required": required}
+    if isinstance(default, tuple):
+        return field(default_factory=lambda: NameList(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class NodeSettings:
+    """[node]: identity and where data lives."""
+
+    server_name: str = setting(
+        "localhost:8448",
+        "The node's server name: a DNS name with an optional port. Account addresses end in "
+        "it (anna@shop.example). Changing it later orphans every account. Required.",
+        required=True)
+    public_url: str = setting(
+        "", "The URL clients and peers reach this node at (https://shop.example). Empty: "
+        "derived from listen_host and listen_port (for loopback development).")
+    data_dir: Path_ = setting(
+        Path_("kontor-data"), "Folder for the database, keys and media (created 0700). "
+        "Relative paths resolve against this file's folder.")
+    database: Path_ = setting(
+        Path_(""), "SQLite database file. Empty: kontor.db inside data_dir.")
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    """[http]: the listener."""
+
+    listen_host: str = setting("127.0.0.1", "Address to listen on. Loopback by default; put "
+                               "a TLS reverse proxy in front, or set [tls] below.")
+    listen_port: int = setting(8448, "TCP port to listen on.", lo=1, hi=65535)
+    shutdown_grace_seconds: int = setting(
+        10, "On SIGTERM/SIGINT, how long in-flight requests may take to finish.", lo=0, hi=300)
+
+
+@dataclass(frozen=True)
+class TlsSettings:
+    """[tls]: serve HTTPS directly instead of behind a reverse proxy."""
+
+    cert_file: Path_ = setting(Path_(""), "PEM certificate chain. Empty: serve plain HTTP "
+                               "(only sensible behind a TLS-terminating reverse proxy).")
+    key_file: Path_ = setting(Path_(""), "PEM private key for cert_file (keep it 0600).")
+
+
+@dataclass(frozen=True)
+class FederationSettings:
+    """[federation]: talking to other nodes."""
+
+    enabled: bool = setting(True, "Accept and send federation traffic.")
+    allow_plain_http: bool = setting(
+        False, "DEVELOPMENT ONLY: talk to peers over plain HTTP and skip TLS. Never in "
+        "production.")
+    allow_private_addresses: bool = setting(
+        False, "Allow outgoing connections to loopback, private and link-local addresses "
+        "(tests and private networks).")
+    dns_nameserver: HostPort = setting(
+        HostPort(""), "Resolve peers through this DNS server (host:port) instead of the "
+        "system resolver.")
+    ca_file: Path_ = setting(Path_(""), "Extra CA bundle (PEM) to trust for peers' "
+                             "certificates. Empty: the system store.")
+    batch_max_envelopes: int = setting(100, "Most envelopes in one outgoing transaction.",
+                                       lo=1, hi=1000)
+    batch_max_bytes: int = setting(512 * 1024, "Most bytes in one outgoing transaction.",
+                                   lo=4096, hi=8 * 1024 * 1024)
+    retry_initial_seconds: int = setting(2, "First retry delay after a failed delivery.",
+                                         lo=1, hi=3600)
+    retry_max_seconds: int = setting(3600, "Cap on the retry delay (exponential backoff with "
+                                     "jitter).", lo=1, hi=86400)
+    message_expiry_hours: int = setting(
+        72, "Undelivered messages older than this are dropped and their sender told.",
+        lo=1, hi=24 * 60)
+    clock_skew_seconds: int = setting(300, "Accepted clock difference for signed requests.",
+                                      lo=5, hi=3600)
+    allow: NameList = setting((), "If non-empty, only these server names may federate with "
+                              "us (comma-separated).")
+    deny: NameList = setting((), "Server names refused outright (comma-separated).")
+    max_inbound_per_origin: int = setting(
+        4, "Concurrent inbound transactions accepted from one origin.", lo=1, hi=64)
+
+
+@dataclass(frozen=True)
+class AccountSettings:
+    """[accounts]: who may have an account here."""
+
+    registration: str = setting(
+        "closed", "closed: only the operator creates accounts (kontor account add); "
+        "invite: a one-time token from kontor invite create; open: customers register "
+        "themselves.", choices=("closed", "invite", "open"))
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    """[limits]: sizes and rates."""
+
+    max_body_bytes: int = setting(1024 * 1024, "Largest request body accepted (except "
+                                  "media uploads).", lo=1024, hi=64 * 1024 * 1024)
+    max_media_bytes: int = setting(64 * 1024 * 1024, "Largest media upload.",
+                                   lo=1024, hi=2 * 1024 * 1024 * 1024)
+    rate_per_account: int = setting(600, "Requests per minute per account.", lo=1,
+                                    hi=1_000_000)
+    rate_per_address: int = setting(1200, "Requests per minute per client IP address.",
+                                    lo=1, hi=1_000_000)
+
+
+@dataclass(frozen=True)
+class LoggingSettings:
+    """[logging]: what goes to standard error."""
+
+    level: str = setting("info", "Log level.",
+                         choices=("debug", "info", "warning", "error"))
+    format: str = setting("text", "text for people, json for machines (one object a line).",
+                          choices=("text", "json"))
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole operator configuration."""
+
+    node: NodeSettings = field(default_factory=NodeSettings)
+    http: HttpSettings = field(default_factory=HttpSettings)
+    tls: TlsSettings = field(default_factory=TlsSettings)
+    federation: FederationSettings = field(default_factory=FederationSettings)
+    accounts: AccountSettings = field(default_factory=AccountSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
+    source: str = "<defaults>"
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.node.data_dir)
+
+    @property
+    def database_path(self) -> Path:
+        return Path(self.node.database) if self.node.database else self.data_dir / "kontor.db"
+
+    @property
+    def public_url(self) -> str:
+        if self.node.public_url:
+            return self.node.public_url.rstrip("/")
+        host = self.http.listen_host
+        scheme = "https" if self.tls.cert_file else "http"
+        shown = f"[{host}]" if ":" in host else host
+        return f"{scheme}://{shown}:{self.http.listen_port}"
+
+
+def _section_types() -> dict[str, type]:
+    hints = get_type_hints(Config)
+    return {f.name: hints[f.name] for f in dataclasses.fields(Config) if f.name != "source"}
+
+
+SECTIONS: dict[str, type] = _section_types()
+
+
+def load_config(path: str | Path | None) -> Config:
+    """Load and validate the INI file at ``path`` (None: embedded defaults).
+
+    Raises ConfigError naming the file, section and key on any problem.
+    """
+    if path is None:
+        return _finish(Config(), Path.cwd())
+    path = Path(path)
+    text = _read_text(path)
+    parser = configparser.ConfigParser(interpolation=None, strict=True,
+                                       default_section="\x00unused")
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    try:
+        parser.read_string(text, source=str(path))
+    except configparser.DuplicateOptionError as exc:
+        raise ConfigError(str(path), exc.section, exc.option, "is set twice") from None
+    except configparser.DuplicateSectionError as exc:
+        raise ConfigError(str(path), exc.section, None, "section appears twice") from None
+    except configparser.Error as exc:
+        first = str(exc).splitlines()[0]
+        raise ConfigError(str(path), None, None, f"is not a valid INI file: {first}") from None
+    sections = {}
+    types = _section_types()
+    for name in parser.sections():
+        if name not in types:
+            raise ConfigError(str(path), name, None,
+                              f"unknown section; known sections: {', '.join(types)}")
+    for name, cls in types.items():
+        values = dict(parser.items(name)) if parser.has_section(name) else {}
+        sections[name] = _parse_section(str(path), name, cls, values)
+    config = Config(**sections, source=str(path))
+    return _finish(config, path.resolve().parent)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(str(path), None, None,
+                              f"is larger than {MAX_CONFIG_BYTES} bytes")
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(str(path), None, None,
+                          "does not exist; copy node.example.ini and edit it") from None
+    except UnicodeDecodeError:
+        raise ConfigError(str(path), None, None, "is not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(str(path), None, None, f"cannot be read: {exc.strerror}") from None
+
+
+def _parse_section(file: str, section: str, cls: type, values: dict[str, str]) -> Any:
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = get_type_hints(cls)
+    for key in values:
+        if key not in fields:
+            raise ConfigError(file, section, key,
+                              f"unknown key; known keys in [{section}]: {', '.join(fields)}")
+    for name, f in fields.items():
+        if f.metadata["required"] and name not in values:
+            raise ConfigError(file, section, name, "is required but missing")
+    parsed = {}
+    for key, raw in values.items():
+        parsed[key] = _parse_value(file, section, key, raw.strip(), hints[key],
+                                   fields[key].metadata)
+    return cls(**parsed)
+
+
+def _parse_value(file: str, section: str, key: str, raw: str, typ: type,
+                 meta: Any) -> Any:
+    def fail(problem: str) -> ConfigError:
+        return ConfigError(file, section, key, problem)
+
+    if typ is bool:
+        lowered = raw.lower()
+        if lowered in ("true", "yes", "on", "1"):
+            return True
+        if lowered in ("false", "no", "off", "0"):
+            return False
+        raise fail(f"must be true or false, got {raw!r}")
+    if typ is int:
+        if not re.fullmatch(r"-?[0-9]{1,12}", raw.replace("_", "")):
+            raise fail(f"must be a whole number, got {raw!r}")
+        value = int(raw.replace("_", ""))
+        lo, hi = meta["lo"], meta["hi"]
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise fail(f"must be between {lo} and {hi}, got {value}")
+        return value
+    if typ is NameList:
+        items = [item.strip().lower() for item in raw.split(",") if item.strip()]
+        for item in items:
+            if not _SERVER_NAME_RE.match(item):
+                raise fail(f"{item!r} is not a server name")
+        return NameList(items)
+    if typ is HostPort:
+        if raw and not _valid_hostport(raw):
+            raise fail(f"must be host:port (for example 127.0.0.1:53), got {raw!r}")
+        return HostPort(raw)
+    if typ is Path_:
+        return Path_(raw)
+    choices = meta["choices"]
+    if choices and raw not in choices:
+        raise fail(f"must be one of {', '.join(choices)}, got {raw!r}")
+    if len(raw) > 2048:
+        raise fail("is longer than 2048 characters")
+    return raw
+
+
+def _valid_hostport(raw: str) -> bool:
+    host, sep, port = raw.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        return False
+    host = host.strip("[]")
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return bool(_SERVER_NAME_RE.match(host))
+
+
+def _finish(config: Config, base: Path) -> Config:
+    """Resolve relative paths against ``base`` and check cross-setting rules."""
+    def resolve(value: str) -> Path_:
+        if not value:
+            return Path_("")
+        p = Path(value).expanduser()
+        return Path_(str(p if p.is_absolute() else (base / p).resolve()))
+
+    node = dataclasses.replace(config.node, data_dir=resolve(config.node.data_dir),
+                               database=resolve(config.node.database))
+    tls = dataclasses.replace(config.tls, cert_file=resolve(config.tls.cert_file),
+                              key_file=resolve(config.tls.key_file))
+    fed = dataclasses.replace(config.federation, ca_file=resolve(config.federation.ca_file))
+    config = dataclasses.replace(config, node=node, tls=tls, federation=fed)
+    src = config.source
+    if not _SERVER_NAME_RE.match(config.node.server_name) or len(config.node.server_name) > 255:
+        raise ConfigError(src, "node", "server_name",
+                          f"must be a DNS name with an optional port, got "
+                          f"{config.node.server_name!r}")
+    if config.node.public_url and not re.match(r"^https?://[^/\s]+/?$", config.node.public_url):
+        raise ConfigError(src, "node", "public_url",
+                          "must be an http(s) URL with no path, like https://shop.example")
+    if bool(config.tls.cert_file) != bool(config.tls.key_file):
+        missing = "key_file" if config.tls.cert_file else "cert_file"
+        raise ConfigError(src, "tls", missing, "must be set together with the other TLS file")
+    if config.federation.retry_initial_seconds > config.federation.retry_max_seconds:
+        raise ConfigError(src, "federation", "retry_initial_seconds",
+                          "must not exceed retry_max_seconds")
+    return config
+
+
+def render_example() -> str:
+    """The commented example INI: every setting, its help and its default."""
+    lines = ["# Kontor node configuration.",
+             "# Every setting the node reads is listed here, commented, with its default.",
+             "# Edit what you need; check the file with: kontor check-config -c FILE", ""]
+    for section, cls in _section_types().items():
+        lines.append(f"[{section}]")
+        summary = cls.__doc__.split(":", 1)[1].strip()
+        lines.append(f"# {summary[0].upper()}{summary[1:]}")
+        hints = get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            lines.append("")
+            lines.extend(_render_setting(f, hints[f.name]))
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _render_setting(f: dataclasses.Field, typ: type) -> list[str]:
+    meta = f.metadata
+    help_text = meta["help"]
+    if meta["choices"]:
+        help_text += f" One of: {', '.join(meta['choices'])}."
+    if meta["lo"] is not None:
+        help_text += f" Range {meta['lo']}..{meta['hi']}."
+    default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+    if typ is bool:
+        shown = "true" if default else "false"
+    elif typ is NameList:
+        shown = ", ".join(default)
+    else:
+        shown = str(default)
+    out = [f"# {line}" for line in textwrap.wrap(help_text, 86)]
+    out.append(f"{f.name} = {shown}".rstrip())
+    return out

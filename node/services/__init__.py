@@ -1,0 +1,1 @@
+"""Services: where the node decides. Handlers and the CLI call these."""

@@ -1,0 +1,1 @@
+"""Storage: all SQL of the node lives in this package."""

@@ -1,0 +1,147 @@
+"""The node's SQLite database: one writer thread, one reader thread, WAL.
+
+All SQL lives in ``node/storage``. Services never touch a connection; they hand a
+store function to ``Database.write`` (runs inside ``BEGIN IMMEDIATE ... COMMIT`` on the
+writer thread and returns only after the commit) or ``Database.read`` (runs on the
+reader thread against a consistent WAL snapshot). Functions that must run inside a
+write transaction end in ``_txn``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import sqlite_utils
+
+from node.storage.migrations import MIGRATIONS
+
+T = TypeVar("T")
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+def connect(path: Path | str) -> sqlite_utils.Database:
+    """Open ``path`` with the node's pragmas (WAL, foreign keys, busy timeout)."""
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False,
+                           timeout=BUSY_TIMEOUT_MS / 1000)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return sqlite_utils.Database(conn)
+
+
+def migrate(db: sqlite_utils.Database) -> list[str]:
+    """Apply pending migrations in order; return the names applied."""
+    db.execute("PRAGMA journal_mode = WAL")
+    pending = [m.name for m in MIGRATIONS.pending(db)]
+    MIGRATIONS.apply(db)
+    return pending
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    """How many migrations this database has applied."""
+    return len(MIGRATIONS.applied(db))
+
+
+def create_database(path: Path) -> list[str]:
+    """Create (or upgrade) the database file at ``path``; mode 0600."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+    db = connect(path)
+    try:
+        return migrate(db)
+    finally:
+        db.close()
+
+
+class Database:
+    """Async front of one SQLite file; see the module docstring."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._writer_db = connect(path)
+        self._reader_db = connect(path)
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="kontor-db-write")
+        self._reader = ThreadPoolExecutor(1, thread_name_prefix="kontor-db-read")
+        self._closed = False
+
+    @classmethod
+    def open(cls, path: Path) -> Database:
+        """Open ``path``, applying pending migrations first."""
+        create_database(path)
+        return cls(path)
+
+    async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn(db, *args)`` in a write transaction; returns after COMMIT."""
+        call = functools.partial(self._in_transaction, fn, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self._writer, call)
+
+    async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn(db, *args)`` on the reader connection."""
+        call = functools.partial(self._read, fn, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self._reader, call)
+
+    def _in_transaction(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        db = self._writer_db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(db, *args, **kwargs)
+        except BaseException:
+            db.conn.rollback()
+            raise
+        db.execute("COMMIT")
+        return result
+
+    def _read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        db = self._reader_db
+        db.execute("BEGIN")
+        try:
+            return fn(db, *args, **kwargs)
+        finally:
+            db.conn.rollback()
+
+    def close(self) -> None:
+        """Finish queued work and close both connections."""
+        if self._closed:
+            return
+        self._closed = True
+        self._writer.shutdown(wait=True)
+        self._reader.shutdown(wait=True)
+        self._reader_db.close()
+        self._writer_db.execute("PRAGMA optimize")
+        self._writer_db.close()
+
+
+def backup(source: Path, target: Path, progress: Callable[[int, int], None] | None = None,
+           pages_per_step: int = 256) -> None:
+    """Copy the live database ``source`` to ``target`` with SQLite's online backup API.
+
+    Safe while a node writes: the copy is a consistent snapshot. ``target`` must not
+    exist (a backup never overwrites).
+    """
+    if target.exists():
+        raise FileExistsError(str(target))
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+    tmp = target.with_name(target.name + ".partial")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+    os.close(fd)
+    dst = sqlite3.connect(str(tmp))
+    try:
+        def report(status: int, remaining: int, total: int) -> None:
+            if progress:
+                progress(total - remaining, total)
+        src.backup(dst, pages=pages_per_step, progress=report)
+        dst.execute("PRAGMA journal_mode = DELETE")
+    finally:
+        dst.close()
+        src.close()
+    os.replace(tmp, target)
