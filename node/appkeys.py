@@ -5,9 +5,18 @@ from __future__ import annotations
 from aiohttp import web
 
 from node.config import Config
+from node.events import Hooks
 from node.nodekey import NodeKey
+from node.services.messaging import Messaging
+from node.services.notifier import Notifier
+from node.services.ratelimit import RateLimiter
 from node.storage.db import Database
 
 CONFIG = web.AppKey("config", Config)
 DB = web.AppKey("db", Database)
 NODE_KEY = web.AppKey("node_key", NodeKey)
+HOOKS = web.AppKey("hooks", Hooks)
+NOTIFIER = web.AppKey("notifier", Notifier)
+MESSAGING = web.AppKey("messaging", Messaging)
+ACCOUNT_LIMITER = web.AppKey("account_limiter", RateLimiter)
+ADDRESS_LIMITER = web.AppKey("address_limiter", RateLimiter)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from node import __version__
 from node.config import Config, load_config, render_example
-from node.errors import ConfigError
+from node.errors import ConfigError, KontorError
 from node.logs import setup_logging
 from node.nodekey import KeyFileError
 
@@ -113,13 +113,32 @@ def _err(text: str) -> None:
     print(f"kontor: error: {text}", file=sys.stderr, flush=True)
 
 
+GROUPS = {
+    "account": "manage accounts",
+    "invite": "one-time registration invites",
+    "device": "an account's devices",
+    "keys": "the node's signing keys and the DNS records to publish",
+    "federation": "delivery to other nodes",
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kontor", description="Run and operate a Kontor messaging node.")
     parser.add_argument("--version", action="version", version=f"kontor {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    groups: dict[str, argparse._SubParsersAction] = {}
     for name, (_, add_args, help_text) in COMMANDS.items():
-        p = sub.add_parser(name, help=help_text, description=help_text)
+        group, _, leaf = name.partition(" ")
+        if leaf:
+            if group not in groups:
+                gp = sub.add_parser(group, help=GROUPS.get(group, ""))
+                groups[group] = gp.add_subparsers(dest="subcommand", metavar="SUBCOMMAND",
+                                                  required=True)
+            p = groups[group].add_parser(leaf, help=help_text, description=help_text)
+        else:
+            p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(command_name=name)
         p.add_argument("-c", "--config", type=Path, default=None,
                        help="the node's INI file (default: built-in loopback defaults)")
         add_args(p)
@@ -130,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``kontor`` console script."""
     _load_command_modules()
     ns = build_parser().parse_args(argv)
-    fn = COMMANDS[ns.command][0]
+    fn = COMMANDS[ns.command_name][0]
     try:
         return fn(ns)
     except ConfigError as exc:
@@ -139,9 +158,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyFileError as exc:
         _err(str(exc))
         return 2
+    except KontorError as exc:
+        _err(f"{exc.message} ({exc.code})")
+        return 1
     except KeyboardInterrupt:
         return 130
 
 
 def _load_command_modules() -> None:
     """Import modules that register further subcommands."""
+    from node import cli_accounts  # noqa: F401

@@ -27,3 +27,85 @@ def m0001_node(db: sqlite_utils.Database) -> None:
             valid_from_ms INTEGER NOT NULL,
             expired_ms INTEGER
         ) STRICT""")
+
+
+@MIGRATIONS(name="0002_accounts_devices")
+def m0002_accounts_devices(db: sqlite_utils.Database) -> None:
+    """Accounts, one-time invites, devices with their tokens and keys."""
+    db.execute("""
+        CREATE TABLE accounts (
+            address TEXT PRIMARY KEY,
+            role TEXT NOT NULL CHECK (role IN ('admin', 'agent', 'customer', 'automation')),
+            password_hash TEXT,
+            created_ms INTEGER NOT NULL
+        ) STRICT""")
+    db.execute("""
+        CREATE TABLE invites (
+            token_hash TEXT PRIMARY KEY,
+            role TEXT NOT NULL,
+            created_ms INTEGER NOT NULL,
+            expires_ms INTEGER NOT NULL,
+            used_by TEXT
+        ) STRICT""")
+    db.execute("""
+        CREATE TABLE devices (
+            pk INTEGER PRIMARY KEY,
+            address TEXT NOT NULL REFERENCES accounts (address) ON DELETE CASCADE,
+            device_id TEXT NOT NULL,
+            name TEXT NOT NULL DEFAULT '',
+            token_hash TEXT UNIQUE,
+            created_ms INTEGER NOT NULL,
+            last_seen_ms INTEGER NOT NULL,
+            device_keys TEXT,
+            signed_prekey TEXT,
+            UNIQUE (address, device_id)
+        ) STRICT""")
+    db.execute("""
+        CREATE TABLE one_time_prekeys (
+            device_pk INTEGER NOT NULL REFERENCES devices (pk) ON DELETE CASCADE,
+            key_id TEXT NOT NULL,
+            doc TEXT NOT NULL,
+            PRIMARY KEY (device_pk, key_id)
+        ) STRICT""")
+
+
+@MIGRATIONS(name="0003_messaging")
+def m0003_messaging(db: sqlite_utils.Database) -> None:
+    """Per-device event streams, idempotent sends, message metadata, media."""
+    db.execute("""
+        CREATE TABLE events (
+            pos INTEGER PRIMARY KEY AUTOINCREMENT,
+            device_pk INTEGER NOT NULL REFERENCES devices (pk) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            message_id TEXT,
+            payload TEXT NOT NULL,
+            created_ms INTEGER NOT NULL
+        ) STRICT""")
+    db.execute("CREATE INDEX events_by_device ON events (device_pk, pos)")
+    db.execute("CREATE INDEX events_by_age ON events (created_ms)")
+    db.execute("""
+        CREATE TABLE send_txns (
+            address TEXT NOT NULL,
+            device_id TEXT NOT NULL,
+            txn_id TEXT NOT NULL,
+            body_hash TEXT NOT NULL,
+            response TEXT NOT NULL,
+            created_ms INTEGER NOT NULL,
+            PRIMARY KEY (address, device_id, txn_id)
+        ) STRICT""")
+    db.execute("""
+        CREATE TABLE messages (
+            message_id TEXT PRIMARY KEY,
+            sender TEXT NOT NULL,
+            sender_device TEXT NOT NULL,
+            recipient TEXT NOT NULL,
+            created_ms INTEGER NOT NULL
+        ) STRICT""")
+    db.execute("CREATE INDEX messages_by_recipient ON messages (recipient, created_ms)")
+    db.execute("""
+        CREATE TABLE media (
+            media_id TEXT PRIMARY KEY,
+            size INTEGER NOT NULL,
+            uploader TEXT NOT NULL,
+            created_ms INTEGER NOT NULL
+        ) STRICT""")

@@ -1,0 +1,52 @@
+"""Client API: registration, login, logout and the account's devices."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from node.api.auth import limit_address, requester
+from node.api.parsing import field, read_json_object
+from node.appkeys import CONFIG, DB
+from node.services import accounts
+
+PREFIX = "/_kontor/client/v1"
+routes = web.RouteTableDef()
+
+
+@routes.post(PREFIX + "/register", name="client.register")
+async def register(request: web.Request) -> web.Response:
+    limit_address(request)
+    config = request.app[CONFIG]
+    body = await read_json_object(request)
+    address = accounts.make_address(field(body, "username", str, max_len=320),
+                                    config.node.server_name)
+    password = field(body, "password", str, max_len=accounts.MAX_PASSWORD)
+    invite = field(body, "invite", str, required=False, max_len=128)
+    name = field(body, "device_name", str, required=False, max_len=100, default="")
+    result = await accounts.register(request.app[DB], config.accounts.registration, address,
+                                     password, invite, name)
+    return web.json_response(result)
+
+
+@routes.post(PREFIX + "/login", name="client.login")
+async def login(request: web.Request) -> web.Response:
+    limit_address(request)
+    body = await read_json_object(request)
+    address = accounts.make_address(field(body, "username", str, max_len=320),
+                                    request.app[CONFIG].node.server_name)
+    password = field(body, "password", str, max_len=accounts.MAX_PASSWORD)
+    name = field(body, "device_name", str, required=False, max_len=100, default="")
+    return web.json_response(await accounts.login(request.app[DB], address, password, name))
+
+
+@routes.post(PREFIX + "/logout", name="client.logout")
+async def logout(request: web.Request) -> web.Response:
+    who = await requester(request)
+    await accounts.revoke_device(request.app[DB], who.address, who.device_id)
+    return web.json_response({})
+
+
+@routes.get(PREFIX + "/account", name="client.account")
+async def account(request: web.Request) -> web.Response:
+    who = await requester(request)
+    return web.json_response(await accounts.account_info(request.app[DB], who))

@@ -1,0 +1,138 @@
+"""Client API: send, long-poll sync, acknowledgements and the WebSocket push channel."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from node.api.auth import requester
+from node.api.parsing import field, read_json_object
+from node.appkeys import MESSAGING
+from node.errors import InvalidParameter
+from node.services import messaging
+from node.services.accounts import Requester, split_address
+
+log = logging.getLogger("kontor.client")
+PREFIX = "/_kontor/client/v1"
+routes = web.RouteTableDef()
+
+TXN_ID_RE = re.compile(r"^[A-Za-z0-9._~-]{1,64}$")
+B64_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+MAX_CIPHERTEXT = 64 * 1024
+MAX_DEVICES = 100
+WS_IDLE_WAIT = 25.0
+
+
+def _envelopes(body: dict[str, Any]) -> dict[str, dict[str, str]]:
+    raw = field(body, "envelopes", dict)
+    if not raw or len(raw) > 2:
+        raise InvalidParameter("envelopes maps the recipient and the sender to their devices",
+                               code="INVALID_ENVELOPES")
+    out: dict[str, dict[str, str]] = {}
+    for address, per_device in raw.items():
+        split_address(address)
+        if not isinstance(per_device, dict) or len(per_device) > MAX_DEVICES:
+            raise InvalidParameter(f"envelopes[{address!r}] must map at most {MAX_DEVICES} "
+                                   "device ids to ciphertexts", code="INVALID_ENVELOPES")
+        for device_id, ciphertext in per_device.items():
+            if (not isinstance(ciphertext, str) or not B64_RE.match(ciphertext)
+                    or len(ciphertext) > MAX_CIPHERTEXT or len(device_id) > 64):
+                raise InvalidParameter(f"envelope for {address}/{device_id[:64]} must be "
+                                       f"base64url of at most {MAX_CIPHERTEXT} characters",
+                                       code="INVALID_ENVELOPES")
+        out[address] = per_device
+    return out
+
+
+@routes.put(PREFIX + "/send/{txn_id}", name="client.send")
+async def send(request: web.Request) -> web.Response:
+    who = await requester(request)
+    txn_id = request.match_info["txn_id"]
+    if not TXN_ID_RE.match(txn_id):
+        raise InvalidParameter("txn_id is 1-64 characters of A-Z a-z 0-9 . _ ~ -",
+                               code="INVALID_TXN_ID")
+    body = await read_json_object(request)
+    to = field(body, "to", str, max_len=320)
+    split_address(to)
+    envelopes = _envelopes(body)
+    result = await messaging.send(request.app[MESSAGING], who, txn_id, to, envelopes)
+    return web.json_response(result)
+
+
+def _int_query(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    if not re.fullmatch(r"[0-9]{1,16}", raw) or not lo <= int(raw) <= hi:
+        raise InvalidParameter(f"query parameter {name} must be a whole number from {lo} "
+                               f"to {hi}")
+    return int(raw)
+
+
+@routes.get(PREFIX + "/sync", name="client.sync")
+async def sync(request: web.Request) -> web.Response:
+    who = await requester(request)
+    since = _int_query(request, "since", 0, 0, 2**62)
+    limit = _int_query(request, "limit", 100, 1, messaging.MAX_SYNC_LIMIT)
+    timeout = _int_query(request, "timeout", 0, 0, messaging.MAX_SYNC_TIMEOUT_MS)
+    result = await messaging.sync(request.app[MESSAGING], who, since, limit, timeout)
+    return web.json_response(result)
+
+
+@routes.post(PREFIX + "/sync/ack", name="client.sync.ack")
+async def ack(request: web.Request) -> web.Response:
+    who = await requester(request)
+    body = await read_json_object(request)
+    up_to = field(body, "up_to", int)
+    if not 0 <= up_to <= 2**62:
+        raise InvalidParameter("up_to must be a stream position")
+    await messaging.ack(request.app[MESSAGING], who, up_to)
+    return web.json_response({})
+
+
+@routes.get(PREFIX + "/ws", name="client.ws")
+async def websocket(request: web.Request) -> web.WebSocketResponse:
+    who = await requester(request)
+    since = _int_query(request, "since", 0, 0, 2**62)
+    ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=4096)
+    await ws.prepare(request)
+    m = request.app[MESSAGING]
+    pusher = asyncio.create_task(_push(ws, m, who, since))
+    try:
+        async for msg in ws:
+            if msg.type != WSMsgType.TEXT:
+                break
+            await _on_client_message(ws, m, who, msg.data)
+    finally:
+        pusher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await pusher
+    return ws
+
+
+async def _push(ws: web.WebSocketResponse, m: messaging.Messaging, who: Requester,
+                since: int) -> None:
+    while not ws.closed:
+        result = await messaging.sync(m, who, since, 100, int(WS_IDLE_WAIT * 1000))
+        if result["events"]:
+            await ws.send_json({"type": "events", **result})
+            since = result["next"]
+
+
+async def _on_client_message(ws: web.WebSocketResponse, m: messaging.Messaging,
+                             who: Requester, data: str) -> None:
+    try:
+        msg = json.loads(data)
+        if msg.get("type") != "ack" or not isinstance(msg.get("up_to"), int):
+            raise ValueError
+    except (ValueError, AttributeError):
+        await ws.send_json({"type": "error", "error": {
+            "code": "INVALID_MESSAGE", "message": 'expected {"type": "ack", "up_to": POS}'}})
+        return
+    await messaging.ack(m, who, msg["up_to"])

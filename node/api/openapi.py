@@ -1,0 +1,137 @@
+"""The OpenAPI 3 description of the client API, served at ``/openapi.json``.
+
+Each route is declared once in ``ROUTES``; a test checks that every client route the
+app serves appears here, so the document cannot fall behind the code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from node import __version__
+
+PREFIX = "/_kontor/client/v1"
+routes = web.RouteTableDef()
+
+S = dict[str, Any]
+
+
+def obj(required: list[str] | None = None, **props: S) -> S:
+    out: S = {"type": "object", "properties": props}
+    if required:
+        out["required"] = required
+    return out
+
+
+STR: S = {"type": "string"}
+INT: S = {"type": "integer"}
+B64: S = {"type": "string", "pattern": "^[A-Za-z0-9_-]*$", "description": "unpadded base64url"}
+ADDRESS: S = {"type": "string", "example": "anna@shop.example"}
+ANY_OBJ: S = {"type": "object", "additionalProperties": True}
+EMPTY: S = {"type": "object"}
+
+SESSION = obj(["address", "device_id", "access_token", "role"], address=ADDRESS,
+              device_id=STR, access_token=STR,
+              role={"type": "string", "enum": ["admin", "agent", "customer"]})
+BUNDLE = obj(["device_id", "device_keys", "signed_prekey"], device_id=STR,
+             device_keys=ANY_OBJ, signed_prekey=ANY_OBJ,
+             one_time_prekey={"oneOf": [ANY_OBJ, {"type": "null"}]})
+EVENT = obj(["pos", "type"], pos=INT,
+            type={"type": "string", "enum": ["message", "receipt", "failed"]},
+            message_id=STR, sender=ADDRESS, sender_device=STR, to=ADDRESS, ts=INT,
+            ciphertext=B64, receipt={"type": "string", "enum": ["delivered"]}, by=ADDRESS,
+            device=STR, reason=STR)
+SYNC = obj(["events", "next"], events={"type": "array", "items": EVENT}, next=INT)
+COUNT = obj(["one_time_prekeys"], one_time_prekeys=INT)
+ERROR = obj(["error"], error=obj(["code", "message"], code=STR, message=STR))
+
+# (method, path, summary, needs token, request schema or None, response schema)
+ROUTES: list[tuple[str, str, str, bool, S | None, S]] = [
+    ("post", "/register", "Register an account (open or invite mode)", False,
+     obj(["username", "password"], username=STR, password=STR, invite=STR,
+         device_name=STR), SESSION),
+    ("post", "/login", "Log in a new device", False,
+     obj(["username", "password"], username=STR, password=STR, device_name=STR), SESSION),
+    ("post", "/logout", "Revoke this device and its token", True, EMPTY, EMPTY),
+    ("get", "/account", "This account and its devices", True, None,
+     obj(address=ADDRESS, role=STR, device_id=STR,
+         devices={"type": "array", "items": ANY_OBJ})),
+    ("put", "/keys", "Upload identity, signed prekey and one-time prekeys", True,
+     obj(device_keys=ANY_OBJ, signed_prekey=ANY_OBJ,
+         one_time_prekeys={"type": "array", "items": ANY_OBJ, "maxItems": 200}), COUNT),
+    ("get", "/keys/count", "How many one-time prekeys this device has left", True, None,
+     COUNT),
+    ("get", "/keys/devices/{address}", "An account's devices and their bundles", True, None,
+     obj(address=ADDRESS, devices={"type": "array", "items": BUNDLE})),
+    ("post", "/keys/claim", "Claim one one-time prekey per device, atomically", True,
+     obj(["address"], address=ADDRESS, device_ids={"type": "array", "items": STR}),
+     obj(address=ADDRESS, devices={"type": "array", "items": BUNDLE})),
+    ("put", "/send/{txn_id}", "Send one message: one envelope per target device", True,
+     obj(["to", "envelopes"], to=ADDRESS, envelopes={
+         "type": "object", "additionalProperties": {
+             "type": "object", "additionalProperties": B64}}),
+     obj(["message_id", "ts"], message_id=STR, ts=INT)),
+    ("get", "/sync", "Events after a position; long-polls up to timeout ms", True, None, SYNC),
+    ("post", "/sync/ack", "Acknowledge events up to a position", True,
+     obj(["up_to"], up_to=INT), EMPTY),
+    ("get", "/ws", "WebSocket push of events (send {type: ack, up_to})", True, None, SYNC),
+    ("post", "/media", "Upload encrypted media (application/octet-stream)", True, None,
+     obj(["media_id", "size"], media_id=B64, size=INT)),
+    ("get", "/media/{media_id}", "Download encrypted media", True, None,
+     {"type": "string", "format": "binary"}),
+    ("get", "/openapi.json", "This document", False, None, ANY_OBJ),
+]
+
+QUERY = {
+    "/sync": [("since", 0), ("timeout", 0), ("limit", 100)],
+    "/ws": [("since", 0)],
+}
+
+
+def _operation(method: str, path: str, summary: str, auth: bool, request: S | None,
+               response: S) -> S:
+    op: S = {
+        "summary": summary,
+        "responses": {
+            "200": {"description": "OK", "content": {"application/json": {"schema": response}}},
+            "4XX": {"description": "Error", "content": {"application/json": {"schema": ERROR}}},
+        },
+    }
+    params = [{"name": name[1:-1], "in": "path", "required": True, "schema": STR}
+              for name in path.split("/") if name.startswith("{")]
+    params += [{"name": n, "in": "query", "required": False,
+                "schema": {"type": "integer", "default": d}} for n, d in QUERY.get(path, [])]
+    if params:
+        op["parameters"] = params
+    if request is not None:
+        op["requestBody"] = {"required": True,
+                             "content": {"application/json": {"schema": request}}}
+    if path == "/media" and method == "post":
+        op["requestBody"] = {"required": True, "content": {
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+    op["security"] = [{"bearer": []}] if auth else []
+    return op
+
+
+def document() -> S:
+    paths: S = {}
+    for method, path, summary, auth, request, response in ROUTES:
+        paths.setdefault(PREFIX + path, {})[method] = _operation(
+            method, path, summary, auth, request, response)
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Kontor client API", "version": __version__,
+                 "description": "See docs/protocol.md for the full contract."},
+        "paths": paths,
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+    }
+
+
+_DOCUMENT = document()
+
+
+@routes.get(PREFIX + "/openapi.json", name="client.openapi")
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(_DOCUMENT)

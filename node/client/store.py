@@ -1,0 +1,208 @@
+"""The SDK's local store: one SQLite file, every secret sealed under a passphrase.
+
+A key is derived from the passphrase with argon2id (salt kept in the file); each secret
+value (identity, prekeys, ratchet sessions, message contents, the access token) is
+sealed with XChaCha20-Poly1305, bound to the row it belongs to as associated data, so
+rows cannot be swapped. A wrong passphrase is detected by a sealed check value.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+import nacl.bindings as b
+import nacl.exceptions
+import nacl.pwhash
+import nacl.utils
+
+from node.client.errors import StoreError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS prekeys (
+    key_id TEXT PRIMARY KEY, kind TEXT NOT NULL, secret BLOB NOT NULL,
+    created_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (
+    address TEXT NOT NULL, device_id TEXT NOT NULL, state BLOB NOT NULL,
+    updated_ms INTEGER NOT NULL, PRIMARY KEY (address, device_id));
+CREATE TABLE IF NOT EXISTS devices (
+    address TEXT NOT NULL, device_id TEXT NOT NULL, identity_key TEXT NOT NULL,
+    verified INTEGER NOT NULL DEFAULT 0, first_seen_ms INTEGER NOT NULL,
+    PRIMARY KEY (address, device_id));
+CREATE TABLE IF NOT EXISTS messages (
+    message_id TEXT PRIMARY KEY, peer TEXT NOT NULL, sender TEXT NOT NULL,
+    sender_device TEXT NOT NULL, outgoing INTEGER NOT NULL, ts INTEGER NOT NULL,
+    content BLOB NOT NULL, delivered INTEGER NOT NULL DEFAULT 0,
+    read INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS messages_by_peer ON messages (peer, ts);
+"""
+CHECK = b"kontor-store-v1"
+
+
+class Store:
+    """A passphrase-protected local store. Use ``Store.open``."""
+
+    def __init__(self, conn: sqlite3.Connection, key: bytes) -> None:
+        self._conn = conn
+        self._key = key
+
+    @classmethod
+    def open(cls, path: str | Path, passphrase: str, *,
+             opslimit: int = nacl.pwhash.argon2id.OPSLIMIT_INTERACTIVE,
+             memlimit: int = nacl.pwhash.argon2id.MEMLIMIT_INTERACTIVE) -> Store:
+        """Open or create the store at ``path``; StoreError on a wrong passphrase."""
+        path = Path(path)
+        new = not path.exists()
+        if new:
+            os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+        try:
+            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path} is not a Kontor store ({exc})") from None
+        salt = cls._meta(conn, "salt")
+        if salt is None:
+            salt = nacl.utils.random(nacl.pwhash.argon2id.SALTBYTES)
+            conn.execute("INSERT INTO meta VALUES ('salt', ?)", [salt])
+        key = nacl.pwhash.argon2id.kdf(32, passphrase.encode(), salt, opslimit=opslimit,
+                                       memlimit=memlimit)
+        store = cls(conn, key)
+        check = cls._meta(conn, "check")
+        if check is None:
+            conn.execute("INSERT INTO meta VALUES ('check', ?)", [store._seal(CHECK, "check")])
+        elif store._open(check, "check") != CHECK:
+            raise StoreError("wrong passphrase for this store")
+        return store
+
+    @staticmethod
+    def _meta(conn: sqlite3.Connection, key: str) -> bytes | None:
+        row = conn.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def _seal(self, data: bytes, ad: str) -> bytes:
+        nonce = nacl.utils.random(24)
+        return nonce + b.crypto_aead_xchacha20poly1305_ietf_encrypt(
+            data, ad.encode(), nonce, self._key)
+
+    def _open(self, sealed: bytes, ad: str) -> bytes:
+        try:
+            return b.crypto_aead_xchacha20poly1305_ietf_decrypt(
+                sealed[24:], ad.encode(), sealed[:24], self._key)
+        except nacl.exceptions.CryptoError:
+            raise StoreError("wrong passphrase, or the store was tampered with") from None
+
+    # secrets: identity, account, token
+    def put_secret(self, name: str, value: bytes) -> None:
+        self._conn.execute("INSERT INTO secrets VALUES (?, ?) ON CONFLICT (name) DO UPDATE "
+                           "SET value = excluded.value", [name, self._seal(value, "s:" + name)])
+
+    def get_secret(self, name: str) -> bytes | None:
+        row = self._conn.execute("SELECT value FROM secrets WHERE name = ?", [name]).fetchone()
+        return self._open(row[0], "s:" + name) if row else None
+
+    def put_json(self, name: str, value: Any) -> None:
+        self.put_secret(name, json.dumps(value).encode())
+
+    def get_json(self, name: str) -> Any:
+        raw = self.get_secret(name)
+        return json.loads(raw) if raw is not None else None
+
+    # prekeys
+    def put_prekey(self, key_id: str, kind: str, secret: bytes) -> None:
+        self._conn.execute("INSERT OR REPLACE INTO prekeys VALUES (?, ?, ?, ?)",
+                           [key_id, kind, self._seal(secret, "p:" + key_id), _now()])
+
+    def get_prekey(self, key_id: str) -> bytes | None:
+        row = self._conn.execute("SELECT secret FROM prekeys WHERE key_id = ?",
+                                 [key_id]).fetchone()
+        return self._open(row[0], "p:" + key_id) if row else None
+
+    def delete_prekey(self, key_id: str) -> None:
+        self._conn.execute("DELETE FROM prekeys WHERE key_id = ?", [key_id])
+
+    def prekey_ids(self, kind: str) -> list[str]:
+        return [r[0] for r in self._conn.execute(
+            "SELECT key_id FROM prekeys WHERE kind = ? ORDER BY created_ms", [kind])]
+
+    # ratchet sessions
+    def put_session(self, address: str, device_id: str, state: bytes) -> None:
+        ad = f"r:{address}/{device_id}"
+        self._conn.execute("INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?)",
+                           [address, device_id, self._seal(state, ad), _now()])
+
+    def get_session(self, address: str, device_id: str) -> bytes | None:
+        row = self._conn.execute("SELECT state FROM sessions WHERE address = ? AND "
+                                 "device_id = ?", [address, device_id]).fetchone()
+        return self._open(row[0], f"r:{address}/{device_id}") if row else None
+
+    def delete_session(self, address: str, device_id: str) -> None:
+        self._conn.execute("DELETE FROM sessions WHERE address = ? AND device_id = ?",
+                           [address, device_id])
+
+    # known devices (trust on first use, upgraded by fingerprint verification)
+    def remember_device(self, address: str, device_id: str, identity_key: str) -> str | None:
+        """Record a device's identity key; return the previously known key if different."""
+        row = self._conn.execute("SELECT identity_key FROM devices WHERE address = ? AND "
+                                 "device_id = ?", [address, device_id]).fetchone()
+        if row is None:
+            self._conn.execute("INSERT INTO devices VALUES (?, ?, ?, 0, ?)",
+                               [address, device_id, identity_key, _now()])
+            return None
+        return row[0] if row[0] != identity_key else None
+
+    def device_key(self, address: str, device_id: str) -> tuple[str, bool] | None:
+        row = self._conn.execute("SELECT identity_key, verified FROM devices WHERE "
+                                 "address = ? AND device_id = ?",
+                                 [address, device_id]).fetchone()
+        return (row[0], bool(row[1])) if row else None
+
+    def set_verified(self, address: str, device_id: str, verified: bool = True) -> None:
+        self._conn.execute("UPDATE devices SET verified = ? WHERE address = ? AND "
+                           "device_id = ?", [int(verified), address, device_id])
+
+    # message history
+    def add_message(self, message_id: str, peer: str, sender: str, sender_device: str,
+                    outgoing: bool, ts: int, content: dict[str, Any]) -> bool:
+        sealed = self._seal(json.dumps(content).encode(), "m:" + message_id)
+        cur = self._conn.execute("INSERT OR IGNORE INTO messages (message_id, peer, sender, "
+                                 "sender_device, outgoing, ts, content) VALUES "
+                                 "(?, ?, ?, ?, ?, ?, ?)",
+                                 [message_id, peer, sender, sender_device, int(outgoing), ts,
+                                  sealed])
+        return cur.rowcount == 1
+
+    def mark(self, message_id: str, column: str) -> None:
+        assert column in ("delivered", "read")
+        self._conn.execute(f"UPDATE messages SET {column} = 1 WHERE message_id = ?",
+                           [message_id])
+
+    def conversations(self) -> list[dict[str, Any]]:
+        rows = self._conn.execute(
+            "SELECT peer, MAX(ts), COUNT(*), SUM(CASE WHEN outgoing = 0 AND read = 0 "
+            "THEN 1 ELSE 0 END) FROM messages GROUP BY peer ORDER BY MAX(ts) DESC")
+        return [{"peer": r[0], "last_ts": r[1], "messages": r[2], "unread": r[3]}
+                for r in rows]
+
+    def history(self, peer: str, limit: int = 50) -> list[dict[str, Any]]:
+        rows = self._conn.execute(
+            "SELECT message_id, sender, sender_device, outgoing, ts, content, delivered, read "
+            "FROM messages WHERE peer = ? ORDER BY ts DESC LIMIT ?", [peer, limit])
+        out = [{"message_id": r[0], "sender": r[1], "sender_device": r[2],
+                "outgoing": bool(r[3]), "ts": r[4],
+                "content": json.loads(self._open(r[5], "m:" + r[0])),
+                "delivered": bool(r[6]), "read": bool(r[7])} for r in rows]
+        return out[::-1]
+
+
+def _now() -> int:
+    return int(time.time() * 1000)

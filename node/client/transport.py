@@ -1,0 +1,139 @@
+"""HTTP calls to the client API, one method per route; errors become ``ApiError``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+
+from node.client.errors import ApiError
+
+PREFIX = "/_kontor/client/v1"
+MAX_RESPONSE = 16 * 1024 * 1024
+
+
+class Transport:
+    """A node's client API over one aiohttp session."""
+
+    def __init__(self, base_url: str, token: str | None = None,
+                 session: aiohttp.ClientSession | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self._own_session = session is None
+        self._session = session or aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=60))
+
+    async def close(self) -> None:
+        if self._own_session:
+            await self._session.close()
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    async def request(self, method: str, path: str, body: Any = None,
+                      params: dict[str, Any] | None = None) -> Any:
+        async with self._session.request(method, self.base_url + PREFIX + path, json=body,
+                                         params=params, headers=self._headers()) as resp:
+            raw = await resp.content.read(MAX_RESPONSE + 1)
+            return _decode(resp.status, raw)
+
+    async def register(self, username: str, password: str, invite: str | None,
+                       device_name: str) -> dict[str, Any]:
+        body = {"username": username, "password": password, "device_name": device_name}
+        if invite:
+            body["invite"] = invite
+        return await self.request("POST", "/register", body)
+
+    async def login(self, username: str, password: str, device_name: str) -> dict[str, Any]:
+        return await self.request("POST", "/login", {
+            "username": username, "password": password, "device_name": device_name})
+
+    async def logout(self) -> None:
+        await self.request("POST", "/logout", {})
+
+    async def account(self) -> dict[str, Any]:
+        return await self.request("GET", "/account")
+
+    async def upload_keys(self, body: dict[str, Any]) -> int:
+        return (await self.request("PUT", "/keys", body))["one_time_prekeys"]
+
+    async def prekey_count(self) -> int:
+        return (await self.request("GET", "/keys/count"))["one_time_prekeys"]
+
+    async def devices(self, address: str) -> list[dict[str, Any]]:
+        return (await self.request("GET", f"/keys/devices/{quote(address)}"))["devices"]
+
+    async def claim(self, address: str, device_ids: list[str] | None = None
+                    ) -> list[dict[str, Any]]:
+        body: dict[str, Any] = {"address": address}
+        if device_ids is not None:
+            body["device_ids"] = device_ids
+        return (await self.request("POST", "/keys/claim", body))["devices"]
+
+    async def send(self, txn_id: str, to: str, envelopes: dict[str, dict[str, str]]
+                   ) -> dict[str, Any]:
+        return await self.request("PUT", f"/send/{txn_id}", {"to": to, "envelopes": envelopes})
+
+    async def sync(self, since: int, timeout_ms: int = 0, limit: int = 100) -> dict[str, Any]:
+        return await self.request("GET", "/sync", params={
+            "since": since, "timeout": timeout_ms, "limit": limit})
+
+    async def ack(self, up_to: int) -> None:
+        await self.request("POST", "/sync/ack", {"up_to": up_to})
+
+    async def upload_media(self, data: bytes) -> dict[str, Any]:
+        async with self._session.post(
+                self.base_url + PREFIX + "/media", data=data,
+                headers={**self._headers(), "Content-Type": "application/octet-stream"}) as r:
+            return _decode(r.status, await r.content.read(MAX_RESPONSE + 1))
+
+    async def download_media(self, media_id: str, limit: int) -> bytes:
+        async with self._session.get(self.base_url + PREFIX + f"/media/{quote(media_id)}",
+                                     headers=self._headers()) as r:
+            raw = await r.content.read(limit + 1)
+            if r.status != 200:
+                _decode(r.status, raw)
+            if len(raw) > limit:
+                raise ApiError(r.status, "TOO_LARGE", f"media larger than {limit} bytes")
+            return raw
+
+    async def websocket(self, since: int) -> AsyncIterator[dict[str, Any]]:
+        """Yield pushed event batches until the socket closes."""
+        async with self._session.ws_connect(self.base_url + PREFIX + "/ws",
+                                            params={"since": since}, headers=self._headers(),
+                                            heartbeat=30.0, max_msg_size=MAX_RESPONSE) as ws:
+            self._ws = ws
+            try:
+                async for msg in ws:
+                    if msg.type == aiohttp.WSMsgType.TEXT:
+                        yield json.loads(msg.data)
+                    else:
+                        break
+            finally:
+                self._ws = None
+
+    async def ws_ack(self, up_to: int) -> bool:
+        """Acknowledge over the open socket; False when there is none."""
+        ws = getattr(self, "_ws", None)
+        if ws is None or ws.closed:
+            return False
+        await ws.send_json({"type": "ack", "up_to": up_to})
+        return True
+
+
+def _decode(status: int, raw: bytes) -> Any:
+    if len(raw) > MAX_RESPONSE:
+        raise ApiError(status, "RESPONSE_TOO_LARGE", "the node's answer is too large")
+    try:
+        body = json.loads(raw) if raw else {}
+    except ValueError:
+        raise ApiError(status, "BAD_RESPONSE", "the node did not answer with JSON") from None
+    if status >= 400:
+        err = body.get("error", {}) if isinstance(body, dict) else {}
+        details = {k: v for k, v in err.items() if k not in ("code", "message")}
+        raise ApiError(status, str(err.get("code", "HTTP_ERROR")),
+                       str(err.get("message", f"HTTP {status}")), details)
+    return body

@@ -1,0 +1,197 @@
+"""Accounts, passwords, devices and access tokens.
+
+Passwords are hashed with argon2id (PyNaCl's pwhash) off the event loop. Access tokens
+are 256 random bits; the node keeps only their SHA-256, so a stolen database holds no
+usable token. Lookups of unknown accounts still pay for one hash check, so timing does
+not tell which addresses exist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import nacl.exceptions
+import nacl.pwhash
+
+from node.errors import Conflict, Forbidden, InvalidParameter, NotFound, Unauthorized
+from node.storage import accounts as store
+from node.storage.db import Database
+
+LOCAL_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+ROLES = ("admin", "agent", "customer")
+MIN_PASSWORD = 8
+MAX_PASSWORD = 1024
+INVITE_TTL_MS = 7 * 24 * 3600 * 1000
+_DUMMY_HASH = nacl.pwhash.argon2id.str(b"kontor-dummy-password").decode()
+
+
+@dataclass(frozen=True)
+class Requester:
+    """The authenticated device behind a request."""
+
+    address: str
+    device_id: str
+    device_pk: int
+    role: str
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def random_token(prefix: str) -> str:
+    return prefix + base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode()
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def make_address(name: str, server_name: str) -> str:
+    """``name`` (a local part or a full address on this server) as a full address."""
+    name = name.strip().lower()
+    local, at, server = name.partition("@")
+    if at and server != server_name.lower():
+        raise InvalidParameter(f"{name!r} is not an account on this node ({server_name})",
+                               code="NOT_LOCAL")
+    if not LOCAL_RE.match(local):
+        raise InvalidParameter("a user name is 1-64 characters of a-z, 0-9, '.', '_' and "
+                               "'-', starting with a letter or digit", code="INVALID_USERNAME")
+    return f"{local}@{server_name}"
+
+
+def split_address(address: str) -> tuple[str, str]:
+    """``local@server`` -> (local, server); InvalidParameter when malformed."""
+    local, at, server = address.partition("@")
+    if not at or not LOCAL_RE.match(local) or not server or len(address) > 320:
+        raise InvalidParameter(f"{address[:80]!r} is not an account address (local@server)",
+                               code="INVALID_ADDRESS")
+    return local, server
+
+
+def check_password(password: str) -> bytes:
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise InvalidParameter(f"a password has {MIN_PASSWORD} to {MAX_PASSWORD} characters",
+                               code="WEAK_PASSWORD")
+    return password.encode("utf-8", "surrogatepass")
+
+
+async def hash_password(password: str) -> str:
+    raw = check_password(password)
+    return (await asyncio.to_thread(nacl.pwhash.argon2id.str, raw)).decode("ascii")
+
+
+async def _password_matches(stored: str | None, password: str) -> bool:
+    raw = password.encode("utf-8", "surrogatepass")[:MAX_PASSWORD * 4]
+
+    def verify() -> bool:
+        try:
+            return nacl.pwhash.verify((stored or _DUMMY_HASH).encode(), raw)
+        except nacl.exceptions.InvalidkeyError:
+            return False
+    return await asyncio.to_thread(verify) and stored is not None
+
+
+async def create_account(db: Database, address: str, role: str, password: str | None) -> None:
+    """Create an account (operator path). Conflict when the address is taken."""
+    if role not in ROLES:
+        raise InvalidParameter(f"role must be one of {', '.join(ROLES)}", code="INVALID_ROLE")
+    hashed = await hash_password(password) if password is not None else None
+    if not await db.write(store.create_account_txn, address, role, hashed, now_ms()):
+        raise Conflict(f"{address} already exists", code="ADDRESS_TAKEN")
+
+
+async def create_invite(db: Database, role: str = "customer",
+                        ttl_ms: int = INVITE_TTL_MS) -> str:
+    """A one-time registration token; only its hash is stored."""
+    if role not in ROLES:
+        raise InvalidParameter(f"role must be one of {', '.join(ROLES)}", code="INVALID_ROLE")
+    token = random_token("ki_")
+    now = now_ms()
+    await db.write(store.create_invite_txn, token_hash(token), role, now, now + ttl_ms)
+    return token
+
+
+def _register_txn(db: Any, address: str, hashed: str, invite: str | None, device_id: str,
+                  device_name: str, token: str, now: int) -> str:
+    role = "customer"
+    if invite is not None:
+        used = store.use_invite_txn(db, token_hash(invite), address, now)
+        if used is None:
+            raise Forbidden("the invite is unknown, used or expired", code="INVALID_INVITE")
+        role = used
+    if not store.create_account_txn(db, address, role, hashed, now):
+        raise Conflict(f"{address} is taken", code="ADDRESS_TAKEN")
+    store.add_device_txn(db, address, device_id, device_name, token_hash(token), now)
+    return role
+
+
+async def register(db: Database, mode: str, address: str, password: str,
+                   invite: str | None, device_name: str) -> dict[str, Any]:
+    """Self-registration under the node's registration mode."""
+    if mode == "closed":
+        raise Forbidden("registration is closed on this node; ask its operator for an "
+                        "account", code="REGISTRATION_CLOSED")
+    if mode == "invite" and not invite:
+        raise Forbidden("this node registers by invite only", code="INVALID_INVITE")
+    hashed = await hash_password(password)
+    token, device_id = random_token("kt_"), _device_id()
+    role = await db.write(_register_txn, address, hashed, invite if mode == "invite" else None,
+                          device_id, device_name, token, now_ms())
+    return {"address": address, "device_id": device_id, "access_token": token, "role": role}
+
+
+async def login(db: Database, address: str, password: str, device_name: str) -> dict[str, Any]:
+    """A new device and token for correct credentials."""
+    account = await db.read(store.get_account, address)
+    stored = account["password_hash"] if account else None
+    if not await _password_matches(stored, password) or account is None:
+        raise Unauthorized("wrong address or password", code="INVALID_CREDENTIALS")
+    token, device_id = random_token("kt_"), _device_id()
+    await db.write(store.add_device_txn, address, device_id, device_name, token_hash(token),
+                   now_ms())
+    return {"address": address, "device_id": device_id, "access_token": token,
+            "role": account["role"]}
+
+
+def _device_id() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(8)).rstrip(b"=").decode()
+
+
+async def authenticate(db: Database, token: str) -> Requester:
+    """The device a bearer token belongs to; Unauthorized when unknown or revoked."""
+    row = await db.read(store.device_by_token, token_hash(token))
+    if row is None:
+        raise Unauthorized("unknown or revoked access token; log in again",
+                           code="UNKNOWN_TOKEN")
+    return Requester(row["address"], row["device_id"], row["pk"], row["role"])
+
+
+async def account_info(db: Database, who: Requester) -> dict[str, Any]:
+    devices = await db.read(store.list_devices, who.address)
+    return {"address": who.address, "role": who.role, "device_id": who.device_id,
+            "devices": [_public_device(d) for d in devices]}
+
+
+def _public_device(d: dict[str, Any]) -> dict[str, Any]:
+    return {"device_id": d["device_id"], "name": d["name"], "created_ms": d["created_ms"],
+            "last_seen_ms": d["last_seen_ms"], "has_keys": bool(d["has_keys"])}
+
+
+async def list_devices(db: Database, address: str) -> list[dict[str, Any]]:
+    if await db.read(store.get_account, address) is None:
+        raise NotFound(f"no account {address}", code="UNKNOWN_ACCOUNT")
+    return [_public_device(d) for d in await db.read(store.list_devices, address)]
+
+
+async def revoke_device(db: Database, address: str, device_id: str) -> None:
+    """End a device: its token, keys, prekeys and undelivered events go."""
+    if not await db.write(store.delete_device_txn, address, device_id):
+        raise NotFound(f"{address} has no device {device_id}", code="UNKNOWN_DEVICE")

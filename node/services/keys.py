@@ -1,0 +1,96 @@
+"""Device key documents: upload, listing and atomic one-time prekey claims.
+
+The node checks every document's signatures (``node.services.keycheck``) before it
+stores it, so a client that fetches keys from the node gets only documents their
+device signed; clients still verify them themselves, since the node is not trusted with
+identities.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from node.errors import Conflict, InvalidParameter, NotFound
+from node.services import keycheck
+from node.services.accounts import Requester
+from node.storage import accounts as store
+from node.storage.db import Database
+
+MAX_PREKEYS_PER_UPLOAD = 200
+MAX_PREKEYS_STORED = 1000
+
+
+def _upload_txn(db: Any, who: Requester, device_keys: dict[str, Any] | None,
+                signed_prekey: dict[str, Any] | None,
+                prekeys: list[tuple[str, dict[str, Any]]]) -> int:
+    current, _ = store.get_device_keys(db, who.device_pk)
+    if device_keys is not None and current is not None and current != device_keys:
+        raise Conflict("this device already has identity keys; log in as a new device to "
+                       "use new ones", code="KEYS_EXIST")
+    identity = device_keys or current
+    if identity is None and (signed_prekey is not None or prekeys):
+        raise InvalidParameter("upload device_keys before prekeys", code="INVALID_KEYS")
+    if signed_prekey is not None:
+        keycheck.check_signed_prekey(signed_prekey, identity)
+    for _, doc in prekeys:
+        keycheck.check_one_time_prekey(doc, identity)
+    store.set_device_keys_txn(db, who.device_pk, device_keys, signed_prekey)
+    held = store.count_one_time_prekeys(db, who.device_pk)
+    if held + len(prekeys) > MAX_PREKEYS_STORED:
+        raise InvalidParameter(f"a device holds at most {MAX_PREKEYS_STORED} one-time "
+                               "prekeys", code="TOO_MANY_PREKEYS")
+    return store.add_one_time_prekeys_txn(db, who.device_pk, prekeys)
+
+
+async def upload(db: Database, who: Requester, body: dict[str, Any]) -> dict[str, int]:
+    """Store the device's identity, signed prekey and new one-time prekeys."""
+    device_keys = body.get("device_keys")
+    if device_keys is not None:
+        keycheck.check_device_keys(device_keys, who.address, who.device_id)
+    signed_prekey = body.get("signed_prekey")
+    raw_prekeys = body.get("one_time_prekeys") or []
+    if not isinstance(raw_prekeys, list) or len(raw_prekeys) > MAX_PREKEYS_PER_UPLOAD:
+        raise InvalidParameter(f"one_time_prekeys is a list of at most "
+                               f"{MAX_PREKEYS_PER_UPLOAD}", code="TOO_MANY_PREKEYS")
+    prekeys = [(keycheck.prekey_id(doc), doc) for doc in raw_prekeys]
+    count = await db.write(_upload_txn, who, device_keys, signed_prekey, prekeys)
+    return {"one_time_prekeys": count}
+
+
+async def count(db: Database, who: Requester) -> dict[str, int]:
+    return {"one_time_prekeys": await db.read(store.count_one_time_prekeys, who.device_pk)}
+
+
+def _devices_of(db: Any, address: str) -> list[dict[str, Any]]:
+    out = []
+    for device_id, pk in store.keyed_device_ids(db, address).items():
+        device_keys, signed_prekey = store.get_device_keys(db, pk)
+        out.append({"device_id": device_id, "device_keys": device_keys,
+                    "signed_prekey": signed_prekey})
+    return out
+
+
+async def device_list(db: Database, address: str) -> dict[str, Any]:
+    """Every device of a local account that has keys, with its bundle (no prekey)."""
+    if await db.read(store.get_account, address) is None:
+        raise NotFound(f"no account {address}", code="UNKNOWN_ACCOUNT")
+    return {"address": address, "devices": await db.read(_devices_of, address)}
+
+
+def _claim_txn(db: Any, address: str, device_ids: list[str] | None) -> list[dict[str, Any]]:
+    out = []
+    for device_id, pk in store.keyed_device_ids(db, address).items():
+        if device_ids is not None and device_id not in device_ids:
+            continue
+        device_keys, signed_prekey = store.get_device_keys(db, pk)
+        out.append({"device_id": device_id, "device_keys": device_keys,
+                    "signed_prekey": signed_prekey,
+                    "one_time_prekey": store.claim_one_time_prekey_txn(db, pk)})
+    return out
+
+
+async def claim(db: Database, address: str, device_ids: list[str] | None) -> dict[str, Any]:
+    """Bundles of a local account's devices, each with one one-time prekey taken."""
+    if await db.read(store.get_account, address) is None:
+        raise NotFound(f"no account {address}", code="UNKNOWN_ACCOUNT")
+    return {"address": address, "devices": await db.write(_claim_txn, address, device_ids)}

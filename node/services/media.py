@@ -1,0 +1,72 @@
+"""Encrypted media blobs: stored as files named by the SHA-256 of their bytes.
+
+The node receives ciphertext only (the client encrypts with a fresh key that travels
+inside the end-to-end encrypted message), checks the size limit while streaming, and
+names the blob by its hash so a client can check what it downloads.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from node.errors import InvalidParameter, NotFound, PayloadTooLarge
+from node.services.accounts import Requester, now_ms
+from node.storage import messages as store
+from node.storage.db import Database
+
+MEDIA_ID_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+
+
+def media_dir(data_dir: Path) -> Path:
+    return data_dir / "media"
+
+
+def blob_path(data_dir: Path, media_id: str) -> Path:
+    if not MEDIA_ID_RE.match(media_id):
+        raise InvalidParameter("not a media id", code="INVALID_MEDIA_ID")
+    return media_dir(data_dir) / media_id[:2] / media_id
+
+
+async def upload(db: Database, data_dir: Path, who: Requester, chunks: AsyncIterator[bytes],
+                 limit: int) -> dict[str, object]:
+    """Stream ``chunks`` to disk; return the media id (hash) and size."""
+    folder = media_dir(data_dir)
+    folder.mkdir(mode=0o700, exist_ok=True)
+    tmp = folder / f".upload-{secrets.token_hex(8)}"
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with open(tmp, "xb") as out:
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > limit:
+                    raise PayloadTooLarge(f"media larger than {limit} bytes",
+                                          details={"limit": limit})
+                digest.update(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        if size == 0:
+            raise InvalidParameter("empty media upload", code="EMPTY_MEDIA")
+        media_id = base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
+        final = blob_path(data_dir, media_id)
+        final.parent.mkdir(mode=0o700, exist_ok=True)
+        os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
+    await db.write(store.record_media_txn, media_id, size, who.address, now_ms())
+    return {"media_id": media_id, "size": size}
+
+
+async def locate(db: Database, data_dir: Path, media_id: str) -> Path:
+    """The file of a stored blob; NotFound otherwise."""
+    path = blob_path(data_dir, media_id)
+    if await db.read(store.get_media, media_id) is None or not path.exists():
+        raise NotFound("no such media", code="UNKNOWN_MEDIA")
+    return path

@@ -1,0 +1,143 @@
+"""SQL for accounts, invites and devices (tokens, key documents, one-time prekeys)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlite_utils
+
+
+def create_account_txn(db: sqlite_utils.Database, address: str, role: str,
+                       password_hash: str | None, now_ms: int) -> bool:
+    """Insert an account; False when the address is taken."""
+    cur = db.execute("INSERT OR IGNORE INTO accounts (address, role, password_hash, created_ms)"
+                     " VALUES (?, ?, ?, ?)", [address, role, password_hash, now_ms])
+    return cur.rowcount == 1
+
+
+def get_account(db: sqlite_utils.Database, address: str) -> dict[str, Any] | None:
+    rows = list(db.query("SELECT address, role, password_hash, created_ms FROM accounts "
+                         "WHERE address = ?", [address]))
+    return rows[0] if rows else None
+
+
+def list_accounts(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    return list(db.query("SELECT a.address, a.role, a.created_ms, COUNT(d.pk) AS devices "
+                         "FROM accounts a LEFT JOIN devices d ON d.address = a.address "
+                         "GROUP BY a.address ORDER BY a.address"))
+
+
+def set_role_txn(db: sqlite_utils.Database, address: str, role: str) -> bool:
+    return db.execute("UPDATE accounts SET role = ? WHERE address = ?",
+                      [role, address]).rowcount == 1
+
+
+def set_password_txn(db: sqlite_utils.Database, address: str, password_hash: str) -> bool:
+    return db.execute("UPDATE accounts SET password_hash = ? WHERE address = ?",
+                      [password_hash, address]).rowcount == 1
+
+
+def delete_account_txn(db: sqlite_utils.Database, address: str) -> bool:
+    return db.execute("DELETE FROM accounts WHERE address = ?", [address]).rowcount == 1
+
+
+def create_invite_txn(db: sqlite_utils.Database, token_hash: str, role: str, now_ms: int,
+                      expires_ms: int) -> None:
+    db.execute("INSERT INTO invites (token_hash, role, created_ms, expires_ms) "
+               "VALUES (?, ?, ?, ?)", [token_hash, role, now_ms, expires_ms])
+
+
+def use_invite_txn(db: sqlite_utils.Database, token_hash: str, address: str,
+                   now_ms: int) -> str | None:
+    """Mark an unused, unexpired invite used; return its role, or None."""
+    row = db.execute("SELECT role FROM invites WHERE token_hash = ? AND used_by IS NULL "
+                     "AND expires_ms > ?", [token_hash, now_ms]).fetchone()
+    if row is None:
+        return None
+    db.execute("UPDATE invites SET used_by = ? WHERE token_hash = ?", [address, token_hash])
+    return row[0]
+
+
+def add_device_txn(db: sqlite_utils.Database, address: str, device_id: str, name: str,
+                   token_hash: str, now_ms: int) -> int:
+    cur = db.execute("INSERT INTO devices (address, device_id, name, token_hash, created_ms, "
+                     "last_seen_ms) VALUES (?, ?, ?, ?, ?, ?)",
+                     [address, device_id, name, token_hash, now_ms, now_ms])
+    return int(cur.lastrowid or 0)
+
+
+_DEVICE_COLS = ("d.pk, d.address, d.device_id, d.name, d.created_ms, d.last_seen_ms, "
+                "d.device_keys IS NOT NULL AS has_keys, a.role")
+
+
+def device_by_token(db: sqlite_utils.Database, token_hash: str) -> dict[str, Any] | None:
+    rows = list(db.query(f"SELECT {_DEVICE_COLS} FROM devices d JOIN accounts a "
+                         "ON a.address = d.address WHERE d.token_hash = ?", [token_hash]))
+    return rows[0] if rows else None
+
+
+def touch_device_txn(db: sqlite_utils.Database, pk: int, now_ms: int) -> None:
+    db.execute("UPDATE devices SET last_seen_ms = ? WHERE pk = ?", [now_ms, pk])
+
+
+def list_devices(db: sqlite_utils.Database, address: str) -> list[dict[str, Any]]:
+    return list(db.query(f"SELECT {_DEVICE_COLS} FROM devices d JOIN accounts a "
+                         "ON a.address = d.address WHERE d.address = ? ORDER BY d.created_ms",
+                         [address]))
+
+
+def delete_device_txn(db: sqlite_utils.Database, address: str, device_id: str) -> bool:
+    return db.execute("DELETE FROM devices WHERE address = ? AND device_id = ?",
+                      [address, device_id]).rowcount == 1
+
+
+def keyed_device_ids(db: sqlite_utils.Database, address: str) -> dict[str, int]:
+    """Device id -> pk for the devices of ``address`` that have uploaded keys."""
+    return {r[0]: r[1] for r in db.execute(
+        "SELECT device_id, pk FROM devices WHERE address = ? AND device_keys IS NOT NULL",
+        [address])}
+
+
+def get_device_keys(db: sqlite_utils.Database, pk: int) -> tuple[Any, Any]:
+    row = db.execute("SELECT device_keys, signed_prekey FROM devices WHERE pk = ?",
+                     [pk]).fetchone()
+    if row is None:
+        return None, None
+    return (json.loads(row[0]) if row[0] else None, json.loads(row[1]) if row[1] else None)
+
+
+def set_device_keys_txn(db: sqlite_utils.Database, pk: int, device_keys: Any | None,
+                        signed_prekey: Any | None) -> None:
+    if device_keys is not None:
+        db.execute("UPDATE devices SET device_keys = ? WHERE pk = ?",
+                   [json.dumps(device_keys, sort_keys=True), pk])
+    if signed_prekey is not None:
+        db.execute("UPDATE devices SET signed_prekey = ? WHERE pk = ?",
+                   [json.dumps(signed_prekey, sort_keys=True), pk])
+
+
+def add_one_time_prekeys_txn(db: sqlite_utils.Database, pk: int,
+                             prekeys: list[tuple[str, Any]]) -> int:
+    """Store new prekeys (ids already present are ignored); return the count held."""
+    db.conn.executemany("INSERT OR IGNORE INTO one_time_prekeys (device_pk, key_id, doc) "
+                        "VALUES (?, ?, ?)",
+                        [(pk, key_id, json.dumps(doc, sort_keys=True))
+                         for key_id, doc in prekeys])
+    return count_one_time_prekeys(db, pk)
+
+
+def count_one_time_prekeys(db: sqlite_utils.Database, pk: int) -> int:
+    return db.execute("SELECT COUNT(*) FROM one_time_prekeys WHERE device_pk = ?",
+                      [pk]).fetchone()[0]
+
+
+def claim_one_time_prekey_txn(db: sqlite_utils.Database, pk: int) -> Any | None:
+    """Remove and return one prekey of the device (inside the write transaction, so no
+    two claims can receive the same one)."""
+    row = db.execute("SELECT key_id, doc FROM one_time_prekeys WHERE device_pk = ? "
+                     "ORDER BY rowid LIMIT 1", [pk]).fetchone()
+    if row is None:
+        return None
+    db.execute("DELETE FROM one_time_prekeys WHERE device_pk = ? AND key_id = ?", [pk, row[0]])
+    return json.loads(row[1])

@@ -1,0 +1,65 @@
+"""Malformed and oversize input on client routes: a 4xx with a code, nothing changed."""
+
+from __future__ import annotations
+
+import aiohttp
+import pytest
+
+from tests.api.helpers import PREFIX, call, keyed_device
+from tests.nodes import RunningNode
+
+
+@pytest.mark.parametrize("body,code", [
+    ({"to": "bob"}, "INVALID_ADDRESS"),
+    ({"to": "bob@x", "envelopes": []}, "INVALID_PARAMETER"),
+    ({"to": "bob@x", "envelopes": {}}, "INVALID_ENVELOPES"),
+    ({"to": "bob@x", "envelopes": {"bob@x": {"D": "not base64!"}}}, "INVALID_ENVELOPES"),
+    ({"to": "bob@x", "envelopes": {"bob@x": {"D": 5}}}, "INVALID_ENVELOPES"),
+    ({"envelopes": {}}, "MISSING_FIELD"),
+])
+async def test_malformed_send_bodies(node: RunningNode, http: aiohttp.ClientSession,
+                                     body: dict, code: str) -> None:
+    anna = await keyed_device(http, node.url, "anna")
+    status, err = await call(http, node.url, "PUT", "/send/t1", anna["access_token"], body)
+    assert (status, err["error"]["code"]) == (400, code)
+    assert err["error"]["message"]
+
+
+async def test_bad_txn_id_and_queries(node: RunningNode, http: aiohttp.ClientSession) -> None:
+    anna = await keyed_device(http, node.url, "anna")
+    token = anna["access_token"]
+    status, err = await call(http, node.url, "PUT", "/send/" + "x" * 65, token, {})
+    assert (status, err["error"]["code"]) == (400, "INVALID_TXN_ID")
+    for query in ("since=-1", "limit=0", "limit=501", "timeout=999999", "since=abc"):
+        status, err = await call(http, node.url, "GET", "/sync?" + query, token)
+        assert (status, err["error"]["code"]) == (400, "INVALID_PARAMETER"), query
+    status, err = await call(http, node.url, "POST", "/sync/ack", token, {"up_to": "5"})
+    assert (status, err["error"]["code"]) == (400, "INVALID_PARAMETER")
+
+
+async def test_oversize_and_wrong_type(node: RunningNode, http: aiohttp.ClientSession) -> None:
+    anna = await keyed_device(http, node.url, "anna")
+    headers = {"Authorization": f"Bearer {anna['access_token']}",
+               "Content-Type": "application/json"}
+    big = b'{"to": "b@x", "envelopes": {"b@x": {"D": "' + b"A" * (2 << 20) + b'"}}}'
+    async with http.put(node.url + PREFIX + "/send/big", data=big, headers=headers) as r:
+        assert r.status == 413 and (await r.json())["error"]["code"] == "TOO_LARGE"
+    async with http.put(node.url + PREFIX + "/send/t2", data=b"{}",
+                        headers={**headers, "Content-Type": "text/plain"}) as r:
+        assert r.status == 415
+
+
+async def test_rate_limit_per_account(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.nodes import running_node, write_config
+
+    ini = write_config(tmp_path / "n", sections={
+        "accounts": {"registration": "open"}, "limits": {"rate_per_account": 5}})
+    async with running_node(ini) as node, aiohttp.ClientSession() as http:
+        anna = await keyed_device(http, node.url, "anna")
+        statuses = []
+        for _ in range(8):
+            status, body = await call(http, node.url, "GET", "/keys/count",
+                                      anna["access_token"])
+            statuses.append(status)
+        assert 429 in statuses
+        assert body["error"]["code"] == "RATE_LIMITED" and body["error"]["retry_after_ms"] > 0
