@@ -20,7 +20,10 @@ from typing import Any, TypeVar
 
 import sqlite_utils
 
+from federation.storage import MIGRATIONS as FEDERATION_MIGRATIONS
 from node.storage.migrations import MIGRATIONS
+
+MIGRATION_SETS = (MIGRATIONS, FEDERATION_MIGRATIONS)
 
 T = TypeVar("T")
 
@@ -40,14 +43,16 @@ def connect(path: Path | str) -> sqlite_utils.Database:
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations in order; return the names applied."""
     db.execute("PRAGMA journal_mode = WAL")
-    pending = [m.name for m in MIGRATIONS.pending(db)]
-    MIGRATIONS.apply(db)
+    pending = []
+    for migrations in MIGRATION_SETS:
+        pending += [f"{migrations.name}/{m.name}" for m in migrations.pending(db)]
+        migrations.apply(db)
     return pending
 
 
 def schema_version(db: sqlite_utils.Database) -> int:
-    """How many migrations this database has applied."""
-    return len(MIGRATIONS.applied(db))
+    """How many migrations this database has applied (all sets)."""
+    return sum(len(m.applied(db)) for m in MIGRATION_SETS)
 
 
 def create_database(path: Path) -> list[str]:

@@ -1,0 +1,207 @@
+"""Outgoing federation: one persistent queue per destination, one transaction in flight.
+
+The algorithm:
+
+1. Accepting. When a client's send targets a remote account, the node writes the items
+   for that destination into ``fed_outbox`` inside the same SQLite transaction that
+   accepts the send (``storage.enqueue_txn``). Nothing is sent before it is on disk, so
+   a crash after "accepted" loses nothing. After the commit the node calls ``wake``.
+
+2. One worker per destination. ``wake`` starts a worker task for the destination
+   unless one runs. The worker takes the next batch: the unfinished batch if there is
+   one (same transaction id, same items, so a retry after a lost answer is recognised
+   by the receiver and stored once), else the oldest items up to
+   ``batch_max_envelopes`` and ``batch_max_bytes``, which it binds to a fresh
+   transaction id in the database before sending. Items leave in queue order and only
+   one transaction per destination is in flight, so order is kept per destination.
+
+3. Success. When the destination answers 200 (it answers only after its commit), the
+   batch is deleted and the backoff reset; per-item rejections in the answer are
+   reported to ``on_rejected`` (the node tells the sending device). The worker goes on
+   with the next batch, and ends when the queue is empty.
+
+4. Failure. On a network error, timeout or 5xx/429 the batch stays, the destination's
+   failure count rises and the next attempt is scheduled after
+   ``min(retry_max, retry_initial * 2**(failures-1))`` seconds, scaled by a random
+   factor in [0.5, 1.0] (jitter, so that many nodes do not retry in step). A 4xx
+   other than 429 means the destination refuses this batch for good: it is dropped and
+   every item reported to ``on_rejected``.
+
+5. Coming back. When a peer contacts us (any verified inbound request), ``peer_alive``
+   resets its backoff and wakes its worker: a peer's restart costs seconds, not the
+   remainder of an hour-long backoff. Since items stay queued in order until
+   acknowledged, everything missed during an outage is replayed, in order.
+
+6. Restart. ``start`` wakes a worker for every destination with queued items, so a
+   node killed with a full queue delivers it after restart. Items older than
+   ``message_expiry_hours`` are dropped by ``expire`` and reported to ``on_expired``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from federation import storage
+
+log = logging.getLogger("kontor.federation.sender")
+
+
+class Database(Protocol):
+    """What the sender needs of the node's database."""
+
+    async def write(self, fn: Callable[..., Any], *args: Any) -> Any: ...
+    async def read(self, fn: Callable[..., Any], *args: Any) -> Any: ...
+
+
+class DeliveryError(Exception):
+    """A transaction did not get through; ``permanent`` when retrying cannot help."""
+
+    def __init__(self, message: str, *, permanent: bool = False, code: str = "") -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.code = code
+
+
+Transport = Callable[[str, str, dict[str, Any]], Awaitable[dict[str, Any]]]
+Report = Callable[[list[dict[str, Any]], str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class SenderPolicy:
+    """Batching and retry limits (from ``[federation]``)."""
+
+    batch_max_envelopes: int = 100
+    batch_max_bytes: int = 512 * 1024
+    retry_initial_seconds: float = 2.0
+    retry_max_seconds: float = 3600.0
+
+
+def backoff_delay(failures: int, policy: SenderPolicy,
+                  rand: Callable[[], float] = random.random) -> float:
+    """Seconds to wait after ``failures`` consecutive failures (>= 1), with jitter."""
+    base = min(policy.retry_max_seconds,
+               policy.retry_initial_seconds * 2 ** min(failures - 1, 30))
+    return base * (0.5 + 0.5 * rand())
+
+
+class Sender:
+    """Per-destination delivery workers over the persistent outbox."""
+
+    def __init__(self, db: Database, transport: Transport, policy: SenderPolicy,
+                 on_rejected: Report, clock: Callable[[], float] = time.time) -> None:
+        self.db = db
+        self.transport = transport
+        self.policy = policy
+        self.on_rejected = on_rejected
+        self.clock = clock
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._wakeups: dict[str, asyncio.Event] = {}
+        self._closed = False
+
+    async def start(self) -> None:
+        """Resume delivery of everything queued before the last stop."""
+        for destination in await self.db.read(storage.pending_destinations):
+            self.wake(destination)
+
+    def wake(self, destination: str) -> None:
+        """New items for ``destination``: make sure its worker runs."""
+        if self._closed:
+            return
+        self._wakeups.setdefault(destination, asyncio.Event()).set()
+        worker = self._workers.get(destination)
+        if worker is None or worker.done():
+            self._workers[destination] = asyncio.create_task(
+                self._run(destination), name=f"federation-sender:{destination}")
+
+    async def peer_alive(self, destination: str) -> None:
+        """The peer contacted us: forget its backoff and retry now."""
+        state = await self.db.read(storage.destination_state, destination)
+        if state and state["failures"]:
+            await self.db.write(storage.reset_backoff_txn, destination)
+            self.wake(destination)
+
+    async def close(self) -> None:
+        self._closed = True
+        workers = list(self._workers.values())
+        for task in workers:
+            task.cancel()
+        for task in workers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self, destination: str) -> None:
+        wakeup = self._wakeups.setdefault(destination, asyncio.Event())
+        while not self._closed:
+            wakeup.clear()
+            state = await self.db.read(storage.destination_state, destination)
+            wait = (state["next_attempt_ms"] / 1000 - self.clock()) if state else 0
+            if wait > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wakeup.wait(), wait)
+                continue
+            txn_id = f"{int(self.clock() * 1000)}-{secrets.token_hex(4)}"
+            txn_id, items = await self.db.write(
+                storage.next_batch_txn, destination, self.policy.batch_max_envelopes,
+                self.policy.batch_max_bytes, txn_id)
+            if not items:
+                return
+            await self._deliver(destination, txn_id, items)
+
+    async def _deliver(self, destination: str, txn_id: str,
+                       items: list[dict[str, Any]]) -> None:
+        body = {"items": [{"kind": i["kind"], **i["item"]} for i in items]}
+        try:
+            answer = await self.transport(destination, txn_id, body)
+        except DeliveryError as exc:
+            if exc.permanent:
+                log.warning("%s refused transaction %s for good: %s", destination, txn_id,
+                            exc)
+                await self.db.write(storage.complete_batch_txn, destination, txn_id,
+                                    int(self.clock() * 1000))
+                await self.on_rejected([i["item"] for i in items], exc.code or "REFUSED")
+                return
+            await self._failed(destination, str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - any transport failure is retried
+            await self._failed(destination, f"{type(exc).__name__}: {exc}")
+            return
+        await self.db.write(storage.complete_batch_txn, destination, txn_id,
+                            int(self.clock() * 1000))
+        await self._report_rejections(items, answer)
+
+    async def _failed(self, destination: str, error: str) -> None:
+        state = await self.db.read(storage.destination_state, destination)
+        failures = (state["failures"] if state else 0) + 1
+        delay = backoff_delay(failures, self.policy)
+        next_ms = int((self.clock() + delay) * 1000)
+        await self.db.write(storage.record_failure_txn, destination, error, next_ms)
+        log.info("delivery to %s failed (%s); retry %d in %.1fs", destination, error,
+                 failures, delay)
+
+    async def _report_rejections(self, items: list[dict[str, Any]],
+                                 answer: dict[str, Any]) -> None:
+        results = answer.get("results") if isinstance(answer, dict) else None
+        if not isinstance(results, list) or len(results) != len(items):
+            return
+        by_code: dict[str, list[dict[str, Any]]] = {}
+        for item, result in zip(items, results, strict=True):
+            if isinstance(result, dict) and result.get("error"):
+                by_code.setdefault(str(result["error"])[:64], []).append(item["item"])
+        for code, rejected in by_code.items():
+            await self.on_rejected(rejected, code)
+
+    async def expire(self, max_age_seconds: float, on_expired: Report) -> int:
+        """Drop items older than ``max_age_seconds``; report them; return how many."""
+        before = int((self.clock() - max_age_seconds) * 1000)
+        expired = await self.db.write(storage.expire_txn, before)
+        if expired:
+            await on_expired([e["item"] for e in expired], "EXPIRED")
+        return len(expired)

@@ -1,0 +1,214 @@
+"""SQL for federation's own tables: the outbox, destination state, inbound
+transactions, remote signing keys and remote device lists.
+
+Federation owns these tables and their migrations (a separate sqlite-utils migration
+set, applied by the node with its own). Functions ending in ``_txn`` run inside the
+caller's write transaction; the node's messaging code calls ``enqueue_txn`` inside the
+same transaction that accepts a client's send, so "accepted" means "queued on disk".
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlite_utils
+from sqlite_utils import Migrations
+
+MIGRATIONS = Migrations("kontor-federation")
+
+
+@MIGRATIONS(name="0001_federation")
+def m0001_federation(db: sqlite_utils.Database) -> None:
+    db.execute("""
+        CREATE TABLE fed_outbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            destination TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            item TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            created_ms INTEGER NOT NULL,
+            txn_id TEXT
+        ) STRICT""")
+    db.execute("CREATE INDEX fed_outbox_queue ON fed_outbox (destination, id)")
+    db.execute("""
+        CREATE TABLE fed_destinations (
+            destination TEXT PRIMARY KEY,
+            failures INTEGER NOT NULL DEFAULT 0,
+            next_attempt_ms INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            last_success_ms INTEGER
+        ) STRICT""")
+    db.execute("""
+        CREATE TABLE fed_inbound_txns (
+            origin TEXT NOT NULL,
+            txn_id TEXT NOT NULL,
+            body_hash TEXT NOT NULL,
+            response TEXT NOT NULL,
+            created_ms INTEGER NOT NULL,
+            PRIMARY KEY (origin, txn_id)
+        ) STRICT""")
+    db.execute("""
+        CREATE TABLE fed_remote_keys (
+            server_name TEXT NOT NULL,
+            key_id TEXT NOT NULL,
+            public_key TEXT NOT NULL,
+            expired_ms INTEGER,
+            fetched_ms INTEGER NOT NULL,
+            PRIMARY KEY (server_name, key_id)
+        ) STRICT""")
+    db.execute("""
+        CREATE TABLE fed_remote_devices (
+            address TEXT PRIMARY KEY,
+            devices TEXT NOT NULL,
+            fetched_ms INTEGER NOT NULL
+        ) STRICT""")
+
+
+# --- outbox ---------------------------------------------------------------------------
+
+def enqueue_txn(db: sqlite_utils.Database, destination: str, kind: str,
+                item: dict[str, Any], now_ms: int) -> int:
+    """Append one item for ``destination``; returns its queue id."""
+    text = json.dumps(item, separators=(",", ":"), sort_keys=True)
+    cur = db.execute("INSERT INTO fed_outbox (destination, kind, item, size, created_ms) "
+                     "VALUES (?, ?, ?, ?, ?)", [destination, kind, text, len(text), now_ms])
+    db.execute("INSERT OR IGNORE INTO fed_destinations (destination) VALUES (?)",
+               [destination])
+    return int(cur.lastrowid or 0)
+
+
+def next_batch_txn(db: sqlite_utils.Database, destination: str, max_items: int,
+                   max_bytes: int, txn_id: str) -> tuple[str, list[dict[str, Any]]]:
+    """The batch to send next: an unfinished one (same txn id, same items) if any, else
+    the oldest items up to the limits, now bound to ``txn_id``."""
+    row = db.execute("SELECT txn_id FROM fed_outbox WHERE destination = ? AND txn_id IS NOT "
+                     "NULL ORDER BY id LIMIT 1", [destination]).fetchone()
+    if row is None:
+        ids, total = [], 0
+        for qid, size in db.execute("SELECT id, size FROM fed_outbox WHERE destination = ? "
+                                    "ORDER BY id LIMIT ?", [destination, max_items]):
+            if ids and total + size > max_bytes:
+                break
+            ids.append(qid)
+            total += size
+        if not ids:
+            return txn_id, []
+        db.execute(f"UPDATE fed_outbox SET txn_id = ? WHERE id IN ({','.join('?' * len(ids))})",
+                   [txn_id, *ids])
+    else:
+        txn_id = row[0]
+    items = [{"queue_id": qid, "kind": kind, "item": json.loads(text), "created_ms": ts}
+             for qid, kind, text, ts in db.execute(
+                 "SELECT id, kind, item, created_ms FROM fed_outbox WHERE destination = ? "
+                 "AND txn_id = ? ORDER BY id", [destination, txn_id])]
+    return txn_id, items
+
+
+def complete_batch_txn(db: sqlite_utils.Database, destination: str, txn_id: str,
+                       now_ms: int) -> int:
+    """The destination committed ``txn_id``: drop its items, reset the backoff."""
+    n = db.execute("DELETE FROM fed_outbox WHERE destination = ? AND txn_id = ?",
+                   [destination, txn_id]).rowcount
+    db.execute("UPDATE fed_destinations SET failures = 0, next_attempt_ms = 0, "
+               "last_error = NULL, last_success_ms = ? WHERE destination = ?",
+               [now_ms, destination])
+    return n
+
+
+def record_failure_txn(db: sqlite_utils.Database, destination: str, error: str,
+                       next_attempt_ms: int) -> int:
+    db.execute("UPDATE fed_destinations SET failures = failures + 1, next_attempt_ms = ?, "
+               "last_error = ? WHERE destination = ?",
+               [next_attempt_ms, error[:500], destination])
+    return db.execute("SELECT failures FROM fed_destinations WHERE destination = ?",
+                      [destination]).fetchone()[0]
+
+
+def reset_backoff_txn(db: sqlite_utils.Database, destination: str) -> None:
+    db.execute("UPDATE fed_destinations SET failures = 0, next_attempt_ms = 0 "
+               "WHERE destination = ?", [destination])
+
+
+def destination_state(db: sqlite_utils.Database, destination: str) -> dict[str, Any] | None:
+    rows = list(db.query("SELECT * FROM fed_destinations WHERE destination = ?",
+                         [destination]))
+    return rows[0] if rows else None
+
+
+def expire_txn(db: sqlite_utils.Database, before_ms: int) -> list[dict[str, Any]]:
+    """Remove items queued before ``before_ms``; return them (to tell their senders)."""
+    # A batch bound to a transaction id goes whole, so that its id never names two
+    # different sets of items.
+    where = ("created_ms < ? OR txn_id IN (SELECT txn_id FROM fed_outbox WHERE "
+             "created_ms < ? AND txn_id IS NOT NULL)")
+    rows = [{"destination": d, "kind": k, "item": json.loads(t)} for d, k, t in db.execute(
+        f"SELECT destination, kind, item FROM fed_outbox WHERE {where}",
+        [before_ms, before_ms])]
+    db.execute(f"DELETE FROM fed_outbox WHERE {where}", [before_ms, before_ms])
+    return rows
+
+
+def pending_destinations(db: sqlite_utils.Database) -> list[str]:
+    return [r[0] for r in db.execute("SELECT DISTINCT destination FROM fed_outbox")]
+
+
+def queue_status(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """Per destination: depth, oldest item, failures, last error, next attempt."""
+    return list(db.query("""
+        SELECT d.destination, COUNT(o.id) AS depth, MIN(o.created_ms) AS oldest_ms,
+               d.failures, d.last_error, d.next_attempt_ms, d.last_success_ms
+        FROM fed_destinations d LEFT JOIN fed_outbox o ON o.destination = d.destination
+        GROUP BY d.destination ORDER BY d.destination"""))
+
+
+# --- inbound transactions ---------------------------------------------------------------
+
+def get_inbound_txn(db: sqlite_utils.Database, origin: str,
+                    txn_id: str) -> tuple[str, dict[str, Any]] | None:
+    row = db.execute("SELECT body_hash, response FROM fed_inbound_txns WHERE origin = ? AND "
+                     "txn_id = ?", [origin, txn_id]).fetchone()
+    return (row[0], json.loads(row[1])) if row else None
+
+
+def record_inbound_txn(db: sqlite_utils.Database, origin: str, txn_id: str, body_hash: str,
+                       response: dict[str, Any], now_ms: int) -> None:
+    db.execute("INSERT INTO fed_inbound_txns VALUES (?, ?, ?, ?, ?)",
+               [origin, txn_id, body_hash, json.dumps(response), now_ms])
+
+
+def expire_inbound_txns_txn(db: sqlite_utils.Database, before_ms: int) -> int:
+    return db.execute("DELETE FROM fed_inbound_txns WHERE created_ms < ?",
+                      [before_ms]).rowcount
+
+
+# --- remote keys and devices ------------------------------------------------------------
+
+def store_remote_keys_txn(db: sqlite_utils.Database, server_name: str,
+                          keys: list[tuple[str, str, int | None]], now_ms: int) -> None:
+    db.conn.executemany(
+        "INSERT INTO fed_remote_keys VALUES (?, ?, ?, ?, ?) ON CONFLICT (server_name, key_id) "
+        "DO UPDATE SET expired_ms = excluded.expired_ms, fetched_ms = excluded.fetched_ms "
+        "WHERE public_key = excluded.public_key",
+        [(server_name, kid, pub, exp, now_ms) for kid, pub, exp in keys])
+
+
+def get_remote_key(db: sqlite_utils.Database, server_name: str,
+                   key_id: str) -> dict[str, Any] | None:
+    rows = list(db.query("SELECT * FROM fed_remote_keys WHERE server_name = ? AND key_id = ?",
+                         [server_name, key_id]))
+    return rows[0] if rows else None
+
+
+def store_remote_devices_txn(db: sqlite_utils.Database, address: str,
+                             devices: list[dict[str, Any]], now_ms: int) -> None:
+    db.execute("INSERT INTO fed_remote_devices VALUES (?, ?, ?) ON CONFLICT (address) DO "
+               "UPDATE SET devices = excluded.devices, fetched_ms = excluded.fetched_ms",
+               [address, json.dumps(devices, sort_keys=True), now_ms])
+
+
+def get_remote_devices(db: sqlite_utils.Database,
+                       address: str) -> tuple[list[dict[str, Any]], int] | None:
+    row = db.execute("SELECT devices, fetched_ms FROM fed_remote_devices WHERE address = ?",
+                     [address]).fetchone()
+    return (json.loads(row[0]), row[1]) if row else None
