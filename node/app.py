@@ -65,6 +65,7 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
     app[NODE_KEY] = load_key(key_path(config.data_dir))
     db = Database(config.database_path)
     app[DB] = db
-    app[MESSAGING] = Messaging(db, app[NOTIFIER], app[HOOKS])
+    app[MESSAGING] = Messaging(db, app[NOTIFIER], app[HOOKS], config.node.server_name,
+                               config.business_address)
     yield
     db.close()

@@ -148,6 +148,31 @@ class LimitSettings:
 
 
 @dataclass(frozen=True)
+class BusinessSettings:
+    """[business]: the business this node answers for."""
+
+    account: str = setting(
+        "business", "Local part of the business's public address (account@server_name). "
+        "Customers write to it; every admin and agent device receives its conversations.")
+    timezone: str = setting(
+        "UTC", "Default IANA time zone for opening hours until the profile sets one.")
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    """[retention]: how long the node keeps what it holds."""
+
+    undelivered_days: int = setting(
+        30, "Ciphertext never acknowledged by its device is removed after this many days.",
+        lo=1, hi=3650)
+    resolved_conversation_days: int = setting(
+        0, "Delete a resolved conversation's records after this many days of silence "
+        "(0: keep until erased).", lo=0, hi=36500)
+    media_days: int = setting(
+        90, "Remove uploaded media this many days after upload.", lo=1, hi=36500)
+
+
+@dataclass(frozen=True)
 class LoggingSettings:
     """[logging]: what goes to standard error."""
 
@@ -167,6 +192,8 @@ class Config:
     federation: FederationSettings = field(default_factory=FederationSettings)
     accounts: AccountSettings = field(default_factory=AccountSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
+    business: BusinessSettings = field(default_factory=BusinessSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     source: str = "<defaults>"
 
@@ -177,6 +204,10 @@ class Config:
     @property
     def database_path(self) -> Path:
         return Path(self.node.database) if self.node.database else self.data_dir / "kontor.db"
+
+    @property
+    def business_address(self) -> str:
+        return f"{self.business.account}@{self.node.server_name}"
 
     @property
     def public_url(self) -> str:
@@ -339,6 +370,10 @@ def _finish(config: Config, base: Path) -> Config:
     if bool(config.tls.cert_file) != bool(config.tls.key_file):
         missing = "key_file" if config.tls.cert_file else "cert_file"
         raise ConfigError(src, "tls", missing, "must be set together with the other TLS file")
+    if not re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,63}", config.business.account):
+        raise ConfigError(src, "business", "account",
+                          "must be a lower-case local part like 'shop' "
+                          f"([a-z0-9._-], at most 64), got {config.business.account!r}")
     if config.federation.retry_initial_seconds > config.federation.retry_max_seconds:
         raise ConfigError(src, "federation", "retry_initial_seconds",
                           "must not exceed retry_max_seconds")

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from node.api.auth import requester
 from node.api.parsing import field, read_json_object
-from node.appkeys import DB
+from node.appkeys import CONFIG, DB
 from node.errors import InvalidParameter
 from node.services import keys
 from node.services.accounts import split_address
@@ -36,7 +36,8 @@ async def devices(request: web.Request) -> web.Response:
     await requester(request)
     address = request.match_info["address"]
     split_address(address)
-    return web.json_response(await keys.device_list(request.app[DB], address))
+    return web.json_response(await keys.device_list(request.app[DB], address,
+                                                     request.app[CONFIG].business_address))
 
 
 @routes.post(PREFIX + "/keys/claim", name="client.keys.claim")
@@ -48,4 +49,5 @@ async def claim(request: web.Request) -> web.Response:
     device_ids = field(body, "device_ids", list, required=False, max_len=100)
     if device_ids is not None and not all(isinstance(d, str) for d in device_ids):
         raise InvalidParameter("device_ids must be a list of strings")
-    return web.json_response(await keys.claim(request.app[DB], address, device_ids))
+    return web.json_response(await keys.claim(request.app[DB], address,
+                                               request.app[CONFIG].business_address, device_ids))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from node.errors import Conflict, InvalidParameter, NotFound
-from node.services import keycheck
+from node.services import keycheck, team
 from node.services.accounts import Requester
 from node.storage import accounts as store
 from node.storage.db import Database
@@ -61,36 +61,44 @@ async def count(db: Database, who: Requester) -> dict[str, int]:
     return {"one_time_prekeys": await db.read(store.count_one_time_prekeys, who.device_pk)}
 
 
-def _devices_of(db: Any, address: str) -> list[dict[str, Any]]:
-    out = []
-    for device_id, pk in store.keyed_device_ids(db, address).items():
-        device_keys, signed_prekey = store.get_device_keys(db, pk)
-        out.append({"device_id": device_id, "device_keys": device_keys,
-                    "signed_prekey": signed_prekey})
-    return out
+def _entry(db: Any, device_id: str, pk: int, account: str, address: str) -> dict[str, Any]:
+    device_keys, signed_prekey = store.get_device_keys(db, pk)
+    entry = {"device_id": device_id, "device_keys": device_keys,
+             "signed_prekey": signed_prekey}
+    if account != address:
+        entry["account"] = account  # a team member's device answering for the business
+    return entry
 
 
-async def device_list(db: Database, address: str) -> dict[str, Any]:
-    """Every device of a local account that has keys, with its bundle (no prekey)."""
+def _devices_of(db: Any, address: str, business: str) -> list[dict[str, Any]]:
+    return [_entry(db, device_id, pk, account, address)
+            for device_id, pk, account in team.listed_devices(db, address, business)]
+
+
+async def device_list(db: Database, address: str, business: str) -> dict[str, Any]:
+    """Every device of a local account that has keys, with its bundle (no prekey); for
+    the business address, every team device."""
     if await db.read(store.get_account, address) is None:
         raise NotFound(f"no account {address}", code="UNKNOWN_ACCOUNT")
-    return {"address": address, "devices": await db.read(_devices_of, address)}
+    return {"address": address, "devices": await db.read(_devices_of, address, business)}
 
 
-def _claim_txn(db: Any, address: str, device_ids: list[str] | None) -> list[dict[str, Any]]:
+def _claim_txn(db: Any, address: str, business: str,
+               device_ids: list[str] | None) -> list[dict[str, Any]]:
     out = []
-    for device_id, pk in store.keyed_device_ids(db, address).items():
+    for device_id, pk, account in team.listed_devices(db, address, business):
         if device_ids is not None and device_id not in device_ids:
             continue
-        device_keys, signed_prekey = store.get_device_keys(db, pk)
-        out.append({"device_id": device_id, "device_keys": device_keys,
-                    "signed_prekey": signed_prekey,
-                    "one_time_prekey": store.claim_one_time_prekey_txn(db, pk)})
+        entry = _entry(db, device_id, pk, account, address)
+        entry["one_time_prekey"] = store.claim_one_time_prekey_txn(db, pk)
+        out.append(entry)
     return out
 
 
-async def claim(db: Database, address: str, device_ids: list[str] | None) -> dict[str, Any]:
+async def claim(db: Database, address: str, business: str,
+                device_ids: list[str] | None) -> dict[str, Any]:
     """Bundles of a local account's devices, each with one one-time prekey taken."""
     if await db.read(store.get_account, address) is None:
         raise NotFound(f"no account {address}", code="UNKNOWN_ACCOUNT")
-    return {"address": address, "devices": await db.write(_claim_txn, address, device_ids)}
+    return {"address": address,
+            "devices": await db.write(_claim_txn, address, business, device_ids)}

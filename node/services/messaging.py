@@ -14,10 +14,12 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from node.errors import Conflict, NotFound
+from federation import storage as fed_store
+from node.errors import Conflict, Forbidden, NotFound
 from node.events import Hooks
+from node.services import team
 from node.services.accounts import Requester, now_ms
 from node.services.notifier import Notifier
 from node.storage import accounts as account_store
@@ -26,15 +28,26 @@ from node.storage.db import Database
 
 MAX_SYNC_LIMIT = 500
 MAX_SYNC_TIMEOUT_MS = 30_000
+REMOTE_DEVICES_MAX_AGE_MS = 60_000
+
+
+class RemoteLink(Protocol):
+    """What messaging needs of federation (``node.services.federation.FederationLink``)."""
+
+    async def refresh_devices(self, address: str, max_age_ms: int) -> None: ...
+    def wake(self, destination: str) -> None: ...
 
 
 @dataclass(frozen=True)
 class Messaging:
-    """What sending and receiving need: the database, wake-ups and hooks."""
+    """What sending and receiving need: the database, wake-ups, hooks, federation."""
 
     db: Database
     notifier: Notifier
     hooks: Hooks
+    server_name: str
+    business: str
+    remote: RemoteLink | None = None
 
 
 def body_hash(body: dict[str, Any]) -> str:
@@ -42,18 +55,41 @@ def body_hash(body: dict[str, Any]) -> str:
                           .encode()).hexdigest()
 
 
-def _expected_devices(db: Any, who: Requester, to: str) -> dict[str, dict[str, int]]:
-    expected = {to: account_store.keyed_device_ids(db, to)}
-    own = account_store.keyed_device_ids(db, who.address)
-    own.pop(who.device_id, None)
-    if to == who.address:
-        expected[to].pop(who.device_id, None)
-    else:
-        expected[who.address] = own
+def server_of(address: str) -> str:
+    return address.partition("@")[2]
+
+
+def _devices_of(db: Any, address: str, local: bool, business: str) -> dict[str, int | None]:
+    """Device id -> local device pk (None for a remote device) of keyed devices."""
+    if local:
+        return dict(team.devices(db, address, business))
+    cached = fed_store.get_remote_devices(db, address)
+    if cached is None:
+        raise NotFound(f"no known devices for {address}; fetch its device list first",
+                       code="UNKNOWN_ACCOUNT")
+    return {d["device_id"]: None for d in cached[0]}
+
+
+def _expected_devices(db: Any, who: Requester, sender: str, to: str, to_is_local: bool,
+                      business: str) -> dict[str, dict[str, int | None]]:
+    """Address -> devices that must each get an envelope: the recipient's and the
+    sender's other devices (the whole team when speaking as the business)."""
+    if to_is_local and account_store.get_account(db, to) is None:
+        raise NotFound(f"no account {to}", code="UNKNOWN_ACCOUNT")
+    recipients = _devices_of(db, to, to_is_local, business)
+    recipients.pop(who.device_id, None)
+    expected: dict[str, dict[str, int | None]] = {to: recipients}
+    if sender != to:
+        own: dict[str, int | None] = dict(team.devices(db, sender, business))
+        own.pop(who.device_id, None)
+        for device_id in recipients:
+            own.pop(device_id, None)
+        if own:
+            expected[sender] = own
     return expected
 
 
-def _mismatch(expected: dict[str, dict[str, int]],
+def _mismatch(expected: dict[str, dict[str, int | None]],
               envelopes: dict[str, dict[str, str]]) -> dict[str, Any] | None:
     missing: dict[str, list[str]] = {}
     extra: dict[str, list[str]] = {}
@@ -67,31 +103,46 @@ def _mismatch(expected: dict[str, dict[str, int]],
     return {"missing": missing, "extra": extra} if missing or extra else None
 
 
-def _send_txn(db: Any, who: Requester, txn_id: str, digest: str, to: str,
-              envelopes: dict[str, dict[str, str]], now: int) -> tuple[dict[str, Any], list[int]]:
+@dataclass
+class _Accepted:
+    response: dict[str, Any]
+    device_pks: list[int]
+    destination: str | None = None
+    sender: str = ""
+
+
+def _send_txn(db: Any, who: Requester, server_name: str, business: str, txn_id: str,
+              digest: str, to: str, envelopes: dict[str, dict[str, str]],
+              now: int) -> _Accepted:
     previous = store.get_send_txn(db, who.address, who.device_id, txn_id)
     if previous is not None:
-        return _replay(previous, digest), []
-    if account_store.get_account(db, to) is None:
-        raise NotFound(f"no account {to}", code="UNKNOWN_ACCOUNT")
-    expected = _expected_devices(db, who, to)
+        return _Accepted(_replay(previous, digest), [])
+    to_is_local = server_of(to) == server_name
+    sender = team.speaks_as(db, who, to, business)
+    expected = _expected_devices(db, who, sender, to, to_is_local, business)
     mismatch = _mismatch(expected, envelopes)
     if mismatch:
         raise Conflict("the envelopes do not match the current devices; refresh the device "
                        "lists and retry", code="DEVICE_MISMATCH", details=mismatch)
     message_id = "m_" + secrets.token_urlsafe(15)
-    store.record_message_txn(db, message_id, who.address, who.device_id, to, now)
+    store.record_message_txn(db, message_id, sender, who.device_id, to, now)
+    base = {"message_id": message_id, "sender": sender, "sender_device": who.device_id,
+            "to": to, "ts": now}
     events = []
     for address, per_device in envelopes.items():
+        if address == to and not to_is_local:
+            fed_store.enqueue_txn(db, server_of(to), "message",
+                                  {**base, "envelopes": per_device}, now)
+            continue
         for device_id, ciphertext in per_device.items():
-            payload = {"message_id": message_id, "sender": who.address,
-                       "sender_device": who.device_id, "to": to, "ts": now,
-                       "ciphertext": ciphertext}
-            events.append((expected[address][device_id], "message", message_id, payload))
+            pk = expected[address][device_id]
+            assert pk is not None
+            events.append((pk, "message", message_id, {**base, "ciphertext": ciphertext}))
     store.append_events_txn(db, events, now)
     response = {"message_id": message_id, "ts": now}
     store.record_send_txn(db, who.address, who.device_id, txn_id, digest, response, now)
-    return response, [e[0] for e in events]
+    return _Accepted(response, [e[0] for e in events],
+                     None if to_is_local else server_of(to), sender)
 
 
 def _replay(previous: tuple[str, dict[str, Any]], digest: str) -> dict[str, Any]:
@@ -104,15 +155,23 @@ def _replay(previous: tuple[str, dict[str, Any]], digest: str) -> dict[str, Any]
 
 async def send(m: Messaging, who: Requester, txn_id: str, to: str,
                envelopes: dict[str, dict[str, str]]) -> dict[str, Any]:
-    """Store one message's envelopes; answers after commit; idempotent per txn id."""
+    """Store one message's envelopes (queue them for a remote recipient's node); answers
+    after commit; idempotent per txn id."""
+    if server_of(to) != m.server_name:
+        if m.remote is None:
+            raise Forbidden("federation is disabled on this node", code="FEDERATION_DISABLED")
+        await m.remote.refresh_devices(to, REMOTE_DEVICES_MAX_AGE_MS)
     digest = body_hash({"to": to, "envelopes": envelopes})
-    response, device_pks = await m.db.write(_send_txn, who, txn_id, digest, to, envelopes,
-                                            now_ms())
-    if device_pks:
-        m.notifier.notify(device_pks)
-        await m.hooks.fire("message.stored", sender=who.address, to=to,
-                           message_id=response["message_id"], ts=response["ts"])
-    return response
+    accepted = await m.db.write(_send_txn, who, m.server_name, m.business, txn_id, digest, to,
+                                envelopes, now_ms())
+    if accepted.destination and m.remote is not None:
+        m.remote.wake(accepted.destination)
+    if accepted.device_pks or accepted.destination:
+        m.notifier.notify(accepted.device_pks)
+        await m.hooks.fire("message.stored", sender=accepted.sender, to=to,
+                           message_id=accepted.response["message_id"],
+                           sender_device=who.device_id, ts=accepted.response["ts"])
+    return accepted.response
 
 
 async def sync(m: Messaging, who: Requester, since: int, limit: int,
@@ -125,23 +184,44 @@ async def sync(m: Messaging, who: Requester, since: int, limit: int,
     return {"events": events, "next": events[-1]["pos"] if events else since}
 
 
-def _ack_txn(db: Any, who: Requester, up_to: int, now: int) -> list[int]:
+def receipt_events(db: Any, sender: str, business: str, payload: dict[str, Any]
+                   ) -> list[tuple[int, str, str | None, dict[str, Any]]]:
+    """Events carrying one receipt to every device of the local ``sender``."""
+    return [(pk, "receipt", payload["message_id"], payload)
+            for pk in team.devices(db, sender, business).values()]
+
+
+def _ack_txn(db: Any, who: Requester, server_name: str, business: str, up_to: int,
+             now: int) -> tuple[list[int], set[str], list[dict[str, Any]]]:
     acked = store.ack_events_txn(db, who.device_pk, up_to)
-    receipts = []
+    events, destinations, receipts = [], set(), []
+    mine = {who.address} | ({business} if who.role in account_store.TEAM_ROLES else set())
     for event in acked:
-        sender = event["sender"]
-        if sender == who.address:
-            continue
+        sender, to = event["sender"], event.get("to")
+        if to not in mine or sender in mine:
+            continue  # a copy of our own message, not a delivery to us
         payload = {"receipt": "delivered", "message_id": event["message_id"],
-                   "by": who.address, "device": who.device_id, "ts": now}
-        for pk in account_store.keyed_device_ids(db, sender).values():
-            receipts.append((pk, "receipt", event["message_id"], payload))
-    store.append_events_txn(db, receipts, now)
+                   "by": to, "device": who.device_id, "ts": now}
+        receipts.append(payload)
+        if server_of(sender) == server_name:
+            events += receipt_events(db, sender, business, payload)
+        else:
+            fed_store.enqueue_txn(db, server_of(sender), "receipt",
+                                  {**payload, "to": sender}, now)
+            destinations.add(server_of(sender))
+    store.append_events_txn(db, events, now)
     account_store.touch_device_txn(db, who.device_pk, now)
-    return [r[0] for r in receipts]
+    return [e[0] for e in events], destinations, receipts
 
 
 async def ack(m: Messaging, who: Requester, up_to: int) -> None:
     """The device has stored everything up to ``up_to``: delete it, tell the senders."""
-    notified = await m.db.write(_ack_txn, who, up_to, now_ms())
+    notified, destinations, receipts = await m.db.write(_ack_txn, who, m.server_name,
+                                                        m.business, up_to, now_ms())
     m.notifier.notify(notified)
+    for receipt in receipts:
+        await m.hooks.fire("receipt.delivered", message_id=receipt["message_id"],
+                           by=receipt["by"], device=receipt["device"], ts=receipt["ts"])
+    for destination in destinations:
+        if m.remote is not None:
+            m.remote.wake(destination)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from node.config import Config
 from node.errors import ConfigError
 from node.nodekey import NodeKey, key_path, load_key, write_key
+from node.storage import accounts as account_store
 from node.storage import db as dbmod
 from node.storage import nodestore
 
@@ -65,6 +66,15 @@ def _record_identity(config: Config, key: NodeKey) -> None:
                               "server name (use a new data_dir for a new node)")
         nodestore.set_meta_txn(db, "server_name", config.node.server_name)
         now_ms = int(time.time() * 1000)
+        business = config.business_address
+        existing = account_store.get_account(db, business)
+        if existing is None:
+            account_store.create_account_txn(db, business, "automation", None, now_ms)
+        elif existing["role"] != "automation":
+            db.conn.rollback()
+            raise ConfigError(config.source, "business", "account",
+                              f"{business} is already a {existing['role']} account; choose "
+                              "another name for the business")
         if nodestore.record_key_txn(db, key.key_id, key.public_key_b64, now_ms):
             nodestore.expire_other_keys_txn(db, key.key_id, now_ms)
         db.execute("COMMIT")

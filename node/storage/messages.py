@@ -24,7 +24,7 @@ def record_send_txn(db: sqlite_utils.Database, address: str, device_id: str, txn
 
 def record_message_txn(db: sqlite_utils.Database, message_id: str, sender: str,
                        sender_device: str, recipient: str, now_ms: int) -> None:
-    db.execute("INSERT INTO messages (message_id, sender, sender_device, recipient, "
+    db.execute("INSERT OR IGNORE INTO messages (message_id, sender, sender_device, recipient, "
                "created_ms) VALUES (?, ?, ?, ?, ?)",
                [message_id, sender, sender_device, recipient, now_ms])
 

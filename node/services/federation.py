@@ -1,0 +1,201 @@
+"""The node's side of federation: remote device lists and claims, inbound transactions.
+
+``FederationLink`` is what the rest of the node uses to reach other nodes: it fetches
+(and caches) remote device lists, proxies one-time prekey claims, and wakes the outbox.
+``receive_transaction`` stores an inbound transaction exactly once per (origin, txn id)
+and delivers its items to local devices.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import quote
+
+from federation import storage as fed_store
+from federation.sender import Sender
+from node.errors import BadRequest, Conflict, Forbidden, Unavailable
+from node.events import Hooks
+from node.services import keycheck, team
+from node.services.accounts import now_ms, split_address
+from node.services.messaging import body_hash, receipt_events, server_of
+from node.services.notifier import Notifier
+from node.storage import accounts as account_store
+from node.storage import messages as message_store
+from node.storage.db import Database
+
+log = logging.getLogger("kontor.federation")
+
+FED_PREFIX = "/_kontor/federation/v1"
+MAX_ITEMS = 500
+MAX_DEVICES = 100
+
+
+class FederationClient(Protocol):
+    """Signed requests to other nodes (``federation.client.FederationClient``)."""
+
+    async def request(self, destination: str, method: str, path: str,
+                      body: dict[str, Any] | None = None) -> Any: ...
+
+
+@dataclass
+class FederationLink:
+    """Reaching other nodes on behalf of local clients."""
+
+    db: Database
+    client: FederationClient
+    sender: Sender
+    server_name: str
+
+    def wake(self, destination: str) -> None:
+        self.sender.wake(destination)
+
+    async def refresh_devices(self, address: str, max_age_ms: int) -> None:
+        """Fetch ``address``'s device list unless the cached one is fresh enough."""
+        cached = await self.db.read(fed_store.get_remote_devices, address)
+        if cached is None or now_ms() - cached[1] > max_age_ms:
+            await self.fetch_devices(address)
+
+    async def fetch_devices(self, address: str) -> dict[str, Any]:
+        """The remote account's devices, verified, and cached for sends."""
+        answer = await self._call(server_of(address), "GET",
+                                  f"{FED_PREFIX}/devices/{quote(address)}")
+        devices = self._checked_devices(address, answer)
+        await self.db.write(fed_store.store_remote_devices_txn, address,
+                            [{"device_id": d["device_id"]} for d in devices], now_ms())
+        return {"address": address, "devices": devices}
+
+    async def claim(self, address: str, device_ids: list[str] | None) -> dict[str, Any]:
+        body: dict[str, Any] = {"address": address}
+        if device_ids is not None:
+            body["device_ids"] = device_ids
+        answer = await self._call(server_of(address), "POST", f"{FED_PREFIX}/claim", body)
+        devices = self._checked_devices(address, answer, claimed=True)
+        return {"address": address, "devices": devices}
+
+    async def _call(self, destination: str, method: str, path: str,
+                    body: dict[str, Any] | None = None) -> Any:
+        try:
+            return await self.client.request(destination, method, path, body)
+        except Exception as exc:  # noqa: BLE001 - reported to the client as unavailable
+            code = getattr(exc, "code", "") or "REMOTE_UNAVAILABLE"
+            status = getattr(exc, "status", 0)
+            if status == 404:
+                raise Forbidden(f"{destination} does not know that account",
+                                code="UNKNOWN_ACCOUNT", status=404) from None
+            raise Unavailable(f"cannot reach {destination}: {exc}", code=code) from None
+
+    def _checked_devices(self, address: str, answer: Any,
+                         claimed: bool = False) -> list[dict[str, Any]]:
+        devices = answer.get("devices") if isinstance(answer, dict) else None
+        if not isinstance(devices, list) or len(devices) > MAX_DEVICES:
+            raise Unavailable(f"{server_of(address)} sent a malformed device list",
+                              code="REMOTE_MALFORMED")
+        out = []
+        for device in devices:
+            try:
+                keycheck.check_bundle(device, address, claimed)
+            except BadRequest as exc:
+                log.warning("dropping a device of %s with bad keys: %s", address, exc.message)
+                continue
+            out.append(device)
+        return out
+
+
+# --- inbound ---------------------------------------------------------------------------
+
+def check_items(origin: str, body: dict[str, Any]) -> list[dict[str, Any]]:
+    """Validate a transaction body; every sender must live on ``origin``."""
+    items = body.get("items")
+    if not isinstance(items, list) or not 0 < len(items) <= MAX_ITEMS:
+        raise BadRequest(f"items must be a list of 1 to {MAX_ITEMS} items",
+                         code="INVALID_TRANSACTION")
+    for item in items:
+        if not isinstance(item, dict) or item.get("kind") not in ("message", "receipt"):
+            raise BadRequest("every item needs a kind: message or receipt",
+                             code="INVALID_TRANSACTION")
+        author = item.get("sender") if item["kind"] == "message" else item.get("by")
+        if not isinstance(author, str):
+            raise BadRequest("item without an author", code="INVALID_TRANSACTION")
+        split_address(author)
+        if server_of(author) != origin:
+            raise Forbidden(f"{author} does not live on {origin}", code="SENDER_NOT_ON_ORIGIN")
+        recipient = item.get("to")
+        if not isinstance(recipient, str):
+            raise BadRequest("item without a recipient", code="INVALID_TRANSACTION")
+        split_address(recipient)
+        if item["kind"] == "message":
+            _check_message(item)
+    return items
+
+
+def _check_message(item: dict[str, Any]) -> None:
+    envelopes = item.get("envelopes")
+    ok = (isinstance(item.get("message_id"), str) and len(item["message_id"]) <= 64
+          and isinstance(item.get("sender_device"), str) and len(item["sender_device"]) <= 64
+          and isinstance(item.get("ts"), int)
+          and isinstance(envelopes, dict) and 0 < len(envelopes) <= MAX_DEVICES
+          and all(isinstance(k, str) and isinstance(v, str) and len(v) <= 64 * 1024
+                  for k, v in envelopes.items()))
+    if not ok:
+        raise BadRequest("malformed message item", code="INVALID_TRANSACTION")
+
+
+def _deliver_item_txn(db: Any, server_name: str, business: str, item: dict[str, Any], now: int,
+                      pks: list[int]) -> dict[str, Any]:
+    to = item["to"]
+    if server_of(to) != server_name or account_store.get_account(db, to) is None:
+        return {"error": "UNKNOWN_ACCOUNT"}
+    if item["kind"] == "receipt":
+        payload = {k: item[k] for k in ("receipt", "message_id", "by", "device", "ts")
+                   if k in item}
+        events = receipt_events(db, to, business, payload)
+    else:
+        devices = team.devices(db, to, business)
+        payload = {k: item[k] for k in ("message_id", "sender", "sender_device", "to", "ts")}
+        events = [(devices[d], "message", item["message_id"], {**payload, "ciphertext": c})
+                  for d, c in item["envelopes"].items() if d in devices]
+        message_store.record_message_txn(db, item["message_id"], item["sender"],
+                                         item["sender_device"], to, now)
+        missing = sorted(set(devices) - set(item["envelopes"]))
+        extra = sorted(set(item["envelopes"]) - set(devices))
+        message_store.append_events_txn(db, events, now)
+        pks += [e[0] for e in events]
+        if missing or extra:
+            return {"error": "DEVICE_MISMATCH", "missing": missing, "extra": extra}
+        return {}
+    message_store.append_events_txn(db, events, now)
+    pks += [e[0] for e in events]
+    return {}
+
+
+def _receive_txn(db: Any, server_name: str, business: str, origin: str, txn_id: str, digest: str,
+                 items: list[dict[str, Any]], now: int) -> tuple[dict[str, Any], list[int]]:
+    previous = fed_store.get_inbound_txn(db, origin, txn_id)
+    if previous is not None:
+        if previous[0] != digest:
+            raise Conflict("transaction id reused with a different body", code="TXN_CONFLICT")
+        return previous[1], []
+    pks: list[int] = []
+    results = [_deliver_item_txn(db, server_name, business, item, now, pks) for item in items]
+    response = {"results": results}
+    fed_store.record_inbound_txn(db, origin, txn_id, digest, response, now)
+    return response, pks
+
+
+async def receive_transaction(db: Database, notifier: Notifier, hooks: Hooks,
+                              server_name: str, business: str, origin: str, txn_id: str,
+                              body: dict[str, Any]) -> dict[str, Any]:
+    """Store an inbound transaction once; answer only after the commit."""
+    items = check_items(origin, body)
+    response, pks = await db.write(_receive_txn, server_name, business, origin, txn_id,
+                                   body_hash(body), items, now_ms())
+    notifier.notify(pks)
+    if pks:
+        for item in items:
+            if item["kind"] == "message":
+                await hooks.fire("message.stored", sender=item["sender"], to=item["to"],
+                                 message_id=item["message_id"],
+                                 sender_device=item["sender_device"], ts=item["ts"])
+    return response
