@@ -49,4 +49,5 @@ async def logout(request: web.Request) -> web.Response:
 @routes.get(PREFIX + "/account", name="client.account")
 async def account(request: web.Request) -> web.Response:
     who = await requester(request)
-    return web.json_response(await accounts.account_info(request.app[DB], who))
+    return web.json_response(await accounts.account_info(
+        request.app[DB], who, request.app[CONFIG].business_address))

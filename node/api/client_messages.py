@@ -60,8 +60,10 @@ async def send(request: web.Request) -> web.Response:
     body = await read_json_object(request)
     to = field(body, "to", str, max_len=320)
     split_address(to)
+    sender = field(body, "from", str, required=False, max_len=320, default=who.address)
     envelopes = _envelopes(body)
-    result = await messaging.send(request.app[MESSAGING], who, txn_id, to, envelopes)
+    result = await messaging.send(request.app[MESSAGING], who, txn_id, to, envelopes,
+                                  sender)
     return web.json_response(result)
 
 

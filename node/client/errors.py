@@ -25,3 +25,11 @@ class StoreError(ClientError):
 
 class VerificationError(ClientError):
     """A signature, fingerprint or hash did not check."""
+
+
+class ContentError(ClientError):
+    """A decrypted message is not valid content, or content to send is malformed."""
+
+
+class DeliveryError(ClientError):
+    """A message could not be sent (devices kept changing, or the node refused it)."""

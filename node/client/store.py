@@ -8,10 +8,13 @@ rows cannot be swapped. A wrong passphrase is detected by a sealed check value.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 import sqlite3
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +44,11 @@ CREATE TABLE IF NOT EXISTS messages (
     content BLOB NOT NULL, delivered INTEGER NOT NULL DEFAULT 0,
     read INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS messages_by_peer ON messages (peer, ts);
+CREATE TABLE IF NOT EXISTS handshakes (digest BLOB PRIMARY KEY, seen_ms INTEGER NOT NULL);
 """
 CHECK = b"kontor-store-v1"
+DEFAULT_OPSLIMIT = nacl.pwhash.argon2id.OPSLIMIT_INTERACTIVE
+DEFAULT_MEMLIMIT = nacl.pwhash.argon2id.MEMLIMIT_INTERACTIVE
 
 
 class Store:
@@ -54,8 +60,7 @@ class Store:
 
     @classmethod
     def open(cls, path: str | Path, passphrase: str, *,
-             opslimit: int = nacl.pwhash.argon2id.OPSLIMIT_INTERACTIVE,
-             memlimit: int = nacl.pwhash.argon2id.MEMLIMIT_INTERACTIVE) -> Store:
+             opslimit: int | None = None, memlimit: int | None = None) -> Store:
         """Open or create the store at ``path``; StoreError on a wrong passphrase."""
         path = Path(path)
         new = not path.exists()
@@ -64,15 +69,19 @@ class Store:
         try:
             conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")  # see batch() for synced writes
             conn.executescript(SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{path} is not a Kontor store ({exc})") from None
-        salt = cls._meta(conn, "salt")
-        if salt is None:
+        salt, cost = cls._meta(conn, "salt"), cls._meta(conn, "kdf_cost")
+        if salt is None or cost is None:
             salt = nacl.utils.random(nacl.pwhash.argon2id.SALTBYTES)
-            conn.execute("INSERT INTO meta VALUES ('salt', ?)", [salt])
-        key = nacl.pwhash.argon2id.kdf(32, passphrase.encode(), salt, opslimit=opslimit,
-                                       memlimit=memlimit)
+            cost = f"{opslimit or DEFAULT_OPSLIMIT} {memlimit or DEFAULT_MEMLIMIT}".encode()
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('salt', ?)", [salt])
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('kdf_cost', ?)", [cost])
+        ops, mem = (int(v) for v in cost.split())  # the cost the store was created with
+        key = nacl.pwhash.argon2id.kdf(32, passphrase.encode(), salt, opslimit=ops,
+                                       memlimit=mem)
         store = cls(conn, key)
         check = cls._meta(conn, "check")
         if check is None:
@@ -88,6 +97,26 @@ class Store:
 
     def close(self) -> None:
         self._conn.close()
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Group writes into one transaction that is on disk (synced) when the block
+        ends; nests harmlessly. Used for what must survive a power cut: ratchet states
+        before a message leaves, and received messages before they are acknowledged."""
+        if self._conn.in_transaction:
+            yield
+            return
+        self._conn.execute("PRAGMA synchronous = FULL")
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        finally:
+            if self._conn.in_transaction:
+                self._conn.execute("COMMIT")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
 
     def _seal(self, data: bytes, ad: str) -> bytes:
         nonce = nacl.utils.random(24)
@@ -148,6 +177,16 @@ class Store:
     def delete_session(self, address: str, device_id: str) -> None:
         self._conn.execute("DELETE FROM sessions WHERE address = ? AND device_id = ?",
                            [address, device_id])
+
+    # session starts accepted (their ephemeral keys, hashed), so a replay is refused
+    def seen_handshake(self, ephemeral_key: bytes) -> bool:
+        digest = hashlib.sha256(b"kontor-handshake" + ephemeral_key).digest()
+        return self._conn.execute("SELECT 1 FROM handshakes WHERE digest = ?",
+                                  [digest]).fetchone() is not None
+
+    def remember_handshake(self, ephemeral_key: bytes) -> None:
+        digest = hashlib.sha256(b"kontor-handshake" + ephemeral_key).digest()
+        self._conn.execute("INSERT OR IGNORE INTO handshakes VALUES (?, ?)", [digest, _now()])
 
     # known devices (trust on first use, upgraded by fingerprint verification)
     def remember_device(self, address: str, device_id: str, identity_key: str) -> str | None:

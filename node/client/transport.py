@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl as ssl_module
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
@@ -19,11 +20,14 @@ class Transport:
     """A node's client API over one aiohttp session."""
 
     def __init__(self, base_url: str, token: str | None = None,
-                 session: aiohttp.ClientSession | None = None) -> None:
+                 session: aiohttp.ClientSession | None = None,
+                 ssl: ssl_module.SSLContext | None = None) -> None:
+        """``ssl``: a context to trust a private CA (default: the system's CAs)."""
         self.base_url = base_url.rstrip("/")
         self.token = token
         self._own_session = session is None
         self._session = session or aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(ssl=ssl if ssl is not None else True),
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=60))
 
     async def close(self) -> None:
@@ -37,8 +41,7 @@ class Transport:
                       params: dict[str, Any] | None = None) -> Any:
         async with self._session.request(method, self.base_url + PREFIX + path, json=body,
                                          params=params, headers=self._headers()) as resp:
-            raw = await resp.content.read(MAX_RESPONSE + 1)
-            return _decode(resp.status, raw)
+            return _decode(resp.status, await _read_all(resp, MAX_RESPONSE + 1))
 
     async def register(self, username: str, password: str, invite: str | None,
                        device_name: str) -> dict[str, Any]:
@@ -73,9 +76,10 @@ class Transport:
             body["device_ids"] = device_ids
         return (await self.request("POST", "/keys/claim", body))["devices"]
 
-    async def send(self, txn_id: str, to: str, envelopes: dict[str, dict[str, str]]
-                   ) -> dict[str, Any]:
-        return await self.request("PUT", f"/send/{txn_id}", {"to": to, "envelopes": envelopes})
+    async def send(self, txn_id: str, sender: str, to: str,
+                   envelopes: dict[str, dict[str, str]]) -> dict[str, Any]:
+        return await self.request("PUT", f"/send/{txn_id}",
+                                  {"from": sender, "to": to, "envelopes": envelopes})
 
     async def sync(self, since: int, timeout_ms: int = 0, limit: int = 100) -> dict[str, Any]:
         return await self.request("GET", "/sync", params={
@@ -88,12 +92,12 @@ class Transport:
         async with self._session.post(
                 self.base_url + PREFIX + "/media", data=data,
                 headers={**self._headers(), "Content-Type": "application/octet-stream"}) as r:
-            return _decode(r.status, await r.content.read(MAX_RESPONSE + 1))
+            return _decode(r.status, await _read_all(r, MAX_RESPONSE + 1))
 
     async def download_media(self, media_id: str, limit: int) -> bytes:
         async with self._session.get(self.base_url + PREFIX + f"/media/{quote(media_id)}",
                                      headers=self._headers()) as r:
-            raw = await r.content.read(limit + 1)
+            raw = await _read_all(r, limit + 1)
             if r.status != 200:
                 _decode(r.status, raw)
             if len(raw) > limit:
@@ -122,6 +126,18 @@ class Transport:
             return False
         await ws.send_json({"type": "ack", "up_to": up_to})
         return True
+
+
+async def _read_all(resp: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The body, or its first ``limit`` bytes when it is longer."""
+    parts, size = [], 0
+    while size < limit:
+        part = await resp.content.read(min(65536, limit - size))
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
 
 
 def _decode(status: int, raw: bytes) -> Any:

@@ -174,9 +174,12 @@ async def authenticate(db: Database, token: str) -> Requester:
     return Requester(row["address"], row["device_id"], row["pk"], row["role"])
 
 
-async def account_info(db: Database, who: Requester) -> dict[str, Any]:
+async def account_info(db: Database, who: Requester, business: str) -> dict[str, Any]:
+    """The account, its devices, and the business address a team member speaks as."""
     devices = await db.read(store.list_devices, who.address)
     return {"address": who.address, "role": who.role, "device_id": who.device_id,
+            "business": business,
+            "speaks_as": business if who.role in store.TEAM_ROLES else who.address,
             "devices": [_public_device(d) for d in devices]}
 
 

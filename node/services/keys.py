@@ -30,10 +30,12 @@ def _upload_txn(db: Any, who: Requester, device_keys: dict[str, Any] | None,
     identity = device_keys or current
     if identity is None and (signed_prekey is not None or prekeys):
         raise InvalidParameter("upload device_keys before prekeys", code="INVALID_KEYS")
-    if signed_prekey is not None:
-        keycheck.check_signed_prekey(signed_prekey, identity)
-    for _, doc in prekeys:
-        keycheck.check_one_time_prekey(doc, identity)
+    if signed_prekey is not None or prekeys:
+        device = keycheck.check_device_keys(identity, who.address, who.device_id)
+        if signed_prekey is not None:
+            keycheck.check_signed_prekey(signed_prekey, device)
+        for _, doc in prekeys:
+            keycheck.check_one_time_prekey(doc, device)
     store.set_device_keys_txn(db, who.device_pk, device_keys, signed_prekey)
     held = store.count_one_time_prekeys(db, who.device_pk)
     if held + len(prekeys) > MAX_PREKEYS_STORED:
@@ -43,7 +45,8 @@ def _upload_txn(db: Any, who: Requester, device_keys: dict[str, Any] | None,
 
 
 async def upload(db: Database, who: Requester, body: dict[str, Any]) -> dict[str, int]:
-    """Store the device's identity, signed prekey and new one-time prekeys."""
+    """Store the device's identity, signed prekey and new one-time prekeys, each checked
+    for valid signatures first."""
     device_keys = body.get("device_keys")
     if device_keys is not None:
         keycheck.check_device_keys(device_keys, who.address, who.device_id)

@@ -112,13 +112,12 @@ class _Accepted:
 
 
 def _send_txn(db: Any, who: Requester, server_name: str, business: str, txn_id: str,
-              digest: str, to: str, envelopes: dict[str, dict[str, str]],
+              digest: str, sender: str, to: str, envelopes: dict[str, dict[str, str]],
               now: int) -> _Accepted:
     previous = store.get_send_txn(db, who.address, who.device_id, txn_id)
     if previous is not None:
         return _Accepted(_replay(previous, digest), [])
     to_is_local = server_of(to) == server_name
-    sender = team.speaks_as(db, who, to, business)
     expected = _expected_devices(db, who, sender, to, to_is_local, business)
     mismatch = _mismatch(expected, envelopes)
     if mismatch:
@@ -154,16 +153,19 @@ def _replay(previous: tuple[str, dict[str, Any]], digest: str) -> dict[str, Any]
 
 
 async def send(m: Messaging, who: Requester, txn_id: str, to: str,
-               envelopes: dict[str, dict[str, str]]) -> dict[str, Any]:
+               envelopes: dict[str, dict[str, str]], sender: str | None = None
+               ) -> dict[str, Any]:
     """Store one message's envelopes (queue them for a remote recipient's node); answers
     after commit; idempotent per txn id."""
     if server_of(to) != m.server_name:
         if m.remote is None:
             raise Forbidden("federation is disabled on this node", code="FEDERATION_DISABLED")
         await m.remote.refresh_devices(to, REMOTE_DEVICES_MAX_AGE_MS)
-    digest = body_hash({"to": to, "envelopes": envelopes})
-    accepted = await m.db.write(_send_txn, who, m.server_name, m.business, txn_id, digest, to,
-                                envelopes, now_ms())
+    sender = sender or who.address
+    team.check_sender(who, sender, m.business)
+    digest = body_hash({"from": sender, "to": to, "envelopes": envelopes})
+    accepted = await m.db.write(_send_txn, who, m.server_name, m.business, txn_id, digest,
+                                sender, to, envelopes, now_ms())
     if accepted.destination and m.remote is not None:
         m.remote.wake(accepted.destination)
     if accepted.device_pks or accepted.destination:

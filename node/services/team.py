@@ -2,15 +2,16 @@
 
 A node answers for one business address (``[business] account``). Its devices are the
 business account's own automation device plus every device of every admin and agent,
-so each of them receives every conversation. A team member writing to anyone outside
-the team speaks as the business: the message's sender is the business address and the
-copies for the sender's "other devices" go to the whole team.
+so each of them receives every conversation. A team member answering a customer sends
+with ``from`` set to the business address: the customer sees the business as sender and
+the copies for the sender's "other devices" go to the whole team.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from node.errors import Forbidden
 from node.services.accounts import Requester
 from node.storage import accounts as store
 
@@ -34,9 +35,7 @@ def is_member(db: Any, address: str) -> bool:
     return account is not None and account["role"] in store.TEAM_ROLES
 
 
-def speaks_as(db: Any, who: Requester, to: str, business: str) -> str:
-    """The sender address of a message ``who`` sends to ``to``."""
-    if (who.role in store.TEAM_ROLES and to != business and to != who.address
-            and not is_member(db, to)):
-        return business
-    return who.address
+def check_sender(who: Requester, sender: str, business: str) -> None:
+    """A device sends as its own account; a team member may also speak as the business."""
+    if sender != who.address and not (sender == business and who.role in store.TEAM_ROLES):
+        raise Forbidden(f"{who.address} cannot send as {sender}", code="CANNOT_SEND_AS")

@@ -6,6 +6,13 @@ from typing import Any
 
 import aiohttp
 
+from crypto.identity import (
+    DeviceIdentity,
+    device_keys_document,
+    make_one_time_prekey,
+    make_signed_prekey,
+)
+
 PREFIX = "/_kontor/client/v1"
 
 
@@ -44,10 +51,13 @@ async def keyed_device(http: aiohttp.ClientSession, base: str, username: str,
     return session
 
 
-def key_documents(address: str, device_id: str, prekeys: int) -> dict[str, Any]:
+def key_documents(address: str, device_id: str, prekeys: int,
+                  identity: DeviceIdentity | None = None) -> dict[str, Any]:
     """Signed device keys, signed prekey and one-time prekeys for one device."""
+    identity = identity or DeviceIdentity.generate()
     return {
-        "device_keys": {"address": address, "device_id": device_id},
-        "signed_prekey": {"key_id": "spk1"},
-        "one_time_prekeys": [{"key_id": f"otk{i}"} for i in range(prekeys)],
+        "device_keys": device_keys_document(identity, address, device_id),
+        "signed_prekey": make_signed_prekey(identity, "spk1")[1],
+        "one_time_prekeys": [make_one_time_prekey(identity, f"otk{i}")[1]
+                             for i in range(prekeys)],
     }

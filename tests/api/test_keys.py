@@ -6,7 +6,7 @@ import asyncio
 
 import aiohttp
 
-from tests.api.helpers import call, keyed_device, register
+from tests.api.helpers import call, key_documents, keyed_device, register
 from tests.nodes import RunningNode
 
 
@@ -46,7 +46,8 @@ async def test_device_list_and_key_rules(node: RunningNode,
     status, own = await call(http, node.url, "GET", f"/keys/devices/{plain['address']}",
                              plain["access_token"])
     assert own["devices"] == [], "devices without keys are not listed"
-    status, err = await call(http, node.url, "GET", "/keys/devices/nobody@elsewhere",
+    nobody = f"nobody@{node.config.node.server_name}"
+    status, err = await call(http, node.url, "GET", f"/keys/devices/{nobody}",
                              plain["access_token"])
     assert status == 404 and err["error"]["code"] == "UNKNOWN_ACCOUNT"
     # Another account's identity cannot be uploaded under this device.
@@ -56,3 +57,29 @@ async def test_device_list_and_key_rules(node: RunningNode,
     status, err = await call(http, node.url, "PUT", "/keys", anna["access_token"], {
         "one_time_prekeys": [{"key_id": f"k{i}"} for i in range(201)]})
     assert status == 400 and err["error"]["code"] == "TOO_MANY_PREKEYS"
+
+
+async def test_documents_with_bad_signatures_are_refused(node: RunningNode,
+                                                         http: aiohttp.ClientSession) -> None:
+    session = await register(http, node.url, "mallory")
+    token = session["access_token"]
+    docs = key_documents(session["address"], session["device_id"], 2)
+    forged = {**docs["device_keys"], "keys": dict(docs["device_keys"]["keys"])}
+    other = key_documents(session["address"], session["device_id"], 0)["device_keys"]
+    x_key = f"x25519:{session['device_id']}"
+    forged["keys"][x_key] = other["keys"][x_key]  # swap the X25519 key, keep the signature
+    status, err = await call(http, node.url, "PUT", "/keys", token, {"device_keys": forged})
+    assert status == 400 and err["error"]["code"] == "INVALID_KEYS"
+    # Prekeys signed by another identity are refused, and nothing of the request is kept.
+    foreign = key_documents(session["address"], session["device_id"], 2)
+    status, err = await call(http, node.url, "PUT", "/keys", token, {
+        "device_keys": docs["device_keys"], "signed_prekey": foreign["signed_prekey"]})
+    assert status == 400 and err["error"]["code"] == "INVALID_KEYS"
+    status, listing = await call(http, node.url, "GET", f"/keys/devices/{session['address']}",
+                                 token)
+    assert listing["devices"] == []
+    status, err = await call(http, node.url, "PUT", "/keys", token, {
+        **docs, "one_time_prekeys": foreign["one_time_prekeys"]})
+    assert status == 400 and err["error"]["code"] == "INVALID_KEYS"
+    status, ok = await call(http, node.url, "PUT", "/keys", token, docs)
+    assert status == 200 and ok == {"one_time_prekeys": 2}

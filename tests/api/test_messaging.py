@@ -143,3 +143,23 @@ async def test_offline_device_catches_up(node: RunningNode,
         received += [e["message_id"] for e in got["events"]]
         since = got["next"]
     assert received == ids
+
+
+async def test_retention_removes_undelivered_ciphertext_after_its_days(
+        node: RunningNode, http: aiohttp.ClientSession) -> None:
+    from node.appkeys import DB
+    from node.services import retention
+
+    anna = await keyed_device(http, node.url, "anna")
+    bob = await keyed_device(http, node.url, "bob")
+    status, _ = await call(http, node.url, "PUT", "/send/r1", anna["access_token"],
+                           {"to": bob["address"], "envelopes": envelope(bob)})
+    assert status == 200
+    db = node.app[DB]
+    assert (await retention.sweep(db, node.config))["events"] == 0, "fresh ciphertext stays"
+    days = node.config.retention.undelivered_days
+    later = retention.now_ms() + (days + 1) * retention.DAY_MS
+    removed = await retention.sweep(db, node.config, now=later)
+    assert removed["events"] == 1 and removed["send_txns"] == 1
+    _, got = await call(http, node.url, "GET", "/sync", bob["access_token"])
+    assert got["events"] == []

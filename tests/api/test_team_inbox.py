@@ -38,23 +38,31 @@ async def test_customer_writes_to_business_and_every_agent_device_answers(
     assert status == 200, sent
     for member, text in ((anna, "QQ"), (boss, "Qg")):
         _, got = await call(http, node.url, "GET", "/sync", member["access_token"])
-        [event] = got["events"]
+        [event] = [e for e in got["events"] if e["type"] == "message"]
         assert event["sender"] == carl["address"] and event["to"] == business
         assert event["ciphertext"] == text
 
-    # Anna answers: it goes out as the business, and the rest of the team gets a copy.
+    # A customer cannot speak as the business.
+    status, err = await call(http, node.url, "PUT", "/send/c2", carl["access_token"], {
+        "from": business, "to": anna["address"],
+        "envelopes": {anna["address"]: {anna["device_id"]: "QQ"}}})
+    assert status == 403 and err["error"]["code"] == "CANNOT_SEND_AS"
+
+    # Anna answers as the business, and the rest of the team must get a copy.
     status, err = await call(http, node.url, "PUT", "/send/a1", anna["access_token"], {
-        "to": carl["address"], "envelopes": {carl["address"]: {carl["device_id"]: "Qw"}}})
+        "from": business, "to": carl["address"],
+        "envelopes": {carl["address"]: {carl["device_id"]: "Qw"}}})
     assert status == 409 and err["error"]["missing"] == {business: [boss["device_id"]]}
     status, reply = await call(http, node.url, "PUT", "/send/a1", anna["access_token"], {
-        "to": carl["address"], "envelopes": {carl["address"]: {carl["device_id"]: "Qw"},
-                                             business: {boss["device_id"]: "RA"}}})
+        "from": business, "to": carl["address"],
+        "envelopes": {carl["address"]: {carl["device_id"]: "Qw"},
+                      business: {boss["device_id"]: "RA"}}})
     assert status == 200, reply
     _, carl_sync = await call(http, node.url, "GET", "/sync", carl["access_token"])
     [event] = carl_sync["events"]
     assert event["sender"] == business and event["sender_device"] == anna["device_id"]
     _, got = await call(http, node.url, "GET", "/sync?since=1", boss["access_token"])
-    copy = [e for e in got["events"] if e["message_id"] == reply["message_id"]]
+    copy = [e for e in got["events"] if e.get("message_id") == reply["message_id"]]
     assert copy and copy[0]["ciphertext"] == "RA" and copy[0]["to"] == carl["address"]
 
     # Carl's acknowledgement reaches every team device as a delivered receipt.

@@ -1,0 +1,172 @@
+"""Shared pieces of the node benchmarks: nodes as child processes (so their CPU time and
+memory are their own), SDK clients, closed-loop message exchange, percentiles."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+sys.path.insert(0, str(ROOT))
+
+import nacl.pwhash  # noqa: E402
+
+from node.client import store as store_module  # noqa: E402
+from node.client.client import Client, Message  # noqa: E402
+
+PASSWORD = "benchmark password"
+# Benchmarks measure messaging, not the store's passphrase KDF.
+store_module.DEFAULT_OPSLIMIT = nacl.pwhash.argon2id.OPSLIMIT_MIN
+store_module.DEFAULT_MEMLIMIT = nacl.pwhash.argon2id.MEMLIMIT_MIN
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class NodeProc:
+    """``kontor run`` in a child process on a loopback port."""
+
+    directory: Path
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def server_name(self) -> str:
+        return f"localhost:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> NodeProc:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        ini = self.directory / "node.ini"
+        ini.write_text(
+            f"[node]\nserver_name = {self.server_name}\ndata_dir = data\n"
+            f"[http]\nlisten_port = {self.port}\n"
+            "[accounts]\nregistration = open\n"
+            "[limits]\nrate_per_account = 1000000\nrate_per_address = 1000000\n"
+            "[federation]\nallow_plain_http = true\nallow_private_addresses = true\n"
+            "rate_per_origin = 1000000\n"
+            "[logging]\nlevel = warning\n")
+        self.proc = subprocess.Popen([sys.executable, "-m", "node", "run", "-c", str(ini)],
+                                     cwd=ROOT, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(self.url + "/health", timeout=1):
+                    return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"node in {self.directory} did not start")
+
+    def rss_mb(self) -> float:
+        assert self.proc is not None
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def cpu_seconds(self) -> float:
+        assert self.proc is not None
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICKS
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def workdir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="kontor-bench-"))
+
+
+async def make_client(url: str, name: str, directory: Path) -> Client:
+    return await Client.register(url, name, PASSWORD, store=directory / f"{name}.store",
+                                 passphrase="bench")
+
+
+class Inbox:
+    """Collects what a receiving client decrypts, with arrival times."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.arrived: dict[str, float] = {}
+        self.waiters: dict[str, asyncio.Future[float]] = {}
+        self.task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        async for item in self.client.events():
+            if isinstance(item, Message) and item.type == "text":
+                now = time.perf_counter()
+                self.arrived[item.text or ""] = now
+                waiter = self.waiters.pop(item.text or "", None)
+                if waiter and not waiter.done():
+                    waiter.set_result(now)
+
+    async def wait_for(self, text: str, timeout: float) -> float:
+        if text in self.arrived:
+            return self.arrived[text]
+        future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self.waiters[text] = future
+        return await asyncio.wait_for(future, timeout)
+
+    async def close(self) -> None:
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
+
+
+async def closed_loop(pairs: list[tuple[Client, Inbox, str]], seconds: float,
+                      max_messages: int, tag: str) -> tuple[int, float, list[float]]:
+    """Each pair keeps one message in flight (send, wait until decrypted, repeat) for
+    ``seconds`` or ``max_messages`` in all. Returns (messages, elapsed, latencies ms)."""
+    latencies: list[float] = []
+    count = 0
+    start = time.perf_counter()
+    deadline = start + seconds
+
+    async def run(sender: Client, inbox: Inbox, to: str, index: int) -> None:
+        nonlocal count
+        n = 0
+        while time.perf_counter() < deadline and count < max_messages:
+            text = f"{tag}-{index}-{n}"
+            t0 = time.perf_counter()
+            await sender.send_text(to, text)
+            t1 = await inbox.wait_for(text, timeout=30)
+            latencies.append((t1 - t0) * 1000)
+            count += 1
+            n += 1
+
+    await asyncio.gather(*(run(s, i, to, k) for k, (s, i, to) in enumerate(pairs)))
+    return count, time.perf_counter() - start, latencies
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else 0.0

@@ -1,0 +1,661 @@
+"""The SDK's ``Client``: an account's device that does all the cryptography itself.
+
+The node only ever sees ciphertext. This class keeps the device's identity, prekeys and
+one Double Ratchet session per peer device in a passphrase-protected local store, and:
+
+- sends: encrypts one envelope for every device of the recipient and every other device
+  of the sender (the whole team for a business); when the node answers 409 because the
+  devices changed, it refreshes the lists, drops or adds sessions and retries;
+- receives: decrypts what the node pushes (WebSocket, falling back to long-poll sync),
+  stores it locally, then acknowledges it, so nothing is lost if the app stops between;
+- keeps prekeys topped up, rotates the signed prekey, and records every peer device's
+  identity key on first use so that a changed key is refused, not silently trusted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from ssl import SSLContext
+from typing import Any
+
+import aiohttp
+
+from crypto import fingerprint as fp
+from crypto.encoding import b64decode, b64encode
+from crypto.errors import CryptoError
+from crypto.identity import (
+    DeviceIdentity,
+    device_keys_document,
+    make_one_time_prekey,
+    make_signed_prekey,
+    verify_bundle,
+    verify_device_keys,
+)
+from crypto.keys import X25519Key
+from crypto.media import MediaKey, decrypt_media, encrypt_media
+from crypto.session import Session, peek_prekey
+from node.client import content as contents
+from node.client.errors import (
+    ApiError,
+    ClientError,
+    ContentError,
+    DeliveryError,
+    VerificationError,
+)
+from node.client.store import Store
+from node.client.transport import Transport
+
+log = logging.getLogger("kontor.client")
+
+PREKEY_BATCH = 50
+PREKEY_LOW_WATER = 20
+SIGNED_PREKEY_MAX_AGE_MS = 7 * 24 * 3600 * 1000
+SEND_ATTEMPTS = 4
+MAX_MEDIA = 2 * 1024 * 1024 * 1024
+DEVICE_LIST_TTL = 60.0
+
+
+@dataclass(frozen=True)
+class Message:
+    """A decrypted message: ``content`` is the typed content (see ``node.client.content``)."""
+
+    message_id: str
+    sender: str
+    sender_device: str
+    to: str
+    peer: str
+    ts: int
+    content: dict[str, Any]
+    outgoing: bool = False
+
+    @property
+    def type(self) -> str:
+        return self.content["type"]
+
+    @property
+    def text(self) -> str | None:
+        return self.content.get("body") if self.type == "text" else None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A delivery (from the node) or read (end-to-end, from the peer's app) receipt."""
+
+    kind: str
+    message_ids: tuple[str, ...]
+    by: str
+    device: str
+    ts: int
+
+
+class Client:
+    """One device of one account. Create with ``register``, ``login`` or ``open``."""
+
+    def __init__(self, transport: Transport, store: Store, identity: DeviceIdentity,
+                 account: dict[str, Any]) -> None:
+        self.transport = transport
+        self.store = store
+        self.identity = identity
+        self.address: str = account["address"]
+        self.device_id: str = account["device_id"]
+        self.role: str = account.get("role", "customer")
+        self.business: str = account.get("business", "")
+        self.speaks_as: str = account.get("speaks_as", self.address)
+        self._send_lock = asyncio.Lock()
+        self._recv_lock = asyncio.Lock()
+        self._device_lists: dict[str, tuple[float, list[dict[str, Any]]]] = {}
+        self.undecryptable = 0
+
+    # ----- creating and opening -------------------------------------------------------
+
+    @classmethod
+    async def register(cls, base_url: str, username: str, password: str, *,
+                       store: str | Path, passphrase: str, invite: str | None = None,
+                       device_name: str = "kontor-sdk",
+                       ssl: SSLContext | None = None) -> Client:
+        """Create an account (open or invite registration) and this device's keys."""
+        transport = Transport(base_url, ssl=ssl)
+        try:
+            session = await transport.register(username, password, invite, device_name)
+        except BaseException:
+            await transport.close()
+            raise
+        return await cls._new_device(transport, session, store, passphrase)
+
+    @classmethod
+    async def login(cls, base_url: str, username: str, password: str, *,
+                    store: str | Path, passphrase: str,
+                    device_name: str = "kontor-sdk", ssl: SSLContext | None = None) -> Client:
+        """Log in a new device of an existing account; it gets fresh keys."""
+        transport = Transport(base_url, ssl=ssl)
+        try:
+            session = await transport.login(username, password, device_name)
+        except BaseException:
+            await transport.close()
+            raise
+        return await cls._new_device(transport, session, store, passphrase)
+
+    @classmethod
+    async def open(cls, store: str | Path, passphrase: str,
+                   ssl: SSLContext | None = None) -> Client:
+        """Reopen a device from its store (no password needed: the token is in it)."""
+        st = Store.open(store, passphrase)
+        account = st.get_json("account")
+        identity = st.get_secret("identity")
+        if account is None or identity is None:
+            st.close()
+            raise ClientError(f"{store} holds no device; log in first")
+        transport = Transport(account["base_url"], account["access_token"], ssl=ssl)
+        client = cls(transport, st, DeviceIdentity.from_bytes(identity), account)
+        with contextlib.suppress(ApiError, aiohttp.ClientError):
+            await client._refresh_account()
+        return client
+
+    @classmethod
+    async def _new_device(cls, transport: Transport, session: dict[str, Any],
+                          store: str | Path, passphrase: str) -> Client:
+        transport.token = session["access_token"]
+        if Path(store).exists():
+            await transport.close()
+            raise ClientError(f"{store} already exists; use Client.open, or another file "
+                              "for a new device")
+        st = Store.open(store, passphrase)
+        identity = DeviceIdentity.generate()
+        account = {**session, "base_url": transport.base_url}
+        with st.batch():
+            st.put_secret("identity", identity.to_bytes())
+            st.put_json("account", account)
+        client = cls(transport, st, identity, account)
+        await client._refresh_account()
+        await client._upload_initial_keys()
+        return client
+
+    async def _refresh_account(self) -> None:
+        info = await self.transport.account()
+        self.role = info["role"]
+        self.business = info.get("business", "")
+        self.speaks_as = info.get("speaks_as", self.address)
+        account = self.store.get_json("account") or {}
+        account.update(role=self.role, business=self.business, speaks_as=self.speaks_as)
+        self.store.put_json("account", account)
+
+    async def close(self) -> None:
+        await self.transport.close()
+        self.store.close()
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def logout(self) -> None:
+        """End this device on the node (its keys and queue are dropped there)."""
+        await self.transport.logout()
+
+    # ----- keys -----------------------------------------------------------------------
+
+    def _next_key_id(self, prefix: str) -> str:
+        counter = (self.store.get_json("key_counter") or 0) + 1
+        self.store.put_json("key_counter", counter)
+        return f"{prefix}{counter}"
+
+    def _new_signed_prekey(self) -> dict[str, Any]:
+        with self.store.batch():
+            key_id = self._next_key_id("s")
+            key, doc = make_signed_prekey(self.identity, key_id)
+            self.store.put_prekey(key_id, "spk", key.private)
+            self.store.put_json("signed_prekey", {"key_id": key_id, "created_ms": _now_ms()})
+        return doc
+
+    def _new_one_time_prekeys(self, count: int) -> list[dict[str, Any]]:
+        """New one-time prekeys, their private halves synced to disk before upload."""
+        docs = []
+        with self.store.batch():
+            for _ in range(count):
+                key_id = self._next_key_id("o")
+                key, doc = make_one_time_prekey(self.identity, key_id)
+                self.store.put_prekey(key_id, "otk", key.private)
+                docs.append(doc)
+        return docs
+
+    async def _upload_initial_keys(self) -> None:
+        await self.transport.upload_keys({
+            "device_keys": device_keys_document(self.identity, self.address, self.device_id),
+            "signed_prekey": self._new_signed_prekey(),
+            "one_time_prekeys": self._new_one_time_prekeys(PREKEY_BATCH)})
+
+    async def top_up_prekeys(self) -> int:
+        """Upload one-time prekeys when few are left and rotate an old signed prekey;
+        returns how many one-time prekeys the node holds afterwards."""
+        count = await self.transport.prekey_count()
+        body: dict[str, Any] = {}
+        if count < PREKEY_LOW_WATER:
+            body["one_time_prekeys"] = self._new_one_time_prekeys(PREKEY_BATCH)
+        current = self.store.get_json("signed_prekey") or {}
+        if _now_ms() - current.get("created_ms", 0) > SIGNED_PREKEY_MAX_AGE_MS:
+            body["signed_prekey"] = self._new_signed_prekey()
+            self._forget_old_signed_prekeys(keep={current.get("key_id")})
+        if body:
+            count = await self.transport.upload_keys(body)
+        return count
+
+    def _forget_old_signed_prekeys(self, keep: set[Any]) -> None:
+        current = (self.store.get_json("signed_prekey") or {}).get("key_id")
+        for key_id in self.store.prekey_ids("spk"):
+            if key_id != current and key_id not in keep:
+                self.store.delete_prekey(key_id)
+
+    # ----- sending --------------------------------------------------------------------
+
+    async def send_text(self, to: str, text: str, **extra: Any) -> Message:
+        """Send a text message to an account (a person or a business)."""
+        return await self.send(to, {"type": "text", "body": text, **extra})
+
+    async def send_media(self, to: str, data: bytes, *, name: str = "",
+                         mime: str = "application/octet-stream",
+                         caption: str = "") -> Message:
+        """Encrypt ``data`` with a fresh key, upload the ciphertext, send the key."""
+        if len(data) > MAX_MEDIA:
+            raise ContentError("media is limited to 2 GiB")
+        ciphertext, key = encrypt_media(data)
+        uploaded = await self.transport.upload_media(ciphertext)
+        if uploaded["media_id"] != key.media_id:
+            raise VerificationError("the node stored the media under another hash")
+        return await self.send(to, {"type": "media", "media_id": uploaded["media_id"],
+                                    **key.to_json(), "name": name, "mime": mime,
+                                    "caption": caption})
+
+    async def download_media(self, message: Message) -> bytes:
+        """Fetch, check and decrypt the media a message refers to."""
+        c = message.content
+        if message.type != "media":
+            raise ContentError("this message carries no media")
+        try:
+            key = MediaKey.from_json({k: c.get(k) for k in ("alg", "key", "sha256", "size")})
+        except CryptoError as exc:
+            raise ContentError(f"bad media reference: {exc}") from None
+        if key.media_id != c["media_id"]:
+            raise VerificationError("the media id does not match the media's hash")
+        data = await self.transport.download_media(c["media_id"], limit=key.ciphertext_size)
+        try:
+            return decrypt_media(data, key)
+        except CryptoError as exc:
+            raise VerificationError(f"media does not check: {exc}") from None
+
+    async def mark_read(self, message: Message) -> None:
+        """Tell the sender's devices (end-to-end) that this message was read."""
+        self.store.mark(message.message_id, "read")
+        if not message.outgoing:
+            await self.send(message.peer, {"type": "receipt", "receipt": "read",
+                                           "message_ids": [message.message_id]},
+                            remember=False)
+
+    async def send(self, to: str, content: dict[str, Any], *,
+                   remember: bool = True) -> Message:
+        """Encrypt ``content`` for every device that must get it and send it."""
+        sender = await self._sender_for(to)
+        content = {**content, "from": sender, "to": to}
+        plaintext = contents.encode(content)
+        txn_id = "t" + secrets.token_urlsafe(16)
+        async with self._send_lock:
+            answer = await self._send_with_retries(txn_id, sender, to, plaintext)
+        message = Message(answer["message_id"], sender, self.device_id, to, to, answer["ts"],
+                          content, outgoing=True)
+        if remember:  # (its own small transaction, after the sessions' one)
+            self.store.add_message(message.message_id, to, sender, self.device_id, True,
+                                   message.ts, content)
+        return message
+
+    async def _sender_for(self, to: str) -> str:
+        """A team member speaks as the business to everyone outside the team."""
+        if self.speaks_as == self.address or to == self.speaks_as:
+            return self.address
+        team = {entry.get("account") for entry in await self._device_entries(self.speaks_as)}
+        return self.address if to in team else self.speaks_as
+
+    async def _send_with_retries(self, txn_id: str, sender: str, to: str,
+                                 plaintext: bytes) -> dict[str, Any]:
+        targets = await self._targets(sender, to)
+        for _ in range(SEND_ATTEMPTS):
+            fresh = await self._claim_missing(targets)
+            envelopes = self._encrypt_and_persist(targets, fresh, plaintext)
+            try:
+                return await self.transport.send(txn_id, sender, to, envelopes)
+            except ApiError as err:
+                if err.code != "DEVICE_MISMATCH":
+                    raise
+                targets = self._apply_mismatch(targets, err.details)
+        raise DeliveryError(f"the devices of {to} kept changing; try again")
+
+    async def _targets(self, sender: str, to: str) -> dict[str, set[str]]:
+        """Address -> device ids the message must be encrypted for."""
+        targets: dict[str, set[str]] = {}
+        for address in {to, sender}:
+            devices = {d["device_id"] for d in await self._device_entries(address)}
+            devices.discard(self.device_id)
+            if devices:
+                targets[address] = devices
+        if to in targets and sender in targets and to != sender:
+            targets[sender] -= targets[to]
+        return {a: d for a, d in targets.items() if d}
+
+    async def _device_entries(self, address: str) -> list[dict[str, Any]]:
+        """The device list of ``address``, cached for DEVICE_LIST_TTL seconds (a 409 on
+        send corrects a stale list)."""
+        cached = self._device_lists.get(address)
+        if cached is not None and time.monotonic() - cached[0] < DEVICE_LIST_TTL:
+            return cached[1]
+        entries = await self.transport.devices(address)
+        self._device_lists[address] = (time.monotonic(), entries)
+        return entries
+
+    def _apply_mismatch(self, targets: dict[str, set[str]], details: dict[str, Any]
+                        ) -> dict[str, set[str]]:
+        for address in set(details.get("extra") or {}) | set(details.get("missing") or {}):
+            self._device_lists.pop(address, None)
+        out = {a: set(d) for a, d in targets.items()}
+        for address, ids in (details.get("extra") or {}).items():
+            out.get(address, set()).difference_update(ids)
+        for address, ids in (details.get("missing") or {}).items():
+            out.setdefault(address, set()).update(ids)
+        return {a: d for a, d in out.items() if d}
+
+    async def _claim_missing(self, targets: dict[str, set[str]]
+                             ) -> dict[tuple[str, str], Session]:
+        """New sessions (X3DH over claimed bundles) for target devices that have none."""
+        fresh: dict[tuple[str, str], Session] = {}
+        for address, device_ids in targets.items():
+            need = sorted(d for d in device_ids if self.store.get_session(address, d) is None)
+            if need:
+                for device_id, session in (await self._start_sessions(address, need)).items():
+                    fresh[(address, device_id)] = session
+        return fresh
+
+    def _encrypt_and_persist(self, targets: dict[str, set[str]],
+                             fresh: dict[tuple[str, str], Session],
+                             plaintext: bytes) -> dict[str, dict[str, str]]:
+        """Encrypt for every target device and store the advanced sessions in one local
+        transaction, before anything is sent. Nothing here awaits, so a message being
+        received at the same time cannot interleave and lose a session update; a session
+        that advanced for a message that then failed to send only makes the peer skip a
+        message key."""
+        envelopes: dict[str, dict[str, str]] = {}
+        with self.store.batch():
+            for address, device_ids in targets.items():
+                for device_id in sorted(device_ids):
+                    state = self.store.get_session(address, device_id)
+                    if state is not None:  # also when the peer started one meanwhile
+                        session = Session.from_bytes(state)
+                    elif (address, device_id) in fresh:
+                        session = fresh[(address, device_id)]
+                    else:
+                        continue  # the device has no keys any more; a 409 will say
+                    envelopes.setdefault(address, {})[device_id] = b64encode(
+                        session.encrypt(plaintext))
+                    self.store.put_session(address, device_id, session.to_bytes())
+        return envelopes
+
+    async def _start_sessions(self, address: str, device_ids: list[str]) -> dict[str, Session]:
+        """Claim prekey bundles, verify them, start sessions (X3DH)."""
+        sessions = {}
+        for entry in await self.transport.claim(address, device_ids):
+            try:
+                bundle = verify_bundle({k: v for k, v in entry.items() if k != "account"},
+                                       self._keys_owner(address, entry))
+            except CryptoError as exc:
+                raise VerificationError(f"{address} device {entry.get('device_id')}: "
+                                        f"bad keys ({exc})") from None
+            self._trust_on_first_use(address, entry["device_id"], bundle.device.signing_key)
+            sessions[entry["device_id"]] = Session.initiate(self.identity, bundle)
+        return sessions
+
+    @staticmethod
+    def _keys_owner(address: str, entry: dict[str, Any]) -> str:
+        """Whose keys a listed device holds: a team member's, for a business address."""
+        owner = entry.get("account", address)
+        if not isinstance(owner, str) or owner.partition("@")[2] != address.partition("@")[2]:
+            raise VerificationError(f"a device listed for {address} belongs to another server")
+        return owner
+
+    def _trust_on_first_use(self, address: str, device_id: str, signing_key: bytes) -> None:
+        previous = self.store.remember_device(address, device_id, b64encode(signing_key))
+        if previous is not None:
+            raise VerificationError(f"the identity key of {address} device {device_id} "
+                                    "changed; refusing it (the device must log in anew)")
+
+    # ----- receiving ------------------------------------------------------------------
+
+    async def sync_once(self, timeout_ms: int = 0) -> list[Message | Receipt]:
+        """Fetch what is waiting (waiting up to ``timeout_ms``), decrypt, store, ack."""
+        async with self._recv_lock:
+            batch = await self.transport.sync(self._position(), timeout_ms)
+            items = await self._process(batch["events"], batch["next"])
+            if batch["events"]:
+                await self.transport.ack(batch["next"])
+        return items
+
+    async def events(self, *, websocket: bool = True,
+                     poll_timeout_ms: int = 25_000) -> AsyncIterator[Message | Receipt]:
+        """Messages and receipts as they arrive, forever: over a WebSocket when possible,
+        else by long-poll; reconnects by itself. Stop by breaking out of the loop."""
+        delay = 0.5
+        while True:
+            try:
+                if websocket:
+                    async for item in self._websocket_events():
+                        delay = 0.5
+                        yield item
+                else:
+                    for item in await self.sync_once(poll_timeout_ms):
+                        delay = 0.5
+                        yield item
+                    continue
+            except (TimeoutError, aiohttp.ClientError, ConnectionError) as exc:
+                log.info("connection to the node lost (%s); retrying in %.1fs", exc, delay)
+            for item in await self._sync_quietly():
+                yield item
+            await asyncio.sleep(delay)  # reconnect backoff, not synchronisation
+            delay = min(delay * 2, 30.0)
+
+    async def _sync_quietly(self) -> list[Message | Receipt]:
+        try:
+            return await self.sync_once(0)
+        except (TimeoutError, aiohttp.ClientError, ConnectionError):
+            return []
+
+    async def messages(self, **kwargs: Any) -> AsyncIterator[Message]:
+        """Only the incoming and synced messages (receipts are applied to the store)."""
+        async for item in self.events(**kwargs):
+            if isinstance(item, Message):
+                yield item
+
+    async def _websocket_events(self) -> AsyncIterator[Message | Receipt]:
+        async for batch in self.transport.websocket(self._position()):
+            if batch.get("type") != "events":
+                continue
+            async with self._recv_lock:
+                items = await self._process(batch["events"], batch["next"])
+                if batch["events"] and not await self.transport.ws_ack(batch["next"]):
+                    await self.transport.ack(batch["next"])
+            for item in items:
+                yield item
+
+    def _position(self) -> int:
+        return self.store.get_json("position") or 0
+
+    def _set_position(self, pos: int) -> None:
+        self.store.put_json("position", pos)
+
+    async def _process(self, events: list[dict[str, Any]],
+                       next_pos: int) -> list[Message | Receipt]:
+        """Decrypt and store a batch, and the new position, in one local transaction (so
+        it is on disk before the node is told to drop it). Network lookups happen first:
+        nothing inside the transaction awaits, so no other task's writes can join it."""
+        await self._learn_senders(events)
+        with self.store.batch():
+            out, used_prekey = self._process_events(events)
+            if events:
+                self._set_position(next_pos)
+        if used_prekey:
+            with contextlib.suppress(ApiError, aiohttp.ClientError):
+                await self.top_up_prekeys()
+        return out
+
+    async def _learn_senders(self, events: list[dict[str, Any]]) -> None:
+        """Fetch the published identity of every unknown device starting a session."""
+        for event in events:
+            if event.get("type") != "message":
+                continue
+            sender, device = event.get("sender"), event.get("sender_device")
+            if self.store.device_key(sender, device) is not None:
+                continue
+            try:
+                if peek_prekey(b64decode(event["ciphertext"])) is not None:
+                    await self._published_signing_key(sender, device)
+            except (CryptoError, VerificationError, ApiError, KeyError, TypeError) as exc:
+                log.info("cannot learn the identity of %s/%s: %s", sender, device, exc)
+
+    def _process_events(self, events: list[dict[str, Any]]
+                        ) -> tuple[list[Message | Receipt], bool]:
+        out: list[Message | Receipt] = []
+        used_prekey = False
+        for event in events:
+            if event.get("pos", 0) <= self._position():
+                continue  # already stored before an acknowledgement was lost
+            kind = event.get("type")
+            if kind == "receipt":
+                self.store.mark(event["message_id"], "delivered")
+                out.append(Receipt("delivered", (event["message_id"],), event["by"],
+                                   event["device"], event["ts"]))
+            elif kind == "message":
+                item, prekey = self._decrypt_event(event)
+                used_prekey |= prekey
+                if item is not None:
+                    out.append(item)
+            elif kind == "failed":
+                log.warning("message %s was not delivered: %s", event.get("message_id"),
+                            event.get("reason"))
+        return out, used_prekey
+
+    def _decrypt_event(self, event: dict[str, Any]) -> tuple[Message | Receipt | None, bool]:
+        sender, device = event["sender"], event["sender_device"]
+        try:
+            wire = b64decode(event["ciphertext"])
+            plaintext, session, prekey = self._open(sender, device, wire)
+            content = contents.decode(plaintext)
+            if content["from"] != sender or content["to"] != event["to"]:
+                raise ContentError("the message names another conversation")
+        except (CryptoError, ContentError, VerificationError, KeyError, TypeError) as exc:
+            self.undecryptable += 1
+            log.warning("dropped message %s from %s/%s: %s", event.get("message_id"),
+                        sender, device, exc)
+            return None, False
+        self.store.put_session(sender, device, session.to_bytes())
+        if content["type"] == "receipt":
+            for message_id in content["message_ids"]:
+                self.store.mark(message_id, "read")
+            return Receipt("read", tuple(content["message_ids"]), sender, device,
+                           event["ts"]), prekey
+        mine = {self.address, self.speaks_as}
+        peer = event["to"] if sender in mine else sender
+        message = Message(event["message_id"], sender, device, event["to"], peer, event["ts"],
+                          content, outgoing=sender in mine)
+        self.store.add_message(message.message_id, peer, sender, device, message.outgoing,
+                               message.ts, content)
+        return message, prekey
+
+    def _open(self, sender: str, device: str, wire: bytes) -> tuple[bytes, Session, bool]:
+        """Decrypt with the existing session, or accept a new one from a prekey message."""
+        state = self.store.get_session(sender, device)
+        info = peek_prekey(wire)
+        if state is not None:
+            session = Session.from_bytes(state)
+            if info is None or session.matches_prekey(info):
+                return session.decrypt(wire), session, False
+        if info is None:
+            raise VerificationError("no session with this device and no prekey message")
+        # A prekey message starting a session: refuse one we accepted before (a replay),
+        # then check it comes from the device's published identity.
+        if self.store.seen_handshake(info.ephemeral_key):
+            raise VerificationError("this session start was already used (a replay)")
+        known = self.store.device_key(sender, device)  # learnt by _learn_senders
+        if known is None:
+            raise VerificationError(f"{sender} has no published device {device}")
+        if b64decode(known[0]) != info.initiator_signing_key:
+            raise VerificationError("the prekey message is not from the device's published "
+                                    "identity")
+        spk = self.store.get_prekey(info.signed_prekey_id)
+        if spk is None:
+            raise VerificationError("unknown signed prekey")
+        otk = None
+        if info.one_time_prekey_id is not None:
+            secret = self.store.get_prekey(info.one_time_prekey_id)
+            if secret is None:
+                raise VerificationError("one-time prekey already used or unknown")
+            otk = X25519Key.from_private(secret)
+        session, plaintext = Session.accept(self.identity, X25519Key.from_private(spk), otk,
+                                            wire)
+        if info.one_time_prekey_id is not None:
+            self.store.delete_prekey(info.one_time_prekey_id)
+        self.store.remember_handshake(info.ephemeral_key)
+        return plaintext, session, True
+
+    async def _published_signing_key(self, address: str, device_id: str) -> bytes:
+        known = self.store.device_key(address, device_id)
+        if known is not None:
+            return b64decode(known[0])
+        for entry in await self.transport.devices(address):
+            if entry.get("device_id") == device_id:
+                keys = verify_device_keys(entry["device_keys"],
+                                          self._keys_owner(address, entry), device_id)
+                self._trust_on_first_use(address, device_id, keys.signing_key)
+                return keys.signing_key
+        raise VerificationError(f"{address} has no device {device_id}")
+
+    # ----- history and verification ---------------------------------------------------
+
+    def conversations(self) -> list[dict[str, Any]]:
+        """Peers with their last activity, message count and unread count."""
+        return self.store.conversations()
+
+    def history(self, peer: str, limit: int = 50) -> list[dict[str, Any]]:
+        return self.store.history(peer, limit)
+
+    async def safety_numbers(self, address: str) -> dict[str, str]:
+        """Device id -> safety number of ``address``'s devices with this device.
+
+        Read them out of band (in person, by phone); if they match, call ``verify``."""
+        out = {}
+        for entry in await self.transport.devices(address):
+            keys = verify_device_keys(entry["device_keys"], self._keys_owner(address, entry),
+                                      entry["device_id"])
+            self._trust_on_first_use(address, entry["device_id"], keys.signing_key)
+            out[entry["device_id"]] = fp.safety_number(
+                self.address, self.identity.signing.public_key, keys.address, keys.signing_key)
+        return out
+
+    async def verify(self, address: str, device_id: str, safety_number: str) -> bool:
+        """Mark the device verified when ``safety_number`` matches; False otherwise."""
+        numbers = await self.safety_numbers(address)
+        expected = numbers.get(device_id)
+        ok = expected is not None and secrets.compare_digest(
+            expected.replace(" ", ""), safety_number.replace(" ", ""))
+        if ok:
+            self.store.set_verified(address, device_id)
+        return ok
+
+    def is_verified(self, address: str, device_id: str) -> bool:
+        known = self.store.device_key(address, device_id)
+        return bool(known and known[1])
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
