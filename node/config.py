@@ -121,6 +121,9 @@ class FederationSettings:
     deny: NameList = setting((), "Server names refused outright (comma-separated).")
     max_inbound_per_origin: int = setting(
         4, "Concurrent inbound transactions accepted from one origin.", lo=1, hi=64)
+    rate_per_origin: int = setting(
+        6000, "Inbound federation requests per minute from one origin server.", lo=1,
+        hi=1_000_000)
 
 
 @dataclass(frozen=True)

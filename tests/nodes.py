@@ -20,6 +20,7 @@ from aiohttp import web
 
 from node.app import create_app
 from node.config import Config, load_config
+from node.server import ssl_context
 
 T = TypeVar("T")
 REPO = Path(__file__).resolve().parent.parent
@@ -77,7 +78,8 @@ async def running_node(config_path: Path,
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, config.http.listen_host, config.http.listen_port)
+        site = web.TCPSite(runner, config.http.listen_host, config.http.listen_port,
+                           ssl_context=ssl_context(config))
         await site.start()
         yield RunningNode(config, config.public_url, app)
     finally:

@@ -55,15 +55,21 @@ class FederationLink:
         """Fetch ``address``'s device list unless the cached one is fresh enough."""
         cached = await self.db.read(fed_store.get_remote_devices, address)
         if cached is None or now_ms() - cached[1] > max_age_ms:
-            await self.fetch_devices(address)
+            await self.fetch_devices(address)  # answers from the cache when unreachable
 
     async def fetch_devices(self, address: str) -> dict[str, Any]:
-        """The remote account's devices, verified, and cached for sends."""
-        answer = await self._call(server_of(address), "GET",
-                                  f"{FED_PREFIX}/devices/{quote(address)}")
+        """The remote account's devices, verified, and cached for sends. When its node
+        cannot be reached, the last verified list is answered (sends then queue)."""
+        try:
+            answer = await self._call(server_of(address), "GET",
+                                      f"{FED_PREFIX}/devices/{quote(address)}")
+        except Unavailable:
+            cached = await self.db.read(fed_store.get_remote_devices, address)
+            if cached is None or not all("device_keys" in d for d in cached[0]):
+                raise
+            return {"address": address, "devices": cached[0], "stale": True}
         devices = self._checked_devices(address, answer)
-        await self.db.write(fed_store.store_remote_devices_txn, address,
-                            [{"device_id": d["device_id"]} for d in devices], now_ms())
+        await self.db.write(fed_store.store_remote_devices_txn, address, devices, now_ms())
         return {"address": address, "devices": devices}
 
     async def claim(self, address: str, device_ids: list[str] | None) -> dict[str, Any]:

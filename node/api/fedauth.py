@@ -1,0 +1,164 @@
+"""The door of the federation API: every request but the public documents must carry a
+valid RFC 9421 signature from the origin node (docs/protocol.md, "Request signatures").
+
+In order, cheapest first: federation enabled; origin named by the signature's keyid not
+denied (and allowed, when an allow list is set); per-origin rate and concurrency
+limits; body within the limit; signature, digest, destination and clock window checked
+with the origin's key (fetched from the origin's own discovered address); nonce not
+seen before. Then the origin's outbox backoff is reset (it is evidently up) and the
+handler runs with ``request[ORIGIN]`` set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from federation.keys import KeyLookupError
+from federation.nonces import NonceCapacityError, ReplayError
+from federation.signatures import SignatureVerificationError, verify_kontor_request
+from node.api.parsing import read_limited
+from node.appkeys import CONFIG, FEDERATION
+from node.errors import BadRequest, Forbidden, KontorError, NotFound, RateLimited, Unauthorized
+
+PREFIX = "/_kontor/federation/v1"
+PUBLIC_ROUTES = frozenset({"federation.keys", "federation.profile", "federation.catalog"})
+ORIGIN = web.RequestKey("federation_origin", object)
+SLOT_WAIT_SECONDS = 10.0
+_KEYID_RE = re.compile(r'keyid="([^"/]{1,300})/')
+
+# How each verification failure is answered.
+STATUS = {
+    "MISSING_SIGNATURE": 401, "MALFORMED_SIGNATURE": 401, "MISSING_COMPONENT": 401,
+    "UNSUPPORTED_ALGORITHM": 401, "BAD_SIGNATURE": 401, "STALE_SIGNATURE": 401,
+    "EXPIRED_SIGNATURE": 401, "UNKNOWN_KEY": 401, "MISSING_DIGEST": 400,
+    "DIGEST_MISMATCH": 400, "UNSUPPORTED_DIGEST": 400, "WRONG_DESTINATION": 421,
+}
+
+
+@dataclass(frozen=True)
+class VerifiedOrigin:
+    """A request whose origin proved itself: the origin's server name and the body."""
+
+    server_name: str
+    body: bytes
+
+
+def verified_origin(request: web.Request) -> VerifiedOrigin:
+    """The verified origin of a federation request (set by ``federation_auth``)."""
+    origin = request.get(ORIGIN)
+    if not isinstance(origin, VerifiedOrigin):
+        raise Unauthorized("this route needs a signed federation request",
+                           code="MISSING_SIGNATURE")
+    return origin
+
+
+def _claimed_origin(request: web.Request) -> str:
+    match = _KEYID_RE.search(request.headers.get("Signature-Input", "")[:4096])
+    if match is None:
+        raise Unauthorized("sign federation requests (RFC 9421, see docs/protocol.md)",
+                           code="MISSING_SIGNATURE")
+    return match.group(1).lower()
+
+
+def _check_lists(origin: str, allow: tuple[str, ...], deny: tuple[str, ...]) -> None:
+    if origin in deny or (allow and origin not in allow):
+        raise Forbidden(f"this node does not federate with {origin}", code="ORIGIN_DENIED")
+
+
+def target_uri(request: web.Request) -> str:
+    """The URI the origin signed: our scheme and server name, then the raw path."""
+    config = request.app[CONFIG]
+    if config.node.public_url:
+        scheme = config.node.public_url.partition("://")[0]
+    else:
+        scheme = "https" if config.tls.cert_file else "http"
+    return f"{scheme}://{config.node.server_name}{request.raw_path}"
+
+
+@web.middleware
+async def federation_auth(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Verify signed federation requests before their handlers run."""
+    if not request.path.startswith(PREFIX + "/"):
+        return await handler(request)
+    config = request.app[CONFIG]
+    runtime = request.app.get(FEDERATION)
+    if runtime is None:
+        raise NotFound("federation is disabled on this node", code="FEDERATION_DISABLED")
+    route = request.match_info.route.name
+    if route in PUBLIC_ROUTES:
+        return await handler(request)
+    origin = _claimed_origin(request)
+    _check_lists(origin, config.federation.allow, config.federation.deny)
+    runtime.limiter.check(origin, "origin")
+    async with _slot(runtime, origin, config.federation.max_inbound_per_origin):
+        body = await read_limited(request, config.limits.max_body_bytes)
+        verified = await _verify(request, runtime, body)
+        request[ORIGIN] = VerifiedOrigin(verified.origin, body)
+        await runtime.sender.peer_alive(verified.origin)
+        return await handler(request)
+
+
+@contextlib.asynccontextmanager
+async def _slot(runtime: Any, origin: str, limit: int) -> AsyncIterator[None]:
+    """One of ``limit`` concurrent request slots of ``origin``; a request waits up to
+    SLOT_WAIT_SECONDS for one, then gets 429."""
+    slots, users = runtime.inflight.get(origin, (None, 0))
+    if slots is None:
+        slots = asyncio.Semaphore(limit)
+    runtime.inflight[origin] = (slots, users + 1)  # entries go when unused: bounded
+    try:
+        try:
+            await asyncio.wait_for(slots.acquire(), SLOT_WAIT_SECONDS)
+        except TimeoutError:
+            raise RateLimited(f"too many concurrent requests from {origin}",
+                              retry_after_ms=1000) from None
+        try:
+            yield
+        finally:
+            slots.release()
+    finally:
+        slots, users = runtime.inflight[origin]
+        if users <= 1:
+            del runtime.inflight[origin]
+        else:
+            runtime.inflight[origin] = (slots, users - 1)
+
+
+async def _verify(request: web.Request, runtime: Any, body: bytes) -> Any:
+    config = request.app[CONFIG]
+    now = time.time()
+
+    async def lookup_key(origin: str, key_id: str) -> bytes:
+        try:
+            return await runtime.keyring.public_key(origin, key_id)
+        except KeyLookupError as exc:
+            if exc.code == "KEY_PIN_MISMATCH":  # not "unknown": the peer is misconfigured
+                raise Unauthorized(str(exc), code=exc.code) from None
+            raise
+
+    try:
+        verified = await verify_kontor_request(
+            request.method, target_uri(request), request.headers, body,
+            our_server_name=config.node.server_name, lookup_key=lookup_key,
+            now=now, max_skew_seconds=config.federation.clock_skew_seconds)
+    except SignatureVerificationError as exc:
+        raise KontorError(str(exc), code=exc.code, status=STATUS.get(exc.code, 401)) from None
+    try:
+        runtime.nonces.check_and_remember(verified.origin, verified.nonce,
+                                          verified.accept_until, now)
+    except ReplayError:
+        raise Unauthorized("this request was already received (nonce seen before)",
+                           code="REPLAYED_NONCE") from None
+    except NonceCapacityError as exc:
+        raise RateLimited(str(exc), retry_after_ms=1000) from None
+    except ValueError as exc:
+        raise BadRequest(str(exc), code="MALFORMED_SIGNATURE") from None
+    return verified

@@ -1,0 +1,77 @@
+"""Federation API: what other nodes call. Every route but the key document requires an
+RFC 9421 signature from the origin node (``node.api.fedauth``)."""
+
+from __future__ import annotations
+
+import re
+
+from aiohttp import web
+
+from node.api.fedauth import verified_origin
+from node.api.parsing import field, parse_json_bytes
+from node.appkeys import CONFIG, DB, FEDERATION, HOOKS, NOTIFIER
+from node.errors import InvalidJson, InvalidParameter, NotFound, PayloadTooLarge
+from node.services import federation as fed
+from node.services import keys
+from node.services.accounts import split_address
+
+PREFIX = "/_kontor/federation/v1"
+TXN_ID_RE = re.compile(r"^[A-Za-z0-9._~-]{1,64}$")
+routes = web.RouteTableDef()
+
+
+@routes.get(PREFIX + "/keys", name="federation.keys")
+async def key_document(request: web.Request) -> web.Response:
+    return web.json_response(await request.app[FEDERATION].own_key_document())
+
+
+def _local_address(request: web.Request, address: str) -> str:
+    split_address(address)
+    if address.partition("@")[2] != request.app[CONFIG].node.server_name:
+        raise NotFound(f"{address} is not an account of this node", code="UNKNOWN_ACCOUNT")
+    return address
+
+
+@routes.get(PREFIX + "/devices/{address}", name="federation.devices")
+async def devices(request: web.Request) -> web.Response:
+    verified_origin(request)
+    address = _local_address(request, request.match_info["address"])
+    return web.json_response(await keys.device_list(request.app[DB], address,
+                                                     request.app[CONFIG].business_address))
+
+
+@routes.post(PREFIX + "/claim", name="federation.claim")
+async def claim(request: web.Request) -> web.Response:
+    origin = verified_origin(request)
+    body = _object(origin.body)
+    address = _local_address(request, field(body, "address", str, max_len=320))
+    device_ids = field(body, "device_ids", list, required=False, max_len=100)
+    if device_ids is not None and not all(isinstance(d, str) for d in device_ids):
+        raise InvalidParameter("device_ids must be a list of strings")
+    return web.json_response(await keys.claim(request.app[DB], address,
+                                               request.app[CONFIG].business_address, device_ids))
+
+
+@routes.put(PREFIX + "/send/{txn_id}", name="federation.send")
+async def send(request: web.Request) -> web.Response:
+    origin = verified_origin(request)
+    txn_id = request.match_info["txn_id"]
+    if not TXN_ID_RE.match(txn_id):
+        raise InvalidParameter("txn_id is 1-64 characters of A-Z a-z 0-9 . _ ~ -",
+                               code="INVALID_TXN_ID")
+    body = _object(origin.body)
+    app = request.app
+    config = app[CONFIG]
+    if len(origin.body) > config.limits.max_body_bytes:
+        raise PayloadTooLarge("transaction too large", code="TOO_LARGE")
+    result = await fed.receive_transaction(app[DB], app[NOTIFIER], app[HOOKS],
+                                           config.node.server_name, config.business_address,
+                                           origin.server_name, txn_id, body)
+    return web.json_response(result)
+
+
+def _object(raw: bytes) -> dict:
+    body = parse_json_bytes(raw)
+    if not isinstance(body, dict):
+        raise InvalidJson("the body must be a JSON object")
+    return body

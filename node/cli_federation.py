@@ -1,0 +1,140 @@
+"""``kontor keys`` and ``kontor federation``: the node's signing keys, the DNS records to
+publish, and the state of delivery to other nodes."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from urllib.parse import urlsplit
+
+from crypto.encoding import b64decode
+from federation import pins
+from federation import storage as fed_store
+from node.cli import _config, _out, command
+from node.nodekey import NodeKey, key_path, load_key, write_key
+from node.services.setup import init_node
+from node.storage import nodestore
+from node.storage.db import connect
+
+DEFAULT_GRACE_HOURS = 7 * 24
+
+
+def _rotate_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--grace-hours", type=int, default=DEFAULT_GRACE_HOURS,
+                   help="how long peers still accept the old key (default 168)")
+
+
+@command("keys rotate", "replace the node's signing key; the old one stays valid for a while",
+         _rotate_args)
+def cmd_keys_rotate(ns: argparse.Namespace) -> int:
+    config = _config(ns)
+    if not 1 <= ns.grace_hours <= 24 * 90:
+        _out("kontor: error: --grace-hours must be between 1 and 2160")
+        return 2
+    init_node(config)
+    path = key_path(config.data_dir)
+    old = load_key(path)
+    new = NodeKey.generate()
+    now = int(time.time() * 1000)
+    db = connect(config.database_path)
+    try:
+        with db.atomic():
+            nodestore.record_key_txn(db, new.key_id, new.public_key_b64, now)
+            nodestore.expire_other_keys_txn(db, new.key_id, now + ns.grace_hours * 3600_000)
+    finally:
+        db.close()
+    write_key(path, new, replace=True)
+    _out(f"new signing key {new.key_id}; {old.key_id} stays valid for "
+         f"{ns.grace_hours} hours")
+    _out("restart the node (kontor run) so that it signs with the new key, then publish "
+         "the new DNS pin:")
+    _out(pins.pin_record(config.node.server_name, new.public_key))
+    return 0
+
+
+@command("keys show", "the node's current signing key and its fingerprint")
+def cmd_keys_show(ns: argparse.Namespace) -> int:
+    config = _config(ns)
+    init_node(config)
+    key = load_key(key_path(config.data_dir))
+    _out(f"server name  {config.node.server_name}")
+    _out(f"key id       {key.key_id}")
+    _out(f"public key   {key.public_key_b64}")
+    _out(f"fingerprint  {pins.pin_value(key.public_key)}")
+    return 0
+
+
+def _dns_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--target", default=None,
+                   help="host name that serves the node (default: from public_url, else the "
+                        "server name)")
+    p.add_argument("--port", type=int, default=None,
+                   help="port it serves on (default: from public_url, else listen_port)")
+
+
+@command("keys dns", "print the DNS records to publish (SRV and the TXT key pin)", _dns_args)
+def cmd_keys_dns(ns: argparse.Namespace) -> int:
+    config = _config(ns)
+    init_node(config)
+    key = load_key(key_path(config.data_dir))
+    server_name = config.node.server_name
+    public = urlsplit(config.public_url)
+    target = ns.target or public.hostname or server_name
+    port = ns.port or public.port or (443 if public.scheme == "https" else 80)
+    _out(f"; DNS records for the Kontor node {server_name}")
+    try:
+        _out(pins.srv_record(server_name, target, port))
+    except ValueError as exc:
+        _out(f"; no SRV record: {exc}")
+    _out(pins.pin_record(server_name, key.public_key))
+    for row in _old_keys(config.database_path, key.key_id):
+        _out(f"; while {row['key_id']} is still valid, keep its pin too:")
+        _out(pins.pin_record(server_name, _b64decode(row["public_key"])))
+    return 0
+
+
+def _old_keys(database: object, current: str) -> list[dict]:
+    db = connect(database)  # type: ignore[arg-type]
+    try:
+        now = int(time.time() * 1000)
+        return [k for k in nodestore.list_keys(db)
+                if k["key_id"] != current and k["expired_ms"] and k["expired_ms"] > now]
+    finally:
+        db.close()
+
+
+def _b64decode(text: str) -> bytes:
+    return b64decode(text, 32)
+
+
+def _age(ms: int | None, now: int) -> str:
+    if not ms:
+        return "-"
+    seconds = max(0, (now - ms) // 1000)
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 \
+        else f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+@command("federation status", "each destination's queue depth, oldest message, last error "
+         "and next retry")
+def cmd_federation_status(ns: argparse.Namespace) -> int:
+    config = _config(ns)
+    init_node(config)
+    db = connect(config.database_path)
+    try:
+        rows = fed_store.queue_status(db)
+    finally:
+        db.close()
+    if not rows:
+        _out("no destinations yet")
+        return 0
+    now = int(time.time() * 1000)
+    _out(f"{'destination':32} {'queued':>6} {'oldest':>8} {'failures':>8} {'next retry':>10}"
+         "  last error")
+    for r in rows:
+        retry = "-" if not r["failures"] else (
+            "now" if (r["next_attempt_ms"] or 0) <= now
+            else f"in {((r['next_attempt_ms'] - now) // 1000)}s")
+        _out(f"{r['destination']:32} {r['depth']:>6} {_age(r['oldest_ms'], now):>8} "
+             f"{r['failures']:>8} {retry:>10}  {(r['last_error'] or '-')[:80]}")
+    return 0

@@ -1,0 +1,155 @@
+"""Everything federation needs at run time, built from the config in one place.
+
+``FederationRuntime.start`` creates the discovery, the guarded HTTP session, the signed
+client, the key ring, the replay cache, the outbox sender and the link the rest of the
+node uses; ``close`` stops them. The node runs without it when ``[federation] enabled``
+is off (remote addresses are then refused with FEDERATION_DISABLED).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from crypto.keys import SigningKey
+from federation import pins
+from federation.client import FederationClient, Identity, ssl_context
+from federation.discovery import Discovery
+from federation.keys import KeyRing, own_document
+from federation.netguard import GuardedResolver, TtlCache, make_connector, make_dns_resolver
+from federation.nonces import NonceCache
+from federation.sender import Sender, SenderPolicy
+from node.config import Config
+from node.events import Hooks
+from node.nodekey import NodeKey
+from node.services import team
+from node.services.accounts import now_ms
+from node.services.federation import FederationLink
+from node.services.notifier import Notifier
+from node.services.ratelimit import RateLimiter
+from node.storage import messages as message_store
+from node.storage import nodestore
+from node.storage.db import Database
+
+log = logging.getLogger("kontor.federation")
+
+EXPIRY_CHECK_SECONDS = 60.0
+
+
+@dataclass
+class FederationRuntime:
+    """The running federation machinery of one node."""
+
+    config: Config
+    db: Database
+    node_key: NodeKey
+    notifier: Notifier
+    hooks: Hooks
+    discovery: Discovery = field(init=False)
+    client: FederationClient = field(init=False)
+    keyring: KeyRing = field(init=False)
+    nonces: NonceCache = field(init=False)
+    sender: Sender = field(init=False)
+    link: FederationLink = field(init=False)
+    limiter: RateLimiter = field(init=False)
+    inflight: dict[str, tuple[asyncio.Semaphore, int]] = field(default_factory=dict)
+    _session: aiohttp.ClientSession | None = None
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def server_name(self) -> str:
+        return self.config.node.server_name
+
+    @property
+    def signing_key(self) -> SigningKey:
+        return SigningKey.from_seed(bytes(self.node_key.signing_key))
+
+    async def start(self) -> None:
+        fed = self.config.federation
+        nameserver = _host_port(fed.dns_nameserver) if fed.dns_nameserver else None
+        scheme = "http" if fed.allow_plain_http else "https"
+        tls = ssl_context(str(fed.ca_file) if fed.ca_file else None)
+        resolver = GuardedResolver(nameserver, allow_private=fed.allow_private_addresses)
+        self._session = aiohttp.ClientSession(
+            connector=make_connector(resolver, tls, limit=200),
+            timeout=aiohttp.ClientTimeout(total=60, sock_connect=10))
+        session = self._session
+        self.discovery = Discovery(nameserver, lambda: session, scheme=scheme,  # type: ignore[arg-type]
+                                   allow_private=fed.allow_private_addresses,
+                                   ssl_context=tls)
+        identity = Identity(self.server_name, self.node_key.key_id, self.node_key.sign)
+        self.client = FederationClient(identity, self.discovery, self._session, scheme=scheme,
+                                       tls=tls)
+        dns = make_dns_resolver(nameserver)
+        pin_cache: TtlCache[frozenset[str] | None] = TtlCache(1024)
+
+        async def lookup(server_name: str) -> frozenset[str] | None:
+            return await pins.lookup_pins(dns, server_name, cache=pin_cache)
+
+        self.keyring = KeyRing(self.db, self.client.fetch_keys, lookup, pins.check_pin)
+        self.nonces = NonceCache(window_seconds=600 + 2 * fed.clock_skew_seconds,
+                                 max_entries=200_000)
+        self.limiter = RateLimiter(fed.rate_per_origin)
+        policy = SenderPolicy(batch_max_envelopes=fed.batch_max_envelopes,
+                              batch_max_bytes=fed.batch_max_bytes,
+                              retry_initial_seconds=fed.retry_initial_seconds,
+                              retry_max_seconds=fed.retry_max_seconds)
+        self.sender = Sender(self.db, self.client.send_transaction, policy, self._failed)
+        self.link = FederationLink(self.db, self.client, self.sender, self.server_name)
+        await self.sender.start()
+        self._tasks.append(asyncio.create_task(self._expire_loop(), name="federation-expiry"))
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.sender.close()
+        await self.discovery.close()
+        if self._session is not None:
+            await self._session.close()
+
+    async def own_key_document(self) -> dict[str, Any]:
+        keys = await self.db.read(nodestore.list_keys)
+        return own_document(self.server_name, self.node_key.key_id, self.signing_key, keys,
+                            now_ms())
+
+    async def _expire_loop(self) -> None:
+        max_age = self.config.federation.message_expiry_hours * 3600
+        while True:
+            try:
+                await self.sender.expire(max_age, self._failed)
+            except Exception:  # noqa: BLE001 - logged; the loop must survive
+                log.exception("expiring the outbox failed")
+            await asyncio.sleep(EXPIRY_CHECK_SECONDS)
+
+    async def _failed(self, items: list[dict[str, Any]], reason: str) -> None:
+        """Tell each sending device that its message did not reach its destination."""
+        pks = await self.db.write(_failed_events_txn, items, reason,
+                                  self.config.business_address, now_ms())
+        self.notifier.notify(pks)
+
+
+def _failed_events_txn(db: Any, items: list[dict[str, Any]], reason: str, business: str,
+                       now: int) -> list[int]:
+    events = []
+    for item in items:
+        if "sender_device" not in item:
+            continue  # a receipt: nobody to tell
+        pk = team.devices(db, item["sender"], business).get(item["sender_device"])
+        if pk is not None:
+            events.append((pk, "failed", item.get("message_id"),
+                           {"message_id": item.get("message_id"), "to": item.get("to"),
+                            "reason": reason, "ts": now}))
+    return message_store.append_events_txn(db, events, now)
+
+
+def _host_port(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    return host.strip("[]"), int(port)
