@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from node.api import (
+    business,
+    business_inbox,
     client_accounts,
     client_keys,
     client_media,
     client_messages,
+    federation,
     health,
     openapi,
+    public,
 )
+from node.api.fedauth import federation_auth
 from node.appkeys import (
     ACCOUNT_LIMITER,
     ADDRESS_LIMITER,
     CONFIG,
     DB,
+    FEDERATION,
     HOOKS,
     MESSAGING,
     NODE_KEY,
@@ -28,6 +36,9 @@ from node.config import Config
 from node.events import Hooks
 from node.middlewares import body_limit_middleware, request_middleware
 from node.nodekey import key_path, load_key
+from node.services import retention
+from node.services.business import wiring as business_wiring
+from node.services.federation_runtime import FederationRuntime
 from node.services.messaging import Messaging
 from node.services.notifier import Notifier
 from node.services.ratelimit import RateLimiter
@@ -43,6 +54,7 @@ def create_app(config: Config) -> web.Application:
             request_middleware,
             body_limit_middleware(limits.max_body_bytes,
                                   {"client.media.upload": limits.max_media_bytes}),
+            federation_auth,
         ],
         client_max_size=limits.max_body_bytes,
     )
@@ -52,8 +64,9 @@ def create_app(config: Config) -> web.Application:
     app[ACCOUNT_LIMITER] = RateLimiter(limits.rate_per_account)
     app[ADDRESS_LIMITER] = RateLimiter(limits.rate_per_address)
     app.cleanup_ctx.append(_storage)
+    business_wiring.install(app)
     for module in (health, client_accounts, client_keys, client_messages, client_media,
-                   openapi):
+                   openapi, federation, business, business_inbox, public):
         app.router.add_routes(module.routes)
     return app
 
@@ -65,7 +78,20 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
     app[NODE_KEY] = load_key(key_path(config.data_dir))
     db = Database(config.database_path)
     app[DB] = db
+    runtime = None
+    if config.federation.enabled:
+        runtime = FederationRuntime(config, db, app[NODE_KEY], app[NOTIFIER], app[HOOKS])
+        await runtime.start()
+        app[FEDERATION] = runtime
     app[MESSAGING] = Messaging(db, app[NOTIFIER], app[HOOKS], config.node.server_name,
-                               config.business_address)
-    yield
-    db.close()
+                               config.business_address, runtime.link if runtime else None)
+    sweeper = asyncio.create_task(retention.run_forever(db, config), name="retention")
+    try:
+        yield
+    finally:
+        sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
+        if runtime is not None:
+            await runtime.close()
+        db.close()

@@ -7,6 +7,8 @@ from aiohttp import web
 from node.config import Config
 from node.events import Hooks
 from node.nodekey import NodeKey
+from node.services.business.context import Business
+from node.services.federation_runtime import FederationRuntime
 from node.services.messaging import Messaging
 from node.services.notifier import Notifier
 from node.services.ratelimit import RateLimiter
@@ -20,3 +22,5 @@ NOTIFIER = web.AppKey("notifier", Notifier)
 MESSAGING = web.AppKey("messaging", Messaging)
 ACCOUNT_LIMITER = web.AppKey("account_limiter", RateLimiter)
 ADDRESS_LIMITER = web.AppKey("address_limiter", RateLimiter)
+FEDERATION = web.AppKey("federation", FederationRuntime)
+BUSINESS = web.AppKey("business", Business)

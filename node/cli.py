@@ -167,4 +167,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _load_command_modules() -> None:
     """Import modules that register further subcommands."""
-    from node import cli_accounts  # noqa: F401
+    from node import (
+        cli_accounts,  # noqa: F401
+        cli_business,  # noqa: F401
+        cli_chat,  # noqa: F401
+        cli_federation,  # noqa: F401
+    )

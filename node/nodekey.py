@@ -54,6 +54,11 @@ class NodeKey:
     def public_key_b64(self) -> str:
         return _b64(self.public_key)
 
+    @property
+    def seed(self) -> bytes:
+        """The 32-byte private seed (for ``crypto.keys.SigningKey.from_seed``)."""
+        return bytes(self.signing_key)
+
     def sign(self, message: bytes) -> bytes:
         """Detached Ed25519 signature of ``message``."""
         return self.signing_key.sign(message).signature

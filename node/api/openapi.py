@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from node import __version__
+from node.api.business_openapi import BUSINESS_QUERY, BUSINESS_ROUTES
 
 PREFIX = "/_kontor/client/v1"
 routes = web.RouteTableDef()
@@ -39,10 +40,10 @@ BUNDLE = obj(["device_id", "device_keys", "signed_prekey"], device_id=STR,
              device_keys=ANY_OBJ, signed_prekey=ANY_OBJ,
              one_time_prekey={"oneOf": [ANY_OBJ, {"type": "null"}]})
 EVENT = obj(["pos", "type"], pos=INT,
-            type={"type": "string", "enum": ["message", "receipt", "failed"]},
+            type={"type": "string", "enum": ["message", "receipt", "failed", "conversation"]},
             message_id=STR, sender=ADDRESS, sender_device=STR, to=ADDRESS, ts=INT,
             ciphertext=B64, receipt={"type": "string", "enum": ["delivered"]}, by=ADDRESS,
-            device=STR, reason=STR)
+            device=STR, reason=STR, change=STR, conversation=ANY_OBJ, note=ANY_OBJ)
 SYNC = obj(["events", "next"], events={"type": "array", "items": EVENT}, next=INT)
 COUNT = obj(["one_time_prekeys"], one_time_prekeys=INT)
 ERROR = obj(["error"], error=obj(["code", "message"], code=STR, message=STR))
@@ -56,7 +57,7 @@ ROUTES: list[tuple[str, str, str, bool, S | None, S]] = [
      obj(["username", "password"], username=STR, password=STR, device_name=STR), SESSION),
     ("post", "/logout", "Revoke this device and its token", True, EMPTY, EMPTY),
     ("get", "/account", "This account and its devices", True, None,
-     obj(address=ADDRESS, role=STR, device_id=STR,
+     obj(address=ADDRESS, role=STR, device_id=STR, business=ADDRESS, speaks_as=ADDRESS,
          devices={"type": "array", "items": ANY_OBJ})),
     ("put", "/keys", "Upload identity, signed prekey and one-time prekeys", True,
      obj(device_keys=ANY_OBJ, signed_prekey=ANY_OBJ,
@@ -69,7 +70,9 @@ ROUTES: list[tuple[str, str, str, bool, S | None, S]] = [
      obj(["address"], address=ADDRESS, device_ids={"type": "array", "items": STR}),
      obj(address=ADDRESS, devices={"type": "array", "items": BUNDLE})),
     ("put", "/send/{txn_id}", "Send one message: one envelope per target device", True,
-     obj(["to", "envelopes"], to=ADDRESS, envelopes={
+     obj(["to", "envelopes"], to=ADDRESS,
+         **{"from": {**ADDRESS, "description": "the sender: this account (default) or, for "
+                     "an admin or agent, the business address"}}, envelopes={
          "type": "object", "additionalProperties": {
              "type": "object", "additionalProperties": B64}}),
      obj(["message_id", "ts"], message_id=STR, ts=INT)),
@@ -88,6 +91,8 @@ QUERY = {
     "/sync": [("since", 0), ("timeout", 0), ("limit", 100)],
     "/ws": [("since", 0)],
 }
+ROUTES += BUSINESS_ROUTES
+QUERY.update(BUSINESS_QUERY)  # type: ignore[arg-type]
 
 
 def _operation(method: str, path: str, summary: str, auth: bool, request: S | None,
@@ -102,7 +107,8 @@ def _operation(method: str, path: str, summary: str, auth: bool, request: S | No
     params = [{"name": name[1:-1], "in": "path", "required": True, "schema": STR}
               for name in path.split("/") if name.startswith("{")]
     params += [{"name": n, "in": "query", "required": False,
-                "schema": {"type": "integer", "default": d}} for n, d in QUERY.get(path, [])]
+                "schema": d if isinstance(d, dict) else {"type": "integer", "default": d}}
+               for n, d in QUERY.get(path, [])]
     if params:
         op["parameters"] = params
     if request is not None:

@@ -21,9 +21,10 @@ from typing import Any, TypeVar
 import sqlite_utils
 
 from federation.storage import MIGRATIONS as FEDERATION_MIGRATIONS
+from node.storage.business_migrations import MIGRATIONS as BUSINESS_MIGRATIONS
 from node.storage.migrations import MIGRATIONS
 
-MIGRATION_SETS = (MIGRATIONS, FEDERATION_MIGRATIONS)
+MIGRATION_SETS = (MIGRATIONS, FEDERATION_MIGRATIONS, BUSINESS_MIGRATIONS)
 
 T = TypeVar("T")
 

@@ -34,7 +34,10 @@ PROTECTED = [(m, p) for m, p, _, auth, *_ in ROUTES if auth]
 
 def concrete(path: str) -> str:
     return re.sub(r"\{[^}]+\}", lambda m: {"{address}": "x@y", "{txn_id}": "t1",
-                                           "{media_id}": "A" * 43}[m.group(0)], path)
+                                           "{media_id}": "A" * 43, "{label_id}": "1",
+                                           "{shortcut}": "thanks", "{sku}": "sku-1",
+                                           "{order_id}": "o-1",
+                                           "{target}": "spam.example"}[m.group(0)], path)
 
 
 @pytest.mark.parametrize("method,path", PROTECTED, ids=[f"{m} {p}" for m, p in PROTECTED])

@@ -1,0 +1,95 @@
+"""Data rights: export everything the node holds about one customer, or erase it.
+
+Export gathers the conversation record (labels, notes), orders, automation marks, the
+business message log and response-time samples that name the customer, blocks, and
+from messaging and federation the message metadata, queued events (ids and sizes, no
+ciphertext), outbox items, media and send records, plus the account and its devices
+when the customer is local.
+
+Erasure removes all of that in one transaction (the account too, when local: its
+devices, keys and queue go with it), then deletes the customer's media files. Daily
+counters stay: they name no one. A block on exactly this address is lifted with the
+rest (a server block stays). The business's team cannot be erased this way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from federation import storage as fed_store
+from node.errors import InvalidParameter
+from node.services.accounts import Requester, now_ms
+from node.services.business import conversations
+from node.services.business import validate as v
+from node.services.business.context import Business, require_admin
+from node.services.media import blob_path
+from node.storage import accounts as account_store
+from node.storage import business as store
+
+
+def _local_account(db: Any, biz: Business, address: str) -> dict[str, Any] | None:
+    if address.partition("@")[2] != biz.server_name:
+        return None
+    account = account_store.get_account(db, address)
+    if account is None:
+        return None
+    devices = [{"device_id": d["device_id"], "name": d["name"], "created_ms": d["created_ms"],
+                "last_seen_ms": d["last_seen_ms"], "has_keys": bool(d["has_keys"])}
+               for d in account_store.list_devices(db, address)]
+    return {"address": address, "role": account["role"], "created_ms": account["created_ms"],
+            "devices": devices}
+
+
+def _export_read(db: Any, biz: Business, address: str) -> dict[str, Any]:
+    records = store.customer_records(db, address)
+    conversation = records.pop("conversation")
+    cached = fed_store.get_remote_devices(db, address)
+    return {
+        "address": address, "exported_ms": now_ms(), "server_name": biz.server_name,
+        "conversation": conversations.to_json(conversation) if conversation else None,
+        **records,
+        **store.held_messages(db, address),
+        "account": _local_account(db, biz, address),
+        "remote_devices": ({"devices": cached[0], "fetched_ms": cached[1]}
+                           if cached else None),
+    }
+
+
+def _customer(value: Any) -> str:
+    return v.address(value, "address")
+
+
+async def export(biz: Business, who: Requester | None, address: Any) -> dict[str, Any]:
+    """Everything about ``address``; ``who`` None is the operator's CLI."""
+    if who is not None:
+        require_admin(who)
+    return await biz.db.read(_export_read, biz, _customer(address))
+
+
+def _erase_txn(db: Any, biz: Business, address: str) -> dict[str, Any]:
+    if conversations.is_team(db, biz.address, address):
+        raise InvalidParameter(f"{address} is on the business's team; remove it with "
+                               "kontor account tools instead", code="CANNOT_ERASE")
+    result = store.erase_customer_txn(db, address)
+    if _local_account(db, biz, address) is not None:
+        account_store.delete_account_txn(db, address)
+        result["removed"]["account"] = 1
+    return result
+
+
+async def erase(biz: Business, who: Requester | None, address: Any) -> dict[str, Any]:
+    """Remove everything about ``address``; returns what was removed, per kind."""
+    if who is not None:
+        require_admin(who)
+    customer = _customer(address)
+    result = await biz.db.write(_erase_txn, biz, customer)
+    files = 0
+    for media_id in result["media"]:
+        path = blob_path(biz.config.data_dir, media_id)
+        if path.exists():
+            path.unlink()
+            files += 1
+    removed = result["removed"]
+    if files:
+        removed["media_files"] = files
+    return {"address": customer, "removed": removed}

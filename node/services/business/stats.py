@@ -1,0 +1,89 @@
+"""Daily statistics in the business's time zone.
+
+Counted as they happen (by the inbox hook, the delivery hook and customer-read
+reports): conversations started, messages sent to customers, messages received from
+them, business messages delivered (first device to acknowledge), business messages read
+(reported by the agents' apps, which learn it end to end), and each first response
+time (the first business reply, not an automatic one, after a customer message that
+opened or reopened a conversation), whose median is reported per day.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from statistics import median
+from typing import Any
+
+from node.errors import InvalidParameter
+from node.services.accounts import Requester, now_ms
+from node.services.business import profile as profile_mod
+from node.services.business.context import Business, local_day, require_reader, zone
+from node.services.business.hours import check_date
+from node.storage import business as store
+
+METRICS = ("conversations_started", "messages_sent", "messages_received", "delivered",
+           "read")
+MAX_DAYS = 366
+
+
+def _delivered_txn(db: Any, biz: Business, message_id: str, ts: int) -> None:
+    if store.mark_delivered_txn(db, message_id, ts):
+        tz = zone(profile_mod.current(db, biz.config).get("timezone"))
+        store.bump_stat_txn(db, local_day(ts, tz), "delivered")
+
+
+async def on_receipt_delivered(biz: Business, *, message_id: str, ts: int | None = None,
+                               **_: Any) -> None:
+    """Hook for ``receipt.delivered``: count the first delivery of a business message."""
+    if isinstance(message_id, str) and len(message_id) <= 128:
+        when = ts if isinstance(ts, int) and not isinstance(ts, bool) else now_ms()
+        await biz.db.write(_delivered_txn, biz, message_id, when)
+
+
+def _days(first: date, last: date) -> list[str]:
+    return [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
+
+
+def report_txn(db: Any, first: date, last: date) -> list[dict[str, Any]]:
+    counters, times = store.stats_between(db, first.isoformat(), last.isoformat())
+    rows = []
+    for day in _days(first, last):
+        row: dict[str, Any] = {"date": day}
+        row |= {m: counters.get(day, {}).get(m, 0) for m in METRICS}
+        samples = times.get(day, [])
+        row["responses"] = len(samples)
+        row["median_first_response_ms"] = int(median(samples)) if samples else None
+        rows.append(row)
+    return rows
+
+
+def _window(db: Any, biz: Business, first: str | None, last: str | None,
+            days: int | None) -> tuple[date, date, str]:
+    tz_name = profile_mod.current(db, biz.config).get("timezone") or "UTC"
+    today = date.fromisoformat(local_day(now_ms(), zone(tz_name)))
+    end = check_date(last, "to") if last else today
+    start = check_date(first, "from") if first else end - timedelta(days=(days or 7) - 1)
+    if start > end or (end - start).days >= MAX_DAYS:
+        raise InvalidParameter(f"from must not be after to, and at most {MAX_DAYS} days apart",
+                               code="INVALID_DATE_RANGE")
+    return start, end, tz_name
+
+
+async def report(biz: Business, who: Requester | None, first: str | None = None,
+                 last: str | None = None, days: int | None = None) -> dict[str, Any]:
+    """Per-day rows and totals for ``first``..``last`` (default: the last 7 days).
+    ``who`` None is the operator's CLI."""
+    if who is not None:
+        require_reader(who)
+
+    def read(db: Any) -> dict[str, Any]:
+        start, end, tz_name = _window(db, biz, first, last, days)
+        rows = report_txn(db, start, end)
+        _, times = store.stats_between(db, start.isoformat(), end.isoformat())
+        samples = [ms for day in times.values() for ms in day]
+        totals: dict[str, Any] = {m: sum(r[m] for r in rows) for m in METRICS}
+        totals["responses"] = len(samples)
+        totals["median_first_response_ms"] = int(median(samples)) if samples else None
+        return {"timezone": tz_name, "from": start.isoformat(), "to": end.isoformat(),
+                "days": rows, "totals": totals}
+    return await biz.db.read(read)
