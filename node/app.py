@@ -12,6 +12,7 @@ from node.api import (
     business,
     business_inbox,
     client_accounts,
+    client_directory,
     client_keys,
     client_media,
     client_messages,
@@ -24,6 +25,8 @@ from node.api.fedauth import federation_auth
 from node.appkeys import (
     ACCOUNT_LIMITER,
     ADDRESS_LIMITER,
+    AUTOMATION,
+    BUSINESS,
     CONFIG,
     DB,
     FEDERATION,
@@ -37,6 +40,7 @@ from node.events import Hooks
 from node.middlewares import body_limit_middleware, request_middleware
 from node.nodekey import key_path, load_key
 from node.services import retention
+from node.services.automation_device import AutomationDevice
 from node.services.business import wiring as business_wiring
 from node.services.federation_runtime import FederationRuntime
 from node.services.messaging import Messaging
@@ -65,8 +69,9 @@ def create_app(config: Config) -> web.Application:
     app[ADDRESS_LIMITER] = RateLimiter(limits.rate_per_address)
     app.cleanup_ctx.append(_storage)
     business_wiring.install(app)
+    app.cleanup_ctx.append(_automation)
     for module in (health, client_accounts, client_keys, client_messages, client_media,
-                   openapi, federation, business, business_inbox, public):
+                   openapi, federation, business, business_inbox, public, client_directory):
         app.router.add_routes(module.routes)
     return app
 
@@ -95,3 +100,16 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
         if runtime is not None:
             await runtime.close()
         db.close()
+
+
+async def _automation(app: web.Application) -> AsyncIterator[None]:
+    """The business's automation device (greeting and away messages)."""
+    runtime = app.get(FEDERATION)
+    device = AutomationDevice(app[DB], app[CONFIG], app[MESSAGING], app[BUSINESS],
+                              runtime.link if runtime else None)
+    await device.start(app[HOOKS])
+    app[AUTOMATION] = device
+    try:
+        yield
+    finally:
+        await device.close()

@@ -24,3 +24,11 @@ ACCOUNT_LIMITER = web.AppKey("account_limiter", RateLimiter)
 ADDRESS_LIMITER = web.AppKey("address_limiter", RateLimiter)
 FEDERATION = web.AppKey("federation", FederationRuntime)
 BUSINESS = web.AppKey("business", Business)
+
+
+def _automation_key() -> web.AppKey:  # typed lazily: the device module imports the SDK
+    from node.services.automation_device import AutomationDevice
+    return web.AppKey("automation", AutomationDevice)
+
+
+AUTOMATION = _automation_key()

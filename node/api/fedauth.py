@@ -25,8 +25,9 @@ from federation.keys import KeyLookupError
 from federation.nonces import NonceCapacityError, ReplayError
 from federation.signatures import SignatureVerificationError, verify_kontor_request
 from node.api.parsing import read_limited
-from node.appkeys import CONFIG, FEDERATION
+from node.appkeys import CONFIG, DB, FEDERATION
 from node.errors import BadRequest, Forbidden, KontorError, NotFound, RateLimited, Unauthorized
+from node.storage import business as business_store
 
 PREFIX = "/_kontor/federation/v1"
 PUBLIC_ROUTES = frozenset({"federation.keys", "federation.profile", "federation.catalog"})
@@ -98,6 +99,8 @@ async def federation_auth(request: web.Request, handler: Any) -> web.StreamRespo
     origin = _claimed_origin(request)
     _check_lists(origin, config.federation.allow, config.federation.deny)
     runtime.limiter.check(origin, "origin")
+    if await request.app[DB].read(business_store.is_server_blocked, origin):
+        raise Forbidden(f"this node refuses everything from {origin}", code="BLOCKED")
     async with _slot(runtime, origin, config.federation.max_inbound_per_origin):
         body = await read_limited(request, config.limits.max_body_bytes)
         verified = await _verify(request, runtime, body)

@@ -87,6 +87,11 @@ ROUTES: list[tuple[str, str, str, bool, S | None, S]] = [
     ("get", "/openapi.json", "This document", False, None, ANY_OBJ),
 ]
 
+ROUTES.append(
+    ("get", "/directory/{server}/{document}", "A business's signed profile or catalog "
+     "(document: profile or catalog) with the key document to verify it", True, None,
+     obj(["server_name", "document", "keys"], server_name=STR, document=ANY_OBJ,
+         keys=ANY_OBJ)))
 QUERY = {
     "/sync": [("since", 0), ("timeout", 0), ("limit", 100)],
     "/ws": [("since", 0)],

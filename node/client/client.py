@@ -20,10 +20,11 @@ import logging
 import secrets
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from ssl import SSLContext
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
@@ -42,6 +43,7 @@ from crypto.keys import X25519Key
 from crypto.media import MediaKey, decrypt_media, encrypt_media
 from crypto.session import Session, peek_prekey
 from node.client import content as contents
+from node.client.business import BusinessDocument, check_business_document, expand_quick_reply
 from node.client.errors import (
     ApiError,
     ClientError,
@@ -74,6 +76,9 @@ class Message:
     ts: int
     content: dict[str, Any]
     outgoing: bool = False
+    #: What the SDK learnt about the message, e.g. ``{"order": {...}}`` for an order the
+    #: business side recorded (its total recomputed from the catalog).
+    annotations: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def type(self) -> str:
@@ -157,6 +162,26 @@ class Client:
         with contextlib.suppress(ApiError, aiohttp.ClientError):
             await client._refresh_account()
         return client
+
+    @classmethod
+    async def open_with(cls, transport: Any, store: str | Path, passphrase: str) -> Client:
+        """Reopen a device from its store over a given transport (the node's own
+        automation device uses an in-process one)."""
+        st = Store.open(store, passphrase)
+        account, identity = st.get_json("account"), st.get_secret("identity")
+        if account is None or identity is None:
+            st.close()
+            raise ClientError(f"{store} holds no device")
+        client = cls(transport, st, DeviceIdentity.from_bytes(identity), account)
+        await client._refresh_account()
+        return client
+
+    @classmethod
+    async def create_device(cls, transport: Any, session: dict[str, Any],
+                            store: str | Path, passphrase: str) -> Client:
+        """Keys and store for a device that ``session`` (address, device_id, role)
+        describes, over a given transport."""
+        return await cls._new_device(transport, session, store, passphrase)
 
     @classmethod
     async def _new_device(cls, transport: Transport, session: dict[str, Any],
@@ -507,7 +532,34 @@ class Client:
         if used_prekey:
             with contextlib.suppress(ApiError, aiohttp.ClientError):
                 await self.top_up_prekeys()
+        for item in out:
+            if isinstance(item, Message) and item.type == "order" and not item.outgoing \
+                    and self.speaks_as != self.address and item.to == self.speaks_as:
+                await self._record_order(item)
         return out
+
+    async def _record_order(self, message: Message) -> None:
+        """A team device records a customer's order on the business node, which prices
+        it from its own catalog; the message is annotated with the outcome."""
+        c = message.content
+        body = {"conversation": message.sender, "order_id": c["order_id"],
+                "items": c["items"]}
+        for key in ("total_minor", "currency"):
+            if key in c:
+                body[key] = c[key]
+        try:
+            message.annotations["order"] = await self.transport.request(
+                "POST", "/business/orders", body)
+        except ApiError as err:
+            if err.code == "ORDER_EXISTS":  # another team device recorded it first
+                message.annotations["order"] = await self.transport.request(
+                    "GET", f"/business/orders/{c['order_id']}")
+            else:
+                message.annotations["order_error"] = {"code": err.code,
+                                                      "message": err.message,
+                                                      **err.details}
+        except aiohttp.ClientError as exc:
+            message.annotations["order_error"] = {"code": "UNREACHABLE", "message": str(exc)}
 
     async def _learn_senders(self, events: list[dict[str, Any]]) -> None:
         """Fetch the published identity of every unknown device starting a session."""
@@ -619,6 +671,68 @@ class Client:
                 self._trust_on_first_use(address, device_id, keys.signing_key)
                 return keys.signing_key
         raise VerificationError(f"{address} has no device {device_id}")
+
+    # ----- business -------------------------------------------------------------------
+
+    async def business_profile(self, business: str, *,
+                               nameserver: tuple[str, int] | None = None) -> BusinessDocument:
+        """The signed profile of ``business`` (an address or server name), verified;
+        ``.verified`` when its node key is pinned in the business's DNS."""
+        return await self._business_document(business, "profile", nameserver)
+
+    async def business_catalog(self, business: str, *,
+                               nameserver: tuple[str, int] | None = None) -> BusinessDocument:
+        """The signed product catalog of ``business``, verified like the profile."""
+        return await self._business_document(business, "catalog", nameserver)
+
+    async def _business_document(self, business: str, kind: str,
+                                 nameserver: tuple[str, int] | None) -> BusinessDocument:
+        server = business.partition("@")[2] or business
+        answer = await self.transport.request("GET", f"/directory/{quote(server)}/{kind}")
+        return await check_business_document(answer, server, nameserver)
+
+    async def send_product(self, to: str, sku: str, catalog: str | None = None) -> Message:
+        """Share a product of a catalog (by default the business this device answers
+        for, else the recipient's) as a message the other side can open."""
+        server = catalog or (self.speaks_as if self.speaks_as != self.address else to)
+        return await self.send(to, {"type": "product", "sku": sku,
+                                    "catalog": server.partition("@")[2] or server})
+
+    async def send_order(self, business: str, items: list[tuple[str, int]], *,
+                         order_id: str | None = None, total_minor: int | None = None,
+                         currency: str | None = None) -> Message:
+        """Order ``[(sku, quantity), ...]`` from ``business``. A claimed total, when
+        given, is checked by the business against its catalog."""
+        content: dict[str, Any] = {
+            "type": "order", "order_id": order_id or "o" + secrets.token_hex(8),
+            "items": [{"sku": sku, "quantity": quantity} for sku, quantity in items]}
+        if total_minor is not None:
+            content["total_minor"] = total_minor
+        if currency is not None:
+            content["currency"] = currency
+        return await self.send(business, content)
+
+    async def send_order_status(self, customer: str, order_id: str, status: str) -> Message:
+        """(Team) Move an order to ``status`` on the business node and tell the customer."""
+        await self.transport.request("PATCH", f"/business/orders/{quote(order_id)}",
+                                     {"status": status})
+        return await self.send(customer, {"type": "order_status", "order_id": order_id,
+                                          "status": status})
+
+    async def quick_replies(self) -> dict[str, str]:
+        """(Team) The business's quick replies: shortcut -> text with placeholders."""
+        answer = await self.transport.request("GET", "/business/quick-replies")
+        items = answer.get("quick_replies", answer) if isinstance(answer, dict) else answer
+        return {q["shortcut"]: q["text"] for q in items}
+
+    async def send_quick_reply(self, to: str, shortcut: str, **values: str) -> Message:
+        """(Team) Send the quick reply ``shortcut`` with its placeholders filled in."""
+        replies = await self.quick_replies()
+        if shortcut not in replies and "/" + shortcut in replies:
+            shortcut = "/" + shortcut
+        if shortcut not in replies:
+            raise ClientError(f"no quick reply {shortcut!r}; known: {', '.join(replies)}")
+        return await self.send_text(to, expand_quick_reply(replies[shortcut], values))
 
     # ----- history and verification ---------------------------------------------------
 

@@ -22,6 +22,7 @@ from node.services.accounts import now_ms, split_address
 from node.services.messaging import body_hash, receipt_events, server_of
 from node.services.notifier import Notifier
 from node.storage import accounts as account_store
+from node.storage import business as business_store
 from node.storage import messages as message_store
 from node.storage.db import Database
 
@@ -90,6 +91,8 @@ class FederationLink:
             if status == 404:
                 raise Forbidden(f"{destination} does not know that account",
                                 code="UNKNOWN_ACCOUNT", status=404) from None
+            if status == 403:  # refused by the peer (BLOCKED, ORIGIN_DENIED): say so
+                raise Forbidden(f"{destination} refuses this: {exc}", code=code) from None
             raise Unavailable(f"cannot reach {destination}: {exc}", code=code) from None
 
     def _checked_devices(self, address: str, answer: Any,
@@ -153,6 +156,8 @@ def _deliver_item_txn(db: Any, server_name: str, business: str, item: dict[str, 
     to = item["to"]
     if server_of(to) != server_name or account_store.get_account(db, to) is None:
         return {"error": "UNKNOWN_ACCOUNT"}
+    if business_store.is_blocked_txn(db, item.get("sender") or item["by"]):
+        return {"error": "BLOCKED"}  # refused at the door: nothing of it is stored
     if item["kind"] == "receipt":
         payload = {k: item[k] for k in ("receipt", "message_id", "by", "device", "ts")
                    if k in item}

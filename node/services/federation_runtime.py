@@ -65,10 +65,6 @@ class FederationRuntime:
     def server_name(self) -> str:
         return self.config.node.server_name
 
-    @property
-    def signing_key(self) -> SigningKey:
-        return SigningKey.from_seed(bytes(self.node_key.signing_key))
-
     async def start(self) -> None:
         fed = self.config.federation
         nameserver = _host_port(fed.dns_nameserver) if fed.dns_nameserver else None
@@ -116,9 +112,7 @@ class FederationRuntime:
             await self._session.close()
 
     async def own_key_document(self) -> dict[str, Any]:
-        keys = await self.db.read(nodestore.list_keys)
-        return own_document(self.server_name, self.node_key.key_id, self.signing_key, keys,
-                            now_ms())
+        return await own_key_document(self.db, self.config, self.node_key)
 
     async def _expire_loop(self) -> None:
         max_age = self.config.federation.message_expiry_hours * 3600
@@ -134,6 +128,13 @@ class FederationRuntime:
         pks = await self.db.write(_failed_events_txn, items, reason,
                                   self.config.business_address, now_ms())
         self.notifier.notify(pks)
+
+
+async def own_key_document(db: Database, config: Config, node_key: NodeKey) -> dict[str, Any]:
+    """This node's self-signed key document (current key and old keys with expiry)."""
+    keys = await db.read(nodestore.list_keys)
+    return own_document(config.node.server_name, node_key.key_id,
+                        SigningKey.from_seed(node_key.seed), keys, now_ms())
 
 
 def _failed_events_txn(db: Any, items: list[dict[str, Any]], reason: str, business: str,

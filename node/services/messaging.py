@@ -23,6 +23,7 @@ from node.services import team
 from node.services.accounts import Requester, now_ms
 from node.services.notifier import Notifier
 from node.storage import accounts as account_store
+from node.storage import business as business_store
 from node.storage import messages as store
 from node.storage.db import Database
 
@@ -118,6 +119,8 @@ def _send_txn(db: Any, who: Requester, server_name: str, business: str, txn_id: 
     if previous is not None:
         return _Accepted(_replay(previous, digest), [])
     to_is_local = server_of(to) == server_name
+    if to_is_local and business_store.is_blocked_txn(db, who.address):
+        raise Forbidden(f"{to} does not accept messages from {who.address}", code="BLOCKED")
     expected = _expected_devices(db, who, sender, to, to_is_local, business)
     mismatch = _mismatch(expected, envelopes)
     if mismatch:

@@ -347,6 +347,12 @@ def is_blocked_txn(db: Db, sender: str) -> bool:
                       [sender, server]).fetchone() is not None
 
 
+def is_server_blocked(db: Db, server: str) -> bool:
+    """Whether the whole server ``server`` is blocked."""
+    return db.execute("SELECT 1 FROM biz_blocks WHERE kind = 'server' AND target = ? LIMIT 1",
+                      [server.lower()]).fetchone() is not None
+
+
 # --- message log and statistics -------------------------------------------------------------
 
 def log_message_txn(db: Db, message_id: str, customer: str, direction: str, ts: int) -> bool:

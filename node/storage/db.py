@@ -38,6 +38,7 @@ def connect(path: Path | str) -> sqlite_utils.Database:
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA secure_delete = ON")  # deleted rows are overwritten, not left
     return sqlite_utils.Database(conn)
 
 
@@ -89,6 +90,13 @@ class Database:
         """Run ``fn(db, *args)`` in a write transaction; returns after COMMIT."""
         call = functools.partial(self._in_transaction, fn, *args, **kwargs)
         return await asyncio.get_running_loop().run_in_executor(self._writer, call)
+
+    async def checkpoint(self) -> None:
+        """Copy the write-ahead log into the database file and truncate it, so that no
+        old version of an erased row stays in the log."""
+        def run() -> None:
+            self._writer_db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        await asyncio.get_running_loop().run_in_executor(self._writer, run)
 
     async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn(db, *args)`` on the reader connection."""

@@ -37,7 +37,9 @@ def concrete(path: str) -> str:
                                            "{media_id}": "A" * 43, "{label_id}": "1",
                                            "{shortcut}": "thanks", "{sku}": "sku-1",
                                            "{order_id}": "o-1",
-                                           "{target}": "spam.example"}[m.group(0)], path)
+                                           "{target}": "spam.example",
+                                           "{server}": "x.example",
+                                           "{document}": "profile"}[m.group(0)], path)
 
 
 @pytest.mark.parametrize("method,path", PROTECTED, ids=[f"{m} {p}" for m, p in PROTECTED])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import aiohttp
 
-from node.appkeys import DB
+from node.appkeys import AUTOMATION, DB
 from node.services import accounts
 from tests.api.helpers import call, keyed_device
 from tests.nodes import RunningNode
@@ -28,13 +28,15 @@ async def test_customer_writes_to_business_and_every_agent_device_answers(
                                 carl["access_token"])
     assert status == 200
     by_device = {d["device_id"]: d for d in listed["devices"]}
-    assert set(by_device) == {anna["device_id"], boss["device_id"]}
+    robot = node.app[AUTOMATION].client.device_id  # the node's automation device
+    assert set(by_device) == {anna["device_id"], boss["device_id"], robot}
+    assert "account" not in by_device[robot], "it is the business account's own device"
     assert by_device[anna["device_id"]]["account"] == anna["address"]
     assert by_device[anna["device_id"]]["device_keys"]["address"] == anna["address"]
 
     status, sent = await call(http, node.url, "PUT", "/send/c1", carl["access_token"], {
         "to": business, "envelopes": {business: {anna["device_id"]: "QQ",
-                                                 boss["device_id"]: "Qg"}}})
+                                                 boss["device_id"]: "Qg", robot: "Qh"}}})
     assert status == 200, sent
     for member, text in ((anna, "QQ"), (boss, "Qg")):
         _, got = await call(http, node.url, "GET", "/sync", member["access_token"])
@@ -52,14 +54,15 @@ async def test_customer_writes_to_business_and_every_agent_device_answers(
     status, err = await call(http, node.url, "PUT", "/send/a1", anna["access_token"], {
         "from": business, "to": carl["address"],
         "envelopes": {carl["address"]: {carl["device_id"]: "Qw"}}})
-    assert status == 409 and err["error"]["missing"] == {business: [boss["device_id"]]}
+    assert status == 409
+    assert err["error"]["missing"] == {business: sorted([boss["device_id"], robot])}
     status, reply = await call(http, node.url, "PUT", "/send/a1", anna["access_token"], {
         "from": business, "to": carl["address"],
         "envelopes": {carl["address"]: {carl["device_id"]: "Qw"},
-                      business: {boss["device_id"]: "RA"}}})
+                      business: {boss["device_id"]: "RA", robot: "RB"}}})
     assert status == 200, reply
     _, carl_sync = await call(http, node.url, "GET", "/sync", carl["access_token"])
-    [event] = carl_sync["events"]
+    [event] = [e for e in carl_sync["events"] if e["type"] == "message"]
     assert event["sender"] == business and event["sender_device"] == anna["device_id"]
     _, got = await call(http, node.url, "GET", "/sync?since=1", boss["access_token"])
     copy = [e for e in got["events"] if e.get("message_id") == reply["message_id"]]

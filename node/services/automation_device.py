@@ -1,0 +1,217 @@
+"""The business's automation device: greeting and away messages, end-to-end encrypted.
+
+The node runs one device of the business account itself. It is an ordinary SDK
+``Client`` (keys in ``data_dir/automation``, 0700, its store sealed with a random
+passphrase kept beside it, 0600) whose transport calls the node's services in-process
+instead of over HTTP. When a customer's message to the business is stored, the device
+asks the business layer what is due (``automation.decide``: a greeting on first contact
+or after days of silence, an away message outside opening hours or while the business
+is switched away) and sends it, at most once per trigger (``record_sent``).
+
+The device never decrypts what customers send: it acknowledges its stream unread, so
+plaintext of customers' messages never exists on the node. Its own messages are
+encrypted like any device's; the node holds their text only while sending them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from node.client.client import Client
+from node.client.errors import ApiError, ClientError
+from node.config import Config
+from node.errors import KontorError
+from node.events import Hooks
+from node.services import accounts, keys, messaging, team
+from node.services.accounts import Requester, now_ms
+from node.services.business import automation
+from node.services.business.context import Business
+from node.services.federation import FederationLink
+from node.services.messaging import Messaging
+from node.storage import accounts as account_store
+from node.storage.db import Database
+
+log = logging.getLogger("kontor.automation")
+
+DEVICE_NAME = "automation"
+QUEUE_LIMIT = 10_000
+DRAIN_SECONDS = 60.0
+
+
+class LocalTransport:
+    """The SDK's transport surface, answered by this node's services in-process."""
+
+    def __init__(self, db: Database, config: Config, m: Messaging,
+                 link: FederationLink | None, who: Requester) -> None:
+        self.db, self.config, self.m, self.link, self.who = db, config, m, link, who
+        self.base_url = "local:"
+        self.token: str | None = None
+
+    def _remote(self, address: str) -> bool:
+        return address.partition("@")[2] != self.config.node.server_name
+
+    async def _call(self, coro: Any) -> Any:
+        try:
+            return await coro
+        except KontorError as exc:
+            raise ApiError(exc.status, exc.code, exc.message, exc.details) from None
+
+    async def close(self) -> None:
+        return None
+
+    async def account(self) -> dict[str, Any]:
+        return await accounts.account_info(self.db, self.who, self.config.business_address)
+
+    async def upload_keys(self, body: dict[str, Any]) -> int:
+        return (await self._call(keys.upload(self.db, self.who, body)))["one_time_prekeys"]
+
+    async def prekey_count(self) -> int:
+        return (await keys.count(self.db, self.who))["one_time_prekeys"]
+
+    async def devices(self, address: str) -> list[dict[str, Any]]:
+        if self._remote(address):
+            if self.link is None:
+                raise ApiError(403, "FEDERATION_DISABLED", "federation is disabled")
+            return (await self._call(self.link.fetch_devices(address)))["devices"]
+        answer = await self._call(keys.device_list(self.db, address,
+                                                   self.config.business_address))
+        return answer["devices"]
+
+    async def claim(self, address: str, device_ids: list[str] | None = None
+                    ) -> list[dict[str, Any]]:
+        if self._remote(address):
+            if self.link is None:
+                raise ApiError(403, "FEDERATION_DISABLED", "federation is disabled")
+            return (await self._call(self.link.claim(address, device_ids)))["devices"]
+        answer = await self._call(keys.claim(self.db, address, self.config.business_address,
+                                             device_ids))
+        return answer["devices"]
+
+    async def send(self, txn_id: str, sender: str, to: str,
+                   envelopes: dict[str, dict[str, str]]) -> dict[str, Any]:
+        return await self._call(messaging.send(self.m, self.who, txn_id, to, envelopes,
+                                               sender))
+
+    async def drain(self) -> int:
+        """Acknowledge everything in the device's stream without reading it."""
+        batch = await messaging.sync(self.m, self.who, 0, messaging.MAX_SYNC_LIMIT, 0)
+        if batch["events"]:
+            await messaging.ack(self.m, self.who, batch["next"])
+        return len(batch["events"])
+
+
+def _private_dir(path: Path) -> Path:
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+    return path
+
+
+def _passphrase(directory: Path) -> str:
+    path = directory / "passphrase"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(32))
+    return path.read_text().strip()
+
+
+class AutomationDevice:
+    """Runs the automation device: reacts to customers' messages, drains its stream."""
+
+    def __init__(self, db: Database, config: Config, m: Messaging, biz: Business,
+                 link: FederationLink | None,
+                 clock: Callable[[], int] = now_ms) -> None:
+        self.db, self.config, self.m, self.biz, self.link = db, config, m, biz, link
+        self.clock = clock  # the demo and tests may simulate the time of day
+        self.client: Client | None = None
+        self._queue: asyncio.Queue[str] = asyncio.Queue(QUEUE_LIMIT)
+        self._task: asyncio.Task[None] | None = None
+        self.sent: list[tuple[str, str]] = []  # (customer, kind), for operators and tests
+
+    async def start(self, hooks: Hooks) -> None:
+        directory = _private_dir(self.config.data_dir / "automation")
+        store = directory / "device.store"
+        business = self.config.business_address
+        who = await self.db.write(_device_txn, business, now_ms())
+        transport = LocalTransport(self.db, self.config, self.m, self.link, who)
+        if store.exists():
+            self.client = await Client.open_with(transport, store, _passphrase(directory))
+        else:
+            session = {"address": business, "device_id": who.device_id,
+                       "access_token": "", "role": "automation"}
+            self.client = await Client.create_device(transport, session, store,
+                                                     _passphrase(directory))
+        os.chmod(store, 0o600)
+        hooks.on("message.stored", self._on_message, priority=10)
+        self._task = asyncio.create_task(self._run(), name="automation-device")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self.client is not None:
+            self.client.store.close()
+
+    async def _on_message(self, sender: str, to: str, **_: Any) -> None:
+        business = self.config.business_address
+        if to != business or sender == business:
+            return
+        if await self.db.read(team.is_member, sender):
+            return
+        with contextlib.suppress(asyncio.QueueFull):
+            self._queue.put_nowait(sender)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                customer = await asyncio.wait_for(self._queue.get(), DRAIN_SECONDS)
+            except TimeoutError:  # quiet: empty the stream of the team's copies
+                with contextlib.suppress(KontorError):
+                    assert self.client is not None
+                    transport = self.client.transport
+                    assert isinstance(transport, LocalTransport)
+                    await transport.drain()
+                continue
+            try:
+                await self.handle(customer)
+            except (ClientError, KontorError) as exc:
+                log.warning("automation message to %s failed: %s", customer, exc)
+            except Exception:  # noqa: BLE001 - logged; the device must keep running
+                log.exception("automation for %s failed", customer)
+
+    async def handle(self, customer: str) -> list[str]:
+        """Send what is due to ``customer`` now; returns the kinds sent."""
+        assert self.client is not None
+        transport = self.client.transport
+        assert isinstance(transport, LocalTransport)
+        await transport.drain()
+        due = await automation.decide(self.biz, customer, at_ms=self.clock())
+        sent = []
+        for kind in automation.KINDS:
+            text = due.get(kind)
+            if text:
+                await self.client.send_text(customer, text, automated=kind)
+                await automation.record_sent(self.biz, customer, kind, self.clock())
+                self.sent.append((customer, kind))
+                sent.append(kind)
+        await transport.drain()
+        return sent
+
+
+def _device_txn(db: Any, business: str, now: int) -> Requester:
+    """The automation device of the business account, created on first start."""
+    for device in account_store.list_devices(db, business):
+        if device["name"] == DEVICE_NAME:
+            return Requester(business, device["device_id"], device["pk"], "automation")
+    device_id = "auto" + secrets.token_urlsafe(5)
+    pk = account_store.add_device_txn(db, business, device_id, DEVICE_NAME,
+                                      secrets.token_hex(32), now)  # no token hashes to it
+    return Requester(business, device_id, pk, "automation")

@@ -1,0 +1,197 @@
+"""The business across federation, through the SDK: a customer on node C and the team of
+a business on node A, resolved through a real DNS server that pins A's key."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from federation import pins
+from node.appkeys import AUTOMATION, DB
+from node.client.client import Client, Message
+from node.client.errors import ApiError
+from node.nodekey import key_path, load_key
+from node.services import accounts
+from tests.dnsserver import DnsServer
+from tests.federation.network import start_nodes
+from tests.nodes import RunningNode, eventually
+from tests.sdk.conftest import PASSPHRASE, PASSWORD, fast_store_kdf, receive  # noqa: F401
+from tests.sdk.test_client import raw_files
+
+GREETING = "Welcome to Teahouse! We answer within the hour."
+AWAY = "We are closed right now; we will answer tomorrow from 9:00."
+
+
+def night_zone(local_hour: int = 3) -> str:
+    """An IANA zone where it is now about ``local_hour`` o'clock: a shop open 09:00-17:00
+    every day is closed there now, and was open yesterday."""
+    offset = (local_hour - dt.datetime.now(dt.UTC).hour) % 24
+    offset = offset - 24 if offset > 14 else offset
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"  # Etc signs are inverted
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
+    with DnsServer() as dns:
+        async with AsyncExitStack() as stack:
+            nodes = await start_nodes(stack, dns, tmp_path, ["a", "c"])
+            a = nodes["a"]
+            key = load_key(key_path(a.config.data_dir))
+            dns.add_txt("_kontor-key.a.test",
+                        f"v=kontor1 ed25519={pins.pin_value(key.public_key)}")
+            for name, role in (("boss", "admin"), ("anna", "agent"), ("otto", "agent")):
+                await accounts.create_account(a.app[DB], f"{name}@a.test", role, PASSWORD)
+            clients: list[Client] = []
+
+            async def client(node: RunningNode, name: str, login: bool = False) -> Client:
+                start = Client.login if login else Client.register
+                made = await start(node.url, name, PASSWORD, passphrase=PASSPHRASE,
+                                   store=tmp_path / f"{name}-{len(clients)}.store")
+                clients.append(made)
+                return made
+
+            yield {"dns": dns, "a": a, "c": nodes["c"], "client": client}
+            for made in clients:
+                await made.close()
+
+
+async def setup_business(boss: Client, timezone: str = "UTC") -> None:
+    t = boss.transport
+    await t.request("PUT", "/business/profile", {
+        "name": "Teahouse", "description": "Loose leaf tea", "category": "Shop",
+        "timezone": timezone, "hours": {d: [{"open": "09:00", "close": "17:00"}]
+                                        for d in ("mon", "tue", "wed", "thu", "fri",
+                                                  "sat", "sun")}})
+    for sku, name, price in (("GREEN-1", "Sencha 100 g", 1250), ("BLACK-1", "Assam", 990)):
+        await t.request("POST", "/business/products", {
+            "sku": sku, "name": name, "price_minor": price, "currency": "EUR"})
+    await t.request("PUT", "/business/automation", {
+        "greeting": {"enabled": True, "text": GREETING},
+        "away": {"enabled": True, "text": AWAY}})
+    await t.request("POST", "/business/quick-replies", {
+        "shortcut": "thanks", "text": "Thank you {customer_name}, your tea is on its way!"})
+
+
+async def test_customer_on_another_node_deals_with_the_business(
+        world: dict[str, Any]) -> None:
+    a, c, client = world["a"], world["c"], world["client"]
+    boss = await client(a, "boss", login=True)
+    anna = await client(a, "anna", login=True)
+    otto = await client(a, "otto", login=True)
+    await setup_business(boss, timezone=night_zone())  # it is 3 a.m. at the shop
+    carl = await client(c, "carl")
+    business = a.config.business_address
+
+    # The customer sees the verified profile and the catalog.
+    profile = await carl.business_profile(business, nameserver=world["dns"].nameserver)
+    assert profile.verified, profile.why
+    assert profile["name"] == "Teahouse"
+    catalog = await carl.business_catalog(business, nameserver=world["dns"].nameserver)
+    assert catalog.verified
+    assert {p["sku"] for p in catalog["products"]} == {"GREEN-1", "BLACK-1"}
+
+    # First contact: the greeting and (closed at night) the away message, once each.
+    await carl.send_text(business, "Hello, is the Sencha fresh?")
+    auto = await receive(carl, 2, timeout=30)
+    assert [m.text for m in auto] == [GREETING, AWAY]
+    assert all(m.sender == business and m.content.get("automated") for m in auto)
+    for agent in (anna, otto):  # the question, and the team's copies of what went out
+        got = await receive(agent, 3, timeout=20)
+        assert [(m.text, m.outgoing) for m in got] == [
+            ("Hello, is the Sencha fresh?", False), (GREETING, True), (AWAY, True)]
+    await carl.send_text(business, "I'd like to order")
+    await receive(anna, 1, timeout=20)
+    await receive(otto, 1, timeout=20)
+    await eventually(lambda: _processed(a, "carl@c.test"), timeout=10,
+                     what="the automation device to look at the second message")
+    assert a.app[AUTOMATION].sent == [("carl@c.test", "greeting"), ("carl@c.test", "away")]
+
+    # An order: the agents' SDK records it, the node prices it from its catalog, the
+    # conversation is labelled "New order" in the team inbox.
+    await carl.send_order(business, [("GREEN-1", 2), ("BLACK-1", 1)], order_id="o-1001",
+                          total_minor=3490, currency="EUR")
+    [order] = await receive(anna, 1, timeout=20)
+    assert order.type == "order" and order.annotations["order"]["total_minor"] == 3490
+    [order_copy] = await receive(otto, 1, timeout=20)
+    assert order_copy.annotations["order"]["order_id"] == "o-1001"
+    inbox = await anna.transport.request("GET", "/business/conversations")
+    [conversation] = inbox["conversations"]
+    assert conversation["customer"] == "carl@c.test"
+    assert "New order" in {label["name"] for label in conversation["labels"]}
+
+    # The agent answers with a quick reply; the customer sees it from the business.
+    await anna.send_quick_reply("carl@c.test", "thanks", customer_name="Carl")
+    await anna.send_order_status("carl@c.test", "o-1001", "confirmed")
+    got = await receive(carl, 2, timeout=20)
+    assert got[0].text == "Thank you Carl, your tea is on its way!"
+    assert got[0].sender == business and got[0].sender_device == anna.device_id
+    assert got[1].content == {"type": "order_status", "order_id": "o-1001",
+                              "status": "confirmed", "from": business, "to": "carl@c.test"}
+
+    # Neither node holds what was said in plaintext. (The business's own settings, such
+    # as the greeting and quick reply templates, are stored in the clear on its node.)
+    for node, texts in ((a, []), (c, [GREETING, AWAY])):
+        raw = raw_files(node)
+        for text in [*texts, "Sencha fresh", "I'd like to order", "Thank you Carl"]:
+            assert text.encode() not in raw, (node.config.node.server_name, text)
+
+
+async def _processed(node: RunningNode, customer: str) -> bool | None:
+    device = node.app[AUTOMATION]
+    return True if device._queue.empty() else None
+
+
+async def test_blocked_customer_is_refused_at_the_door(world: dict[str, Any]) -> None:
+    a, c, client = world["a"], world["c"], world["client"]
+    boss = await client(a, "boss", login=True)
+    mallory = await client(c, "mallory")
+    business = a.config.business_address
+    await boss.transport.request("POST", "/business/blocks",
+                                 {"target": "mallory@c.test", "reason": "spam"})
+    sent = await mallory.send_text(business, "buy my pills")
+    failed = await _failed_events(mallory, sent.message_id)
+    assert failed["reason"] == "BLOCKED"
+    raw = raw_files(a)
+    assert b"mallory@c.test" in raw  # the block entry itself ...
+    count = await a.app[DB].read(lambda db: db.execute(
+        "SELECT COUNT(*) FROM messages WHERE sender = ?", ["mallory@c.test"]).fetchone()[0])
+    assert count == 0, "... but none of mallory's messages"
+
+    # A whole server can be blocked too: the federation door refuses it outright.
+    await boss.transport.request("POST", "/business/blocks", {"target": "c.test"})
+    carl = await client(c, "carl")
+    with pytest.raises(ApiError) as refused:
+        await carl.send_text(business, "hello?")
+    assert (refused.value.status, refused.value.code) == (403, "BLOCKED")
+
+
+async def _failed_events(client: Client, message_id: str) -> dict[str, Any]:
+    async def check() -> dict[str, Any] | None:
+        batch = await client.transport.sync(0, timeout_ms=1000)
+        return next((e for e in batch["events"]
+                     if e["type"] == "failed" and e["message_id"] == message_id), None)
+    return await eventually(check, timeout=30, what="a failed event")
+
+
+async def test_export_and_erase_of_a_remote_customer(world: dict[str, Any]) -> None:
+    a, c, client = world["a"], world["c"], world["client"]
+    boss = await client(a, "boss", login=True)
+    anna = await client(a, "anna", login=True)
+    await setup_business(boss)
+    carl = await client(c, "carl")
+    business = a.config.business_address
+    await carl.send_order(business, [("GREEN-1", 1)], order_id="o-7")
+    [order] = await receive(anna, 1, timeout=20)
+    assert isinstance(order, Message) and "order" in order.annotations
+    await anna.transport.request("POST", "/business/conversations/carl@c.test/notes",
+                                 {"text": "prefers green tea"})
+    export = await boss.transport.request("GET", "/business/customers/carl@c.test/export")
+    text = str(export)
+    assert "o-7" in text and "prefers green tea" in text
+    await boss.transport.request("DELETE", "/business/customers/carl@c.test")
+    assert b"carl@c.test" not in raw_files(a)
