@@ -201,3 +201,18 @@ def cmd_chat(ns: argparse.Namespace) -> int:
     except (ClientError, OSError) as exc:
         _say(f"kontor: error: {exc}")
         return 1
+
+
+def _demo_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dir", type=Path, default=None,
+                   help="keep the demo's nodes and stores in this new folder")
+
+
+@command("demo", "play a business and a customer node on loopback, end to end", _demo_args)
+def cmd_demo(ns: argparse.Namespace) -> int:
+    from node.demo import main as demo_main
+
+    if ns.dir is not None and ns.dir.exists():
+        _say(f"kontor: error: {ns.dir} exists; give a new folder")
+        return 2
+    return demo_main(ns.dir)

@@ -42,8 +42,19 @@ class Requester:
     role: str
 
 
+_clock_offset_ms = 0
+
+
 def now_ms() -> int:
-    return int(time.time() * 1000)
+    """The node's clock in ms since the epoch (every timestamp the node writes)."""
+    return int(time.time() * 1000) + _clock_offset_ms
+
+
+def advance_clock(ms: int) -> None:
+    """Move this process's node clock forward by ``ms`` (``kontor demo`` simulates an
+    evening this way; a running node never calls it)."""
+    global _clock_offset_ms
+    _clock_offset_ms += ms
 
 
 def random_token(prefix: str) -> str:

@@ -1,0 +1,232 @@
+"""``kontor demo``: a business node and a customer node on loopback, one conversation.
+
+Everything is real: two nodes serving HTTP on free loopback ports with their own SQLite
+files and keys, federating over signed requests, SDK clients doing all the
+cryptography. Only the clock is simulated, to reach the evening without waiting: both
+nodes run in this process and share its node clock (``accounts.advance_clock``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import tempfile
+import textwrap
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import nacl.pwhash
+from aiohttp import web
+
+from node.app import create_app
+from node.appkeys import AUTOMATION, DB
+from node.client import store as store_module
+from node.client.client import Client, Message
+from node.config import load_config
+from node.services import accounts
+
+PASSWORD = "demo password 1234"
+GREETING = "Welcome to Tea & Leaf! An agent will be with you in a moment."
+AWAY = "We're closed for today (open daily 09:00-17:00). We'll answer tomorrow morning."
+HOUR_MS = 3600 * 1000
+
+
+@dataclass
+class DemoNode:
+    name: str
+    url: str
+    server_name: str
+    database: Path
+    app: web.Application
+
+
+def _free_port() -> int:
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def morning_zone() -> str:
+    """An IANA zone where it is now about 10 a.m., so the shop is open when we start."""
+    offset = (10 - dt.datetime.now(dt.UTC).hour) % 24
+    offset = offset - 24 if offset > 14 else offset
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"
+
+
+@contextlib.asynccontextmanager
+async def _node(root: Path, name: str) -> AsyncIterator[DemoNode]:
+    port = _free_port()
+    directory = root / name
+    directory.mkdir(parents=True)
+    ini = directory / "node.ini"
+    ini.write_text(f"[node]\nserver_name = localhost:{port}\ndata_dir = data\n"
+                   f"[http]\nlisten_port = {port}\n[accounts]\nregistration = open\n"
+                   "[business]\naccount = shop\n"
+                   "[federation]\nallow_plain_http = true\nallow_private_addresses = true\n"
+                   "[logging]\nlevel = error\n")
+    config = load_config(ini)
+    app = create_app(config)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        yield DemoNode(name, f"http://127.0.0.1:{port}", config.node.server_name,
+                       config.database_path, app)
+    finally:
+        await runner.cleanup()
+
+
+class Printer:
+    """The demo's narration."""
+
+    def __init__(self, out: Callable[[str], None]) -> None:
+        self.out = out
+
+    def step(self, text: str) -> None:
+        self.out(f"\n== {text}")
+
+    def say(self, text: str) -> None:
+        self.out(textwrap.indent(text, "   "))
+
+
+def _line(m: dict | Message, me: str) -> str:
+    content = m.content if isinstance(m, Message) else m["content"]
+    sender = m.sender if isinstance(m, Message) else m["sender"]
+    body = {"text": lambda c: c["body"],
+            "product": lambda c: f"[product {c['sku']}]",
+            "order": lambda c: "[order " + ", ".join(
+                f"{i['quantity']} x {i['sku']}" for i in c["items"]) + "]",
+            "order_status": lambda c: f"[order {c['order_id']} is {c['status']}]",
+            }.get(content["type"], lambda c: f"[{c['type']}]")(content)
+    who = "me" if sender == me else sender
+    tag = " (automatic)" if content.get("automated") else ""
+    return f"{who}{tag}: {body}"
+
+
+async def _settle(clients: list[Client], rounds: int = 3) -> None:
+    """Let every client fetch what is waiting (bounded: a few short polls each)."""
+    for _ in range(rounds):
+        for client in clients:
+            await client.sync_once(timeout_ms=300)
+
+
+async def run_demo(out: Callable[[str], None] = print, keep: Path | None = None) -> int:
+    """Play the demo; returns 0 when neither database holds any of the plaintexts."""
+    store_module.DEFAULT_OPSLIMIT = nacl.pwhash.argon2id.OPSLIMIT_MIN  # demo stores only
+    store_module.DEFAULT_MEMLIMIT = nacl.pwhash.argon2id.MEMLIMIT_MIN
+    p = Printer(out)
+    root = keep or Path(tempfile.mkdtemp(prefix="kontor-demo-"))
+    said: list[str] = []
+    async with _node(root, "business") as shop, _node(root, "customer") as home:
+        p.step(f"Business node {shop.url}, customer node {home.url} (data in {root})")
+        for name, role in (("maria", "admin"), ("anna", "agent"), ("otto", "agent")):
+            await accounts.create_account(shop.app[DB], f"{name}@{shop.server_name}", role,
+                                          PASSWORD)
+        maria = await Client.login(shop.url, "maria", PASSWORD, passphrase="demo",
+                                   store=root / "maria.store")
+        anna = await Client.login(shop.url, "anna", PASSWORD, passphrase="demo",
+                                  store=root / "anna.store")
+        otto = await Client.login(shop.url, "otto", PASSWORD, passphrase="demo",
+                                  store=root / "otto.store")
+        business = maria.speaks_as
+        t = maria.transport
+        await t.request("PUT", "/business/profile", {
+            "name": "Tea & Leaf", "description": "Loose leaf tea since 1998",
+            "category": "Tea shop", "timezone": morning_zone(),
+            "hours": {d: [{"open": "09:00", "close": "17:00"}]
+                      for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}})
+        for sku, name, price in (("SENCHA-100", "Sencha, 100 g", 1250),
+                                 ("ASSAM-250", "Assam, 250 g", 1490),
+                                 ("POT-1", "Cast iron teapot", 4500)):
+            await t.request("POST", "/business/products", {
+                "sku": sku, "name": name, "price_minor": price, "currency": "EUR"})
+        await t.request("PUT", "/business/automation", {
+            "greeting": {"enabled": True, "text": GREETING},
+            "away": {"enabled": True, "text": AWAY}})
+        await t.request("POST", "/business/quick-replies", {
+            "shortcut": "thanks", "text": "Thank you {customer_name}, enjoy your tea!"})
+        p.say(f"business {business}: admin maria, agents anna and otto; profile, "
+              "3 products, greeting and away messages, a quick reply")
+
+        carl = await Client.register(home.url, "carl", PASSWORD, passphrase="demo",
+                                     store=root / "carl.store")
+        p.step(f"Customer {carl.address} looks the business up")
+        profile = await carl.business_profile(business)
+        catalog = await carl.business_catalog(business)
+        p.say(f"{profile['name']} - {profile['description']} ({profile['category']}); "
+              f"open now: {profile['open_now']}")
+        p.say(f"signature by {profile.key_id} checks; DNS verified: {profile.verified} "
+              f"({profile.why})")
+        for item in catalog["products"]:
+            p.say(f"  {item['sku']:12} {item['name']:20} {item['price_minor'] / 100:7.2f} "
+                  f"{item['currency']}")
+
+        async def say(client: Client, to: str, text: str) -> None:
+            said.append(text)
+            await client.send_text(to, text)
+
+        p.step("Morning: the customer asks about a product")
+        await say(carl, business, "Hi! Is the Sencha from this year's harvest?")
+        await _settle([carl, anna, otto, maria])
+        await anna.send_product(carl.address, "SENCHA-100")
+        await say(anna, carl.address, "Yes, first flush, picked in May. Shall I reserve some?")
+        await _settle([carl, anna, otto])
+        await carl.send_order(business, [("SENCHA-100", 2), ("POT-1", 1)],
+                              order_id="order-1", total_minor=7000, currency="EUR")
+        await _settle([anna, otto, maria, carl])
+        await otto.send_order_status(carl.address, "order-1", "confirmed")
+        await otto.send_quick_reply(carl.address, "thanks", customer_name="Carl")
+        said.append("Thank you Carl, enjoy your tea!")
+        await _settle([carl, anna, otto])
+
+        p.step("Evening (simulated clock +8 hours): the shop is closed")
+        accounts.advance_clock(8 * HOUR_MS)
+        try:
+            await say(carl, business, "Could I still pick it up tonight?")
+            for _ in range(20):  # the automation device answers within moments
+                await _settle([carl], rounds=1)
+                if any("closed" in str(m["content"]) for m in carl.history(business, 50)):
+                    break
+            await _settle([anna, otto, maria])
+        finally:
+            accounts.advance_clock(-8 * HOUR_MS)
+
+        p.step(f"The conversation as the customer ({carl.address}) sees it")
+        for m in carl.history(business, 50):
+            p.say(_line(m, carl.address))
+        p.step("The team inbox as the agents see it")
+        inbox = await anna.transport.request("GET", "/business/conversations")
+        for c in inbox["conversations"]:
+            labels = ", ".join(label["name"] for label in c["labels"])
+            p.say(f"{c['customer']}: {c['status']}, unread {c['unread']}, labels: {labels}")
+        orders = await anna.transport.request(
+            "GET", f"/business/conversations/{carl.address}/orders")
+        for o in orders["orders"]:
+            p.say(f"order {o['order_id']}: {o['total_minor'] / 100:.2f} {o['currency']} "
+                  f"(priced by the business's own catalog), {o['status']}")
+        for m in otto.history(carl.address, 50):
+            p.say(_line(m, business))
+        p.say(f"automation device sent: {shop.app[AUTOMATION].sent}")
+
+        p.step("Neither database holds what was said")
+        clean = True
+        # The business's own settings (greeting, away text, quick reply templates) are
+        # stored in the clear on its node by design; on the customer's node nothing is.
+        for node, texts in ((shop, said), (home, [*said, GREETING, AWAY])):
+            raw = b"".join(f.read_bytes() for f in node.database.parent.glob(
+                node.database.name + "*"))
+            found = [s for s in texts if s.encode() in raw]
+            clean &= not found
+            p.say(f"{node.name} node ({node.database.name}, {len(raw)} bytes): "
+                  + (f"FOUND {found}" if found else
+                     f"none of the {len(texts)} texts appear in the file"))
+        for client in (maria, anna, otto, carl):
+            await client.close()
+    return 0 if clean else 1
+
+
+def main(keep: Path | None = None) -> int:
+    return asyncio.run(run_demo(keep=keep))
