@@ -123,8 +123,8 @@ class Client:
     @classmethod
     async def register(cls, base_url: str, username: str, password: str, *,
                        store: str | Path, passphrase: str, invite: str | None = None,
-                       device_name: str = "kontor-sdk",
-                       ssl: SSLContext | None = None) -> Client:
+                       device_name: str = "kontor-sdk", ssl: SSLContext | None = None,
+                       durable: bool = True) -> Client:
         """Create an account (open or invite registration) and this device's keys."""
         transport = Transport(base_url, ssl=ssl)
         try:
@@ -132,12 +132,13 @@ class Client:
         except BaseException:
             await transport.close()
             raise
-        return await cls._new_device(transport, session, store, passphrase)
+        return await cls._new_device(transport, session, store, passphrase, durable)
 
     @classmethod
     async def login(cls, base_url: str, username: str, password: str, *,
                     store: str | Path, passphrase: str,
-                    device_name: str = "kontor-sdk", ssl: SSLContext | None = None) -> Client:
+                    device_name: str = "kontor-sdk", ssl: SSLContext | None = None,
+                    durable: bool = True) -> Client:
         """Log in a new device of an existing account; it gets fresh keys."""
         transport = Transport(base_url, ssl=ssl)
         try:
@@ -145,13 +146,14 @@ class Client:
         except BaseException:
             await transport.close()
             raise
-        return await cls._new_device(transport, session, store, passphrase)
+        return await cls._new_device(transport, session, store, passphrase, durable)
 
     @classmethod
     async def open(cls, store: str | Path, passphrase: str,
-                   ssl: SSLContext | None = None) -> Client:
-        """Reopen a device from its store (no password needed: the token is in it)."""
-        st = Store.open(store, passphrase)
+                   ssl: SSLContext | None = None, durable: bool = True) -> Client:
+        """Reopen a device from its store (no password needed: the token is in it).
+        ``durable=False``: see ``Store.open``."""
+        st = Store.open(store, passphrase, durable=durable)
         account = st.get_json("account")
         identity = st.get_secret("identity")
         if account is None or identity is None:
@@ -185,13 +187,14 @@ class Client:
 
     @classmethod
     async def _new_device(cls, transport: Transport, session: dict[str, Any],
-                          store: str | Path, passphrase: str) -> Client:
+                          store: str | Path, passphrase: str,
+                          durable: bool = True) -> Client:
         transport.token = session["access_token"]
         if Path(store).exists():
             await transport.close()
             raise ClientError(f"{store} already exists; use Client.open, or another file "
                               "for a new device")
-        st = Store.open(store, passphrase)
+        st = Store.open(store, passphrase, durable=durable)
         identity = DeviceIdentity.generate()
         account = {**session, "base_url": transport.base_url}
         with st.batch():

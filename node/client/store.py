@@ -54,14 +54,18 @@ DEFAULT_MEMLIMIT = nacl.pwhash.argon2id.MEMLIMIT_INTERACTIVE
 class Store:
     """A passphrase-protected local store. Use ``Store.open``."""
 
-    def __init__(self, conn: sqlite3.Connection, key: bytes) -> None:
+    def __init__(self, conn: sqlite3.Connection, key: bytes, durable: bool = True) -> None:
         self._conn = conn
         self._key = key
+        self._durable = durable
 
     @classmethod
-    def open(cls, path: str | Path, passphrase: str, *,
-             opslimit: int | None = None, memlimit: int | None = None) -> Store:
-        """Open or create the store at ``path``; StoreError on a wrong passphrase."""
+    def open(cls, path: str | Path, passphrase: str, *, opslimit: int | None = None,
+             memlimit: int | None = None, durable: bool = True) -> Store:
+        """Open or create the store at ``path``; StoreError on a wrong passphrase.
+
+        ``durable=False`` skips the disk sync of ``batch`` (a power cut may then lose
+        the last moments: for load generators and bots, never for people's apps)."""
         path = Path(path)
         new = not path.exists()
         if new:
@@ -82,7 +86,7 @@ class Store:
         ops, mem = (int(v) for v in cost.split())  # the cost the store was created with
         key = nacl.pwhash.argon2id.kdf(32, passphrase.encode(), salt, opslimit=ops,
                                        memlimit=mem)
-        store = cls(conn, key)
+        store = cls(conn, key, durable)
         check = cls._meta(conn, "check")
         if check is None:
             conn.execute("INSERT INTO meta VALUES ('check', ?)", [store._seal(CHECK, "check")])
@@ -106,7 +110,8 @@ class Store:
         if self._conn.in_transaction:
             yield
             return
-        self._conn.execute("PRAGMA synchronous = FULL")
+        if self._durable:
+            self._conn.execute("PRAGMA synchronous = FULL")
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             yield
