@@ -49,11 +49,12 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def morning_zone() -> str:
-    """An IANA zone where it is now about 10 a.m., so the shop is open when we start."""
-    offset = (10 - dt.datetime.now(dt.UTC).hour) % 24
+def zone_at(local_hour: int) -> str:
+    """An IANA zone where it is now about ``local_hour`` o'clock (10: the shop is open
+    when the demo starts)."""
+    offset = (local_hour - dt.datetime.now(dt.UTC).hour) % 24
     offset = offset - 24 if offset > 14 else offset
-    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"  # Etc signs are inverted
 
 
 @contextlib.asynccontextmanager
@@ -135,7 +136,7 @@ async def run_demo(out: Callable[[str], None] = print, keep: Path | None = None)
         t = maria.transport
         await t.request("PUT", "/business/profile", {
             "name": "Tea & Leaf", "description": "Loose leaf tea since 1998",
-            "category": "Tea shop", "timezone": morning_zone(),
+            "category": "Tea shop", "timezone": zone_at(10),
             "hours": {d: [{"open": "09:00", "close": "17:00"}]
                       for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}})
         for sku, name, price in (("SENCHA-100", "Sencha, 100 g", 1250),

@@ -3,7 +3,6 @@ a business on node A, resolved through a real DNS server that pins A's key."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -15,6 +14,7 @@ from federation import pins
 from node.appkeys import AUTOMATION, DB
 from node.client.client import Client, Message
 from node.client.errors import ApiError
+from node.demo import zone_at
 from node.nodekey import key_path, load_key
 from node.services import accounts
 from tests.dnsserver import DnsServer
@@ -25,14 +25,6 @@ from tests.sdk.test_client import raw_files
 
 GREETING = "Welcome to Teahouse! We answer within the hour."
 AWAY = "We are closed right now; we will answer tomorrow from 9:00."
-
-
-def night_zone(local_hour: int = 3) -> str:
-    """An IANA zone where it is now about ``local_hour`` o'clock: a shop open 09:00-17:00
-    every day is closed there now, and was open yesterday."""
-    offset = (local_hour - dt.datetime.now(dt.UTC).hour) % 24
-    offset = offset - 24 if offset > 14 else offset
-    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"  # Etc signs are inverted
 
 
 @pytest.fixture
@@ -83,7 +75,7 @@ async def test_customer_on_another_node_deals_with_the_business(
     boss = await client(a, "boss", login=True)
     anna = await client(a, "anna", login=True)
     otto = await client(a, "otto", login=True)
-    await setup_business(boss, timezone=night_zone())  # it is 3 a.m. at the shop
+    await setup_business(boss, timezone=zone_at(3))  # it is 3 a.m. at the shop
     carl = await client(c, "carl")
     business = a.config.business_address
 

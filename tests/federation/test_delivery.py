@@ -18,6 +18,19 @@ from tests.nodes import NodeProcess, RunningNode, eventually, running_node
 from tests.sdk.conftest import PASSPHRASE, PASSWORD, fast_store_kdf, receive  # noqa: F401
 
 
+async def carl_and_bob(tmp_path: Path, a_url: str, b_url: str) -> Client:
+    """carl on a and bob on b exchange a first message; bob's device goes offline (its
+    store stays in tmp_path/bob); returns carl's client."""
+    carl = await Client.register(a_url, "carl", PASSWORD, store=tmp_path / "carl",
+                                 passphrase=PASSPHRASE)
+    bob = await Client.register(b_url, "bob", PASSWORD, store=tmp_path / "bob",
+                                passphrase=PASSPHRASE)
+    await carl.send_text(bob.address, "before the outage")
+    assert [m.text for m in await receive(bob, 1, timeout=20)] == ["before the outage"]
+    await bob.close()
+    return carl
+
+
 async def test_destination_down_then_back_gets_everything_in_order_once(
         tmp_path: Path) -> None:
     with DnsServer() as dns:
@@ -25,14 +38,7 @@ async def test_destination_down_then_back_gets_everything_in_order_once(
         b_ini = node_config(dns, tmp_path, "b")
         async with running_node(a_ini) as a:
             async with running_node(b_ini) as b:
-                carl = await Client.register(a.url, "carl", PASSWORD,
-                                             store=tmp_path / "carl", passphrase=PASSPHRASE)
-                bob = await Client.register(b.url, "bob", PASSWORD, store=tmp_path / "bob",
-                                            passphrase=PASSPHRASE)
-                await carl.send_text(bob.address, "before the outage")
-                assert [m.text for m in await receive(bob, 1, timeout=20)] == [
-                    "before the outage"]
-                await bob.close()
+                carl = await carl_and_bob(tmp_path, a.url, b.url)
             # b is down: sends are accepted by a and wait in its outbox.
             texts = [f"during the outage {i}" for i in range(12)]
             for text in texts:
@@ -57,13 +63,7 @@ async def test_killed_sender_delivers_its_queue_after_restart(tmp_path: Path) ->
         a = NodeProcess(a_ini).start()
         try:
             async with running_node(b_ini) as b:
-                carl = await Client.register(a.config.public_url, "carl", PASSWORD,
-                                             store=tmp_path / "carl", passphrase=PASSPHRASE)
-                bob = await Client.register(b.url, "bob", PASSWORD, store=tmp_path / "bob",
-                                            passphrase=PASSPHRASE)
-                await carl.send_text(bob.address, "hello")
-                await receive(bob, 1, timeout=20)
-                await bob.close()
+                carl = await carl_and_bob(tmp_path, a.config.public_url, b.url)
             texts = [f"queued {i}" for i in range(20)]
             for text in texts:  # each acknowledged by a: it is on a's disk
                 await carl.send_text("bob@b.test", text)
@@ -102,13 +102,7 @@ async def test_status_shows_the_queue_and_expiry_tells_the_sender(
         b_ini = node_config(dns, tmp_path, "b")
         async with running_node(a_ini) as a:
             async with running_node(b_ini) as b:
-                carl = await Client.register(a.url, "carl", PASSWORD,
-                                             store=tmp_path / "carl", passphrase=PASSPHRASE)
-                bob = await Client.register(b.url, "bob", PASSWORD, store=tmp_path / "bob",
-                                            passphrase=PASSPHRASE)
-                await carl.send_text(bob.address, "hi")
-                await receive(bob, 1, timeout=20)
-                await bob.close()
+                carl = await carl_and_bob(tmp_path, a.url, b.url)
             sent = [await carl.send_text("bob@b.test", f"lost {i}") for i in range(3)]
             await eventually(lambda: _failures(a), timeout=20, what="a failed attempt")
             assert main(["federation", "status", "-c", str(a_ini)]) == 0
