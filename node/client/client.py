@@ -722,6 +722,46 @@ class Client:
         return await self.send(customer, {"type": "order_status", "order_id": order_id,
                                           "status": status})
 
+    async def update_business_profile(self, **fields: Any) -> dict[str, Any]:
+        """(Admin) Change profile fields (name, description, category, postal_address,
+        website, email, phone, logo, timezone, hours, exceptions); docs/business.md."""
+        return await self.transport.request("PUT", "/business/profile", fields)
+
+    async def set_automation(self, **settings: dict[str, Any]) -> dict[str, Any]:
+        """(Admin) ``greeting={...}``, ``away={...}``: enable, text, days of silence,
+        manual away switch."""
+        return await self.transport.request("PUT", "/business/automation", settings)
+
+    async def save_product(self, sku: str, **fields: Any) -> dict[str, Any]:
+        """(Admin) Create the product ``sku`` or change the given fields of it."""
+        try:
+            return await self.transport.request("PATCH", f"/business/products/{quote(sku)}",
+                                                fields)
+        except ApiError as err:
+            if err.status != 404:
+                raise
+        return await self.transport.request("POST", "/business/products",
+                                            {"sku": sku, **fields})
+
+    async def save_quick_reply(self, shortcut: str, text: str) -> dict[str, Any]:
+        """(Admin) Create or replace a quick reply."""
+        try:
+            return await self.transport.request(
+                "PUT", f"/business/quick-replies/{quote(shortcut.lstrip('/'))}",
+                {"text": text})
+        except ApiError as err:
+            if err.status != 404:
+                raise
+        return await self.transport.request("POST", "/business/quick-replies",
+                                            {"shortcut": shortcut, "text": text})
+
+    async def inbox(self, **filters: str | int) -> list[dict[str, Any]]:
+        """(Team) Conversations of the business, newest activity first; filters:
+        status, label (id), assignee, kind, limit, cursor."""
+        answer = await self.transport.request("GET", "/business/conversations",
+                                              params={k: str(v) for k, v in filters.items()})
+        return answer["conversations"]
+
     async def quick_replies(self) -> dict[str, str]:
         """(Team) The business's quick replies: shortcut -> text with placeholders."""
         answer = await self.transport.request("GET", "/business/quick-replies")

@@ -9,7 +9,7 @@ import pytest
 
 from node.appkeys import DB
 from node.client.client import Client, Message, Receipt
-from node.client.errors import StoreError
+from node.client.errors import ApiError, StoreError
 from node.services import accounts
 from tests.nodes import RunningNode
 from tests.sdk.conftest import PASSPHRASE, PASSWORD, MakeClient, receive
@@ -208,3 +208,32 @@ async def test_a_message_the_node_delivers_twice_is_refused(
     await node.app[DB].write(replay)
     assert await bob.sync_once() == []
     assert bob.undecryptable == 2
+
+
+async def test_admin_manages_the_business_through_the_sdk(
+        node: RunningNode, make_client: MakeClient) -> None:
+    await accounts.create_account(node.app[DB], f"maria@{node.config.node.server_name}",
+                                  "admin", PASSWORD)
+    maria = await make_client("maria", login=True)
+    await maria.update_business_profile(name="Tea & Leaf", category="Tea shop")
+    await maria.save_product("SENCHA", name="Sencha", price_minor=1250, currency="EUR")
+    await maria.save_product("SENCHA", price_minor=1190)  # an update this time
+    await maria.save_quick_reply("/thanks", "Thanks {customer_name}!")
+    await maria.save_quick_reply("thanks", "Thank you, {customer_name}!")
+    await maria.set_automation(greeting={"enabled": True, "text": "Hello!"})
+    carl = await make_client("carl")
+    profile = await carl.business_profile(node.config.business_address)
+    assert profile["name"] == "Tea & Leaf" and profile["category"] == "Tea shop"
+    assert not profile.verified  # loopback: no DNS pin, so signed but not verified
+    catalog = await carl.business_catalog(node.config.business_address)
+    assert [(p["sku"], p["price_minor"]) for p in catalog["products"]] == [("SENCHA", 1190)]
+    assert await maria.quick_replies() == {"/thanks": "Thank you, {customer_name}!"}
+    await carl.send_text(node.config.business_address, "hi")
+    [greeting] = await receive(carl, 1, timeout=15)
+    assert greeting.text == "Hello!"
+    [row] = await maria.inbox(status="open")
+    assert row["customer"] == carl.address
+    # A customer cannot do any of it.
+    with pytest.raises(ApiError) as refused:
+        await carl.update_business_profile(name="Mine now")
+    assert refused.value.status == 403
