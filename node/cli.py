@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -163,11 +164,28 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:  # a port in use, a folder that cannot be made, a missing file
+        _err(_explain(exc, ns))
+        return 2
+
+
+def _explain(exc: OSError, ns: argparse.Namespace) -> str:
+    """One line saying what the operating system refused and what to do about it."""
+    where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+    reason = exc.strerror or str(exc)
+    if exc.errno == errno.EADDRINUSE:
+        return (f"cannot listen: {reason}; stop the other program on that port or set "
+                "[http] listen_port in the config")
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return (f"cannot listen: {reason}; [http] listen_host must be an address of this "
+                "machine (127.0.0.1 or 0.0.0.0, for example)")
+    return (f"{reason}{where}; check the paths and permissions in the config "
+            f"(kontor check-config -c FILE)")
 
 
 def _load_command_modules() -> None:
     """Import modules that register further subcommands."""
-    from node import (
+    from node import (  # noqa: I001 - registration order is the help's order
         cli_accounts,  # noqa: F401
         cli_business,  # noqa: F401
         cli_chat,  # noqa: F401

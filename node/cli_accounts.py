@@ -57,7 +57,8 @@ def _add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--password-stdin", action="store_true",
                    help="read the password from the first line of standard input")
     p.add_argument("--no-password", action="store_true",
-                   help="no password: the account cannot log in until one is set")
+                   help="no password: the account cannot log in until one is set with "
+                        "kontor account password")
 
 
 @command("account add", "create an account (admin, agent or customer)", _add_args)
@@ -69,6 +70,42 @@ def cmd_account_add(ns: argparse.Namespace) -> int:
         accounts.check_password(password)
     _with_db(config, lambda db: accounts.create_account(db, address, ns.role, password))
     _out(f"created {address} ({ns.role})")
+    return 0
+
+
+def _password_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("address", help="user name or full address")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read the password from the first line of standard input")
+
+
+@command("account password", "set or change an account's password", _password_args)
+def cmd_account_password(ns: argparse.Namespace) -> int:
+    config = _config(ns)
+    address = accounts.make_address(ns.address, config.node.server_name)
+    ns.no_password = False
+    password = _read_password(ns)
+    assert password is not None
+    _with_db(config, lambda db: accounts.set_password(db, address, password))
+    _out(f"password of {address} set")
+    return 0
+
+
+def _remove_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("address", help="user name or full address")
+    p.add_argument("--yes", action="store_true", help="really remove it")
+
+
+@command("account remove", "delete an account, its devices and its queued messages",
+         _remove_args)
+def cmd_account_remove(ns: argparse.Namespace) -> int:
+    config = _config(ns)
+    address = accounts.make_address(ns.address, config.node.server_name)
+    if not ns.yes:
+        _err(f"this deletes {address} and everything queued for it; add --yes to go on")
+        return 2
+    _with_db(config, lambda db: accounts.remove_account(db, address))
+    _out(f"removed {address}")
     return 0
 
 

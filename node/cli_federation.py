@@ -4,7 +4,9 @@ publish, and the state of delivery to other nodes."""
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from crypto.encoding import b64decode
@@ -66,26 +68,32 @@ def cmd_keys_show(ns: argparse.Namespace) -> int:
 
 def _dns_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", default=None,
-                   help="host name that serves the node (default: from public_url, else the "
-                        "server name)")
+                   help="host name that serves the node (default: the host of [node] "
+                        "public_url)")
     p.add_argument("--port", type=int, default=None,
-                   help="port it serves on (default: from public_url, else listen_port)")
+                   help="port it serves on (default: the port of public_url, or 443)")
 
 
 @command("keys dns", "print the DNS records to publish (SRV and the TXT key pin)", _dns_args)
 def cmd_keys_dns(ns: argparse.Namespace) -> int:
     config = _config(ns)
-    init_node(config)
-    key = load_key(key_path(config.data_dir))
+    key = load_key(key_path(config.data_dir))  # says to run kontor init when missing
     server_name = config.node.server_name
-    public = urlsplit(config.public_url)
-    target = ns.target or public.hostname or server_name
-    port = ns.port or public.port or (443 if public.scheme == "https" else 80)
+    public = urlsplit(config.node.public_url) if config.node.public_url else None
+    target = ns.target or (public.hostname if public else None)
+    port = ns.port or (public.port if public and public.port else 443)
     _out(f"; DNS records for the Kontor node {server_name}")
-    try:
-        _out(pins.srv_record(server_name, target, port))
-    except ValueError as exc:
-        _out(f"; no SRV record: {exc}")
+    if target is None:
+        _out("; no SRV record: set [node] public_url (or pass --target HOST), the public "
+             "name that serves this node")
+    elif _is_ip(target):
+        _out(f"; no SRV record: an SRV target must be a host name, not {target}; "
+             "pass --target HOST")
+    else:
+        try:
+            _out(pins.srv_record(server_name, target, port))
+        except ValueError as exc:
+            _out(f"; no SRV record: {exc}")
     _out(pins.pin_record(server_name, key.public_key))
     for row in _old_keys(config.database_path, key.key_id):
         _out(f"; while {row['key_id']} is still valid, keep its pin too:")
@@ -93,8 +101,18 @@ def cmd_keys_dns(ns: argparse.Namespace) -> int:
     return 0
 
 
-def _old_keys(database: object, current: str) -> list[dict]:
-    db = connect(database)  # type: ignore[arg-type]
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def _old_keys(database: Path, current: str) -> list[dict]:
+    if not database.exists():
+        return []
+    db = connect(database)
     try:
         now = int(time.time() * 1000)
         return [k for k in nodestore.list_keys(db)

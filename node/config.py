@@ -13,6 +13,7 @@ import dataclasses
 import ipaddress
 import re
 import textwrap
+import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
@@ -55,7 +56,8 @@ class NodeSettings:
     server_name: str = setting(
         "localhost:8448",
         "The node's server name: a DNS name with an optional port. Account addresses end in "
-        "it (anna@shop.example). Changing it later orphans every account. Required.",
+        "it (anna@shop.example). Changing it later orphans every account. Every config "
+        "file must set it: replace localhost:8448 with your domain.",
         required=True)
     public_url: str = setting(
         "", "The URL clients and peers reach this node at (https://shop.example). Empty: "
@@ -272,7 +274,8 @@ def _read_text(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(str(path), None, None,
-                          "does not exist; copy node.example.ini and edit it") from None
+                          "does not exist; create it with `kontor example-config > FILE` "
+                          "and set server_name") from None
     except UnicodeDecodeError:
         raise ConfigError(str(path), None, None, "is not UTF-8 text") from None
     except OSError as exc:
@@ -373,6 +376,17 @@ def _finish(config: Config, base: Path) -> Config:
     if bool(config.tls.cert_file) != bool(config.tls.key_file):
         missing = "key_file" if config.tls.cert_file else "cert_file"
         raise ConfigError(src, "tls", missing, "must be set together with the other TLS file")
+    for key in ("cert_file", "key_file"):
+        path = getattr(config.tls, key)
+        if path and not Path(path).is_file():
+            raise ConfigError(src, "tls", key, f"no such file: {path}")
+    if config.federation.ca_file and not Path(config.federation.ca_file).is_file():
+        raise ConfigError(src, "federation", "ca_file",
+                          f"no such file: {config.federation.ca_file}")
+    if not _known_zone(config.business.timezone):
+        raise ConfigError(src, "business", "timezone",
+                          f"unknown time zone {config.business.timezone!r}; use an IANA "
+                          "name such as Europe/Berlin or UTC")
     if not re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,63}", config.business.account):
         raise ConfigError(src, "business", "account",
                           "must be a lower-case local part like 'shop' "
@@ -381,6 +395,14 @@ def _finish(config: Config, base: Path) -> Config:
         raise ConfigError(src, "federation", "retry_initial_seconds",
                           "must not exceed retry_max_seconds")
     return config
+
+
+def _known_zone(name: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def render_example() -> str:

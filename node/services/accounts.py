@@ -119,6 +119,26 @@ async def create_account(db: Database, address: str, role: str, password: str | 
         raise Conflict(f"{address} already exists", code="ADDRESS_TAKEN")
 
 
+async def set_password(db: Database, address: str, password: str) -> None:
+    """Set or change an account's password (operator path); its devices stay logged in."""
+    check_password(password)
+    account = await db.read(store.get_account, address)
+    if account is None or account["role"] == "automation":
+        raise NotFound(f"no account {address} that can log in", code="UNKNOWN_ACCOUNT")
+    await db.write(store.set_password_txn, address, await hash_password(password))
+
+
+async def remove_account(db: Database, address: str) -> None:
+    """Delete an account with its devices, keys and queued events (operator path)."""
+    account = await db.read(store.get_account, address)
+    if account is None:
+        raise NotFound(f"no account {address}", code="UNKNOWN_ACCOUNT")
+    if account["role"] == "automation":
+        raise Forbidden(f"{address} is the business itself; it cannot be removed",
+                        code="CANNOT_REMOVE")
+    await db.write(store.delete_account_txn, address)
+
+
 async def create_invite(db: Database, role: str = "customer",
                         ttl_ms: int = INVITE_TTL_MS) -> str:
     """A one-time registration token; only its hash is stored."""

@@ -43,6 +43,12 @@ CASES = [
      "retry_max_seconds = 10\n", "federation", "retry_initial_seconds", "retry_max_seconds"),
     ("bad url", BASE + "public_url = ftp://shop.example/x\n", "node", "public_url", "http(s)"),
     ("not ini", "server_name = x\n", None, None, "not a valid INI file"),
+    ("missing tls file", BASE + "[tls]\ncert_file = cert.pem\nkey_file = key.pem\n", "tls",
+     "cert_file", "no such file"),
+    ("unknown zone", BASE + "[business]\ntimezone = Mars/Olympus\n", "business", "timezone",
+     "unknown time zone"),
+    ("bad business account", BASE + "[business]\naccount = Big Shop\n", "business",
+     "account", "local part"),
 ]
 
 
@@ -62,7 +68,7 @@ def test_config_mistakes_are_located(tmp_path: Path, name: str, text: str, secti
 
 
 def test_missing_file_says_what_to_do(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="does not exist; copy node.example.ini"):
+    with pytest.raises(ConfigError, match="does not exist; create it with `kontor example-config"):
         load_config(tmp_path / "absent.ini")
 
 
