@@ -78,8 +78,8 @@ SRV_TTL = (30.0, 86400.0)
 LITERAL_TTL = 86400.0
 
 Source = Literal["literal", "srv", "well-known", "default"]
-_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", re.IGNORECASE)
-_PORT = re.compile(r"^[0-9]{1,5}$")
+_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z", re.IGNORECASE)
+_PORT = re.compile(r"^[0-9]{1,5}\Z")
 _MAX_AGE = re.compile(r"^\s*max-age\s*=\s*\"?([0-9]{1,10})\"?\s*$", re.IGNORECASE)
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -35,6 +36,8 @@ DOCUMENT_LIFETIME_MS = 24 * 3600 * 1000
 MAX_CACHE_MS = 24 * 3600 * 1000
 REFETCH_INTERVAL_MS = 30_000
 MAX_KEYS = 32
+MAX_TRACKED_SERVERS = 4096
+MAX_CONCURRENT_FETCHES = 16
 
 Fetch = Callable[[str], Awaitable[Any]]
 Pins = Callable[[str], Awaitable[frozenset[str] | None]]
@@ -106,6 +109,19 @@ def _key_of(entry: Any, server_name: str) -> bytes:
                         "BAD_KEY_DOCUMENT") from None
 
 
+def _store_keys_txn(db: Any, server_name: str, keys: list[tuple[str, str, int | None]],
+                    now: int) -> None:
+    storage.store_remote_keys_txn(db, server_name, keys, now)
+    storage.expire_missing_keys_txn(db, server_name, [k[0] for k in keys], now)
+
+
+def _remember(cache: OrderedDict[str, int], key: str, value: int) -> None:
+    cache[key] = value
+    cache.move_to_end(key)
+    while len(cache) > MAX_TRACKED_SERVERS:
+        cache.popitem(last=False)
+
+
 class KeyRing:
     """Peers' public keys, cached in the database, fetched on demand."""
 
@@ -116,9 +132,11 @@ class KeyRing:
         self._pins = pins
         self._check_pin = check_pin
         self._clock = clock
-        self._last_fetch: dict[str, int] = {}
-        self._valid_until: dict[str, int] = {}
+        # Keyed by origin names that requests claim before any proof: bounded (LRU).
+        self._last_fetch: OrderedDict[str, int] = OrderedDict()
+        self._valid_until: OrderedDict[str, int] = OrderedDict()
         self._locks: dict[str, asyncio.Lock] = {}
+        self._fetches = asyncio.Semaphore(MAX_CONCURRENT_FETCHES)
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -130,11 +148,17 @@ class KeyRing:
         fresh = self._valid_until.get(server_name, 0) > now
         if row is None or not fresh:
             lock = self._locks.setdefault(server_name, asyncio.Lock())
-            async with lock:
-                row = await self._db.read(storage.get_remote_key, server_name, key_id)
-                if row is None or self._valid_until.get(server_name, 0) <= now:
-                    await self._refresh(server_name, now)
+            try:
+                async with lock:
                     row = await self._db.read(storage.get_remote_key, server_name, key_id)
+                    if row is None or self._valid_until.get(server_name, 0) <= now:
+                        async with self._fetches:
+                            await self._refresh(server_name, now)
+                        row = await self._db.read(storage.get_remote_key, server_name,
+                                                  key_id)
+            finally:
+                if not lock.locked():
+                    self._locks.pop(server_name, None)
         if row is None:
             raise KeyLookupError(f"{server_name} has no key {key_id}")
         if row["expired_ms"] is not None and row["expired_ms"] <= now:
@@ -144,7 +168,7 @@ class KeyRing:
     async def _refresh(self, server_name: str, now: int) -> None:
         if now - self._last_fetch.get(server_name, -REFETCH_INTERVAL_MS) < REFETCH_INTERVAL_MS:
             return
-        self._last_fetch[server_name] = now
+        _remember(self._last_fetch, server_name, now)
         try:
             doc = await self._fetch(server_name)
         except Exception as exc:  # any network failure means: key not available now
@@ -157,8 +181,8 @@ class KeyRing:
             except Exception as exc:
                 raise KeyLookupError(f"the key of {server_name} does not match its DNS pin "
                                 f"({exc})", "KEY_PIN_MISMATCH") from None
-        await self._db.write(storage.store_remote_keys_txn, server_name, keys, now)
-        self._valid_until[server_name] = valid_until
+        await self._db.write(_store_keys_txn, server_name, keys, now)
+        _remember(self._valid_until, server_name, valid_until)
 
     def forget(self, server_name: str) -> None:
         """Drop the freshness of a server's keys (after a pin change, say)."""

@@ -9,7 +9,7 @@ the signature check itself refuses the request, so forgetting is safe.
 
 Memory is bounded; unexpired entries are never evicted (evicting one would reopen a
 replay). Instead, when there is no room the new nonce is refused with
-``NonceCapacityError`` (``NONCE_CACHE_FULL``; answer 503 and let the peer retry):
+``NonceCapacityError`` (``NONCE_CACHE_FULL``; the node answers 429 and the peer retries):
 
 - one origin holds at most ``max_per_origin`` entries;
 - above a high-water mark (90% of ``max_entries``) an origin holding more than its fair

@@ -42,7 +42,7 @@ SRV_LABEL = "_kontor._tcp"
 MAX_TXT_RECORDS = 16
 MAX_RECORD_BYTES = 1024
 PIN_TTL = (60.0, 86400.0)
-_FINGERPRINT = re.compile(r"^[A-Za-z0-9_-]{43}$")
+_FINGERPRINT = re.compile(r"^[A-Za-z0-9_-]{43}\Z")
 
 
 class PinMismatch(Exception):

@@ -152,7 +152,9 @@ class Sender:
                 storage.next_batch_txn, destination, self.policy.batch_max_envelopes,
                 self.policy.batch_max_bytes, txn_id)
             if not items:
-                return
+                if wakeup.is_set():  # items were queued while we looked: go again
+                    continue
+                return  # no await between the check and here, so no wake-up is lost
             await self._deliver(destination, txn_id, items)
 
     async def _deliver(self, destination: str, txn_id: str,

@@ -193,6 +193,15 @@ def store_remote_keys_txn(db: sqlite_utils.Database, server_name: str,
         [(server_name, kid, pub, exp, now_ms) for kid, pub, exp in keys])
 
 
+def expire_missing_keys_txn(db: sqlite_utils.Database, server_name: str, kept: list[str],
+                            now_ms: int) -> None:
+    """A key the server no longer publishes stops verifying now."""
+    marks = ",".join("?" * len(kept)) or "''"
+    db.execute(f"UPDATE fed_remote_keys SET expired_ms = ? WHERE server_name = ? AND "
+               f"key_id NOT IN ({marks}) AND (expired_ms IS NULL OR expired_ms > ?)",
+               [now_ms, server_name, *kept, now_ms])
+
+
 def get_remote_key(db: sqlite_utils.Database, server_name: str,
                    key_id: str) -> dict[str, Any] | None:
     rows = list(db.query("SELECT * FROM fed_remote_keys WHERE server_name = ? AND key_id = ?",

@@ -31,6 +31,7 @@ from node.appkeys import (
     DB,
     FEDERATION,
     HOOKS,
+    LOGIN_FAILURES,
     MESSAGING,
     NODE_KEY,
     NOTIFIER,
@@ -48,6 +49,8 @@ from node.services.notifier import Notifier
 from node.services.ratelimit import RateLimiter
 from node.services.setup import init_node
 from node.storage.db import Database
+
+LOGIN_FAILURES_PER_MINUTE = 10
 
 
 def create_app(config: Config) -> web.Application:
@@ -67,6 +70,7 @@ def create_app(config: Config) -> web.Application:
     app[NOTIFIER] = Notifier()
     app[ACCOUNT_LIMITER] = RateLimiter(limits.rate_per_account)
     app[ADDRESS_LIMITER] = RateLimiter(limits.rate_per_address)
+    app[LOGIN_FAILURES] = RateLimiter(LOGIN_FAILURES_PER_MINUTE)
     app.cleanup_ctx.append(_storage)
     business_wiring.install(app)
     app.cleanup_ctx.append(_automation)

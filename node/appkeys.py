@@ -22,6 +22,7 @@ NOTIFIER = web.AppKey("notifier", Notifier)
 MESSAGING = web.AppKey("messaging", Messaging)
 ACCOUNT_LIMITER = web.AppKey("account_limiter", RateLimiter)
 ADDRESS_LIMITER = web.AppKey("address_limiter", RateLimiter)
+LOGIN_FAILURES = web.AppKey("login_failures", RateLimiter)  # wrong passwords per account
 FEDERATION = web.AppKey("federation", FederationRuntime)
 BUSINESS = web.AppKey("business", Business)
 

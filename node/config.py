@@ -23,7 +23,7 @@ from node.errors import ConfigError
 MAX_CONFIG_BYTES = 256 * 1024
 
 _SERVER_NAME_RE = re.compile(
-    r"^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)(?::[0-9]{1,5})?$"
+    r"^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)(?::[0-9]{1,5})?\Z"
 )
 
 
@@ -337,6 +337,11 @@ def _parse_value(file: str, section: str, key: str, raw: str, typ: type,
     if len(raw) > 2048:
         raise fail("is longer than 2048 characters")
     return raw
+
+
+def is_server_name(value: str) -> bool:
+    """A DNS name or bracketed IP literal with an optional port, at most 255 characters."""
+    return len(value) <= 255 and bool(_SERVER_NAME_RE.match(value))
 
 
 def _valid_hostport(raw: str) -> bool:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from aiohttp import web
 
 from node.api.auth import limit_address, requester
 from node.api.parsing import field, read_json_object
-from node.appkeys import CONFIG, DB
+from node.appkeys import CONFIG, DB, LOGIN_FAILURES
+from node.errors import RateLimited, Unauthorized
 from node.services import accounts
 
 PREFIX = "/_kontor/client/v1"
@@ -36,7 +39,17 @@ async def login(request: web.Request) -> web.Response:
                                     request.app[CONFIG].node.server_name)
     password = field(body, "password", str, max_len=accounts.MAX_PASSWORD)
     name = field(body, "device_name", str, required=False, max_len=100, default="")
-    return web.json_response(await accounts.login(request.app[DB], address, password, name))
+    failures = request.app[LOGIN_FAILURES]
+    if failures.exhausted(address):  # guessing one account's password from many addresses
+        raise RateLimited("too many wrong passwords for this account; wait a minute",
+                          retry_after_ms=60_000)
+    try:
+        return web.json_response(await accounts.login(request.app[DB], address, password,
+                                                      name))
+    except Unauthorized:
+        with contextlib.suppress(RateLimited):
+            failures.check(address, "account")
+        raise
 
 
 @routes.post(PREFIX + "/logout", name="client.logout")

@@ -22,8 +22,8 @@ log = logging.getLogger("kontor.client")
 PREFIX = "/_kontor/client/v1"
 routes = web.RouteTableDef()
 
-TXN_ID_RE = re.compile(r"^[A-Za-z0-9._~-]{1,64}$")
-B64_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+TXN_ID_RE = re.compile(r"^[A-Za-z0-9._~-]{1,64}\Z")
+B64_RE = re.compile(r"^[A-Za-z0-9_-]+\Z")
 MAX_CIPHERTEXT = 64 * 1024
 MAX_DEVICES = 100
 WS_IDLE_WAIT = 25.0
@@ -37,8 +37,8 @@ def _envelopes(body: dict[str, Any]) -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {}
     for address, per_device in raw.items():
         split_address(address)
-        if not isinstance(per_device, dict) or len(per_device) > MAX_DEVICES:
-            raise InvalidParameter(f"envelopes[{address!r}] must map at most {MAX_DEVICES} "
+        if not isinstance(per_device, dict) or not per_device or len(per_device) > MAX_DEVICES:
+            raise InvalidParameter(f"envelopes[{address!r}] must map 1 to {MAX_DEVICES} "
                                    "device ids to ciphertexts", code="INVALID_ENVELOPES")
         for device_id, ciphertext in per_device.items():
             if (not isinstance(ciphertext, str) or not B64_RE.match(ciphertext)
@@ -131,7 +131,9 @@ async def _on_client_message(ws: web.WebSocketResponse, m: messaging.Messaging,
                              who: Requester, data: str) -> None:
     try:
         msg = json.loads(data)
-        if msg.get("type") != "ack" or not isinstance(msg.get("up_to"), int):
+        up_to = msg.get("up_to")
+        if msg.get("type") != "ack" or not isinstance(up_to, int) \
+                or isinstance(up_to, bool) or not 0 <= up_to < 2**62:
             raise ValueError
     except (ValueError, AttributeError):
         await ws.send_json({"type": "error", "error": {

@@ -16,7 +16,7 @@ from node.services import keys
 from node.services.accounts import split_address
 
 PREFIX = "/_kontor/federation/v1"
-TXN_ID_RE = re.compile(r"^[A-Za-z0-9._~-]{1,64}$")
+TXN_ID_RE = re.compile(r"^[A-Za-z0-9._~-]{1,64}\Z")
 routes = web.RouteTableDef()
 
 

@@ -40,6 +40,8 @@ def parse_json_bytes(raw: bytes) -> Any:
     except json.JSONDecodeError as exc:
         raise InvalidJson(f"malformed JSON: {exc.msg} at line {exc.lineno} "
                           f"column {exc.colno}") from None
+    except ValueError as exc:  # e.g. an integer beyond Python's digit limit
+        raise InvalidJson(f"malformed JSON: {exc}"[:200]) from None
 
 
 def _depth(text: str) -> int:

@@ -587,9 +587,12 @@ class Client:
                 continue  # already stored before an acknowledgement was lost
             kind = event.get("type")
             if kind == "receipt":
-                self.store.mark(event["message_id"], "delivered")
-                out.append(Receipt("delivered", (event["message_id"],), event["by"],
-                                   event["device"], event["ts"]))
+                receipt = _delivery_receipt(event)
+                if receipt is None:
+                    log.warning("dropped a malformed receipt event at %s", event.get("pos"))
+                    continue
+                self.store.mark(receipt.message_ids[0], "delivered")
+                out.append(receipt)
             elif kind == "message":
                 item, prekey = self._decrypt_event(event)
                 used_prekey |= prekey
@@ -601,19 +604,29 @@ class Client:
         return out, used_prekey
 
     def _decrypt_event(self, event: dict[str, Any]) -> tuple[Message | Receipt | None, bool]:
-        sender, device = event["sender"], event["sender_device"]
+        sender, device = event.get("sender"), event.get("sender_device")
         try:
+            if not isinstance(sender, str) or not isinstance(device, str):
+                raise ContentError("event without sender")
             wire = b64decode(event["ciphertext"])
             plaintext, session, prekey = self._open(sender, device, wire)
-            content = contents.decode(plaintext)
-            if content["from"] != sender or content["to"] != event["to"]:
-                raise ContentError("the message names another conversation")
         except (CryptoError, ContentError, VerificationError, KeyError, TypeError) as exc:
             self.undecryptable += 1
             log.warning("dropped message %s from %s/%s: %s", event.get("message_id"),
                         sender, device, exc)
             return None, False
+        # The session advanced: keep it whatever the content turns out to be, so that a
+        # message we cannot use does not break the conversation (or allow a replay).
         self.store.put_session(sender, device, session.to_bytes())
+        try:
+            content = contents.decode(plaintext)
+            if content["from"] != sender or content["to"] != event.get("to"):
+                raise ContentError("the message names another conversation")
+        except ContentError as exc:
+            self.undecryptable += 1
+            log.warning("dropped message %s from %s/%s: %s", event.get("message_id"),
+                        sender, device, exc)
+            return None, prekey
         if content["type"] == "receipt":
             for message_id in content["message_ids"]:
                 self.store.mark(message_id, "read")
@@ -812,6 +825,16 @@ class Client:
     def is_verified(self, address: str, device_id: str) -> bool:
         known = self.store.device_key(address, device_id)
         return bool(known and known[1])
+
+
+def _delivery_receipt(event: dict[str, Any]) -> Receipt | None:
+    """A delivered receipt from a node event, or None when the event is malformed."""
+    fields = [event.get(k) for k in ("message_id", "by", "device")]
+    ts = event.get("ts")
+    if not all(isinstance(f, str) for f in fields) or not isinstance(ts, int):
+        return None
+    message_id, by, device = fields
+    return Receipt("delivered", (message_id,), by, device, ts)
 
 
 def _now_ms() -> int:

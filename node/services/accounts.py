@@ -20,11 +20,12 @@ from typing import Any
 import nacl.exceptions
 import nacl.pwhash
 
+from node.config import is_server_name
 from node.errors import Conflict, Forbidden, InvalidParameter, NotFound, Unauthorized
 from node.storage import accounts as store
 from node.storage.db import Database
 
-LOCAL_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+LOCAL_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}\Z")
 ROLES = ("admin", "agent", "customer")
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
@@ -81,7 +82,8 @@ def make_address(name: str, server_name: str) -> str:
 def split_address(address: str) -> tuple[str, str]:
     """``local@server`` -> (local, server); InvalidParameter when malformed."""
     local, at, server = address.partition("@")
-    if not at or not LOCAL_RE.match(local) or not server or len(address) > 320:
+    if not at or not LOCAL_RE.match(local) or not is_server_name(server) \
+            or len(address) > 320:
         raise InvalidParameter(f"{address[:80]!r} is not an account address (local@server)",
                                code="INVALID_ADDRESS")
     return local, server

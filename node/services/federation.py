@@ -115,84 +115,117 @@ class FederationLink:
 # --- inbound ---------------------------------------------------------------------------
 
 def check_items(origin: str, body: dict[str, Any]) -> list[dict[str, Any]]:
-    """Validate a transaction body; every sender must live on ``origin``."""
+    """The transaction's items; every author must live on ``origin`` (else the whole
+    transaction is refused). A malformed item does not sink the others: it is answered
+    INVALID_ITEM on its own (``item_problem``)."""
     items = body.get("items")
     if not isinstance(items, list) or not 0 < len(items) <= MAX_ITEMS:
         raise BadRequest(f"items must be a list of 1 to {MAX_ITEMS} items",
                          code="INVALID_TRANSACTION")
     for item in items:
-        if not isinstance(item, dict) or item.get("kind") not in ("message", "receipt"):
-            raise BadRequest("every item needs a kind: message or receipt",
-                             code="INVALID_TRANSACTION")
-        author = item.get("sender") if item["kind"] == "message" else item.get("by")
-        if not isinstance(author, str):
-            raise BadRequest("item without an author", code="INVALID_TRANSACTION")
-        split_address(author)
-        if server_of(author) != origin:
-            raise Forbidden(f"{author} does not live on {origin}", code="SENDER_NOT_ON_ORIGIN")
-        recipient = item.get("to")
-        if not isinstance(recipient, str):
-            raise BadRequest("item without a recipient", code="INVALID_TRANSACTION")
-        split_address(recipient)
-        if item["kind"] == "message":
-            _check_message(item)
+        author = item.get(AUTHOR.get(item.get("kind"), "")) if isinstance(item, dict) else None
+        if isinstance(author, str) and server_of(author).lower() != origin.lower() \
+                and author.count("@") == 1:
+            raise Forbidden(f"{author[:320]} does not live on {origin}",
+                            code="SENDER_NOT_ON_ORIGIN")
     return items
 
 
-def _check_message(item: dict[str, Any]) -> None:
+AUTHOR = {"message": "sender", "receipt": "by"}
+
+
+def _short_str(value: Any, limit: int = 64) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= limit
+
+
+def _ts(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**53
+
+
+def item_problem(origin: str, item: Any) -> str | None:
+    """Why an item cannot be taken (None when it is well formed)."""
+    if not isinstance(item, dict) or item.get("kind") not in AUTHOR:
+        return "every item is an object of kind message or receipt"
+    for key in (AUTHOR[item["kind"]], "to"):
+        value = item.get(key)
+        if not isinstance(value, str) or len(value) > 320:
+            return f"{key} must be an address"
+        try:
+            split_address(value)
+        except BadRequest as exc:
+            return exc.message
+    if server_of(item[AUTHOR[item["kind"]]]) != origin:
+        return "the author does not live on the origin"
+    if not (_short_str(item.get("message_id")) and _ts(item.get("ts"))):
+        return "message_id (1-64 characters) and ts (ms) are required"
+    if item["kind"] == "receipt":
+        if item.get("receipt") != "delivered" or not _short_str(item.get("device")):
+            return "a receipt is delivered, with the device that got the message"
+        return None
     envelopes = item.get("envelopes")
-    ok = (isinstance(item.get("message_id"), str) and len(item["message_id"]) <= 64
-          and isinstance(item.get("sender_device"), str) and len(item["sender_device"]) <= 64
-          and isinstance(item.get("ts"), int)
-          and isinstance(envelopes, dict) and 0 < len(envelopes) <= MAX_DEVICES
-          and all(isinstance(k, str) and isinstance(v, str) and len(v) <= 64 * 1024
-                  for k, v in envelopes.items()))
-    if not ok:
-        raise BadRequest("malformed message item", code="INVALID_TRANSACTION")
+    if not (_short_str(item.get("sender_device")) and isinstance(envelopes, dict)
+            and 0 < len(envelopes) <= MAX_DEVICES
+            and all(_short_str(k) and isinstance(v, str) and 0 < len(v) <= 64 * 1024
+                    for k, v in envelopes.items())):
+        return f"a message needs sender_device and 1 to {MAX_DEVICES} envelopes"
+    return None
 
 
-def _deliver_item_txn(db: Any, server_name: str, business: str, item: dict[str, Any], now: int,
-                      pks: list[int]) -> dict[str, Any]:
+@dataclass
+class _Delivered:
+    """What a transaction stored: device wake-ups and the items that went in."""
+
+    pks: list[int]
+    messages: list[dict[str, Any]]
+    receipts: list[dict[str, Any]]
+
+
+def _deliver_item_txn(db: Any, server_name: str, business: str, origin: str,
+                      item: dict[str, Any], now: int, done: _Delivered) -> dict[str, Any]:
+    problem = item_problem(origin, item)
+    if problem is not None:
+        return {"error": "INVALID_ITEM", "message": problem}
     to = item["to"]
     if server_of(to) != server_name or account_store.get_account(db, to) is None:
         return {"error": "UNKNOWN_ACCOUNT"}
-    if business_store.is_blocked_txn(db, item.get("sender") or item["by"]):
+    if business_store.is_blocked_txn(db, item[AUTHOR[item["kind"]]]):
         return {"error": "BLOCKED"}  # refused at the door: nothing of it is stored
     if item["kind"] == "receipt":
-        payload = {k: item[k] for k in ("receipt", "message_id", "by", "device", "ts")
-                   if k in item}
+        payload = {k: item[k] for k in ("receipt", "message_id", "by", "device", "ts")}
         events = receipt_events(db, to, business, payload)
-    else:
-        devices = team.devices(db, to, business)
-        payload = {k: item[k] for k in ("message_id", "sender", "sender_device", "to", "ts")}
-        events = [(devices[d], "message", item["message_id"], {**payload, "ciphertext": c})
-                  for d, c in item["envelopes"].items() if d in devices]
-        message_store.record_message_txn(db, item["message_id"], item["sender"],
-                                         item["sender_device"], to, now)
-        missing = sorted(set(devices) - set(item["envelopes"]))
-        extra = sorted(set(item["envelopes"]) - set(devices))
         message_store.append_events_txn(db, events, now)
-        pks += [e[0] for e in events]
-        if missing or extra:
-            return {"error": "DEVICE_MISMATCH", "missing": missing, "extra": extra}
+        done.pks += [e[0] for e in events]
+        done.receipts.append(payload)
         return {}
+    devices = team.devices(db, to, business)
+    payload = {k: item[k] for k in ("message_id", "sender", "sender_device", "to", "ts")}
+    events = [(devices[d], "message", item["message_id"], {**payload, "ciphertext": c})
+              for d, c in item["envelopes"].items() if d in devices]
+    message_store.record_message_txn(db, item["message_id"], item["sender"],
+                                     item["sender_device"], to, now)
     message_store.append_events_txn(db, events, now)
-    pks += [e[0] for e in events]
+    done.pks += [e[0] for e in events]
+    done.messages.append(payload)
+    missing = sorted(set(devices) - set(item["envelopes"]))
+    extra = sorted(set(item["envelopes"]) - set(devices))
+    if missing or extra:
+        return {"error": "DEVICE_MISMATCH", "missing": missing, "extra": extra}
     return {}
 
 
-def _receive_txn(db: Any, server_name: str, business: str, origin: str, txn_id: str, digest: str,
-                 items: list[dict[str, Any]], now: int) -> tuple[dict[str, Any], list[int]]:
+def _receive_txn(db: Any, server_name: str, business: str, origin: str, txn_id: str,
+                 digest: str, items: list[Any], now: int) -> tuple[dict[str, Any], _Delivered]:
+    done = _Delivered([], [], [])
     previous = fed_store.get_inbound_txn(db, origin, txn_id)
     if previous is not None:
         if previous[0] != digest:
             raise Conflict("transaction id reused with a different body", code="TXN_CONFLICT")
-        return previous[1], []
-    pks: list[int] = []
-    results = [_deliver_item_txn(db, server_name, business, item, now, pks) for item in items]
+        return previous[1], done
+    results = [_deliver_item_txn(db, server_name, business, origin, item, now, done)
+               for item in items]
     response = {"results": results}
     fed_store.record_inbound_txn(db, origin, txn_id, digest, response, now)
-    return response, pks
+    return response, done
 
 
 async def receive_transaction(db: Database, notifier: Notifier, hooks: Hooks,
@@ -200,13 +233,16 @@ async def receive_transaction(db: Database, notifier: Notifier, hooks: Hooks,
                               body: dict[str, Any]) -> dict[str, Any]:
     """Store an inbound transaction once; answer only after the commit."""
     items = check_items(origin, body)
-    response, pks = await db.write(_receive_txn, server_name, business, origin, txn_id,
-                                   body_hash(body), items, now_ms())
-    notifier.notify(pks)
-    if pks:
-        for item in items:
-            if item["kind"] == "message":
-                await hooks.fire("message.stored", sender=item["sender"], to=item["to"],
-                                 message_id=item["message_id"],
-                                 sender_device=item["sender_device"], ts=item["ts"])
+    now = now_ms()
+    response, done = await db.write(_receive_txn, server_name, business, origin, txn_id,
+                                    body_hash(body), items, now)
+    notifier.notify(done.pks)
+    # Hooks see only what was stored, stamped with our clock, not the peer's.
+    for item in done.messages:
+        await hooks.fire("message.stored", sender=item["sender"], to=item["to"],
+                         message_id=item["message_id"], sender_device=item["sender_device"],
+                         ts=now)
+    for receipt in done.receipts:
+        await hooks.fire("receipt.delivered", message_id=receipt["message_id"],
+                         by=receipt["by"], device=receipt["device"], ts=now)
     return response

@@ -20,7 +20,7 @@ from node.services.accounts import Requester, now_ms
 from node.storage import messages as store
 from node.storage.db import Database
 
-MEDIA_ID_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+MEDIA_ID_RE = re.compile(r"^[A-Za-z0-9_-]{43}\Z")
 
 
 def media_dir(data_dir: Path) -> Path:

@@ -122,6 +122,9 @@ def _send_txn(db: Any, who: Requester, server_name: str, business: str, txn_id: 
     if to_is_local and business_store.is_blocked_txn(db, who.address):
         raise Forbidden(f"{to} does not accept messages from {who.address}", code="BLOCKED")
     expected = _expected_devices(db, who, sender, to, to_is_local, business)
+    if not expected[to]:
+        raise Conflict(f"{to} has no device that can receive messages yet",
+                       code="NO_DEVICES")
     mismatch = _mismatch(expected, envelopes)
     if mismatch:
         raise Conflict("the envelopes do not match the current devices; refresh the device "

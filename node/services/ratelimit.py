@@ -33,3 +33,8 @@ class RateLimiter:
         self._buckets[key] = (tokens - 1.0, now)
         while len(self._buckets) > MAX_TRACKED:
             self._buckets.popitem(last=False)
+
+    def exhausted(self, key: str) -> bool:
+        """Whether ``key`` has no token left now (nothing is taken)."""
+        tokens, last = self._buckets.get(key, (self.burst, self.clock()))
+        return min(self.burst, tokens + (self.clock() - last) * self.rate) < 1.0

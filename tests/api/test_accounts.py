@@ -108,3 +108,18 @@ async def test_invite_mode_tokens_are_one_time(tmp_path: Path) -> None:
 def load_db_path(ini: Path) -> Path:
     from node.config import load_config
     return load_config(ini).database_path
+
+
+async def test_password_guessing_is_throttled_per_account(node: RunningNode,
+                                                          http: aiohttp.ClientSession) -> None:
+    await register(http, node.url, "anna")
+    codes = []
+    for _ in range(12):  # bounded: more than the 10 wrong passwords a minute allowed
+        status, err = await call(http, node.url, "POST", "/login", body={
+            "username": "anna", "password": "not the password"})
+        codes.append(err["error"]["code"])
+    assert codes[:10] == ["INVALID_CREDENTIALS"] * 10
+    assert codes[10:] == ["RATE_LIMITED"] * 2
+    status, err = await call(http, node.url, "POST", "/login", body={
+        "username": "anna", "password": "correct horse battery"})
+    assert (status, err["error"]["code"]) == (429, "RATE_LIMITED"), "even the right one waits"

@@ -15,6 +15,8 @@ from tests.nodes import RunningNode
     ({"to": "bob@x", "envelopes": {}}, "INVALID_ENVELOPES"),
     ({"to": "bob@x", "envelopes": {"bob@x": {"D": "not base64!"}}}, "INVALID_ENVELOPES"),
     ({"to": "bob@x", "envelopes": {"bob@x": {"D": 5}}}, "INVALID_ENVELOPES"),
+    ({"to": "bob@x", "envelopes": {"bob@x": {}}}, "INVALID_ENVELOPES"),
+    ({"to": "bob@x\n", "envelopes": {"bob@x": {"D": "QQ"}}}, "INVALID_ADDRESS"),
     ({"envelopes": {}}, "MISSING_FIELD"),
 ])
 async def test_malformed_send_bodies(node: RunningNode, http: aiohttp.ClientSession,
@@ -63,3 +65,24 @@ async def test_rate_limit_per_account(tmp_path) -> None:  # type: ignore[no-unty
             statuses.append(status)
         assert 429 in statuses
         assert body["error"]["code"] == "RATE_LIMITED" and body["error"]["retry_after_ms"] > 0
+
+
+async def test_huge_numbers_and_deviceless_recipients(node: RunningNode,
+                                                      http: aiohttp.ClientSession) -> None:
+    anna = await keyed_device(http, node.url, "anna")
+    async with http.put(node.url + PREFIX + "/send/big", data=b'{"to": ' + b"9" * 5000 + b"}",
+                        headers={"Authorization": f"Bearer {anna['access_token']}",
+                                 "Content-Type": "application/json"}) as r:
+        assert (r.status, (await r.json())["error"]["code"]) == (400, "INVALID_JSON")
+    status, plain = await call(http, node.url, "POST", "/register", body={
+        "username": "nokeys", "password": "correct horse battery"})
+    status, err = await call(http, node.url, "PUT", "/send/nd", anna["access_token"], {
+        "to": plain["address"], "envelopes": {plain["address"]: {"X": "QQ"}}})
+    assert (status, err["error"]["code"]) == (409, "NO_DEVICES")
+    # A WebSocket acknowledgement out of range is answered, not a crash.
+    url = node.url + PREFIX + "/ws?since=0"
+    async with http.ws_connect(url, headers={
+            "Authorization": f"Bearer {anna['access_token']}"}) as ws:
+        await ws.send_json({"type": "ack", "up_to": 2**70})
+        answer = await ws.receive_json(timeout=10)
+        assert answer["type"] == "error" and answer["error"]["code"] == "INVALID_MESSAGE"

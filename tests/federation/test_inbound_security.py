@@ -15,8 +15,10 @@ import nacl.signing
 import pytest
 
 from federation.signatures import sign_kontor_request
-from node.appkeys import DB
+from node.appkeys import BUSINESS, DB
 from node.nodekey import key_path, load_key
+from node.services.accounts import Requester
+from node.services.business import blocking
 from tests.dnsserver import DnsServer
 from tests.federation.network import node_config
 from tests.nodes import RunningNode, running_node
@@ -92,10 +94,14 @@ async def test_each_bad_request_gets_its_own_code_and_nothing_is_stored(
                   "SENDER_NOT_ON_ORIGIN"))
     big = json.dumps({"items": [], "pad": "x" * (2 * 1024 * 1024)}).encode()
     cases.append(("oversize", big, signed(a, "t8", big), 413, "TOO_LARGE"))
+    decoy = signed(a, "t6", body, origin="evil.test")  # a denied origin hiding behind
+    decoy["Signature-Input"] = ('x=();keyid="a.test/ed25519:AAAAAAAA", '
+                                + decoy["Signature-Input"])
+    cases.append(("decoy label", body, decoy, 403, "ORIGIN_DENIED"))
     txn_ids = {"forged": "t1", "unknown key": "t2", "expired": "t3", "stale created": "t3",
                "digest": "t4",
                "destination": "t5", "not signed": "t0", "denied": "t6",
-               "sender not on origin": "t7", "oversize": "t8"}
+               "sender not on origin": "t7", "oversize": "t8", "decoy label": "t6"}
     for name, data, headers, status, code in cases:
         assert await put(b, txn_ids[name], data, headers) == (status, code), name
     assert await stored_rows(b) == before
@@ -123,3 +129,40 @@ async def test_a_retried_transaction_gets_the_same_answer_and_is_stored_once(
     assert answers[0][1]["results"] == [{"error": "UNKNOWN_ACCOUNT"}]
     rows = await stored_rows(b)
     assert rows[0] == 1
+
+
+async def test_bad_items_are_answered_one_by_one_and_blocked_ones_leave_no_trace(
+        pair: tuple[RunningNode, RunningNode]) -> None:
+    a, b = pair
+    await _block(b, "mallory@a.test")
+    business = b.config.business_address
+    items = [
+        {"kind": "receipt", "by": "carl@a.test", "to": "bob@b.test"},  # no message_id
+        {"kind": "receipt", "receipt": "read-forged", "message_id": "m1", "by": "carl@a.test",
+         "device": "D", "to": business, "ts": 1},
+        {"kind": "message", "message_id": "m2", "sender": "mallory@a.test",
+         "sender_device": "DEV", "to": business, "ts": 4102444800000,
+         "envelopes": {"X": "QUFB"}},
+        {"kind": "message", "message_id": "m3", "sender": "carl@a.test",
+         "sender_device": "DEV", "to": business, "ts": 1, "envelopes": {}},
+        {"kind": "message", "message_id": {"x": 1}, "sender": "carl@a.test",
+         "sender_device": "DEV", "to": business, "ts": 1, "envelopes": {"X": "QUFB"}},
+    ]
+    body = json.dumps({"items": items}).encode()
+    async with aiohttp.ClientSession() as http, http.put(
+            b.url + PATH + "mixed", data=body,
+            headers={**signed(a, "mixed", body), "Host": "b.test"}) as r:
+        assert r.status == 200
+        results = (await r.json())["results"]
+    assert [x.get("error") for x in results] == [
+        "INVALID_ITEM", "INVALID_ITEM", "BLOCKED", "INVALID_ITEM", "INVALID_ITEM"]
+    conversations = await b.app[DB].read(lambda db: db.execute(
+        "SELECT COUNT(*) FROM biz_conversations").fetchone()[0])
+    assert conversations == 0, "a blocked sender gets no conversation"
+    huge = b'{"items": ' + b"1" * 5000 + b"}"
+    assert await put(b, "huge", huge, signed(a, "huge", huge)) == (400, "INVALID_JSON")
+
+
+async def _block(node: RunningNode, target: str) -> None:
+    admin = Requester(node.config.business_address, "x", 0, "admin")
+    await blocking.block(node.app[BUSINESS], admin, target, "spam")

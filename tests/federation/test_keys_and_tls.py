@@ -98,6 +98,15 @@ async def test_key_ring_refuses_an_expired_old_key(tmp_path: Path) -> None:
         with pytest.raises(KeyLookupError) as err:
             await ring.public_key("a.test", "ed25519:old")
         assert err.value.code == "EXPIRED_KEY"
+        # The server drops the current key from its document (say, after a compromise):
+        # once the cached document is stale and refetched, that key no longer verifies.
+        newer = SigningKey.generate()
+        doc = own_document("a.test", "ed25519:new", newer, [], now + 2 * 86_400_000)
+        clock[0] += 2 * 86_400
+        assert await ring.public_key("a.test", "ed25519:new") == newer.public_key
+        with pytest.raises(KeyLookupError) as err:
+            await ring.public_key("a.test", "ed25519:cur")
+        assert err.value.code == "EXPIRED_KEY"
         tampered = {**doc, "server_name": "a.test", "valid_until_ms": doc["valid_until_ms"] + 1}
         with pytest.raises(KeyLookupError):
             check_document(tampered, "a.test", now)

@@ -146,3 +146,43 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
     assert backoff_delay(4, policy, lambda: 1.0) == 16
     assert backoff_delay(4, policy, lambda: 0.0) == 8
     assert backoff_delay(40, policy, lambda: 1.0) == 3600
+
+
+class _RacingDatabase:
+    """The real database, but a send commits and wakes the sender right after the worker
+    found the queue empty (the moment a lost wake-up would strand the item)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.sender: Sender | None = None
+        self.injected = False
+
+    async def read(self, fn: Any, *args: Any) -> Any:
+        return await self.db.read(fn, *args)
+
+    async def write(self, fn: Any, *args: Any) -> Any:
+        result = await self.db.write(fn, *args)
+        if fn is storage.next_batch_txn and not result[1] and not self.injected:
+            self.injected = True
+            await self.db.write(storage.enqueue_txn, "b.example", "message", {"n": 2}, 2)
+            assert self.sender is not None
+            self.sender.wake("b.example")
+        return result
+
+
+async def test_a_wake_up_while_the_queue_looks_empty_is_not_lost(db: Database) -> None:
+    peer = Peer()
+    racing = _RacingDatabase(db)
+    sender = Sender(racing, peer, POLICY, noop)
+    racing.sender = sender
+    await enqueue(db, 1)
+    sender.wake("b.example")
+
+    async def both() -> bool | None:
+        return True if peer.order == [1, 2] else None
+
+    try:
+        await eventually(both, timeout=5, what="both items delivered")
+        assert racing.injected
+    finally:
+        await sender.close()

@@ -237,3 +237,22 @@ async def test_admin_manages_the_business_through_the_sdk(
     with pytest.raises(ApiError) as refused:
         await carl.update_business_profile(name="Mine now")
     assert refused.value.status == 403
+
+
+async def test_an_unusable_first_message_does_not_break_the_session(
+        make_client: MakeClient) -> None:
+    from crypto.canonicaljson import encode_canonical
+    from node.client.content import pad
+
+    anna = await make_client("anna")
+    bob = await make_client("bob")
+    # A newer app sends a content type this SDK does not know, as the very first message.
+    future = pad(encode_canonical({"type": "sticker", "from": anna.address,
+                                   "to": bob.address, "pack": "tea"}))
+    targets = {bob.address: {bob.device_id}}
+    envelopes = anna._encrypt_and_persist(targets, await anna._claim_missing(targets), future)
+    await anna.transport.send("sticker1", anna.address, bob.address, envelopes)
+    assert await bob.sync_once() == [] and bob.undecryptable == 1  # dropped and counted
+    await anna.send_text(bob.address, "did you get my sticker?")
+    [got] = await receive(bob, 1)
+    assert got.text == "did you get my sticker?" and bob.undecryptable == 1

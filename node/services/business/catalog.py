@@ -21,7 +21,7 @@ from node.storage import messages as message_store
 
 DOCUMENT = "catalog"
 VALID_FOR_MS = 24 * 3600 * 1000
-SKU_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+SKU_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}\Z")
 AVAILABILITY = ("in_stock", "out_of_stock", "discontinued")
 MAX_PRICE = 10**12
 MAX_PRODUCTS = 1000

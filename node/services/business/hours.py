@@ -25,8 +25,8 @@ from node.errors import InvalidParameter
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_INTERVALS_PER_DAY = 6
 MAX_EXCEPTIONS = 366
-_TIME_RE = re.compile(r"^([01][0-9]|2[0-4]):([0-5][0-9])$")
-_DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_TIME_RE = re.compile(r"^([01][0-9]|2[0-4]):([0-5][0-9])\Z")
+_DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 LOOKBACK_DAYS = 8
 
 Interval = dict[str, str]

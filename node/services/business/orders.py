@@ -23,7 +23,7 @@ from node.services.business.conversations import existing_txn, push_txn, write_a
 from node.services.business.labels import attach_by_name_txn, detach_by_name_txn
 from node.storage import business as store
 
-ORDER_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+ORDER_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}\Z")
 FLOW = ("new", "confirmed", "paid", "shipped", "completed")
 STATUSES = (*FLOW, "cancelled")
 FINAL = ("completed", "cancelled")

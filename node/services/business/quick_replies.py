@@ -22,7 +22,7 @@ PLACEHOLDERS = frozenset({
     "customer_name", "customer_address", "business_name", "business_address",
     "business_phone", "business_website", "agent_name", "order_id", "order_total", "date",
 })
-SHORTCUT_RE = re.compile(r"^[a-z0-9_-]{1,32}$")
+SHORTCUT_RE = re.compile(r"^[a-z0-9_-]{1,32}\Z")
 MAX_TEXT = 4096
 MAX_REPLIES = 500
 _TOKEN_RE = re.compile(r"\{\{|\}\}|\{([A-Za-z0-9_]*)\}")

@@ -9,12 +9,12 @@ from node.errors import InvalidParameter
 from node.services.accounts import split_address
 
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_URL_RE = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
-_EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
-_PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()./-]{2,31}$")
-_COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
-MEDIA_ID_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
-_SERVER_RE = re.compile(r"^[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?(?::[0-9]{1,5})?$")
+_URL_RE = re.compile(r"^https?://[^\s/$.?#][^\s]*\Z", re.IGNORECASE)
+_EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}\Z")
+_PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()./-]{2,31}\Z")
+_COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}\Z")
+MEDIA_ID_RE = re.compile(r"^[A-Za-z0-9_-]{43}\Z")
+_SERVER_RE = re.compile(r"^[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?(?::[0-9]{1,5})?\Z")
 
 
 def text(value: Any, name: str, max_len: int, *, min_len: int = 0,
