@@ -46,6 +46,10 @@ class Notifier:
         self._waiters.setdefault(device_pk, set()).add(w)
         return w
 
+    def waiting(self, device_pk: int) -> int:
+        """How many requests wait for events of the device (long-polls, sockets)."""
+        return len(self._waiters.get(device_pk, ()))
+
     def notify(self, device_pks: Iterable[int]) -> None:
         for pk in set(device_pks):
             for w in self._waiters.pop(pk, ()):

@@ -85,7 +85,7 @@ async def test_long_poll_wakes_on_a_new_message(node: RunningNode,
     bob = await keyed_device(http, node.url, "bob")
     poll = asyncio.create_task(call(http, node.url, "GET", "/sync?since=0&timeout=20000",
                                     bob["access_token"]))
-    await asyncio.sleep(0)  # let the poll start; correctness does not depend on it
+    await waiting_for(node, bob)  # the poll is parked: the send must wake it
     status, sent = await call(http, node.url, "PUT", "/send/t1", anna["access_token"],
                               {"to": bob["address"], "envelopes": envelope(bob)})
     status, got = await asyncio.wait_for(poll, 10)
@@ -163,3 +163,16 @@ async def test_retention_removes_undelivered_ciphertext_after_its_days(
     assert removed["events"] == 1 and removed["send_txns"] == 1
     _, got = await call(http, node.url, "GET", "/sync", bob["access_token"])
     assert got["events"] == []
+
+
+async def waiting_for(node: RunningNode, session: dict[str, Any]) -> None:
+    """Until a request of ``session``'s device waits for events (long-poll or socket)."""
+    from node.appkeys import DB, NOTIFIER
+    from node.storage import accounts as account_store
+
+    pks = await node.app[DB].read(account_store.keyed_device_ids, session["address"])
+    pk = pks[session["device_id"]]
+
+    async def parked() -> bool | None:
+        return True if node.app[NOTIFIER].waiting(pk) else None
+    await eventually(parked, timeout=10, what="the long-poll to wait")

@@ -7,6 +7,7 @@ import asyncio
 import aiohttp
 
 from tests.api.helpers import call
+from tests.api.test_messaging import waiting_for
 from tests.business.helpers import (
     B,
     biz,
@@ -147,7 +148,7 @@ async def test_changes_are_pushed_live_to_every_team_device(
     waiting = asyncio.create_task(call(http, node.url, "GET",
                                        f"/sync?since={before['next']}&timeout=10000",
                                        boss["access_token"]))
-    await asyncio.sleep(0)  # let the long-poll start; it must be woken, not time out
+    await waiting_for(node, boss)  # the long-poll is parked; it must be woken
     status, _ = await call(http, node.url, "PATCH", B + f"/conversations/{carl['address']}",
                            anna["access_token"], {"status": "pending"})
     assert status == 200
