@@ -137,15 +137,24 @@ class KeyRing:
         self._valid_until: OrderedDict[str, int] = OrderedDict()
         self._locks: dict[str, asyncio.Lock] = {}
         self._fetches = asyncio.Semaphore(MAX_CONCURRENT_FETCHES)
+        # Verified keys of servers whose document is fresh: no database read per request.
+        self._hot: OrderedDict[tuple[str, str], tuple[bytes, int | None]] = OrderedDict()
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
 
     async def public_key(self, server_name: str, key_id: str) -> bytes:
-        """The public key ``key_id`` of ``server_name``; KeyLookupError when unknown or expired."""
+        """The public key ``key_id`` of ``server_name``; KeyLookupError when unknown or
+        expired."""
         now = self._now_ms()
-        row = await self._db.read(storage.get_remote_key, server_name, key_id)
         fresh = self._valid_until.get(server_name, 0) > now
+        hot = self._hot.get((server_name, key_id)) if fresh else None
+        if hot is not None:
+            public, expired = hot
+            if expired is not None and expired <= now:
+                raise KeyLookupError(f"key {key_id} of {server_name} expired", "EXPIRED_KEY")
+            return public
+        row = await self._db.read(storage.get_remote_key, server_name, key_id)
         if row is None or not fresh:
             lock = self._locks.setdefault(server_name, asyncio.Lock())
             try:
@@ -161,9 +170,14 @@ class KeyRing:
                     self._locks.pop(server_name, None)
         if row is None:
             raise KeyLookupError(f"{server_name} has no key {key_id}")
+        public = b64decode(row["public_key"], 32)
+        if self._valid_until.get(server_name, 0) > now:
+            self._hot[(server_name, key_id)] = (public, row["expired_ms"])
+            while len(self._hot) > MAX_TRACKED_SERVERS:
+                self._hot.popitem(last=False)
         if row["expired_ms"] is not None and row["expired_ms"] <= now:
             raise KeyLookupError(f"key {key_id} of {server_name} expired", "EXPIRED_KEY")
-        return b64decode(row["public_key"], 32)
+        return public
 
     async def _refresh(self, server_name: str, now: int) -> None:
         if now - self._last_fetch.get(server_name, -REFETCH_INTERVAL_MS) < REFETCH_INTERVAL_MS:
@@ -182,9 +196,13 @@ class KeyRing:
                 raise KeyLookupError(f"the key of {server_name} does not match its DNS pin "
                                 f"({exc})", "KEY_PIN_MISMATCH") from None
         await self._db.write(_store_keys_txn, server_name, keys, now)
+        for cached in [k for k in self._hot if k[0] == server_name]:
+            del self._hot[cached]
         _remember(self._valid_until, server_name, valid_until)
 
     def forget(self, server_name: str) -> None:
         """Drop the freshness of a server's keys (after a pin change, say)."""
         self._valid_until.pop(server_name, None)
         self._last_fetch.pop(server_name, None)
+        for cached in [k for k in self._hot if k[0] == server_name]:
+            del self._hot[cached]

@@ -104,10 +104,14 @@ class Sender:
         self.clock = clock
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._wakeups: dict[str, asyncio.Event] = {}
+        self._failing: set[str] = set()  # destinations in backoff (no DB read per request)
         self._closed = False
 
     async def start(self) -> None:
         """Resume delivery of everything queued before the last stop."""
+        for row in await self.db.read(storage.queue_status):
+            if row["failures"]:
+                self._failing.add(row["destination"])
         for destination in await self.db.read(storage.pending_destinations):
             self.wake(destination)
 
@@ -123,10 +127,11 @@ class Sender:
 
     async def peer_alive(self, destination: str) -> None:
         """The peer contacted us: forget its backoff and retry now."""
-        state = await self.db.read(storage.destination_state, destination)
-        if state and state["failures"]:
-            await self.db.write(storage.reset_backoff_txn, destination)
-            self.wake(destination)
+        if destination not in self._failing:
+            return
+        self._failing.discard(destination)
+        await self.db.write(storage.reset_backoff_txn, destination)
+        self.wake(destination)
 
     async def close(self) -> None:
         self._closed = True
@@ -177,6 +182,7 @@ class Sender:
             return
         await self.db.write(storage.complete_batch_txn, destination, txn_id,
                             int(self.clock() * 1000))
+        self._failing.discard(destination)  # the batch went through: backoff is over
         await self._report_rejections(items, answer)
 
     async def _failed(self, destination: str, error: str) -> None:
@@ -185,6 +191,7 @@ class Sender:
         delay = backoff_delay(failures, self.policy)
         next_ms = int((self.clock() + delay) * 1000)
         await self.db.write(storage.record_failure_txn, destination, error, next_ms)
+        self._failing.add(destination)
         log.info("delivery to %s failed (%s); retry %d in %.1fs", destination, error,
                  failures, delay)
 
