@@ -87,3 +87,12 @@ async def test_team_members_talk_to_each_other_as_themselves(
     assert status == 200, sent
     _, got = await call(http, node.url, "GET", "/sync", boss["access_token"])
     assert got["events"][0]["sender"] == anna["address"]
+
+
+async def test_the_automation_device_keeps_its_keys_private(node: RunningNode) -> None:
+    folder = node.config.data_dir / "automation"
+    assert folder.stat().st_mode & 0o777 == 0o700
+    for name in ("device.store", "passphrase"):
+        assert (folder / name).stat().st_mode & 0o777 == 0o600, name
+    device = node.app[AUTOMATION].client
+    assert device.address == node.config.business_address and device.role == "automation"
