@@ -42,6 +42,7 @@ from crypto.identity import (
 from crypto.keys import X25519Key
 from crypto.media import MediaKey, decrypt_media, encrypt_media
 from crypto.session import Session, peek_prekey
+from crypto.verify import DeviceKeys
 from node.client import content as contents
 from node.client.business import BusinessDocument, check_business_document, expand_quick_reply
 from node.client.errors import (
@@ -441,7 +442,7 @@ class Client:
             except CryptoError as exc:
                 raise VerificationError(f"{address} device {entry.get('device_id')}: "
                                         f"bad keys ({exc})") from None
-            self._trust_on_first_use(address, entry["device_id"], bundle.device.signing_key)
+            self._trust_on_first_use(address, entry["device_id"], bundle.device)
             sessions[entry["device_id"]] = Session.initiate(self.identity, bundle)
         return sessions
 
@@ -453,8 +454,11 @@ class Client:
             raise VerificationError(f"a device listed for {address} belongs to another server")
         return owner
 
-    def _trust_on_first_use(self, address: str, device_id: str, signing_key: bytes) -> None:
-        previous = self.store.remember_device(address, device_id, b64encode(signing_key))
+    def _trust_on_first_use(self, address: str, device_id: str, keys: DeviceKeys) -> None:
+        """Pin the device's two identity keys (Ed25519 and X25519) on first sight; a
+        device whose keys later differ is refused."""
+        previous = self.store.remember_device(address, device_id,
+                                              b64encode(keys.signing_key + keys.identity_key))
         if previous is not None:
             raise VerificationError(f"the identity key of {address} device {device_id} "
                                     "changed; refusing it (the device must log in anew)")
@@ -574,7 +578,7 @@ class Client:
                 continue
             try:
                 if peek_prekey(b64decode(event["ciphertext"])) is not None:
-                    await self._published_signing_key(sender, device)
+                    await self._learn_device(sender, device)
             except (CryptoError, VerificationError, ApiError, KeyError, TypeError) as exc:
                 log.info("cannot learn the identity of %s/%s: %s", sender, device, exc)
 
@@ -654,10 +658,13 @@ class Client:
         # then check it comes from the device's published identity.
         if self.store.seen_handshake(info.ephemeral_key):
             raise VerificationError("this session start was already used (a replay)")
-        known = self.store.device_key(sender, device)  # learnt by _learn_senders
-        if known is None:
+        pinned = self._pinned(sender, device)  # learnt by _learn_senders
+        if pinned is None:
             raise VerificationError(f"{sender} has no published device {device}")
-        if b64decode(known[0]) != info.initiator_signing_key:
+        # Both identity keys must be the device's: X3DH rests on the X25519 one, and a
+        # node that swapped it could otherwise start a session in the device's name.
+        if not (secrets.compare_digest(pinned[0], info.initiator_signing_key)
+                and secrets.compare_digest(pinned[1], info.initiator_identity_key)):
             raise VerificationError("the prekey message is not from the device's published "
                                     "identity")
         spk = self.store.get_prekey(info.signed_prekey_id)
@@ -676,16 +683,27 @@ class Client:
         self.store.remember_handshake(info.ephemeral_key)
         return plaintext, session, True
 
-    async def _published_signing_key(self, address: str, device_id: str) -> bytes:
+    def _pinned(self, address: str, device_id: str) -> tuple[bytes, bytes] | None:
+        """The (Ed25519, X25519) identity keys pinned for a device, if any."""
         known = self.store.device_key(address, device_id)
-        if known is not None:
-            return b64decode(known[0])
+        if known is None:
+            return None
+        both = b64decode(known[0])
+        if len(both) != 64:
+            raise VerificationError(f"damaged key record for {address}/{device_id}")
+        return both[:32], both[32:]
+
+    async def _learn_device(self, address: str, device_id: str) -> tuple[bytes, bytes]:
+        """The device's pinned identity keys, fetched and pinned on first sight."""
+        pinned = self._pinned(address, device_id)
+        if pinned is not None:
+            return pinned
         for entry in await self.transport.devices(address):
             if entry.get("device_id") == device_id:
                 keys = verify_device_keys(entry["device_keys"],
                                           self._keys_owner(address, entry), device_id)
-                self._trust_on_first_use(address, device_id, keys.signing_key)
-                return keys.signing_key
+                self._trust_on_first_use(address, device_id, keys)
+                return keys.signing_key, keys.identity_key
         raise VerificationError(f"{address} has no device {device_id}")
 
     # ----- business -------------------------------------------------------------------
@@ -807,7 +825,7 @@ class Client:
         for entry in await self.transport.devices(address):
             keys = verify_device_keys(entry["device_keys"], self._keys_owner(address, entry),
                                       entry["device_id"])
-            self._trust_on_first_use(address, entry["device_id"], keys.signing_key)
+            self._trust_on_first_use(address, entry["device_id"], keys)
             out[entry["device_id"]] = fp.safety_number(
                 self.address, self.identity.signing.public_key, keys.address, keys.signing_key)
         return out

@@ -256,3 +256,46 @@ async def test_an_unusable_first_message_does_not_break_the_session(
     await anna.send_text(bob.address, "did you get my sticker?")
     [got] = await receive(bob, 1)
     assert got.text == "did you get my sticker?" and bob.undecryptable == 1
+
+
+async def test_a_node_cannot_start_a_session_in_a_devices_name(
+        node: RunningNode, make_client: MakeClient) -> None:
+    """The node forges a prekey message with anna's public Ed25519 key but an X25519
+    identity key of its own: bob's SDK must refuse it and keep anna's real session."""
+    from types import SimpleNamespace
+
+    from crypto.encoding import b64encode
+    from crypto.identity import DeviceIdentity
+    from crypto.session import Session
+    from crypto.verify import verify_bundle
+    from node.appkeys import NOTIFIER
+    from node.client import content as contents
+    from node.services import keys
+    from node.storage import accounts as account_store
+    from node.storage import messages as message_store
+
+    anna = await make_client("anna")
+    bob = await make_client("bob")
+    numbers = await bob.safety_numbers(anna.address)
+    assert await bob.verify(anna.address, anna.device_id, numbers[anna.device_id])
+    await anna.send_text(bob.address, "hi bob")
+    await receive(bob, 1)
+    db = node.app[DB]
+    [claimed] = (await keys.claim(db, bob.address, node.config.business_address,
+                                  None))["devices"]
+    bundle = verify_bundle(claimed, bob.address)
+    impostor = SimpleNamespace(signing=SimpleNamespace(
+        public_key=anna.identity.signing.public_key), dh=DeviceIdentity.generate().dh)
+    evil = Session.initiate(impostor, bundle)  # type: ignore[arg-type]
+    wire = evil.encrypt(contents.encode({"type": "text", "body": "new IBAN: XX00 EVIL",
+                                         "from": anna.address, "to": bob.address}))
+    pk = (await db.read(account_store.keyed_device_ids, bob.address))[bob.device_id]
+    forged = {"message_id": "m_forged", "sender": anna.address,
+              "sender_device": anna.device_id, "to": bob.address, "ts": 1,
+              "ciphertext": b64encode(wire)}
+    await db.write(message_store.append_events_txn, [(pk, "message", "m_forged", forged)], 1)
+    node.app[NOTIFIER].notify([pk])
+    assert await bob.sync_once() == [] and bob.undecryptable == 1
+    await anna.send_text(bob.address, "the real anna")
+    [got] = await receive(bob, 1)
+    assert got.text == "the real anna", "anna's real session was kept"
