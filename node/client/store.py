@@ -74,6 +74,7 @@ class Store:
             conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")  # see batch() for synced writes
+            conn.execute("PRAGMA secure_delete = ON")  # forgotten rows are overwritten
             conn.executescript(SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{path} is not a Kontor store ({exc})") from None
@@ -213,6 +214,18 @@ class Store:
     def set_verified(self, address: str, device_id: str, verified: bool = True) -> None:
         self._conn.execute("UPDATE devices SET verified = ? WHERE address = ? AND "
                            "device_id = ?", [int(verified), address, device_id])
+
+    def forget(self, address: str) -> int:
+        """Remove everything about ``address`` (sessions, pinned keys, history) so that
+        no trace stays in the file; returns the rows removed."""
+        removed = 0
+        with self.batch():
+            for sql in ("DELETE FROM sessions WHERE address = ?",
+                        "DELETE FROM devices WHERE address = ?",
+                        "DELETE FROM messages WHERE peer = ? OR sender = ?"):
+                removed += self._conn.execute(sql, [address] * sql.count("?")).rowcount
+        self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return removed
 
     # message history
     def add_message(self, message_id: str, peer: str, sender: str, sender_device: str,

@@ -26,6 +26,7 @@ from typing import Any
 
 from node.client.client import Client
 from node.client.errors import ApiError, ClientError
+from node.client.store import Store
 from node.config import Config
 from node.errors import KontorError
 from node.events import Hooks
@@ -134,6 +135,7 @@ class AutomationDevice:
         self._queue: asyncio.Queue[str] = asyncio.Queue(QUEUE_LIMIT)
         self._task: asyncio.Task[None] | None = None
         self.sent: list[tuple[str, str]] = []  # (customer, kind), for operators and tests
+        self.handled = 0  # customers' messages looked at
 
     async def start(self, hooks: Hooks) -> None:
         directory = _private_dir(self.config.data_dir / "automation")
@@ -186,6 +188,8 @@ class AutomationDevice:
                 log.warning("automation message to %s failed: %s", customer, exc)
             except Exception:  # noqa: BLE001 - logged; the device must keep running
                 log.exception("automation for %s failed", customer)
+            finally:
+                self.handled += 1
 
     async def handle(self, customer: str) -> list[str]:
         """Send what is due to ``customer`` now; returns the kinds sent."""
@@ -204,6 +208,20 @@ class AutomationDevice:
                 sent.append(kind)
         await transport.drain()
         return sent
+
+
+def forget_customer(config: Config, address: str) -> int:
+    """Erase ``address`` from the automation device's store (sessions, pinned keys, the
+    greetings sent); works whether or not the node runs. Returns the rows removed."""
+    directory = config.data_dir / "automation"
+    path = directory / "device.store"
+    if not path.exists():
+        return 0
+    store = Store.open(path, _passphrase(directory))
+    try:
+        return store.forget(address)
+    finally:
+        store.close()
 
 
 def _device_txn(db: Any, business: str, now: int) -> Requester:

@@ -18,6 +18,7 @@ from typing import Any
 
 from federation import storage as fed_store
 from node.errors import InvalidParameter
+from node.services import automation_device
 from node.services.accounts import Requester, now_ms
 from node.services.business import conversations
 from node.services.business import validate as v
@@ -84,6 +85,8 @@ async def erase(biz: Business, who: Requester | None, address: Any) -> dict[str,
     customer = _customer(address)
     result = await biz.db.write(_erase_txn, biz, customer)
     await biz.db.checkpoint()  # no old copy of the erased rows stays in the log
+    result["removed"]["automation_device"] = automation_device.forget_customer(biz.config,
+                                                                               customer)
     files = 0
     for media_id in result["media"]:
         path = blob_path(biz.config.data_dir, media_id)
