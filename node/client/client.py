@@ -559,8 +559,12 @@ class Client:
                 "POST", "/business/orders", body)
         except ApiError as err:
             if err.code == "ORDER_EXISTS":  # another team device recorded it first
-                message.annotations["order"] = await self.transport.request(
-                    "GET", f"/business/orders/{c['order_id']}")
+                existing = await self.transport.request(
+                    "GET", f"/business/orders/{quote(c['order_id'])}")
+                if existing.get("conversation") == message.sender:
+                    message.annotations["order"] = existing
+                else:
+                    message.annotations["order_error"] = {"code": "ORDER_ID_TAKEN"}
             else:
                 message.annotations["order_error"] = {"code": err.code,
                                                       "message": err.message,

@@ -133,6 +133,11 @@ async def test_orders_are_priced_by_the_node_and_label_the_conversation(
     assert (made["total_minor"], made["currency"], made["status"]) == (3998, "EUR", "new")
     status, err = await call(http, node.url, "POST", B + "/orders", token, order)
     assert (status, err["error"]["code"]) == (409, "ORDER_EXISTS")
+    dora = await customer(node, http, "dora")  # another customer reuses carl's order id
+    await customer_sends(node, http, dora, "d1")
+    status, err = await call(http, node.url, "POST", B + "/orders", token,
+                             {**order, "conversation": dora["address"]})
+    assert (status, err["error"]["code"]) == (409, "ORDER_ID_TAKEN")
 
     conv = B + f"/conversations/{carl['address']}"
 

@@ -58,6 +58,11 @@ def _record_txn(db: Any, business: str, order: dict[str, Any], items: Any,
                                details={"total_minor": total, "currency": currency})
     order |= {"lines": lines, "total_minor": total, "currency": currency}
     if not store.insert_order_txn(db, order, now):
+        existing = store.get_order(db, order["order_id"])
+        if existing is not None and existing["customer"] != customer:
+            # Order ids come from customers' apps: one cannot claim another's order.
+            raise Conflict(f"order id {order['order_id']} belongs to another conversation",
+                           code="ORDER_ID_TAKEN")
         raise Conflict(f"order {order['order_id']} exists", code="ORDER_EXISTS")
     attach_by_name_txn(db, customer, "New order", now)
     pks = push_txn(db, business, [customer], "order", now)
