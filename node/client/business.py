@@ -54,14 +54,22 @@ def _signing_key(document: dict[str, Any], server_name: str,
     raise VerificationError(f"the document is not signed by a current key of {server_name}")
 
 
-async def check_business_document(answer: dict[str, Any], server_name: str,
+async def check_business_document(answer: dict[str, Any], server_name: str, kind: str,
                                   nameserver: tuple[str, int] | None = None
                                   ) -> BusinessDocument:
-    """Verify a directory answer; VerificationError when a signature does not check."""
+    """Verify a directory answer for the ``kind`` (profile or catalog) of ``server_name``;
+    VerificationError when a signature does not check, the document is of another kind
+    or server, or it has expired (a stale copy replayed by a node)."""
     now = int(time.time() * 1000)
     document, key_document = answer.get("document"), answer.get("keys")
     if not isinstance(document, dict) or answer.get("server_name") != server_name:
         raise VerificationError(f"the node answered no document of {server_name}")
+    if document.get("type") != f"kontor.business.{kind}" \
+            or document.get("server_name") != server_name:
+        raise VerificationError(f"the document is not the {kind} of {server_name}")
+    valid_until = document.get("valid_until_ms")
+    if not isinstance(valid_until, int) or valid_until <= now:
+        raise VerificationError(f"the {kind} of {server_name} has expired")
     try:
         keys, _, _ = check_document(key_document, server_name, now)
     except KeyLookupError as exc:

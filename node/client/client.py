@@ -727,7 +727,7 @@ class Client:
                                  nameserver: tuple[str, int] | None) -> BusinessDocument:
         server = business.partition("@")[2] or business
         answer = await self.transport.request("GET", f"/directory/{quote(server)}/{kind}")
-        return await check_business_document(answer, server, nameserver)
+        return await check_business_document(answer, server, kind, nameserver)
 
     async def send_product(self, to: str, sku: str, catalog: str | None = None) -> Message:
         """Share a product of a catalog (by default the business this device answers
