@@ -16,10 +16,12 @@ the URI from its own server name.
 from __future__ import annotations
 
 import json
+import os
 import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -127,6 +129,48 @@ class FederationClient:
             raise RemoteError(destination, status, str(error.get("code", "HTTP_ERROR"))[:64],
                               str(error.get("message", ""))[:300])
         return data
+
+    async def fetch_media(self, destination: str, media_id: str, out: Path,
+                          limit: int) -> int:
+        """Download a media blob (signed request) into ``out``; returns its size.
+        RemoteError on an error answer or when it is larger than ``limit``."""
+        path = f"{FED_PREFIX}/media/{media_id}"
+        headers = sign_kontor_request("GET", f"{self.scheme}://{destination}{path}", b"",
+                                      self.identity.server_name, destination,
+                                      self.identity.key_id, self.identity.sign,
+                                      int(self.clock()))
+        try:
+            found = await self.discovery.resolve(destination)
+        except (DiscoveryError, InvalidServerName) as exc:
+            raise RemoteError(destination, 0, "DISCOVERY_FAILED", str(exc)) from None
+        kwargs: dict[str, Any] = {}
+        if self.scheme == "https":
+            kwargs["ssl"] = self.tls or True
+            kwargs["server_hostname"] = found.tls_name
+        size = 0
+        try:
+            async with self.session.get(yarl.URL(found.base_url + path, encoded=True),
+                                        headers={**headers, "Host": destination},
+                                        timeout=aiohttp.ClientTimeout(total=None,
+                                                                      sock_read=60),
+                                        allow_redirects=False, **kwargs) as resp:
+                if resp.status != 200:
+                    body = await _read_limited(resp, 64 * 1024)
+                    raise RemoteError(destination, resp.status, "MEDIA_UNAVAILABLE",
+                                      body[:200].decode(errors="replace"))
+                with open(out, "xb") as fh:
+                    async for chunk in resp.content.iter_chunked(256 * 1024):
+                        size += len(chunk)
+                        if size > limit:
+                            raise RemoteError(destination, 413, "TOO_LARGE",
+                                              f"media larger than {limit} bytes")
+                        fh.write(chunk)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise RemoteError(destination, 0, "UNREACHABLE",
+                              f"{type(exc).__name__}: {exc}") from None
+        return size
 
     async def send_transaction(self, destination: str, txn_id: str,
                                body: dict[str, Any]) -> dict[str, Any]:

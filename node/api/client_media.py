@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from federation.client import RemoteError
 from node.api.auth import requester
-from node.appkeys import CONFIG, DB
-from node.errors import UnsupportedMediaType
+from node.api.fedauth import verified_origin
+from node.appkeys import CONFIG, DB, FEDERATION
+from node.config import is_server_name
+from node.errors import Forbidden, InvalidParameter, NotFound, Unavailable, UnsupportedMediaType
 from node.services import media
 
 PREFIX = "/_kontor/client/v1"
@@ -27,7 +30,36 @@ async def upload(request: web.Request) -> web.Response:
 
 @routes.get(PREFIX + "/media/{media_id}", name="client.media.download")
 async def download(request: web.Request) -> web.FileResponse:
+    """A blob of this node, or with ``?server=`` one uploaded on another node (fetched
+    over federation, checked against its hash, kept)."""
     await requester(request)
+    config = request.app[CONFIG]
+    media_id = request.match_info["media_id"]
+    server = request.query.get("server", config.node.server_name)
+    if server == config.node.server_name:
+        path = await media.locate(request.app[DB], config.data_dir, media_id)
+    else:
+        if not is_server_name(server):
+            raise InvalidParameter("server must be a server name", code="INVALID_SERVER_NAME")
+        runtime = request.app.get(FEDERATION)
+        if runtime is None:
+            raise Forbidden("federation is disabled on this node", code="FEDERATION_DISABLED")
+        media.blob_path(config.data_dir, media_id)  # validates the id first
+        try:
+            path = await media.fetch_remote(request.app[DB], config.data_dir, runtime.client,
+                                            server, media_id, config.limits.max_media_bytes)
+        except RemoteError as exc:
+            if exc.status in (404, 413):
+                raise NotFound(f"{server} has no such media", code="UNKNOWN_MEDIA") from None
+            raise Unavailable(f"cannot fetch the media from {server}: {exc}",
+                              code="REMOTE_UNAVAILABLE") from None
+    return web.FileResponse(path, headers={"Content-Type": "application/octet-stream"})
+
+
+@routes.get("/_kontor/federation/v1/media/{media_id}", name="federation.media")
+async def federation_download(request: web.Request) -> web.FileResponse:
+    """A blob for another node (the request is signed; see node.api.fedauth)."""
+    verified_origin(request)
     path = await media.locate(request.app[DB], request.app[CONFIG].data_dir,
                               request.match_info["media_id"])
     return web.FileResponse(path, headers={"Content-Type": "application/octet-stream"})

@@ -95,6 +95,8 @@ ROUTES.append(
 QUERY = {
     "/sync": [("since", 0), ("timeout", 0), ("limit", 100)],
     "/ws": [("since", 0)],
+    "/media/{media_id}": [("server", {"type": "string", "description": "the server the "
+                                      "media was uploaded to (default: this one)"})],
 }
 ROUTES += BUSINESS_ROUTES
 QUERY.update(BUSINESS_QUERY)  # type: ignore[arg-type]

@@ -299,6 +299,7 @@ class Client:
         if uploaded["media_id"] != key.media_id:
             raise VerificationError("the node stored the media under another hash")
         return await self.send(to, {"type": "media", "media_id": uploaded["media_id"],
+                                    "server": self.address.partition("@")[2],
                                     **key.to_json(), "name": name, "mime": mime,
                                     "caption": caption})
 
@@ -313,7 +314,11 @@ class Client:
             raise ContentError(f"bad media reference: {exc}") from None
         if key.media_id != c["media_id"]:
             raise VerificationError("the media id does not match the media's hash")
-        data = await self.transport.download_media(c["media_id"], limit=key.ciphertext_size)
+        server = c.get("server")
+        here = self.address.partition("@")[2]
+        data = await self.transport.download_media(
+            c["media_id"], limit=key.ciphertext_size,
+            server=server if isinstance(server, str) and server != here else None)
         try:
             return decrypt_media(data, key)
         except CryptoError as exc:

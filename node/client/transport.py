@@ -94,9 +94,11 @@ class Transport:
                 headers={**self._headers(), "Content-Type": "application/octet-stream"}) as r:
             return _decode(r.status, await _read_all(r, MAX_RESPONSE + 1))
 
-    async def download_media(self, media_id: str, limit: int) -> bytes:
+    async def download_media(self, media_id: str, limit: int,
+                             server: str | None = None) -> bytes:
+        params = {"server": server} if server else None
         async with self._session.get(self.base_url + PREFIX + f"/media/{quote(media_id)}",
-                                     headers=self._headers()) as r:
+                                     params=params, headers=self._headers()) as r:
             raw = await _read_all(r, limit + 1)
             if r.status != 200:
                 _decode(r.status, raw)

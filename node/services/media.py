@@ -14,6 +14,7 @@ import re
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from node.errors import InvalidParameter, NotFound, PayloadTooLarge
 from node.services.accounts import Requester, now_ms
@@ -69,4 +70,32 @@ async def locate(db: Database, data_dir: Path, media_id: str) -> Path:
     path = blob_path(data_dir, media_id)
     if await db.read(store.get_media, media_id) is None or not path.exists():
         raise NotFound("no such media", code="UNKNOWN_MEDIA")
+    return path
+
+
+async def fetch_remote(db: Database, data_dir: Path, client: Any, server: str,
+                       media_id: str, limit: int) -> Path:
+    """A blob stored on ``server``: fetched over federation once, checked against its
+    content address (the id is the SHA-256 of the bytes), kept here as a copy."""
+    path = blob_path(data_dir, media_id)
+    if await db.read(store.get_media, media_id) is not None and path.exists():
+        return path
+    folder = media_dir(data_dir)
+    folder.mkdir(mode=0o700, exist_ok=True)
+    tmp = folder / f".fetch-{secrets.token_hex(8)}"
+    try:
+        size = await client.fetch_media(server, media_id, tmp, limit)
+        digest = hashlib.sha256()
+        with open(tmp, "rb") as fh:
+            for chunk in iter(lambda: fh.read(256 * 1024), b""):
+                digest.update(chunk)
+        got = base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
+        if not secrets.compare_digest(got, media_id):
+            raise NotFound(f"{server} answered other bytes for this media",
+                           code="UNKNOWN_MEDIA")
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    await db.write(store.record_media_txn, media_id, size, f"@{server}", now_ms())
     return path

@@ -72,6 +72,18 @@ async def test_customer_on_c_talks_to_two_agents_of_a_business_on_a(
         assert got.text == texts[3] and got.sender_device == otto.device_id
         tablet = await receive(carl_tablet, 2, timeout=20)  # its own mirror, then otto's
         assert [m.text for m in tablet] == [texts[2], texts[3]]
+
+        # Media crosses nodes too: each side fetches the other node's blob through its own.
+        photo = bytes(range(256)) * 300
+        await carl.send_media(business, photo, name="broken-lid.jpg", mime="image/jpeg")
+        got = (await receive(anna, 2, timeout=20))[-1]  # otto's earlier copy, then this
+        assert got.type == "media" and got.content["server"] == "c.test"
+        assert await anna.download_media(got) == photo
+        invoice = b"%PDF-1.7 invoice for carl " * 500
+        await otto.send_media(carl.address, invoice, name="invoice.pdf")
+        [got] = await receive(carl, 1, timeout=20)
+        assert got.content["server"] == "a.test"
+        assert await carl.download_media(got) == invoice
     finally:
         for device in (anna, otto, carl, carl_tablet):
             await device.close()
