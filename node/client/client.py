@@ -19,7 +19,7 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from ssl import SSLContext
@@ -40,7 +40,7 @@ from crypto.identity import (
     verify_device_keys,
 )
 from crypto.keys import X25519Key
-from crypto.media import MediaKey, decrypt_media, encrypt_media
+from crypto.media import MediaKey, decrypt_chunks, decrypt_media, encrypt_chunks, encrypt_media
 from crypto.session import Session, peek_prekey
 from crypto.verify import DeviceKeys
 from node.client import content as contents
@@ -303,8 +303,52 @@ class Client:
                                     **key.to_json(), "name": name, "mime": mime,
                                     "caption": caption})
 
-    async def download_media(self, message: Message) -> bytes:
-        """Fetch, check and decrypt the media a message refers to."""
+    async def send_media_file(self, to: str, path: str | Path, *, name: str | None = None,
+                              mime: str = "application/octet-stream",
+                              caption: str = "") -> Message:
+        """Like ``send_media`` for a file of any size: read, encrypted and uploaded in
+        64 KiB chunks, never whole in memory."""
+        path = Path(path)
+        if path.stat().st_size > MAX_MEDIA:
+            raise ContentError("media is limited to 2 GiB")
+        stream = encrypt_chunks(_file_chunks(path))
+
+        async def body() -> AsyncIterator[bytes]:
+            for part in stream:
+                yield part
+
+        uploaded = await self.transport.upload_media_stream(body())
+        key = stream.media_key()
+        if uploaded["media_id"] != key.media_id:
+            raise VerificationError("the node stored the media under another hash")
+        return await self.send(to, {"type": "media", "media_id": uploaded["media_id"],
+                                    "server": self.address.partition("@")[2],
+                                    **key.to_json(), "name": name or path.name, "mime": mime,
+                                    "caption": caption})
+
+    async def save_media(self, message: Message, path: str | Path) -> int:
+        """Download, check and decrypt a message's media into the new file ``path`` in
+        chunks; returns the plaintext size. Nothing is left behind when a check fails."""
+        key, server = self._media_key(message)
+        path = Path(path)
+        encrypted = path.with_name(path.name + ".download")
+        try:
+            await self.transport.download_media_to(message.content["media_id"], encrypted,
+                                                   key.ciphertext_size, server)
+            written = 0
+            with open(path, "xb") as out:
+                for plain in decrypt_chunks(_file_chunks(encrypted), key):
+                    out.write(plain)
+                    written += len(plain)
+            return written
+        except CryptoError as exc:
+            path.unlink(missing_ok=True)
+            raise VerificationError(f"media does not check: {exc}") from None
+        finally:
+            encrypted.unlink(missing_ok=True)
+
+    def _media_key(self, message: Message) -> tuple[MediaKey, str | None]:
+        """The key of a media message, and the server to fetch it from (None: ours)."""
         c = message.content
         if message.type != "media":
             raise ContentError("this message carries no media")
@@ -316,9 +360,14 @@ class Client:
             raise VerificationError("the media id does not match the media's hash")
         server = c.get("server")
         here = self.address.partition("@")[2]
-        data = await self.transport.download_media(
-            c["media_id"], limit=key.ciphertext_size,
-            server=server if isinstance(server, str) and server != here else None)
+        return key, server if isinstance(server, str) and server != here else None
+
+    async def download_media(self, message: Message) -> bytes:
+        """Fetch, check and decrypt the media a message refers to, in memory (see
+        ``save_media`` for large files)."""
+        key, server = self._media_key(message)
+        data = await self.transport.download_media(message.content["media_id"],
+                                                   limit=key.ciphertext_size, server=server)
         try:
             return decrypt_media(data, key)
         except CryptoError as exc:
@@ -852,6 +901,12 @@ class Client:
     def is_verified(self, address: str, device_id: str) -> bool:
         known = self.store.device_key(address, device_id)
         return bool(known and known[1])
+
+
+def _file_chunks(path: Path, size: int = 256 * 1024) -> Iterator[bytes]:
+    with open(path, "rb") as fh:
+        while chunk := fh.read(size):
+            yield chunk
 
 
 def _delivery_receipt(event: dict[str, Any]) -> Receipt | None:

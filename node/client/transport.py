@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import ssl as ssl_module
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -93,6 +94,30 @@ class Transport:
                 self.base_url + PREFIX + "/media", data=data,
                 headers={**self._headers(), "Content-Type": "application/octet-stream"}) as r:
             return _decode(r.status, await _read_all(r, MAX_RESPONSE + 1))
+
+    async def upload_media_stream(self, chunks: AsyncIterator[bytes]) -> dict[str, Any]:
+        """Upload encrypted bytes as they are produced (no whole file in memory)."""
+        async with self._session.post(
+                self.base_url + PREFIX + "/media", data=chunks,
+                headers={**self._headers(), "Content-Type": "application/octet-stream"}) as r:
+            return _decode(r.status, await _read_all(r, MAX_RESPONSE + 1))
+
+    async def download_media_to(self, media_id: str, out: Path, limit: int,
+                                server: str | None = None) -> int:
+        """Stream a blob into the new file ``out``; returns its size."""
+        params = {"server": server} if server else None
+        async with self._session.get(self.base_url + PREFIX + f"/media/{quote(media_id)}",
+                                     params=params, headers=self._headers()) as r:
+            if r.status != 200:
+                _decode(r.status, await _read_all(r, MAX_RESPONSE + 1))
+            size = 0
+            with open(out, "xb") as fh:
+                async for chunk in r.content.iter_chunked(256 * 1024):
+                    size += len(chunk)
+                    if size > limit:
+                        raise ApiError(r.status, "TOO_LARGE", f"media larger than {limit} bytes")
+                    fh.write(chunk)
+            return size
 
     async def download_media(self, media_id: str, limit: int,
                              server: str | None = None) -> bytes:

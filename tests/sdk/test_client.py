@@ -9,7 +9,7 @@ import pytest
 
 from node.appkeys import DB
 from node.client.client import Client, Message, Receipt
-from node.client.errors import ApiError, StoreError
+from node.client.errors import ApiError, StoreError, VerificationError
 from node.services import accounts
 from tests.nodes import RunningNode
 from tests.sdk.conftest import PASSPHRASE, PASSWORD, MakeClient, receive
@@ -299,3 +299,26 @@ async def test_a_node_cannot_start_a_session_in_a_devices_name(
     await anna.send_text(bob.address, "the real anna")
     [got] = await receive(bob, 1)
     assert got.text == "the real anna", "anna's real session was kept"
+
+
+async def test_large_media_files_stream_through(tmp_path: Path, make_client: MakeClient
+                                                ) -> None:
+    anna = await make_client("anna")
+    bob = await make_client("bob")
+    source = tmp_path / "catalogue.bin"
+    with open(source, "wb") as fh:  # 5 MiB and a bit: many chunks and a short last one
+        for i in range(81):
+            fh.write(bytes([i]) * 65536)
+        fh.write(b"end")
+    sent = await anna.send_media_file(bob.address, source, mime="application/pdf")
+    [got] = await receive(bob, 1)
+    assert got.message_id == sent.message_id and got.content["name"] == "catalogue.bin"
+    target = tmp_path / "received.bin"
+    assert await bob.save_media(got, target) == source.stat().st_size
+    assert target.read_bytes() == source.read_bytes()
+    assert not (tmp_path / "received.bin.download").exists()
+    tampered = Message(got.message_id, got.sender, got.sender_device, got.to, got.peer,
+                       got.ts, {**got.content, "key": got.content["key"][::-1]})
+    with pytest.raises(VerificationError):
+        await bob.save_media(tampered, tmp_path / "tampered.bin")
+    assert not (tmp_path / "tampered.bin").exists()
