@@ -175,12 +175,15 @@ class AutomationDevice:
         while True:
             try:
                 customer = await asyncio.wait_for(self._queue.get(), DRAIN_SECONDS)
-            except TimeoutError:  # quiet: empty the stream of the team's copies
-                with contextlib.suppress(KontorError):
+            except TimeoutError:  # quiet: empty the stream of the team's copies, and keep
+                # one-time prekeys stocked (the device never reads what it receives, so
+                # the SDK's own top-up after a session start never runs for it)
+                with contextlib.suppress(KontorError, ClientError):
                     assert self.client is not None
                     transport = self.client.transport
                     assert isinstance(transport, LocalTransport)
                     await transport.drain()
+                    await self.client.top_up_prekeys()
                 continue
             try:
                 await self.handle(customer)
