@@ -133,22 +133,18 @@ async def run_demo(out: Callable[[str], None] = print, keep: Path | None = None)
         otto = await Client.login(shop.url, "otto", PASSWORD, passphrase="demo",
                                   store=root / "otto.store")
         business = maria.speaks_as
-        t = maria.transport
-        await t.request("PUT", "/business/profile", {
-            "name": "Tea & Leaf", "description": "Loose leaf tea since 1998",
-            "category": "Tea shop", "timezone": zone_at(10),
-            "hours": {d: [{"open": "09:00", "close": "17:00"}]
-                      for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}})
+        await maria.update_business_profile(
+            name="Tea & Leaf", description="Loose leaf tea since 1998", category="Tea shop",
+            timezone=zone_at(10), hours={d: [{"open": "09:00", "close": "17:00"}]
+                                         for d in ("mon", "tue", "wed", "thu", "fri", "sat",
+                                                   "sun")})
         for sku, name, price in (("SENCHA-100", "Sencha, 100 g", 1250),
                                  ("ASSAM-250", "Assam, 250 g", 1490),
                                  ("POT-1", "Cast iron teapot", 4500)):
-            await t.request("POST", "/business/products", {
-                "sku": sku, "name": name, "price_minor": price, "currency": "EUR"})
-        await t.request("PUT", "/business/automation", {
-            "greeting": {"enabled": True, "text": GREETING},
-            "away": {"enabled": True, "text": AWAY}})
-        await t.request("POST", "/business/quick-replies", {
-            "shortcut": "thanks", "text": "Thank you {customer_name}, enjoy your tea!"})
+            await maria.save_product(sku, name=name, price_minor=price, currency="EUR")
+        await maria.set_automation(greeting={"enabled": True, "text": GREETING},
+                                   away={"enabled": True, "text": AWAY})
+        await maria.save_quick_reply("thanks", "Thank you {customer_name}, enjoy your tea!")
         p.say(f"business {business}: admin maria, agents anna and otto; profile, "
               "3 products, greeting and away messages, a quick reply")
 

@@ -53,20 +53,17 @@ async def world(tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
 
 
 async def setup_business(boss: Client, timezone: str = "UTC") -> None:
-    t = boss.transport
-    await t.request("PUT", "/business/profile", {
-        "name": "Teahouse", "description": "Loose leaf tea", "category": "Shop",
-        "timezone": timezone, "hours": {d: [{"open": "09:00", "close": "17:00"}]
-                                        for d in ("mon", "tue", "wed", "thu", "fri",
-                                                  "sat", "sun")}})
+    """Profile open 09:00-17:00 every day in ``timezone``, two products, greeting and
+    away messages, a quick reply: set up by the admin through the SDK."""
+    await boss.update_business_profile(
+        name="Teahouse", description="Loose leaf tea", category="Shop", timezone=timezone,
+        hours={d: [{"open": "09:00", "close": "17:00"}]
+               for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")})
     for sku, name, price in (("GREEN-1", "Sencha 100 g", 1250), ("BLACK-1", "Assam", 990)):
-        await t.request("POST", "/business/products", {
-            "sku": sku, "name": name, "price_minor": price, "currency": "EUR"})
-    await t.request("PUT", "/business/automation", {
-        "greeting": {"enabled": True, "text": GREETING},
-        "away": {"enabled": True, "text": AWAY}})
-    await t.request("POST", "/business/quick-replies", {
-        "shortcut": "thanks", "text": "Thank you {customer_name}, your tea is on its way!"})
+        await boss.save_product(sku, name=name, price_minor=price, currency="EUR")
+    await boss.set_automation(greeting={"enabled": True, "text": GREETING},
+                              away={"enabled": True, "text": AWAY})
+    await boss.save_quick_reply("thanks", "Thank you {customer_name}, your tea is on its way!")
 
 
 async def test_customer_on_another_node_deals_with_the_business(
