@@ -358,9 +358,12 @@ class Client:
             raise ContentError(f"bad media reference: {exc}") from None
         if key.media_id != c["media_id"]:
             raise VerificationError("the media id does not match the media's hash")
-        server = c.get("server")
         here = self.address.partition("@")[2]
-        return key, server if isinstance(server, str) and server != here else None
+        server = c.get("server", message.sender.partition("@")[2])
+        if server != message.sender.partition("@")[2]:
+            # Media lives on its sender's node; a message may not send our node elsewhere.
+            raise VerificationError("the media is not on its sender's server")
+        return key, None if server == here else server
 
     async def download_media(self, message: Message) -> bytes:
         """Fetch, check and decrypt the media a message refers to, in memory (see

@@ -317,8 +317,14 @@ async def test_large_media_files_stream_through(tmp_path: Path, make_client: Mak
     assert await bob.save_media(got, target) == source.stat().st_size
     assert target.read_bytes() == source.read_bytes()
     assert not (tmp_path / "received.bin.download").exists()
+    from crypto.encoding import b64encode
+
     tampered = Message(got.message_id, got.sender, got.sender_device, got.to, got.peer,
-                       got.ts, {**got.content, "key": got.content["key"][::-1]})
+                       got.ts, {**got.content, "key": b64encode(bytes(32))})  # wrong key
     with pytest.raises(VerificationError):
         await bob.save_media(tampered, tmp_path / "tampered.bin")
     assert not (tmp_path / "tampered.bin").exists()
+    elsewhere = Message(got.message_id, got.sender, got.sender_device, got.to, got.peer,
+                        got.ts, {**got.content, "server": "elsewhere.example"})
+    with pytest.raises(VerificationError, match="sender's server"):
+        await bob.save_media(elsewhere, tmp_path / "elsewhere.bin")
