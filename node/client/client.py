@@ -786,6 +786,16 @@ class Client:
         answer = await self.transport.request("GET", f"/directory/{quote(server)}/{kind}")
         return await check_business_document(answer, server, kind, nameserver)
 
+    async def business_image(self, business: str, media_id: str,
+                             limit: int = 16 * 1024 * 1024) -> bytes:
+        """A public image of a business (its profile's logo, a product's image): plain
+        bytes stored on the business's node, fetched through this device's node, which
+        checks them against their id (the SHA-256 of the bytes)."""
+        server = business.partition("@")[2] or business
+        here = self.address.partition("@")[2]
+        return await self.transport.download_media(media_id, limit,
+                                                   None if server == here else server)
+
     async def send_product(self, to: str, sku: str, catalog: str | None = None) -> Message:
         """Share a product of a catalog (by default the business this device answers
         for, else the recipient's) as a message the other side can open."""

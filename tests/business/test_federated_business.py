@@ -23,6 +23,7 @@ from tests.nodes import RunningNode, eventually
 from tests.sdk.conftest import PASSPHRASE, PASSWORD, fast_store_kdf, receive  # noqa: F401
 from tests.sdk.test_client import raw_files
 
+PHOTO = b"\x89PNG a picture of green tea" * 40
 GREETING = "Welcome to Teahouse! We answer within the hour."
 AWAY = "We are closed right now; we will answer tomorrow from 9:00."
 
@@ -59,8 +60,10 @@ async def setup_business(boss: Client, timezone: str = "UTC") -> None:
         name="Teahouse", description="Loose leaf tea", category="Shop", timezone=timezone,
         hours={d: [{"open": "09:00", "close": "17:00"}]
                for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")})
+    image = (await boss.transport.upload_media(PHOTO))["media_id"]
     for sku, name, price in (("GREEN-1", "Sencha 100 g", 1250), ("BLACK-1", "Assam", 990)):
-        await boss.save_product(sku, name=name, price_minor=price, currency="EUR")
+        await boss.save_product(sku, name=name, price_minor=price, currency="EUR",
+                                image=image if sku == "GREEN-1" else None)
     await boss.set_automation(greeting={"enabled": True, "text": GREETING},
                               away={"enabled": True, "text": AWAY})
     await boss.save_quick_reply("thanks", "Thank you {customer_name}, your tea is on its way!")
@@ -83,6 +86,8 @@ async def test_customer_on_another_node_deals_with_the_business(
     catalog = await carl.business_catalog(business, nameserver=world["dns"].nameserver)
     assert catalog.verified
     assert {p["sku"] for p in catalog["products"]} == {"GREEN-1", "BLACK-1"}
+    [green] = [p for p in catalog["products"] if p["sku"] == "GREEN-1"]
+    assert await carl.business_image(business, green["image"]) == PHOTO  # across nodes
 
     # First contact: the greeting and (closed at night) the away message, once each.
     await carl.send_text(business, "Hello, is the Sencha fresh?")
