@@ -1,8 +1,8 @@
 """The business's public documents: the signed profile and catalog.
 
 Served without a token at ``/_kontor/public/v1/`` (for web pages and apps before login)
-and to other nodes at ``/_kontor/federation/v1/`` (plain routes for now; federation's
-request-signature check goes in front of them). The documents carry the node's
+and to other nodes at ``/_kontor/federation/v1/`` (public routes: ``node.api.fedauth``
+lets them through without a request signature). The documents carry the node's
 signature, so where they were fetched from does not matter to whoever checks it.
 """
 
