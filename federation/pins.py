@@ -116,9 +116,11 @@ async def lookup_pins(
     cache: TtlCache[frozenset[str] | None] | None = None,
     negative_ttl: float = 60.0,
 ) -> frozenset[str] | None:
-    """The pins server_name publishes; None when it publishes no record (or is an IP)."""
+    """The pins server_name publishes; None when it publishes no record (or is an IP, or
+    localhost, which RFC 6761 keeps out of DNS)."""
     name = parse_server_name(server_name)
-    if name.is_ip:
+    host = name.host.lower().rstrip(".")
+    if name.is_ip or host == "localhost" or host.endswith(".localhost"):
         return None
     key = name.host.lower()
     cached = cache.get(key) if cache is not None else None

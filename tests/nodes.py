@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import signal
 import socket
@@ -21,6 +22,7 @@ from aiohttp import web
 from node.app import create_app
 from node.config import Config, load_config
 from node.server import ssl_context
+from tests.dnsserver import DnsServer
 
 T = TypeVar("T")
 REPO = Path(__file__).resolve().parent.parent
@@ -33,6 +35,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+_DNS: DnsServer | None = None
+
+
+def test_dns() -> DnsServer:
+    """A DNS server on loopback that every test node uses unless told otherwise, so that
+    no lookup of a test ever leaves the machine (unknown names: NXDOMAIN at once)."""
+    global _DNS
+    if _DNS is None:
+        _DNS = DnsServer().start()
+        atexit.register(_DNS.stop)
+    return _DNS
+
+
 def write_config(directory: Path, *, port: int | None = None, server_name: str | None = None,
                  sections: dict[str, dict[str, Any]] | None = None) -> Path:
     """Write a node.ini for a loopback test node into ``directory``."""
@@ -41,7 +56,8 @@ def write_config(directory: Path, *, port: int | None = None, server_name: str |
         "node": {"server_name": server_name or f"localhost:{port}", "data_dir": "data"},
         "http": {"listen_host": "127.0.0.1", "listen_port": port,
                  "shutdown_grace_seconds": 5},
-        "federation": {"allow_plain_http": "true", "allow_private_addresses": "true"},
+        "federation": {"allow_plain_http": "true", "allow_private_addresses": "true",
+                       "dns_nameserver": test_dns().address},
         "logging": {"level": "warning"},
     }
     for name, items in (sections or {}).items():

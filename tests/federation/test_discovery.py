@@ -421,6 +421,10 @@ async def test_absent_and_invalid_pins(dns_server: DnsServer) -> None:
     resolver = make_dns_resolver(dns_server.nameserver, timeout=2.0)
     assert await lookup_pins(resolver, "none.test") is None
     assert await lookup_pins(resolver, "127.0.0.1:8448") is None
+    dns_server.add_txt("_kontor-key.localhost", "v=kontor1 ed25519=" + PIN_A)
+    before = dns_server.query_count()
+    assert await lookup_pins(resolver, "localhost:8448") is None, "localhost is not in DNS"
+    assert dns_server.query_count() == before
     dns_server.add_txt("_kontor-key.typo.test", "v=kontor1 ed25519=oops")
     assert await lookup_pins(resolver, "typo.test") == frozenset()
     check_pin(None, KEY_A)
