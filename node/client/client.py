@@ -596,11 +596,26 @@ class Client:
         if used_prekey:
             with contextlib.suppress(ApiError, aiohttp.ClientError):
                 await self.top_up_prekeys()
-        for item in out:
-            if isinstance(item, Message) and item.type == "order" and not item.outgoing \
-                    and self.speaks_as != self.address and item.to == self.speaks_as:
-                await self._record_order(item)
+        if self.speaks_as != self.address:  # a team device reports to the business node
+            for item in out:
+                if isinstance(item, Message) and item.type == "order" and not item.outgoing \
+                        and item.to == self.speaks_as:
+                    await self._record_order(item)
+                elif isinstance(item, Receipt) and item.kind == "read" \
+                        and item.by != self.speaks_as:
+                    await self._report_customer_read(item)
         return out
+
+    async def _report_customer_read(self, receipt: Receipt) -> None:
+        """A customer read the business's messages: tell the business node, for its
+        statistics (the node cannot see read receipts, they are end to end)."""
+        up_to = self.store.latest_ts(receipt.message_ids)
+        if up_to is None:
+            return
+        with contextlib.suppress(ApiError, aiohttp.ClientError):
+            await self.transport.request(
+                "POST", f"/business/conversations/{quote(receipt.by)}/customer-read",
+                {"up_to_ms": up_to})
 
     async def _record_order(self, message: Message) -> None:
         """A team device records a customer's order on the business node, which prices

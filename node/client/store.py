@@ -238,6 +238,13 @@ class Store:
                                   sealed])
         return cur.rowcount == 1
 
+    def latest_ts(self, message_ids: list[str] | tuple[str, ...]) -> int | None:
+        """The newest time among the given stored messages (None: none stored)."""
+        marks = ",".join("?" * len(message_ids))
+        row = self._conn.execute(f"SELECT MAX(ts) FROM messages WHERE message_id IN ({marks})",
+                                 list(message_ids)).fetchone()
+        return row[0] if row else None
+
     def mark(self, message_id: str, column: str) -> None:
         assert column in ("delivered", "read")
         self._conn.execute(f"UPDATE messages SET {column} = 1 WHERE message_id = ?",

@@ -127,6 +127,18 @@ async def test_customer_on_another_node_deals_with_the_business(
     assert got[1].content == {"type": "order_status", "order_id": "o-1001",
                               "status": "confirmed", "from": business, "to": "carl@c.test"}
 
+    # Carl reads the reply: the receipt is end to end; the agents' apps report it to the
+    # business node for its statistics, and the delivery receipts arrive as well.
+    await carl.mark_read(got[0])
+
+    async def counted() -> dict[str, Any] | None:
+        await anna.sync_once(timeout_ms=500)
+        stats = (await boss.transport.request("GET", "/business/stats?days=2"))["totals"]
+        return stats if stats["read"] >= 1 and stats["delivered"] >= 1 else None
+    totals = await eventually(counted, timeout=20, what="read and delivered counted")
+    assert totals["messages_sent"] >= 4 and totals["conversations_started"] == 1
+    assert totals["responses"] == 1
+
     # Neither node holds what was said in plaintext. (The business's own settings, such
     # as the greeting and quick reply templates, are stored in the clear on its node.)
     for node, texts in ((a, []), (c, [GREETING, AWAY])):
