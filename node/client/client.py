@@ -818,6 +818,20 @@ class Client:
         return await self.send(to, {"type": "product", "sku": sku,
                                     "catalog": server.partition("@")[2] or server})
 
+    async def open_product(self, message: Message, *,
+                           nameserver: tuple[str, int] | None = None) -> dict[str, Any]:
+        """The catalog entry a product message refers to, from the business's signed
+        (and checked) catalog; ``["verified"]`` says whether the catalog is DNS-pinned."""
+        if message.type != "product":
+            raise ContentError("this message refers to no product")
+        catalog = await self.business_catalog(message.content["catalog"],
+                                              nameserver=nameserver)
+        for product in catalog["products"]:
+            if product.get("sku") == message.content["sku"]:
+                return {**product, "verified": catalog.verified}
+        raise ContentError(f"{message.content['catalog']} no longer offers "
+                           f"{message.content['sku']}")
+
     async def send_order(self, business: str, items: list[tuple[str, int]], *,
                          order_id: str | None = None, total_minor: int | None = None,
                          currency: str | None = None) -> Message:

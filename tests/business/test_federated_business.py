@@ -105,6 +105,14 @@ async def test_customer_on_another_node_deals_with_the_business(
                      what="the automation device to look at the second message")
     assert a.app[AUTOMATION].sent == [("carl@c.test", "greeting"), ("carl@c.test", "away")]
 
+    # An agent shares a product; the customer opens it from the verified catalog.
+    await anna.send_product("carl@c.test", "GREEN-1")
+    [shared] = await receive(carl, 1, timeout=20)
+    product = await carl.open_product(shared, nameserver=world["dns"].nameserver)
+    assert (product["name"], product["price_minor"], product["verified"]) == (
+        "Sencha 100 g", 1250, True)
+    await receive(otto, 1, timeout=20)  # the team's copy
+
     # An order: the agents' SDK records it, the node prices it from its catalog, the
     # conversation is labelled "New order" in the team inbox.
     await carl.send_order(business, [("GREEN-1", 2), ("BLACK-1", 1)], order_id="o-1001",
