@@ -24,10 +24,15 @@ Command = Callable[[argparse.Namespace], int]
 COMMANDS: dict[str, tuple[Command, Callable[[argparse.ArgumentParser], None], str]] = {}
 
 
+NO_CONFIG: set[str] = set()  # commands that do not read a node's INI file
+
+
 def command(name: str, help: str,
-            args: Callable[[argparse.ArgumentParser], None] = lambda p: None
-            ) -> Callable[[Command], Command]:
-    """Register a subcommand."""
+            args: Callable[[argparse.ArgumentParser], None] = lambda p: None,
+            *, config: bool = True) -> Callable[[Command], Command]:
+    """Register a subcommand (``config=False``: it takes no ``-c FILE``)."""
+    if not config:
+        NO_CONFIG.add(name)
     def register(fn: Command) -> Command:
         COMMANDS[name] = (fn, args, help)
         return fn
@@ -140,8 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             p = sub.add_parser(name, help=help_text, description=help_text)
         p.set_defaults(command_name=name)
-        p.add_argument("-c", "--config", type=Path, default=None,
-                       help="the node's INI file (default: built-in loopback defaults)")
+        if name not in NO_CONFIG:
+            p.add_argument("-c", "--config", type=Path, default=None,
+                           help="the node's INI file (default: built-in loopback defaults)")
         add_args(p)
     return parser
 

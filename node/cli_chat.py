@@ -190,7 +190,9 @@ async def _chat(ns: argparse.Namespace) -> int:
     return 0
 
 
-@command("chat", "a terminal chat client (log in, list and open conversations, send)", _args)
+@command("chat", "a terminal chat client (log in, list and open conversations, send); "
+         "KONTOR_PASSWORD and KONTOR_PASSPHRASE answer its questions in scripts", _args,
+         config=False)
 def cmd_chat(ns: argparse.Namespace) -> int:
     try:
         return asyncio.run(_chat(ns))
@@ -208,7 +210,8 @@ def _demo_args(p: argparse.ArgumentParser) -> None:
                    help="keep the demo's nodes and stores in this new folder")
 
 
-@command("demo", "play a business and a customer node on loopback, end to end", _demo_args)
+@command("demo", "play a business and a customer node on loopback, end to end", _demo_args,
+         config=False)
 def cmd_demo(ns: argparse.Namespace) -> int:
     from node.demo import main as demo_main
 
