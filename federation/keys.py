@@ -171,10 +171,6 @@ class KeyRing:
         if row is None:
             raise KeyLookupError(f"{server_name} has no key {key_id}")
         public = b64decode(row["public_key"], 32)
-        if self._valid_until.get(server_name, 0) > now:
-            self._hot[(server_name, key_id)] = (public, row["expired_ms"])
-            while len(self._hot) > MAX_TRACKED_SERVERS:
-                self._hot.popitem(last=False)
         if row["expired_ms"] is not None and row["expired_ms"] <= now:
             raise KeyLookupError(f"key {key_id} of {server_name} expired", "EXPIRED_KEY")
         return public
@@ -196,8 +192,14 @@ class KeyRing:
                 raise KeyLookupError(f"the key of {server_name} does not match its DNS pin "
                                 f"({exc})", "KEY_PIN_MISMATCH") from None
         await self._db.write(_store_keys_txn, server_name, keys, now)
+        # The memory cache is filled only here, from the document just checked, so a
+        # read that raced with this refresh can never put back a key it dropped.
         for cached in [k for k in self._hot if k[0] == server_name]:
             del self._hot[cached]
+        for kid, public, expired in keys:
+            self._hot[(server_name, kid)] = (b64decode(public, 32), expired)
+        while len(self._hot) > MAX_TRACKED_SERVERS:
+            self._hot.popitem(last=False)
         _remember(self._valid_until, server_name, valid_until)
 
     def forget(self, server_name: str) -> None:

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from node.api.auth import requester
 from node.api.parsing import field, read_json_object
-from node.appkeys import BUSINESS
+from node.appkeys import AUTOMATION, BUSINESS
 from node.errors import InvalidParameter
 from node.services.business import (
     automation,
@@ -270,5 +270,7 @@ async def export_customer(request: web.Request) -> web.Response:
 @routes.delete(PREFIX + "/customers/{address}", name="client.business.customers.erase")
 async def erase_customer(request: web.Request) -> web.Response:
     who = await requester(request)
+    device = request.app.get(AUTOMATION)
     return ok(await datarights.erase(request.app[BUSINESS], who,
-                                     request.match_info["address"]))
+                                     request.match_info["address"],
+                                     device.forget if device is not None else None))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import secrets
 import time
@@ -331,19 +332,24 @@ class Client:
         chunks; returns the plaintext size. Nothing is left behind when a check fails."""
         key, server = self._media_key(message)
         path = Path(path)
-        encrypted = path.with_name(path.name + ".download")
+        encrypted = path.with_name(f".{path.name}.{secrets.token_hex(6)}.download")
+        created = False
         try:
             await self.transport.download_media_to(message.content["media_id"], encrypted,
                                                    key.ciphertext_size, server)
             written = 0
             with open(path, "xb") as out:
+                created = True
                 for plain in decrypt_chunks(_file_chunks(encrypted), key):
                     out.write(plain)
                     written += len(plain)
             return written
-        except CryptoError as exc:
-            path.unlink(missing_ok=True)
-            raise VerificationError(f"media does not check: {exc}") from None
+        except BaseException as exc:
+            if created:  # no partial plaintext stays behind
+                path.unlink(missing_ok=True)
+            if isinstance(exc, CryptoError):
+                raise VerificationError(f"media does not check: {exc}") from None
+            raise
         finally:
             encrypted.unlink(missing_ok=True)
 
@@ -514,8 +520,12 @@ class Client:
     def _trust_on_first_use(self, address: str, device_id: str, keys: DeviceKeys) -> None:
         """Pin the device's two identity keys (Ed25519 and X25519) on first sight; a
         device whose keys later differ is refused."""
-        previous = self.store.remember_device(address, device_id,
-                                              b64encode(keys.signing_key + keys.identity_key))
+        pinned = b64encode(keys.signing_key + keys.identity_key)
+        known = self.store.device_key(address, device_id)
+        if known is not None and len(b64decode(known[0])) == 32 \
+                and secrets.compare_digest(b64decode(known[0]), keys.signing_key):
+            self.store.upgrade_device_key(address, device_id, pinned)  # older 32-byte pin
+        previous = self.store.remember_device(address, device_id, pinned)
         if previous is not None:
             raise VerificationError(f"the identity key of {address} device {device_id} "
                                     "changed; refusing it (the device must log in anew)")
@@ -609,7 +619,7 @@ class Client:
     async def _report_customer_read(self, receipt: Receipt) -> None:
         """A customer read the business's messages: tell the business node, for its
         statistics (the node cannot see read receipts, they are end to end)."""
-        up_to = self.store.latest_ts(receipt.message_ids)
+        up_to = self.store.latest_ts(receipt.message_ids, peer=receipt.by)
         if up_to is None:
             return
         with contextlib.suppress(ApiError, aiohttp.ClientError):
@@ -650,7 +660,7 @@ class Client:
             if event.get("type") != "message":
                 continue
             sender, device = event.get("sender"), event.get("sender_device")
-            if self.store.device_key(sender, device) is not None:
+            if self._pinned(sender, device) is not None:
                 continue
             try:
                 if peek_prekey(b64decode(event["ciphertext"])) is not None:
@@ -765,6 +775,8 @@ class Client:
         if known is None:
             return None
         both = b64decode(known[0])
+        if len(both) == 32:  # pinned by an SDK that kept only the Ed25519 key
+            return None  # _learn_device re-fetches and upgrades it if that key matches
         if len(both) != 64:
             raise VerificationError(f"damaged key record for {address}/{device_id}")
         return both[:32], both[32:]
@@ -808,8 +820,11 @@ class Client:
         checks them against their id (the SHA-256 of the bytes)."""
         server = business.partition("@")[2] or business
         here = self.address.partition("@")[2]
-        return await self.transport.download_media(media_id, limit,
+        data = await self.transport.download_media(media_id, limit,
                                                    None if server == here else server)
+        if not secrets.compare_digest(b64encode(hashlib.sha256(data).digest()), media_id):
+            raise VerificationError("the image does not match its id (its hash)")
+        return data
 
     async def send_product(self, to: str, sku: str, catalog: str | None = None) -> Message:
         """Share a product of a catalog (by default the business this device answers

@@ -205,6 +205,11 @@ class Store:
             return None
         return row[0] if row[0] != identity_key else None
 
+    def upgrade_device_key(self, address: str, device_id: str, identity_key: str) -> None:
+        """Replace a pin in an older form by its current form (same device, same key)."""
+        self._conn.execute("UPDATE devices SET identity_key = ? WHERE address = ? AND "
+                           "device_id = ?", [identity_key, address, device_id])
+
     def device_key(self, address: str, device_id: str) -> tuple[str, bool] | None:
         row = self._conn.execute("SELECT identity_key, verified FROM devices WHERE "
                                  "address = ? AND device_id = ?",
@@ -238,11 +243,12 @@ class Store:
                                   sealed])
         return cur.rowcount == 1
 
-    def latest_ts(self, message_ids: list[str] | tuple[str, ...]) -> int | None:
-        """The newest time among the given stored messages (None: none stored)."""
+    def latest_ts(self, message_ids: list[str] | tuple[str, ...], peer: str) -> int | None:
+        """The newest time among the given messages we sent to ``peer`` (None: none)."""
         marks = ",".join("?" * len(message_ids))
-        row = self._conn.execute(f"SELECT MAX(ts) FROM messages WHERE message_id IN ({marks})",
-                                 list(message_ids)).fetchone()
+        row = self._conn.execute(
+            f"SELECT MAX(ts) FROM messages WHERE message_id IN ({marks}) AND peer = ? "
+            "AND outgoing = 1", [*message_ids, peer]).fetchone()
         return row[0] if row else None
 
     def mark(self, message_id: str, column: str) -> None:

@@ -133,6 +133,8 @@ class AutomationDevice:
         self.clock = clock  # the demo and tests may simulate the time of day
         self.client: Client | None = None
         self._queue: asyncio.Queue[str] = asyncio.Queue(QUEUE_LIMIT)
+        self._busy = asyncio.Lock()  # one customer at a time; erase waits for it
+        self._forgotten: set[str] = set()
         self._task: asyncio.Task[None] | None = None
         self.sent: list[tuple[str, str]] = []  # (customer, kind), for operators and tests
         self.handled = 0  # customers' messages looked at
@@ -168,6 +170,7 @@ class AutomationDevice:
             return
         if await self.db.read(team.is_member, sender):
             return
+        self._forgotten.discard(sender)  # they wrote (again): a conversation exists
         with contextlib.suppress(asyncio.QueueFull):
             self._queue.put_nowait(sender)
 
@@ -194,12 +197,27 @@ class AutomationDevice:
             finally:
                 self.handled += 1
 
+    async def forget(self, customer: str) -> int:
+        """Erase ``customer`` from this running device's store, after any greeting being
+        sent to them finished; later triggers for them are dropped until they write
+        again (a new conversation)."""
+        async with self._busy:
+            assert self.client is not None
+            self._forgotten.add(customer)
+            return self.client.store.forget(customer)
+
     async def handle(self, customer: str) -> list[str]:
         """Send what is due to ``customer`` now; returns the kinds sent."""
+        async with self._busy:
+            return await self._handle(customer)
+
+    async def _handle(self, customer: str) -> list[str]:
         assert self.client is not None
         transport = self.client.transport
         assert isinstance(transport, LocalTransport)
         await transport.drain()
+        if customer in self._forgotten:
+            return []
         due = await automation.decide(self.biz, customer, at_ms=self.clock())
         sent = []
         for kind in automation.KINDS:

@@ -7,11 +7,13 @@ names the blob by its hash so a client can check what it downloads.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import os
 import re
 import secrets
+import weakref
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -73,13 +75,47 @@ async def locate(db: Database, data_dir: Path, media_id: str) -> Path:
     return path
 
 
+FETCH_SLOTS = 4  # remote blobs fetched at once, node-wide
+FETCH_DEADLINE_SECONDS = 900.0
+_fetching: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop,
+                                     tuple[asyncio.Semaphore, dict[str, asyncio.Lock]]] = \
+    weakref.WeakKeyDictionary()
+
+
+def _fetch_state() -> tuple[asyncio.Semaphore, dict[str, asyncio.Lock]]:
+    """This event loop's fetch slots and per-media locks."""
+    loop = asyncio.get_running_loop()
+    if loop not in _fetching:
+        _fetching[loop] = (asyncio.Semaphore(FETCH_SLOTS), {})
+    return _fetching[loop]
+
+
 async def fetch_remote(db: Database, data_dir: Path, client: Any, server: str,
                        media_id: str, limit: int) -> Path:
-    """A blob stored on ``server``: fetched over federation once, checked against its
-    content address (the id is the SHA-256 of the bytes), kept here as a copy."""
+    """A blob stored on ``server``: fetched over federation once (concurrent requests for
+    it wait for that one fetch), checked against its content address (the id is the
+    SHA-256 of the bytes), kept here as a copy."""
     path = blob_path(data_dir, media_id)
-    if await db.read(store.get_media, media_id) is not None and path.exists():
-        return path
+    slots, locks = _fetch_state()
+    lock = locks.setdefault(media_id, asyncio.Lock())
+    try:
+        async with lock:
+            if await db.read(store.get_media, media_id) is not None and path.exists():
+                return path
+            async with slots:
+                return await asyncio.wait_for(
+                    _fetch(db, data_dir, client, server, media_id, limit, path),
+                    FETCH_DEADLINE_SECONDS)
+    except TimeoutError:
+        raise NotFound(f"{server} did not deliver the media in time",
+                       code="UNKNOWN_MEDIA") from None
+    finally:
+        if not lock.locked():
+            locks.pop(media_id, None)
+
+
+async def _fetch(db: Database, data_dir: Path, client: Any, server: str, media_id: str,
+                 limit: int, path: Path) -> Path:
     folder = media_dir(data_dir)
     folder.mkdir(mode=0o700, exist_ok=True)
     tmp = folder / f".fetch-{secrets.token_hex(8)}"

@@ -481,9 +481,13 @@ def erase_customer_txn(db: Db, customer: str) -> dict[str, Any]:
     _erase_outbox_txn(db, customer, run)
     run("remote_devices", "DELETE FROM fed_remote_devices WHERE address = ?", [customer])
     run("send_txns", "DELETE FROM send_txns WHERE address = ?", [customer])
-    media = [r[0] for r in db.execute("SELECT media_id FROM media WHERE uploader = ?",
-                                      [customer])]
-    run("media", "DELETE FROM media WHERE uploader = ?", [customer])
+    # Their uploads, and this node's copies of blobs fetched from their server (which
+    # may be theirs; the node cannot tell whose, the messages being end to end: copies
+    # of others' go too, and are fetched again when needed).
+    copies = "@" + customer.partition("@")[2]
+    media = [r[0] for r in db.execute("SELECT media_id FROM media WHERE uploader IN (?, ?)",
+                                      [customer, copies])]
+    run("media", "DELETE FROM media WHERE uploader IN (?, ?)", [customer, copies])
     run("invites", "UPDATE invites SET used_by = '' WHERE used_by = ?", [customer])
     for table in ("biz_message_log", "biz_response_times", "biz_automation_marks",
                   "biz_orders", "biz_notes", "biz_conversation_labels"):

@@ -16,7 +16,7 @@ from node.client.client import Client, Message
 from node.client.errors import ApiError
 from node.demo import zone_at
 from node.nodekey import key_path, load_key
-from node.services import accounts
+from node.services import accounts, media
 from tests.dnsserver import DnsServer
 from tests.federation.network import start_nodes
 from tests.nodes import RunningNode, eventually
@@ -204,6 +204,11 @@ async def test_export_and_erase_of_a_remote_customer(world: dict[str, Any]) -> N
     assert isinstance(order, Message) and "order" in order.annotations
     await anna.transport.request("POST", "/business/conversations/carl@c.test/notes",
                                  {"text": "prefers green tea"})
+    await carl.send_media(business, b"a photo of the broken teapot lid" * 100)
+    photo = next(m for m in await receive(anna, 2, timeout=20) if m.type == "media")
+    await anna.download_media(photo)  # node A now keeps a copy of carl's blob
+    copy = media.blob_path(a.config.data_dir, photo.content["media_id"])
+    assert copy.exists()
     export = await boss.transport.request("GET", "/business/customers/carl@c.test/export")
     text = str(export)
     assert "o-7" in text and "prefers green tea" in text
@@ -211,6 +216,7 @@ async def test_export_and_erase_of_a_remote_customer(world: dict[str, Any]) -> N
                      what="the automation device to greet carl")
     assert a.app[AUTOMATION].sent == [("carl@c.test", "greeting")]
     await boss.transport.request("DELETE", "/business/customers/carl@c.test")
+    assert not copy.exists(), "this node's copy of the customer's media is gone too"
     for path in a.config.data_dir.rglob("*"):  # the database, the automation device ...
         if path.is_file():
             assert b"carl@c.test" not in path.read_bytes(), path

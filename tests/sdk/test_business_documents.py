@@ -61,3 +61,31 @@ async def test_wrong_stale_or_forged_documents_are_refused(bad: Any, why: str) -
     with DnsServer() as dns, pytest.raises(VerificationError, match=why):
         await check_business_document(bad(SigningKey.generate()), SERVER, "profile",
                                       dns.nameserver)
+
+
+def test_a_pin_kept_by_an_older_sdk_is_upgraded_not_refused(tmp_path: Any) -> None:
+    """Stores written before X25519 keys were pinned hold the Ed25519 key alone."""
+    import os
+
+    import nacl.pwhash
+
+    from crypto.encoding import b64encode
+    from crypto.verify import DeviceKeys
+    from node.client.client import Client
+    from node.client.store import Store
+
+    store = Store.open(tmp_path / "old.store", "pw", opslimit=nacl.pwhash.argon2id.OPSLIMIT_MIN,
+                       memlimit=nacl.pwhash.argon2id.MEMLIMIT_MIN)
+    signing, identity = os.urandom(32), os.urandom(32)
+    store.remember_device("bob@b.test", "D1", b64encode(signing))  # the old form
+    client = object.__new__(Client)
+    client.store = store
+    assert client._pinned("bob@b.test", "D1") is None, "old pins are looked up again"
+    client._trust_on_first_use("bob@b.test", "D1",
+                               DeviceKeys("bob@b.test", "D1", signing, identity))
+    assert client._pinned("bob@b.test", "D1") == (signing, identity)
+    store.remember_device("eve@b.test", "D2", b64encode(os.urandom(32)))
+    with pytest.raises(VerificationError, match="changed"):
+        client._trust_on_first_use("eve@b.test", "D2",
+                                   DeviceKeys("eve@b.test", "D2", signing, identity))
+    store.close()

@@ -14,9 +14,13 @@ rest (a server block stays). The business's team cannot be erased this way.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from federation import storage as fed_store
+from node.client.errors import ClientError
 from node.errors import InvalidParameter
 from node.services import automation_device
 from node.services.accounts import Requester, now_ms
@@ -26,6 +30,8 @@ from node.services.business.context import Business, require_admin
 from node.services.media import blob_path
 from node.storage import accounts as account_store
 from node.storage import business as store
+
+log = logging.getLogger("kontor.business.datarights")
 
 
 def _local_account(db: Any, biz: Business, address: str) -> dict[str, Any] | None:
@@ -67,6 +73,12 @@ async def export(biz: Business, who: Requester | None, address: Any) -> dict[str
     return await biz.db.read(_export_read, biz, _customer(address))
 
 
+def _forget_offline(biz: Business) -> Forget:
+    async def forget(customer: str) -> int:
+        return await asyncio.to_thread(automation_device.forget_customer, biz.config, customer)
+    return forget
+
+
 def _erase_txn(db: Any, biz: Business, address: str) -> dict[str, Any]:
     if conversations.is_team(db, biz.address, address):
         raise InvalidParameter(f"{address} is on the business's team; remove it with "
@@ -78,21 +90,33 @@ def _erase_txn(db: Any, biz: Business, address: str) -> dict[str, Any]:
     return result
 
 
-async def erase(biz: Business, who: Requester | None, address: Any) -> dict[str, Any]:
-    """Remove everything about ``address``; returns what was removed, per kind."""
+Forget = Callable[[str], Awaitable[int]]
+
+
+async def erase(biz: Business, who: Requester | None, address: Any,
+                forget: Forget | None = None) -> dict[str, Any]:
+    """Remove everything about ``address``; returns what was removed, per kind.
+
+    ``forget`` clears the customer from the automation device's store: the running
+    device's own (so that it cannot write the customer back), or, from the CLI, the
+    store file opened here."""
     if who is not None:
         require_admin(who)
     customer = _customer(address)
     result = await biz.db.write(_erase_txn, biz, customer)
     await biz.db.checkpoint()  # no old copy of the erased rows stays in the log
-    result["removed"]["automation_device"] = automation_device.forget_customer(biz.config,
-                                                                               customer)
     files = 0
     for media_id in result["media"]:
         path = blob_path(biz.config.data_dir, media_id)
         if path.exists():
             path.unlink()
             files += 1
+    try:
+        result["removed"]["automation_device"] = await (forget or _forget_offline(biz))(
+            customer)
+    except (ClientError, OSError) as exc:  # the rest is erased; say what was not
+        log.error("could not clear %s from the automation device: %s", customer, exc)
+        result["removed"]["automation_device_failed"] = str(exc)[:200]
     removed = result["removed"]
     if files:
         removed["media_files"] = files
