@@ -171,6 +171,9 @@ async def _verify(request: web.Request, runtime: Any, body: bytes) -> Any:
             now=now, max_skew_seconds=config.federation.clock_skew_seconds)
     except SignatureVerificationError as exc:
         raise KontorError(str(exc), code=exc.code, status=STATUS.get(exc.code, 401)) from None
+    if verified.created < int(runtime.started_at):
+        raise Unauthorized("signed before this node started; sign the request again",
+                           code="STALE_SIGNATURE")
     try:
         runtime.nonces.check_and_remember(verified.origin, verified.nonce,
                                           verified.accept_until, now)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +61,10 @@ class FederationRuntime:
     inflight: dict[str, tuple[asyncio.Semaphore, int]] = field(default_factory=dict)
     _session: aiohttp.ClientSession | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    #: When this process began accepting requests. The nonce replay cache lives in
+    #: memory, so a request signed before this moment is refused: it could be a replay
+    #: of one seen before a restart (a peer signs every attempt anew, so it just retries).
+    started_at: float = field(default_factory=time.time)
 
     @property
     def server_name(self) -> str:

@@ -15,7 +15,7 @@ import nacl.signing
 import pytest
 
 from federation.signatures import sign_kontor_request
-from node.appkeys import BUSINESS, DB
+from node.appkeys import BUSINESS, DB, FEDERATION
 from node.nodekey import key_path, load_key
 from node.services.accounts import Requester
 from node.services.business import blocking
@@ -94,6 +94,9 @@ async def test_each_bad_request_gets_its_own_code_and_nothing_is_stored(
                   "SENDER_NOT_ON_ORIGIN"))
     big = json.dumps({"items": [], "pad": "x" * (2 * 1024 * 1024)}).encode()
     cases.append(("oversize", big, signed(a, "t8", big), 413, "TOO_LARGE"))
+    before_start = int(b.app[FEDERATION].started_at) - 30  # maybe a replay from before
+    cases.append(("signed before a restart", body, signed(a, "t9", body, now=before_start),
+                  401, "STALE_SIGNATURE"))
     decoy = signed(a, "t6", body, origin="evil.test")  # a denied origin hiding behind
     decoy["Signature-Input"] = ('x=();keyid="a.test/ed25519:AAAAAAAA", '
                                 + decoy["Signature-Input"])
@@ -101,7 +104,8 @@ async def test_each_bad_request_gets_its_own_code_and_nothing_is_stored(
     txn_ids = {"forged": "t1", "unknown key": "t2", "expired": "t3", "stale created": "t3",
                "digest": "t4",
                "destination": "t5", "not signed": "t0", "denied": "t6",
-               "sender not on origin": "t7", "oversize": "t8", "decoy label": "t6"}
+               "sender not on origin": "t7", "oversize": "t8", "decoy label": "t6",
+               "signed before a restart": "t9"}
     for name, data, headers, status, code in cases:
         assert await put(b, txn_ids[name], data, headers) == (status, code), name
     assert await stored_rows(b) == before
