@@ -51,8 +51,9 @@ def _free_port() -> int:
 
 def zone_at(local_hour: int) -> str:
     """An IANA zone where it is now about ``local_hour`` o'clock (10: the shop is open
-    when the demo starts)."""
-    offset = (local_hour - dt.datetime.now(dt.UTC).hour) % 24
+    when the demo starts), by the node's clock."""
+    now = dt.datetime.fromtimestamp(accounts.now_ms() / 1000, dt.UTC)
+    offset = (local_hour - now.hour) % 24
     offset = offset - 24 if offset > 14 else offset
     return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"  # Etc signs are inverted
 

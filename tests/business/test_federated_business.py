@@ -53,11 +53,13 @@ async def world(tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
                 await made.close()
 
 
-async def setup_business(boss: Client, timezone: str = "UTC") -> None:
-    """Profile open 09:00-17:00 every day in ``timezone``, two products, greeting and
-    away messages, a quick reply: set up by the admin through the SDK."""
+async def setup_business(boss: Client, local_hour: int) -> None:
+    """Profile open 09:00-17:00 every day, in a time zone where it is now ``local_hour``
+    o'clock (so a test never depends on the time of day it runs at), two products,
+    greeting and away messages, a quick reply: set up by the admin through the SDK."""
     await boss.update_business_profile(
-        name="Teahouse", description="Loose leaf tea", category="Shop", timezone=timezone,
+        name="Teahouse", description="Loose leaf tea", category="Shop",
+        timezone=zone_at(local_hour),
         hours={d: [{"open": "09:00", "close": "17:00"}]
                for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")})
     image = (await boss.transport.upload_media(PHOTO))["media_id"]
@@ -75,7 +77,7 @@ async def test_customer_on_another_node_deals_with_the_business(
     boss = await client(a, "boss", login=True)
     anna = await client(a, "anna", login=True)
     otto = await client(a, "otto", login=True)
-    await setup_business(boss, timezone=zone_at(3))  # it is 3 a.m. at the shop
+    await setup_business(boss, local_hour=3)  # it is 3 a.m. at the shop
     carl = await client(c, "carl")
     business = a.config.business_address
 
@@ -196,7 +198,7 @@ async def test_export_and_erase_of_a_remote_customer(world: dict[str, Any]) -> N
     a, c, client = world["a"], world["c"], world["client"]
     boss = await client(a, "boss", login=True)
     anna = await client(a, "anna", login=True)
-    await setup_business(boss)
+    await setup_business(boss, local_hour=10)  # open: only the greeting goes out
     carl = await client(c, "carl")
     business = a.config.business_address
     await carl.send_order(business, [("GREEN-1", 1)], order_id="o-7")
