@@ -54,7 +54,7 @@ from node.client.errors import (
     VerificationError,
 )
 from node.client.store import Store
-from node.client.transport import Transport
+from node.client.transport import HttpTransport, Transport
 
 log = logging.getLogger("kontor.client")
 
@@ -128,7 +128,7 @@ class Client:
                        device_name: str = "kontor-sdk", ssl: SSLContext | None = None,
                        durable: bool = True) -> Client:
         """Create an account (open or invite registration) and this device's keys."""
-        transport = Transport(base_url, ssl=ssl)
+        transport = HttpTransport(base_url, ssl=ssl)
         try:
             session = await transport.register(username, password, invite, device_name)
         except BaseException:
@@ -142,7 +142,7 @@ class Client:
                     device_name: str = "kontor-sdk", ssl: SSLContext | None = None,
                     durable: bool = True) -> Client:
         """Log in a new device of an existing account; it gets fresh keys."""
-        transport = Transport(base_url, ssl=ssl)
+        transport = HttpTransport(base_url, ssl=ssl)
         try:
             session = await transport.login(username, password, device_name)
         except BaseException:
@@ -161,14 +161,14 @@ class Client:
         if account is None or identity is None:
             st.close()
             raise ClientError(f"{store} holds no device; log in first")
-        transport = Transport(account["base_url"], account["access_token"], ssl=ssl)
+        transport = HttpTransport(account["base_url"], account["access_token"], ssl=ssl)
         client = cls(transport, st, DeviceIdentity.from_bytes(identity), account)
         with contextlib.suppress(ApiError, aiohttp.ClientError):
             await client._refresh_account()
         return client
 
     @classmethod
-    async def open_with(cls, transport: Any, store: str | Path, passphrase: str) -> Client:
+    async def open_with(cls, transport: Transport, store: str | Path, passphrase: str) -> Client:
         """Reopen a device from its store over a given transport (the node's own
         automation device uses an in-process one)."""
         st = Store.open(store, passphrase)
@@ -181,7 +181,7 @@ class Client:
         return client
 
     @classmethod
-    async def create_device(cls, transport: Any, session: dict[str, Any],
+    async def create_device(cls, transport: Transport, session: dict[str, Any],
                             store: str | Path, passphrase: str) -> Client:
         """Keys and store for a device that ``session`` (address, device_id, role)
         describes, over a given transport."""
@@ -215,6 +215,13 @@ class Client:
         account = self.store.get_json("account") or {}
         account.update(role=self.role, business=self.business, speaks_as=self.speaks_as)
         self.store.put_json("account", account)
+
+    @property
+    def http(self) -> HttpTransport:
+        """The HTTP transport (media, WebSocket, business routes need the client API)."""
+        if not isinstance(self.transport, HttpTransport):
+            raise ClientError("this device has no HTTP connection to its node")
+        return self.transport
 
     async def close(self) -> None:
         await self.transport.close()
@@ -296,7 +303,7 @@ class Client:
         if len(data) > MAX_MEDIA:
             raise ContentError("media is limited to 2 GiB")
         ciphertext, key = encrypt_media(data)
-        uploaded = await self.transport.upload_media(ciphertext)
+        uploaded = await self.http.upload_media(ciphertext)
         if uploaded["media_id"] != key.media_id:
             raise VerificationError("the node stored the media under another hash")
         return await self.send(to, {"type": "media", "media_id": uploaded["media_id"],
@@ -318,7 +325,7 @@ class Client:
             for part in stream:
                 yield part
 
-        uploaded = await self.transport.upload_media_stream(body())
+        uploaded = await self.http.upload_media_stream(body())
         key = stream.media_key()
         if uploaded["media_id"] != key.media_id:
             raise VerificationError("the node stored the media under another hash")
@@ -335,7 +342,7 @@ class Client:
         encrypted = path.with_name(f".{path.name}.{secrets.token_hex(6)}.download")
         created = False
         try:
-            await self.transport.download_media_to(message.content["media_id"], encrypted,
+            await self.http.download_media_to(message.content["media_id"], encrypted,
                                                    key.ciphertext_size, server)
             written = 0
             with open(path, "xb") as out:
@@ -375,7 +382,7 @@ class Client:
         """Fetch, check and decrypt the media a message refers to, in memory (see
         ``save_media`` for large files)."""
         key, server = self._media_key(message)
-        data = await self.transport.download_media(message.content["media_id"],
+        data = await self.http.download_media(message.content["media_id"],
                                                    limit=key.ciphertext_size, server=server)
         try:
             return decrypt_media(data, key)
@@ -577,12 +584,12 @@ class Client:
                 yield item
 
     async def _websocket_events(self) -> AsyncIterator[Message | Receipt]:
-        async for batch in self.transport.websocket(self._position()):
+        async for batch in self.http.websocket(self._position()):
             if batch.get("type") != "events":
                 continue
             async with self._recv_lock:
                 items = await self._process(batch["events"], batch["next"])
-                if batch["events"] and not await self.transport.ws_ack(batch["next"]):
+                if batch["events"] and not await self.http.ws_ack(batch["next"]):
                     await self.transport.ack(batch["next"])
             for item in items:
                 yield item
@@ -623,7 +630,7 @@ class Client:
         if up_to is None:
             return
         with contextlib.suppress(ApiError, aiohttp.ClientError):
-            await self.transport.request(
+            await self.http.request(
                 "POST", f"/business/conversations/{quote(receipt.by)}/customer-read",
                 {"up_to_ms": up_to})
 
@@ -637,11 +644,11 @@ class Client:
             if key in c:
                 body[key] = c[key]
         try:
-            message.annotations["order"] = await self.transport.request(
+            message.annotations["order"] = await self.http.request(
                 "POST", "/business/orders", body)
         except ApiError as err:
             if err.code == "ORDER_EXISTS":  # another team device recorded it first
-                existing = await self.transport.request(
+                existing = await self.http.request(
                     "GET", f"/business/orders/{quote(c['order_id'])}")
                 if existing.get("conversation") == message.sender:
                     message.annotations["order"] = existing
@@ -810,7 +817,7 @@ class Client:
     async def _business_document(self, business: str, kind: str,
                                  nameserver: tuple[str, int] | None) -> BusinessDocument:
         server = business.partition("@")[2] or business
-        answer = await self.transport.request("GET", f"/directory/{quote(server)}/{kind}")
+        answer = await self.http.request("GET", f"/directory/{quote(server)}/{kind}")
         return await check_business_document(answer, server, kind, nameserver)
 
     async def business_image(self, business: str, media_id: str,
@@ -820,7 +827,7 @@ class Client:
         checks them against their id (the SHA-256 of the bytes)."""
         server = business.partition("@")[2] or business
         here = self.address.partition("@")[2]
-        data = await self.transport.download_media(media_id, limit,
+        data = await self.http.download_media(media_id, limit,
                                                    None if server == here else server)
         if not secrets.compare_digest(b64encode(hashlib.sha256(data).digest()), media_id):
             raise VerificationError("the image does not match its id (its hash)")
@@ -863,7 +870,7 @@ class Client:
 
     async def send_order_status(self, customer: str, order_id: str, status: str) -> Message:
         """(Team) Move an order to ``status`` on the business node and tell the customer."""
-        await self.transport.request("PATCH", f"/business/orders/{quote(order_id)}",
+        await self.http.request("PATCH", f"/business/orders/{quote(order_id)}",
                                      {"status": status})
         return await self.send(customer, {"type": "order_status", "order_id": order_id,
                                           "status": status})
@@ -871,46 +878,46 @@ class Client:
     async def update_business_profile(self, **fields: Any) -> dict[str, Any]:
         """(Admin) Change profile fields (name, description, category, postal_address,
         website, email, phone, logo, timezone, hours, exceptions); docs/business.md."""
-        return await self.transport.request("PUT", "/business/profile", fields)
+        return await self.http.request("PUT", "/business/profile", fields)
 
     async def set_automation(self, **settings: dict[str, Any]) -> dict[str, Any]:
         """(Admin) ``greeting={...}``, ``away={...}``: enable, text, days of silence,
         manual away switch."""
-        return await self.transport.request("PUT", "/business/automation", settings)
+        return await self.http.request("PUT", "/business/automation", settings)
 
     async def save_product(self, sku: str, **fields: Any) -> dict[str, Any]:
         """(Admin) Create the product ``sku`` or change the given fields of it."""
         try:
-            return await self.transport.request("PATCH", f"/business/products/{quote(sku)}",
+            return await self.http.request("PATCH", f"/business/products/{quote(sku)}",
                                                 fields)
         except ApiError as err:
             if err.status != 404:
                 raise
-        return await self.transport.request("POST", "/business/products",
+        return await self.http.request("POST", "/business/products",
                                             {"sku": sku, **fields})
 
     async def save_quick_reply(self, shortcut: str, text: str) -> dict[str, Any]:
         """(Admin) Create or replace a quick reply."""
         try:
-            return await self.transport.request(
+            return await self.http.request(
                 "PUT", f"/business/quick-replies/{quote(shortcut.lstrip('/'))}",
                 {"text": text})
         except ApiError as err:
             if err.status != 404:
                 raise
-        return await self.transport.request("POST", "/business/quick-replies",
+        return await self.http.request("POST", "/business/quick-replies",
                                             {"shortcut": shortcut, "text": text})
 
     async def inbox(self, **filters: str | int) -> list[dict[str, Any]]:
         """(Team) Conversations of the business, newest activity first; filters:
         status, label (id), assignee, kind, limit, cursor."""
-        answer = await self.transport.request("GET", "/business/conversations",
+        answer = await self.http.request("GET", "/business/conversations",
                                               params={k: str(v) for k, v in filters.items()})
         return answer["conversations"]
 
     async def quick_replies(self) -> dict[str, str]:
         """(Team) The business's quick replies: shortcut -> text with placeholders."""
-        answer = await self.transport.request("GET", "/business/quick-replies")
+        answer = await self.http.request("GET", "/business/quick-replies")
         items = answer.get("quick_replies", answer) if isinstance(answer, dict) else answer
         return {q["shortcut"]: q["text"] for q in items}
 

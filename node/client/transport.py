@@ -1,4 +1,11 @@
-"""HTTP calls to the client API, one method per route; errors become ``ApiError``."""
+"""How the SDK reaches a node: the ``Transport`` interface and its HTTP implementation.
+
+``Transport`` is what ``Client``'s core needs (account, keys, device lists, sending,
+receiving); the node's own automation device implements it in-process
+(``node.services.automation_device``). ``HttpTransport`` implements it over the client
+API, one method per route, and adds what only apps use (media, the WebSocket, the
+business routes through ``request``). Errors become ``ApiError``.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,7 @@ import json
 import ssl as ssl_module
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import aiohttp
@@ -17,7 +24,28 @@ PREFIX = "/_kontor/client/v1"
 MAX_RESPONSE = 16 * 1024 * 1024
 
 
-class Transport:
+class Transport(Protocol):
+    """What the SDK's core needs of a node; errors are the SDK's (``ApiError``)."""
+
+    base_url: str
+    token: str | None
+
+    async def close(self) -> None: ...
+    async def logout(self) -> None: ...
+    async def account(self) -> dict[str, Any]: ...
+    async def upload_keys(self, body: dict[str, Any]) -> int: ...
+    async def prekey_count(self) -> int: ...
+    async def devices(self, address: str) -> list[dict[str, Any]]: ...
+    async def claim(self, address: str, device_ids: list[str] | None = None
+                    ) -> list[dict[str, Any]]: ...
+    async def send(self, txn_id: str, sender: str, to: str,
+                   envelopes: dict[str, dict[str, str]]) -> dict[str, Any]: ...
+    async def sync(self, since: int, timeout_ms: int = 0,
+                   limit: int = 100) -> dict[str, Any]: ...
+    async def ack(self, up_to: int) -> None: ...
+
+
+class HttpTransport:
     """A node's client API over one aiohttp session."""
 
     def __init__(self, base_url: str, token: str | None = None,

@@ -20,9 +20,9 @@ import contextlib
 import logging
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from node.client.client import Client
 from node.client.errors import ApiError, ClientError
@@ -41,13 +41,18 @@ from node.storage.db import Database
 
 log = logging.getLogger("kontor.automation")
 
+T = TypeVar("T")
 DEVICE_NAME = "automation"
 QUEUE_LIMIT = 10_000
 DRAIN_SECONDS = 60.0
 
 
+class DeviceStoreError(Exception):
+    """The automation device's store cannot be opened or changed."""
+
+
 class LocalTransport:
-    """The SDK's transport surface, answered by this node's services in-process."""
+    """The SDK's ``Transport``, answered by this node's services in-process (no HTTP)."""
 
     def __init__(self, db: Database, config: Config, m: Messaging,
                  link: FederationLink | None, who: Requester) -> None:
@@ -58,7 +63,7 @@ class LocalTransport:
     def _remote(self, address: str) -> bool:
         return address.partition("@")[2] != self.config.node.server_name
 
-    async def _call(self, coro: Any) -> Any:
+    async def _call(self, coro: Awaitable[T]) -> T:
         try:
             return await coro
         except KontorError as exc:
@@ -66,6 +71,9 @@ class LocalTransport:
 
     async def close(self) -> None:
         return None
+
+    async def logout(self) -> None:
+        raise ApiError(403, "FORBIDDEN", "the automation device cannot log out")
 
     async def account(self) -> dict[str, Any]:
         return await accounts.account_info(self.db, self.who, self.config.business_address)
@@ -100,11 +108,18 @@ class LocalTransport:
         return await self._call(messaging.send(self.m, self.who, txn_id, to, envelopes,
                                                sender))
 
+    async def sync(self, since: int, timeout_ms: int = 0,
+                   limit: int = 100) -> dict[str, Any]:
+        return await self._call(messaging.sync(self.m, self.who, since, limit, timeout_ms))
+
+    async def ack(self, up_to: int) -> None:
+        await self._call(messaging.ack(self.m, self.who, up_to))
+
     async def drain(self) -> int:
         """Acknowledge everything in the device's stream without reading it."""
-        batch = await messaging.sync(self.m, self.who, 0, messaging.MAX_SYNC_LIMIT, 0)
+        batch = await self.sync(0, 0, messaging.MAX_SYNC_LIMIT)
         if batch["events"]:
-            await messaging.ack(self.m, self.who, batch["next"])
+            await self.ack(batch["next"])
         return len(batch["events"])
 
 
@@ -204,7 +219,10 @@ class AutomationDevice:
         async with self._busy:
             assert self.client is not None
             self._forgotten.add(customer)
-            return self.client.store.forget(customer)
+            try:
+                return self.client.store.forget(customer)
+            except ClientError as exc:
+                raise DeviceStoreError(str(exc)) from None
 
     async def handle(self, customer: str) -> list[str]:
         """Send what is due to ``customer`` now; returns the kinds sent."""
@@ -238,9 +256,14 @@ def forget_customer(config: Config, address: str) -> int:
     path = directory / "device.store"
     if not path.exists():
         return 0
-    store = Store.open(path, _passphrase(directory))
+    try:
+        store = Store.open(path, _passphrase(directory))
+    except ClientError as exc:
+        raise DeviceStoreError(f"cannot open the automation device's store: {exc}") from None
     try:
         return store.forget(address)
+    except ClientError as exc:
+        raise DeviceStoreError(str(exc)) from None
     finally:
         store.close()
 

@@ -6,7 +6,7 @@ import aiohttp
 import pytest
 
 from node.appkeys import DB
-from node.services.business.quick_replies import expand_quick_reply
+from node.protocol.placeholders import expand as expand_quick_reply
 from node.storage.db import migrate
 from tests.api.helpers import call, register
 from tests.business.helpers import B, biz, customer, customer_sends, team_member

@@ -20,7 +20,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from federation import storage as fed_store
-from node.client.errors import ClientError
 from node.errors import InvalidParameter
 from node.services import automation_device
 from node.services.accounts import Requester, now_ms
@@ -114,7 +113,8 @@ async def erase(biz: Business, who: Requester | None, address: Any,
     try:
         result["removed"]["automation_device"] = await (forget or _forget_offline(biz))(
             customer)
-    except (ClientError, OSError) as exc:  # the rest is erased; say what was not
+    except (automation_device.DeviceStoreError, OSError) as exc:
+        # the rest is erased; say what was not
         log.error("could not clear %s from the automation device: %s", customer, exc)
         result["removed"]["automation_device_failed"] = str(exc)[:200]
     removed = result["removed"]

@@ -3,8 +3,7 @@
 Texts may hold placeholders from ``PLACEHOLDERS`` (``{customer_name}``,
 ``{business_name}``, ...); ``{{`` and ``}}`` write literal braces. Unknown placeholders
 are refused when a reply is saved, so every stored text expands cleanly.
-``expand_quick_reply`` is pure (no I/O): the SDK imports it to fill in values on the
-agent's device, where the plaintext lives.
+Expansion lives in ``node.protocol.placeholders``, which the SDK shares.
 """
 
 from __future__ import annotations
@@ -13,39 +12,15 @@ import re
 from typing import Any
 
 from node.errors import Conflict, InvalidParameter, NotFound
+from node.protocol.placeholders import PLACEHOLDERS, placeholders_in
 from node.services.accounts import Requester, now_ms
 from node.services.business import validate as v
 from node.services.business.context import Business, require_admin, require_reader
 from node.storage import business as store
 
-PLACEHOLDERS = frozenset({
-    "customer_name", "customer_address", "business_name", "business_address",
-    "business_phone", "business_website", "agent_name", "order_id", "order_total", "date",
-})
 SHORTCUT_RE = re.compile(r"^[a-z0-9_-]{1,32}\Z")
 MAX_TEXT = 4096
 MAX_REPLIES = 500
-_TOKEN_RE = re.compile(r"\{\{|\}\}|\{([A-Za-z0-9_]*)\}")
-
-
-def expand_quick_reply(text: str, values: dict[str, str]) -> str:
-    """``text`` with each ``{name}`` replaced by ``values[name]``; placeholders without a
-    value stay as they are; ``{{`` and ``}}`` become ``{`` and ``}``."""
-    def substitute(m: re.Match[str]) -> str:
-        token = m.group(0)
-        if token == "{{":
-            return "{"
-        if token == "}}":
-            return "}"
-        name = m.group(1)
-        value = values.get(name)
-        return str(value) if value is not None else token
-    return _TOKEN_RE.sub(substitute, text)
-
-
-def placeholders_in(text: str) -> set[str]:
-    """The placeholder names ``text`` uses."""
-    return {m.group(1) for m in _TOKEN_RE.finditer(text) if m.group(1) is not None}
 
 
 def check_text(value: Any, name: str = "text", *, min_len: int = 1) -> str:
