@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from node import draining
 from node.api import (
     business,
     business_inbox,
@@ -66,6 +67,7 @@ def create_app(config: Config) -> web.Application:
         client_max_size=limits.max_body_bytes,
     )
     app[CONFIG] = config
+    draining.install(app)
     app[HOOKS] = Hooks()
     app[NOTIFIER] = Notifier()
     app[ACCOUNT_LIMITER] = RateLimiter(limits.rate_per_account)

@@ -77,7 +77,10 @@ class HttpSettings:
                                "a TLS reverse proxy in front, or set [tls] below.")
     listen_port: int = setting(8448, "TCP port to listen on.", lo=1, hi=65535)
     shutdown_grace_seconds: int = setting(
-        10, "On SIGTERM/SIGINT, how long in-flight requests may take to finish.", lo=0, hi=300)
+        10, "On SIGTERM/SIGINT, the longest the whole stop takes: WebSockets are closed "
+        "(1001) and long-polls answered at once, other requests may finish until 2 s "
+        "(a quarter, for short graces) before the end and are then cancelled.", lo=0,
+        hi=300)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from node import draining
 from node.api.auth import requester
 from node.api.parsing import field, read_json_object
 from node.appkeys import MESSAGING
@@ -104,6 +105,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     since = _int_query(request, "since", 0, 0, 2**62)
     ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=4096)
     await ws.prepare(request)
+    draining.register_socket(request, ws)
     m = request.app[MESSAGING]
     pusher = asyncio.create_task(_push(ws, m, who, since))
     try:
@@ -122,6 +124,8 @@ async def _push(ws: web.WebSocketResponse, m: messaging.Messaging, who: Requeste
                 since: int) -> None:
     while not ws.closed:
         result = await messaging.sync(m, who, since, 100, int(WS_IDLE_WAIT * 1000))
+        if m.notifier.closed:  # the node is stopping; draining closes the socket
+            return
         if result["events"]:
             await ws.send_json({"type": "events", **result})
             since = result["next"]

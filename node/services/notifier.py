@@ -1,7 +1,8 @@
 """Wake-ups for devices waiting on their event stream (long-poll and WebSocket).
 
 A waiter registers before it reads the stream, so an event committed between the read
-and the wait still wakes it.
+and the wait still wakes it. ``close`` (the node is stopping) wakes every waiter and
+every later one at once, so long-polls answer and WebSocket pushers stop waiting.
 """
 
 from __future__ import annotations
@@ -40,11 +41,20 @@ class Notifier:
 
     def __init__(self) -> None:
         self._waiters: dict[int, set[Waiter]] = {}
+        self.closed = False
 
     def waiter(self, device_pk: int) -> Waiter:
         w = Waiter(self, device_pk)
-        self._waiters.setdefault(device_pk, set()).add(w)
+        if self.closed:
+            w.future.set_result(None)
+        else:
+            self._waiters.setdefault(device_pk, set()).add(w)
         return w
+
+    def close(self) -> None:
+        """The node is stopping: wake every waiter now and every later one at once."""
+        self.closed = True
+        self.notify(list(self._waiters))
 
     def waiting(self, device_pk: int) -> int:
         """How many requests wait for events of the device (long-polls, sockets)."""
