@@ -31,9 +31,11 @@ Kontor profile (the federation wire contract):
 - ``@target-uri`` is the URL exactly as the sender requested it. The receiver rebuilds
   it from its own public base URL and the raw request target (path and query, not
   percent-decoded), so a node behind a reverse proxy verifies what was sent to it.
-- Clock: refused if ``created`` is more than ``max_skew`` seconds in the future
-  (``STALE_SIGNATURE``), if ``now`` is past ``expires`` + skew (``EXPIRED_SIGNATURE``)
-  or past ``created`` + ``max_lifetime`` + skew (``STALE_SIGNATURE``). A verified
+- Clock: ``expires`` before ``created`` is ``MALFORMED_SIGNATURE``; refused if
+  ``created`` is more than ``max_skew`` seconds in the future (``STALE_SIGNATURE``), if
+  ``now`` is past ``expires`` + skew (``EXPIRED_SIGNATURE``: the skew applies to
+  ``expires`` too), past ``created`` + ``max_lifetime`` + skew, or ``created`` is before
+  ``not_before`` (both ``STALE_SIGNATURE``). A verified
   request reports ``accept_until``, the last moment at which it would still pass these
   checks; the caller remembers the nonce (``nonces.NonceCache``) until then.
 """
@@ -568,19 +570,24 @@ async def verify_kontor_request(
     our_server_name: str, lookup_key: Callable[[str, str], Awaitable[bytes] | bytes],
     now: float,
     max_skew_seconds: float = 60, max_lifetime_seconds: float = DEFAULT_MAX_LIFETIME,
+    not_before: float | None = None,
 ) -> VerifiedRequest:
     """Verify a signed federation request (see the module docstring).
 
     ``url`` is the request as this node sees it: its public base URL plus the raw path
     and query. ``lookup_key(origin, key_id)`` returns the origin's public key or raises
-    ``KeyError``/``LookupError``. The caller must still check the nonce for replay.
-    Raises ``SignatureVerificationError``.
+    ``KeyError``/``LookupError``. ``not_before``: a ``created`` earlier than this (the
+    receiver's start, whose replay cache is in memory) is ``STALE_SIGNATURE``, checked
+    with the clock window, before any key is looked up. The caller must still check the
+    nonce for replay. Raises ``SignatureVerificationError``.
     """
     request = _request(method, url, headers)
     c = _select(request, KONTOR_LABEL)
     accept_until = _check_policy(c, KONTOR_COMPONENTS, now, max_skew_seconds,
                                  max_lifetime_seconds)
     p = c.params
+    if not_before is not None and p.created is not None and p.created < int(not_before):
+        raise _fail("STALE_SIGNATURE", "signed before this node started; sign it again")
     if p.expires is None or p.nonce is None or p.keyid is None or p.created is None:
         raise _fail("MALFORMED_SIGNATURE", "created, expires, nonce and keyid are required")
     if not _NONCE_RE.fullmatch(p.nonce):

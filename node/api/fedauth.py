@@ -1,12 +1,13 @@
 """The door of the federation API: every request but the public documents must carry a
-valid RFC 9421 signature from the origin node (docs/protocol.md, "Request signatures").
+valid RFC 9421 signature from the origin node (docs/protocol.md, "Request signatures",
+which lists the checks in this order with their codes).
 
 In order, cheapest first: federation enabled; origin named by the signature's keyid not
-denied (and allowed, when an allow list is set); per-origin rate and concurrency
-limits; body within the limit; signature, digest, destination and clock window checked
-with the origin's key (fetched from the origin's own discovered address); nonce not
-seen before. Then the origin's outbox backoff is reset (it is evidently up) and the
-handler runs with ``request[ORIGIN]`` set.
+denied (and allowed, when an allow list is set); per-origin rate limit; origin server
+not blocked by the business; a concurrency slot; body within the limit; then
+``verify_kontor_request`` (signature fields, clock window and the receiver's start,
+destination, digest, key, signature); nonce not seen before. Then the origin's outbox
+backoff is reset (it is evidently up) and the handler runs with ``request[ORIGIN]`` set.
 """
 
 from __future__ import annotations
@@ -168,12 +169,10 @@ async def _verify(request: web.Request, runtime: Any, body: bytes) -> Any:
         verified = await verify_kontor_request(
             request.method, target_uri(request), request.headers, body,
             our_server_name=config.node.server_name, lookup_key=lookup_key,
-            now=now, max_skew_seconds=config.federation.clock_skew_seconds)
+            now=now, max_skew_seconds=config.federation.clock_skew_seconds,
+            not_before=runtime.started_at)
     except SignatureVerificationError as exc:
         raise KontorError(str(exc), code=exc.code, status=STATUS.get(exc.code, 401)) from None
-    if verified.created < int(runtime.started_at):
-        raise Unauthorized("signed before this node started; sign the request again",
-                           code="STALE_SIGNATURE")
     try:
         runtime.nonces.check_and_remember(verified.origin, verified.nonce,
                                           verified.accept_until, now)

@@ -29,6 +29,8 @@ def pad(data: bytes) -> bytes:
 
 
 def unpad(data: bytes) -> bytes:
+    """Strip the padding; InvalidContent unless ``data`` is a whole number of blocks that
+    ends in 0x80 and zeros (padding over more than one block is accepted)."""
     end = data.rstrip(b"\x00")
     if not end.endswith(b"\x80") or len(data) % PAD_BLOCK:
         raise InvalidContent("bad padding")
@@ -68,6 +70,8 @@ def check(content: Any) -> None:
     if kind == "text":
         if len(_need(content, "body", str)) > MAX_TEXT:
             raise InvalidContent(f"text is limited to {MAX_TEXT} characters")
+        if "automated" in content and not 0 < len(_need(content, "automated", str)) <= 32:
+            raise InvalidContent("automated names the automation in 1 to 32 characters")
     elif kind == "media":
         for key in ("media_id", "key", "sha256"):
             _need(content, key, str)

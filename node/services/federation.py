@@ -154,6 +154,8 @@ def item_problem(origin: str, item: Any) -> str | None:
             split_address(value)
         except BadRequest as exc:
             return exc.message
+        if value != value.lower():  # one spelling per address (blocks, conversations)
+            return f"{key} must be written in lower case"
     if server_of(item[AUTHOR[item["kind"]]]) != origin:
         return "the author does not live on the origin"
     if not (_short_str(item.get("message_id")) and _ts(item.get("ts"))):

@@ -17,6 +17,7 @@ from tests.business.helpers import (
     business_replies,
     customer,
     customer_sends,
+    team_device_ids,
     team_member,
 )
 from tests.nodes import RunningNode, eventually
@@ -107,3 +108,25 @@ async def test_daily_statistics(node: RunningNode, http: aiohttp.ClientSession) 
         assert status == 400, query
     status, err = await call(http, node.url, "GET", B + "/stats", carl["access_token"])
     assert (status, err["error"]["code"]) == (403, "FORBIDDEN_ROLE")
+
+
+async def test_an_address_block_applies_to_every_local_recipient(
+        node: RunningNode, http: aiohttp.ClientSession) -> None:
+    """docs/business.md: the block is the node's; a blocked local customer can write to
+    no local account, not only to the business, and nothing is stored."""
+    anna = await team_member(node, http, "anna", "agent")
+    carl = await customer(node, http, "carl")
+    dora = await customer(node, http, "dora")
+    status, _ = await call(http, node.url, "POST", B + "/blocks", anna["access_token"],
+                           {"target": carl["address"]})
+    assert status == 200
+    for txn, to, envelopes in (
+            ("t1", dora["address"], {dora["address"]: {dora["device_id"]: "QQ"}}),
+            ("t2", biz(node).address, {biz(node).address: {
+                d: "QQ" for d in await team_device_ids(node, http, carl["access_token"])}})):
+        status, err = await call(http, node.url, "PUT", f"/send/{txn}",
+                                 carl["access_token"], {"to": to, "envelopes": envelopes})
+        assert (status, err["error"]["code"]) == (403, "BLOCKED"), to
+    stored = await biz(node).db.read(lambda db: db.execute(
+        "SELECT COUNT(*) FROM messages WHERE sender = ?", [carl["address"]]).fetchone()[0])
+    assert stored == 0

@@ -170,3 +170,63 @@ async def test_bad_items_are_answered_one_by_one_and_blocked_ones_leave_no_trace
 async def _block(node: RunningNode, target: str) -> None:
     admin = Requester(node.config.business_address, "x", 0, "admin")
     await blocking.block(node.app[BUSINESS], admin, target, "spam")
+
+
+async def test_an_author_whose_server_differs_only_by_case_is_an_invalid_item(
+        pair: tuple[RunningNode, RunningNode]) -> None:
+    """Addresses have one spelling, lower case: such an item is refused on its own (the
+    transaction is not refused as SENDER_NOT_ON_ORIGIN) and nothing of it is stored."""
+    a, b = pair
+    business = b.config.business_address
+    items = [{"kind": "message", "message_id": f"m{i}", "sender": sender,
+              "sender_device": "DEV", "to": business, "ts": 1, "envelopes": {"X": "QUFB"}}
+             for i, sender in enumerate(("carl@A.test", "Carl@a.test"))]
+    body = json.dumps({"items": items}).encode()
+    async with aiohttp.ClientSession() as http, http.put(
+            b.url + PATH + "cased", data=body,
+            headers={**signed(a, "cased", body), "Host": "b.test"}) as r:
+        assert r.status == 200
+        results = (await r.json())["results"]
+    assert [x["error"] for x in results] == ["INVALID_ITEM", "INVALID_ITEM"]
+    assert "lower case" in results[0]["message"]
+    assert (await stored_rows(b))[1] == 0
+
+
+async def test_a_blocked_server_is_refused_every_signed_request(
+        pair: tuple[RunningNode, RunningNode]) -> None:
+    a, b = pair
+    await _block(b, "a.test")
+    body = json.dumps(transaction()).encode()
+    assert await put(b, "t-blocked", body, signed(a, "t-blocked", body)) == (403, "BLOCKED")
+    key = load_key(key_path(a.config.data_dir))
+    path = "/_kontor/federation/v1/devices/bob@b.test"
+    headers = sign_kontor_request("GET", f"http://b.test{path}", b"", "a.test", "b.test",
+                                  key.key_id, key.sign, int(time.time()))
+    async with aiohttp.ClientSession() as http, http.get(
+            b.url + path, headers={**headers, "Host": "b.test"}) as r:
+        assert (r.status, (await r.json())["error"]["code"]) == (403, "BLOCKED")
+    assert await stored_rows(b) == (0, 0, 0)
+
+
+async def test_the_receiver_rebuilds_target_uri_with_its_public_url_scheme(
+        tmp_path: Path) -> None:
+    """A node behind a TLS proxy (public_url https, plain HTTP listener) verifies the
+    https URI its peers sign, and refuses one signed with http."""
+    with DnsServer() as dns:
+        async with AsyncExitStack() as stack:
+            a = await stack.enter_async_context(running_node(node_config(dns, tmp_path, "a")))
+            b = await stack.enter_async_context(running_node(node_config(
+                dns, tmp_path, "b", {"node": {"public_url": "https://b.test"}})))
+            key = load_key(key_path(a.config.data_dir))
+            path = "/_kontor/federation/v1/devices/bob@b.test"
+            listener = f"http://127.0.0.1:{b.config.http.listen_port}"  # the proxy's side
+            answers = []
+            for scheme in ("https", "http"):
+                headers = sign_kontor_request("GET", f"{scheme}://b.test{path}", b"",
+                                              "a.test", "b.test", key.key_id, key.sign,
+                                              int(time.time()))
+                async with aiohttp.ClientSession() as http, http.get(
+                        listener + path, headers={**headers, "Host": "b.test"}) as r:
+                    data = await r.json()
+                    answers.append((r.status, data.get("error", {}).get("code")))
+    assert answers == [(404, "UNKNOWN_ACCOUNT"), (401, "BAD_SIGNATURE")]

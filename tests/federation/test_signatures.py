@@ -466,6 +466,10 @@ FAILURES: list[tuple[str, dict[str, Any], str]] = [
     ("unusable key", {"lookup": _broken_key}, "UNKNOWN_KEY"),
     ("destination not covered", {"mutate": _resign(KONTOR_COMPONENTS[:3])},
      "MISSING_COMPONENT"),
+    # Coverage is checked before the digest: a request that neither covers nor sends a
+    # Content-Digest is MISSING_COMPONENT (401), not MISSING_DIGEST (400).
+    ("digest neither covered nor sent", {"mutate": lambda h: _without("Content-Digest")(
+        _resign(("@method", "@target-uri", "kontor-destination"))(h))}, "MISSING_COMPONENT"),
     ("query not covered", {"mutate": _resign(("@method", "@path", "content-digest",
                                               "kontor-destination"))}, "MISSING_COMPONENT"),
     ("other algorithm", {"mutate": _resign(alg="rsa-pss-sha512")}, "UNSUPPORTED_ALGORITHM"),
@@ -526,6 +530,48 @@ def test_kontor_clock_edges() -> None:
         verify("PUT", URL, headers, BODY, now=NOW - 61)
     with pytest.raises(SignatureVerificationError):
         verify("PUT", URL, headers, BODY, now=NOW + 361)
+
+
+def test_kontor_checks_run_in_the_documented_order() -> None:
+    """docs/protocol.md lists the checks in order; the first that fails gives the code."""
+    def code(headers: dict[str, str], **kw: Any) -> str:
+        with pytest.raises(SignatureVerificationError) as err:
+            asyncio.run(verify_kontor_request(
+                "PUT", URL, headers, kw.pop("body", BODY), our_server_name=DEST,
+                lookup_key=kw.pop("lookup", _lookup), now=NOW, max_skew_seconds=60, **kw))
+        return err.value.code
+
+    before_start = kontor_headers(now=NOW - 10)
+    # Signed before the receiver started: refused with the clock window, before the key
+    # is looked up or the signature checked (a forged one gets the same answer).
+    assert code(before_start, not_before=NOW - 5) == "STALE_SIGNATURE"
+    assert code(_flip_signature(before_start), not_before=NOW - 5) == "STALE_SIGNATURE"
+    assert code(before_start, not_before=NOW - 5, lookup=_broken_key) == "STALE_SIGNATURE"
+    verify("PUT", URL, kontor_headers(now=NOW - 5), BODY)  # at the start itself: fine
+    # expires before created is malformed, before any clock comparison.
+    assert code(_resign(created=NOW + 1000, expires=NOW + 999)(kontor_headers())) \
+        == "MALFORMED_SIGNATURE"
+    # The clock comes before the destination, the destination before the digest, the
+    # digest before the key and the signature.
+    stale = kontor_headers(now=NOW - 1000, lifetime=2000)
+    assert code(_with("Kontor-Destination", "x.example")(stale)) == "STALE_SIGNATURE"
+    assert code(_with("Kontor-Destination", "x.example")(kontor_headers()),
+                body=b"altered") == "WRONG_DESTINATION"
+    assert code(kontor_headers(), body=b"altered", lookup=_broken_key) == "DIGEST_MISMATCH"
+    assert code(_flip_signature(kontor_headers()), lookup=_broken_key) == "UNKNOWN_KEY"
+
+
+def test_kontor_several_digests_all_supported_ones_must_match() -> None:
+    import hashlib
+    sha512 = "sha-512=:" + base64.b64encode(hashlib.sha512(BODY).digest()).decode() + ":"
+    headers = kontor_headers()
+    both = {**headers, "Content-Digest": f"{headers['Content-Digest']}, {sha512}, md5=:AA==:"}
+    resigned = _resign()(both)  # the digest header is covered: sign what is sent
+    assert verify("PUT", URL, resigned, BODY).origin == ORIGIN
+    wrong = {**headers, "Content-Digest": headers["Content-Digest"] + ", sha-512=:AAAA:"}
+    with pytest.raises(SignatureVerificationError) as err:
+        verify("PUT", URL, _resign()(wrong), BODY)
+    assert err.value.code == "DIGEST_MISMATCH"
 
 
 def test_kontor_other_signatures_are_ignored() -> None:
