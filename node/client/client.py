@@ -45,7 +45,12 @@ from crypto.media import MediaKey, decrypt_chunks, decrypt_media, encrypt_chunks
 from crypto.session import Session, peek_prekey
 from crypto.verify import DeviceKeys
 from node.client import content as contents
-from node.client.business import BusinessDocument, check_business_document, expand_quick_reply
+from node.client.business import (
+    BusinessDocument,
+    check_business_document,
+    expand_quick_reply,
+    parse_nameserver,
+)
 from node.client.errors import (
     ApiError,
     ClientError,
@@ -119,6 +124,8 @@ class Client:
         self._recv_lock = asyncio.Lock()
         self._device_lists: dict[str, tuple[float, list[dict[str, Any]]]] = {}
         self.undecryptable = 0
+        #: The DNS server that business key pins are looked up at (None: the system's).
+        self.dns_nameserver: tuple[str, int] | None = None
 
     # ----- creating and opening -------------------------------------------------------
 
@@ -126,35 +133,49 @@ class Client:
     async def register(cls, base_url: str, username: str, password: str, *,
                        store: str | Path, passphrase: str, invite: str | None = None,
                        device_name: str = "kontor-sdk", ssl: SSLContext | None = None,
-                       durable: bool = True) -> Client:
-        """Create an account (open or invite registration) and this device's keys."""
+                       durable: bool = True,
+                       dns_nameserver: str | tuple[str, int] | None = None) -> Client:
+        """Create an account (open or invite registration) and this device's keys.
+        ``dns_nameserver`` (``"10.0.0.53:53"`` or a (host, port) pair): where to look up
+        businesses' DNS key pins (the ``verified`` mark) instead of the system resolver,
+        for private networks and tests."""
         transport = HttpTransport(base_url, ssl=ssl)
         try:
+            nameserver = parse_nameserver(dns_nameserver)
             session = await transport.register(username, password, invite, device_name)
         except BaseException:
             await transport.close()
             raise
-        return await cls._new_device(transport, session, store, passphrase, durable)
+        client = await cls._new_device(transport, session, store, passphrase, durable)
+        client.dns_nameserver = nameserver
+        return client
 
     @classmethod
     async def login(cls, base_url: str, username: str, password: str, *,
                     store: str | Path, passphrase: str,
                     device_name: str = "kontor-sdk", ssl: SSLContext | None = None,
-                    durable: bool = True) -> Client:
-        """Log in a new device of an existing account; it gets fresh keys."""
+                    durable: bool = True,
+                    dns_nameserver: str | tuple[str, int] | None = None) -> Client:
+        """Log in a new device of an existing account; it gets fresh keys.
+        ``dns_nameserver``: as for ``register``."""
         transport = HttpTransport(base_url, ssl=ssl)
         try:
+            nameserver = parse_nameserver(dns_nameserver)
             session = await transport.login(username, password, device_name)
         except BaseException:
             await transport.close()
             raise
-        return await cls._new_device(transport, session, store, passphrase, durable)
+        client = await cls._new_device(transport, session, store, passphrase, durable)
+        client.dns_nameserver = nameserver
+        return client
 
     @classmethod
     async def open(cls, store: str | Path, passphrase: str,
-                   ssl: SSLContext | None = None, durable: bool = True) -> Client:
+                   ssl: SSLContext | None = None, durable: bool = True,
+                   dns_nameserver: str | tuple[str, int] | None = None) -> Client:
         """Reopen a device from its store (no password needed: the token is in it).
-        ``durable=False``: see ``Store.open``."""
+        ``durable=False``: see ``Store.open``; ``dns_nameserver``: as for ``register``."""
+        nameserver = parse_nameserver(dns_nameserver)
         st = Store.open(store, passphrase, durable=durable)
         account = st.get_json("account")
         identity = st.get_secret("identity")
@@ -163,6 +184,7 @@ class Client:
             raise ClientError(f"{store} holds no device; log in first")
         transport = HttpTransport(account["base_url"], account["access_token"], ssl=ssl)
         client = cls(transport, st, DeviceIdentity.from_bytes(identity), account)
+        client.dns_nameserver = nameserver
         with contextlib.suppress(ApiError, aiohttp.ClientError):
             await client._refresh_account()
         return client
@@ -805,8 +827,10 @@ class Client:
 
     async def business_profile(self, business: str, *,
                                nameserver: tuple[str, int] | None = None) -> BusinessDocument:
-        """The signed profile of ``business`` (an address or server name), verified;
-        ``.verified`` when its node key is pinned in the business's DNS."""
+        """The signed profile of ``business`` (an address or server name), checked;
+        ``.verified`` when its node key is pinned in the business's DNS, looked up at
+        ``nameserver``, else the client's ``dns_nameserver``, else the system's resolver.
+        VerificationError when a check fails; ApiError when it cannot be fetched."""
         return await self._business_document(business, "profile", nameserver)
 
     async def business_catalog(self, business: str, *,
@@ -818,7 +842,8 @@ class Client:
                                  nameserver: tuple[str, int] | None) -> BusinessDocument:
         server = business.partition("@")[2] or business
         answer = await self.http.request("GET", f"/directory/{quote(server)}/{kind}")
-        return await check_business_document(answer, server, kind, nameserver)
+        return await check_business_document(answer, server, kind,
+                                             nameserver or self.dns_nameserver)
 
     async def business_image(self, business: str, media_id: str,
                              limit: int = 16 * 1024 * 1024) -> bytes:
