@@ -133,6 +133,7 @@ def _stats_args(p: argparse.ArgumentParser) -> None:
 COLUMNS = (("date", "DATE", 10), ("conversations_started", "STARTED", 8),
            ("messages_received", "RECEIVED", 9), ("messages_sent", "SENT", 7),
            ("delivered", "DELIVERED", 10), ("read", "READ", 7),
+           ("read_by_team", "TEAM READ", 10),
            ("median_first_response_ms", "MEDIAN 1ST RESPONSE", 20))
 
 

@@ -67,6 +67,16 @@ def query_int(request: web.Request, name: str, default: int | None, lo: int,
     return int(raw)
 
 
+def query_flag(request: web.Request, name: str) -> bool | None:
+    """``?name=true`` or ``false`` (or absent: None)."""
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return None
+    if raw not in ("true", "false"):
+        raise InvalidParameter(f"query parameter {name} must be true or false")
+    return raw == "true"
+
+
 # --- profile and automation ------------------------------------------------------------------
 
 @routes.get(PREFIX + "/profile", name="client.business.profile")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from node.api.auth import requester
-from node.api.business import body_of, ok, path_int, query_int, query_str
+from node.api.business import body_of, ok, path_int, query_flag, query_int, query_str
 from node.api.parsing import field
 from node.appkeys import BUSINESS
 from node.services.business import conversations, labels, orders
@@ -26,7 +26,8 @@ async def inbox(request: web.Request) -> web.Response:
         assignee="" if assignee == "none" else assignee,
         kind=query_str(request, "kind", 20),
         limit=query_int(request, "limit", 50, 1, conversations.MAX_PAGE) or 50,
-        cursor=query_str(request, "cursor", 600)))
+        cursor=query_str(request, "cursor", 600),
+        waiting=query_flag(request, "waiting")))
 
 
 @routes.get(PREFIX + "/{address}", name="client.business.conversations.get")
@@ -47,8 +48,10 @@ async def patch_conversation(request: web.Request) -> web.Response:
 @routes.post(PREFIX + "/{address}/read", name="client.business.conversations.read")
 async def mark_read(request: web.Request) -> web.Response:
     who = await requester(request)
+    body = await body_of(request) if request.can_read_body else {}
     return ok(await conversations.mark_read(request.app[BUSINESS], who,
-                                            request.match_info["address"]))
+                                            request.match_info["address"],
+                                            body.get("message_id")))
 
 
 @routes.post(PREFIX + "/{address}/customer-read",

@@ -83,13 +83,14 @@ CONVERSATION = _obj(
     status=_enum("open", "pending", "resolved"), assignee={**ADDRESS, "nullable": True},
     labels=_arr(LABEL), unread=INT, notes=INT, created_ms=INT, last_activity_ms=INT,
     last_incoming_ms=NINT, last_outgoing_ms=NINT, read_ms=NINT, customer_read_ms=NINT,
-    awaiting_reply_since_ms=NINT, first_response_ms=NINT)
+    awaiting_reply_since_ms=NINT, waiting_since_ms=NINT, first_response_ms=NINT)
 NOTE = _obj(["note_id", "author", "text", "created_ms"], note_id=INT, author=ADDRESS,
             text=STR, created_ms=INT)
 BLOCK = _obj(["target", "kind"], target=STR, kind=_enum("address", "server"), reason=STR,
              created_by=ADDRESS, created_ms=INT)
 STATS_ROW = _obj(date=STR, conversations_started=INT, messages_sent=INT,
-                 messages_received=INT, delivered=INT, read=INT, responses=INT,
+                 messages_received=INT, delivered=INT, read=INT, read_by_team=INT,
+                 responses=INT,
                  median_first_response_ms=NINT)
 STATS = _obj(["timezone", "from", "to", "days", "totals"], timezone=STR,
              **{"from": STR, "to": STR}, days=_arr(STATS_ROW), totals=STATS_ROW)
@@ -155,8 +156,8 @@ BUSINESS_ROUTES: list[tuple[str, str, str, bool, S | None, S]] = [
     ("patch", C, "Change status, kind or assignee (team)", True,
      _obj(status=_enum("open", "pending", "resolved"), kind=_enum("customer", "private"),
           assignee={**ADDRESS, "nullable": True}), CONVERSATION),
-    ("post", C + "/read", "The team has read the conversation (team)", True, EMPTY,
-     CONVERSATION),
+    ("post", C + "/read", "The team read the customer's messages, up to one or all (team)",
+     True, _obj(message_id=STR), CONVERSATION),
     ("post", C + "/customer-read", "The customer read business messages up to a time "
      "(learned end to end; team)", True, _obj(["up_to_ms"], up_to_ms=INT),
      _obj(marked=INT, conversation=CONVERSATION)),
@@ -177,7 +178,8 @@ BUSINESS_QUERY: dict[str, list[tuple[str, S]]] = {
         ("status", _enum("open", "pending", "resolved")), ("label", INT),
         ("assignee", {"type": "string", "description": "an address, or none"}),
         ("kind", _enum("customer", "private")), ("limit", {**INT, "default": 50}),
-        ("cursor", STR)],
+        ("cursor", STR), ("waiting", {"type": "boolean", "description":
+                                      "true: only those waiting for a reply; false: the others"})],
     B + "/stats": [("from", {"type": "string", "format": "date"}),
                    ("to", {"type": "string", "format": "date"}), ("days", {**INT, "default": 7})],
 }

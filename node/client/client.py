@@ -412,12 +412,20 @@ class Client:
             raise VerificationError(f"media does not check: {exc}") from None
 
     async def mark_read(self, message: Message) -> None:
-        """Tell the sender's devices (end-to-end) that this message was read."""
+        """Tell the sender's devices (end-to-end) that this message was read. On a team
+        device the receipt goes out as the business, reaches the rest of the team too,
+        and the business node counts the customer's messages up to this one as read for
+        the whole team (its ``unread``, and ``read_by_team`` in the statistics)."""
         self.store.mark(message.message_id, "read")
-        if not message.outgoing:
-            await self.send(message.peer, {"type": "receipt", "receipt": "read",
-                                           "message_ids": [message.message_id]},
-                            remember=False)
+        if message.outgoing:
+            return
+        await self.send(message.peer, {"type": "receipt", "receipt": "read",
+                                       "message_ids": [message.message_id]},
+                        remember=False)
+        if self.speaks_as != self.address and message.to == self.speaks_as:
+            await self.transport.request(
+                "POST", f"/business/conversations/{quote(message.peer)}/read",
+                {"message_id": message.message_id})
 
     async def send(self, to: str, content: dict[str, Any], *,
                    remember: bool = True) -> Message:

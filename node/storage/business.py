@@ -69,7 +69,7 @@ def insert_conversation_txn(db: Db, customer: str, kind: str, ts: int, now_ms: i
 CONVERSATION_FIELDS = frozenset({
     "kind", "status", "assignee", "unread", "last_activity_ms", "last_incoming_ms",
     "last_outgoing_ms", "read_ms", "customer_read_ms", "awaiting_since_ms",
-    "first_response_ms", "session_started_ms", "updated_ms"})
+    "first_response_ms", "session_started_ms", "waiting_since_ms", "updated_ms"})
 
 
 def update_conversation_txn(db: Db, customer: str, changes: dict[str, Any]) -> bool:
@@ -86,9 +86,12 @@ def update_conversation_txn(db: Db, customer: str, changes: dict[str, Any]) -> b
 
 def list_conversations(db: Db, *, status: str | None, label_id: int | None,
                        assignee: str | None, kind: str | None, limit: int,
-                       after: tuple[int, str] | None) -> list[dict[str, Any]]:
+                       after: tuple[int, str] | None,
+                       waiting: bool | None = None) -> list[dict[str, Any]]:
     """Conversations by last activity, newest first, after the keyset ``after``."""
     where, params = [], []
+    if waiting is not None:
+        where.append(f"c.waiting_since_ms IS {'NOT ' if waiting else ''}NULL")
     if status is not None:
         where.append("c.status = ?")
         params.append(status)
@@ -377,6 +380,26 @@ def mark_read_txn(db: Db, customer: str, up_to_ms: int, now_ms: int) -> int:
     return db.execute("UPDATE biz_message_log SET read_ms = ? WHERE customer = ? AND "
                       "direction = 'out' AND ts <= ? AND read_ms IS NULL",
                       [now_ms, customer, up_to_ms]).rowcount
+
+
+def incoming_ts(db: Db, customer: str, message_id: str) -> int | None:
+    """When the customer's message ``message_id`` was stored, if it is in the log."""
+    row = db.execute("SELECT ts FROM biz_message_log WHERE message_id = ? AND customer = ? "
+                     "AND direction = 'in'", [message_id, customer]).fetchone()
+    return None if row is None else row[0]
+
+
+def mark_team_read_txn(db: Db, customer: str, up_to_ms: int | None, now_ms: int
+                       ) -> tuple[int, int]:
+    """Mark the customer's messages up to ``up_to_ms`` (None: all) read by the team;
+    return (how many were newly marked, how many stay unread)."""
+    marked = db.execute(
+        "UPDATE biz_message_log SET read_ms = ? WHERE customer = ? AND direction = 'in' "
+        "AND read_ms IS NULL AND (? IS NULL OR ts <= ?)",
+        [now_ms, customer, up_to_ms, up_to_ms]).rowcount
+    left = db.execute("SELECT COUNT(*) FROM biz_message_log WHERE customer = ? AND "
+                      "direction = 'in' AND read_ms IS NULL", [customer]).fetchone()[0]
+    return marked, left
 
 
 def bump_stat_txn(db: Db, day: str, metric: str, amount: int = 1) -> None:

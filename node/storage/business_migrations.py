@@ -161,3 +161,26 @@ def m0002_catalog_orders_blocks_stats(db: sqlite_utils.Database) -> None:
         ) STRICT""")
     db.execute("CREATE INDEX biz_response_times_by_day ON biz_response_times (day)")
     db.execute("CREATE INDEX biz_response_times_by_customer ON biz_response_times (customer)")
+
+
+@MIGRATIONS(name="0003_waiting_since")
+def m0003_waiting_since(db: sqlite_utils.Database) -> None:
+    """``waiting_since_ms``: since when the customer's oldest unanswered message waits
+    for a person on the team (null when the team wrote last)."""
+    db.execute("ALTER TABLE biz_conversations ADD COLUMN waiting_since_ms INTEGER")
+    db.execute("""
+        UPDATE biz_conversations SET waiting_since_ms = (
+            SELECT MIN(l.ts) FROM biz_message_log l
+            WHERE l.customer = biz_conversations.customer AND l.direction = 'in'
+              AND l.ts > COALESCE(biz_conversations.last_outgoing_ms, -1))
+        WHERE last_incoming_ms > COALESCE(last_outgoing_ms, -1)""")
+    db.execute("UPDATE biz_conversations SET waiting_since_ms = last_incoming_ms "
+               "WHERE waiting_since_ms IS NULL AND last_incoming_ms > "
+               "COALESCE(last_outgoing_ms, -1)")
+    # Until now only the conversation knew what the team had read; the log says it too.
+    db.execute("""
+        UPDATE biz_message_log SET read_ms = (
+            SELECT c.read_ms FROM biz_conversations c WHERE c.customer = biz_message_log.customer)
+        WHERE direction = 'in' AND read_ms IS NULL AND ts <= (
+            SELECT COALESCE(c.read_ms, -1) FROM biz_conversations c
+            WHERE c.customer = biz_message_log.customer)""")

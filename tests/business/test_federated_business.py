@@ -12,7 +12,7 @@ import pytest
 
 from federation import pins
 from node.appkeys import AUTOMATION, DB
-from node.client.client import Client, Message
+from node.client.client import Client, Message, Receipt
 from node.client.errors import ApiError
 from node.demo import zone_at
 from node.nodekey import key_path, load_key
@@ -222,3 +222,42 @@ async def test_export_and_erase_of_a_remote_customer(world: dict[str, Any]) -> N
     for path in a.config.data_dir.rglob("*"):  # the database, the automation device ...
         if path.is_file():
             assert b"carl@c.test" not in path.read_bytes(), path
+
+
+async def test_an_agent_reading_moves_the_read_state_end_to_end(
+        world: dict[str, Any]) -> None:
+    a, c, client = world["a"], world["c"], world["client"]
+    anna = await client(a, "anna", login=True)
+    otto = await client(a, "otto", login=True)
+    boss = await client(a, "boss", login=True)
+    carl = await client(c, "carl")
+    business = a.config.business_address
+    for text in ("Hello?", "Is anyone there?"):
+        await carl.send_text(business, text)
+    first, second = await receive(anna, 2, timeout=20)
+    await receive(otto, 2, timeout=20)
+    [waiting] = await otto.inbox(waiting="true")  # (stamped when node A stored it)
+    assert waiting["unread"] == 2 and waiting["waiting_since_ms"] >= first.ts
+
+    await anna.mark_read(second)  # Anna's app shows both
+    [conversation] = await otto.inbox()
+    assert conversation["unread"] == 0, "the count drops for the whole team"
+    [receipt] = await _read_receipts(carl)
+    assert (receipt.by, receipt.message_ids) == (business, (second.message_id,))
+    [copy] = await _read_receipts(otto)
+    assert copy.message_ids == (second.message_id,)
+    assert [m["read"] for m in otto.history("carl@c.test")][-1:] == [True]
+    stats = (await boss.transport.request("GET", "/business/stats?days=2"))["totals"]
+    assert stats["read_by_team"] == 2
+
+    await otto.send_text("carl@c.test", "Yes, how can we help?")
+    assert await anna.inbox(waiting="true") == []
+
+
+async def _read_receipts(client: Client) -> list[Receipt]:
+    """The read receipts that arrive next (delivery receipts are skipped)."""
+    async def check() -> list[Receipt] | None:
+        got = [i for i in await client.sync_once(timeout_ms=1000)
+               if isinstance(i, Receipt) and i.kind == "read"]
+        return got or None
+    return await eventually(check, timeout=20, what="a read receipt")

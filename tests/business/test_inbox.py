@@ -6,6 +6,7 @@ import asyncio
 
 import aiohttp
 
+from node.appkeys import AUTOMATION
 from tests.api.helpers import call
 from tests.api.test_messaging import waiting_for
 from tests.business.helpers import (
@@ -164,3 +165,73 @@ async def test_changes_are_pushed_live_to_every_team_device(
                boss["access_token"], {"text": "VIP"})
     [note] = await eventually(note_event, what="the note event on Anna's device")
     assert note["note"]["text"] == "VIP"
+
+
+async def test_reading_moves_unread_for_the_team_and_waiting_tracks_replies(
+        node: RunningNode, http: aiohttp.ClientSession) -> None:
+    anna = await team_member(node, http, "anna", "agent")
+    boss = await team_member(node, http, "boss", "admin")
+    carl = await customer(node, http, "carl")
+    dora = await customer(node, http, "dora")
+    conv = B + f"/conversations/{carl['address']}"
+    sent = [await customer_sends(node, http, carl, f"c{i}") for i in range(3)]
+    await customer_sends(node, http, dora, "d1")
+    await business_replies(node, http, anna, dora, "a0")
+    _, got = await call(http, node.url, "GET", conv, boss["access_token"])
+    assert got["unread"] == 3 and got["waiting_since_ms"] == sent[0]["ts"]
+
+    async def listed(query: str) -> list[str]:
+        _, page = await call(http, node.url, "GET", B + "/conversations?" + query,
+                             anna["access_token"])
+        return [c["customer"] for c in page["conversations"]]
+    assert await listed("waiting=true") == [carl["address"]]
+    assert await listed("waiting=false") == [dora["address"]]
+    status, err = await call(http, node.url, "GET", B + "/conversations?waiting=maybe",
+                             anna["access_token"])
+    assert (status, err["error"]["code"]) == (400, "INVALID_PARAMETER")
+
+    # Anna's device shows the first two: the count drops for everybody on the team.
+    status, read = await call(http, node.url, "POST", conv + "/read", anna["access_token"],
+                              {"message_id": sent[1]["message_id"]})
+    assert status == 200 and read["unread"] == 1, read
+    _, got = await call(http, node.url, "GET", conv, boss["access_token"])
+    assert got["unread"] == 1
+    status, read = await call(http, node.url, "POST", conv + "/read", boss["access_token"],
+                              {"message_id": sent[0]["message_id"]})
+    assert read["unread"] == 1, "reading older messages again changes nothing"
+    for body, code in (({"message_id": 5}, 400), ({"message_id": "nope"}, 404),
+                       ({"message_id": sent[2]["message_id"] + "x"}, 404)):
+        status, err = await call(http, node.url, "POST", conv + "/read",
+                                 anna["access_token"], body)
+        assert status == code, body
+    _, stats = await call(http, node.url, "GET", B + "/stats?days=1", boss["access_token"])
+    assert stats["totals"]["read_by_team"] == 2
+
+    # A person's reply answers what waited; reading everything leaves nothing unread.
+    await business_replies(node, http, anna, carl, "a1")
+    _, got = await call(http, node.url, "POST", conv + "/read", anna["access_token"], {})
+    assert got["unread"] == 0 and got["waiting_since_ms"] is None
+    assert await listed("waiting=true") == []
+    later = await customer_sends(node, http, carl, "c9")
+    _, got = await call(http, node.url, "GET", conv, boss["access_token"])
+    assert got["waiting_since_ms"] == later["ts"] and got["unread"] == 1
+    _, stats = await call(http, node.url, "GET", B + "/stats?days=1", boss["access_token"])
+    assert stats["totals"]["read_by_team"] == 3
+
+
+async def test_an_automatic_message_is_no_answer(node: RunningNode,
+                                                 http: aiohttp.ClientSession) -> None:
+    business = biz(node).address
+    automation = node.app[AUTOMATION].client
+    assert automation is not None
+    await fire_message(node, "eve@remote.example", business, "m1", 1_000)
+    await fire_message(node, business, "eve@remote.example", "m2", 2_000,
+                       sender_device=automation.device_id)
+    anna = await team_member(node, http, "anna", "agent")
+    conv = B + "/conversations/eve@remote.example"
+    _, got = await call(http, node.url, "GET", conv, anna["access_token"])
+    assert got["waiting_since_ms"] == 1_000
+    await fire_message(node, business, "eve@remote.example", "m3", 3_000,
+                       sender_device=anna["device_id"])
+    _, got = await call(http, node.url, "GET", conv, anna["access_token"])
+    assert got["waiting_since_ms"] is None

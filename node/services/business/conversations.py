@@ -55,6 +55,7 @@ def to_json(row: dict[str, Any]) -> dict[str, Any]:
         "last_outgoing_ms": row["last_outgoing_ms"], "read_ms": row["read_ms"],
         "customer_read_ms": row["customer_read_ms"],
         "awaiting_reply_since_ms": row["awaiting_since_ms"],
+        "waiting_since_ms": row["waiting_since_ms"],
         "first_response_ms": row["first_response_ms"],
     }
 
@@ -134,22 +135,35 @@ def _on_message_txn(db: Any, biz: Business, sender: str, to: str, message_id: st
         changes |= _incoming(db, row, previous, ts, change == "created")
         store.bump_stat_txn(db, day, "messages_received", int(counted))
     else:
-        changes["last_outgoing_ms"] = max(ts, row["last_outgoing_ms"] or ts)
         store.bump_stat_txn(db, day, "messages_sent", int(counted))
-        awaiting = row["awaiting_since_ms"]
-        if awaiting is not None and not _automated(db, business, sender_device):
-            response = max(0, ts - awaiting)
-            changes |= {"awaiting_since_ms": None, "first_response_ms": response}
-            if counted:
-                store.add_response_time_txn(db, day, customer, response)
+        changes |= _outgoing(db, row, day, ts, counted,
+                             by_person=not _automated(db, business, sender_device))
     store.update_conversation_txn(db, customer, changes)
     return None, push_txn(db, business, [customer], change, now)
+
+
+def _outgoing(db: Any, row: dict[str, Any], day: str, ts: int, counted: bool, *,
+              by_person: bool) -> dict[str, Any]:
+    """A business message: a person's reply answers what waited (automatic ones do not)."""
+    changes: dict[str, Any] = {"last_outgoing_ms": max(ts, row["last_outgoing_ms"] or ts)}
+    if not by_person:
+        return changes
+    changes["waiting_since_ms"] = None
+    awaiting = row["awaiting_since_ms"]
+    if awaiting is not None:
+        response = max(0, ts - awaiting)
+        changes |= {"awaiting_since_ms": None, "first_response_ms": response}
+        if counted:
+            store.add_response_time_txn(db, day, row["customer"], response)
+    return changes
 
 
 def _incoming(db: Any, row: dict[str, Any], previous: int | None, ts: int,
               created: bool) -> dict[str, Any]:
     changes: dict[str, Any] = {"unread": row["unread"] + 1,
                                "last_incoming_ms": max(ts, row["last_incoming_ms"] or ts)}
+    if row["waiting_since_ms"] is None:
+        changes["waiting_since_ms"] = ts
     reopened = row["status"] in ("pending", "resolved")
     if reopened:
         changes["status"] = "open"
@@ -190,9 +204,10 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
 
 async def inbox(biz: Business, who: Requester, *, status: str | None = None,
                 label_id: int | None = None, assignee: str | None = None,
-                kind: str | None = None, limit: int = 50,
-                cursor: str | None = None) -> dict[str, Any]:
-    """A page of conversations, newest activity first; ``assignee=""`` means none."""
+                kind: str | None = None, limit: int = 50, cursor: str | None = None,
+                waiting: bool | None = None) -> dict[str, Any]:
+    """A page of conversations, newest activity first; ``assignee=""`` means none;
+    ``waiting`` True: only those waiting for a reply, False: only those answered."""
     require_reader(who)
     if status is not None and status not in STATUSES:
         raise InvalidParameter(f"status is one of {', '.join(STATUSES)}")
@@ -204,7 +219,8 @@ async def inbox(biz: Business, who: Requester, *, status: str | None = None,
         raise InvalidParameter(f"limit is 1 to {MAX_PAGE}")
     after = decode_cursor(cursor) if cursor else None
     rows = await biz.db.read(store.list_conversations, status=status, label_id=label_id,
-                             assignee=assignee, kind=kind, limit=limit + 1, after=after)
+                             assignee=assignee, kind=kind, limit=limit + 1, after=after,
+                             waiting=waiting)
     page = rows[:limit]
     return {"conversations": [to_json(r) for r in page],
             "next_cursor": encode_cursor(page[-1]) if len(rows) > limit else None}
@@ -271,20 +287,33 @@ async def patch(biz: Business, who: Requester, customer: str,
                                 changes, now_ms())
 
 
-def _read_txn(db: Any, business: str, customer: str, now: int) -> tuple[dict[str, Any],
-                                                                         list[int]]:
+def _read_txn(db: Any, biz: Business, customer: str, message_id: str | None,
+              now: int) -> tuple[dict[str, Any], list[int]]:
     existing_txn(db, customer)
-    store.update_conversation_txn(db, customer, {"unread": 0, "read_ms": now,
+    up_to = None
+    if message_id is not None:
+        up_to = store.incoming_ts(db, customer, message_id)
+        if up_to is None:
+            raise NotFound(f"no message {message_id[:80]} from {customer[:80]} is known",
+                           code="UNKNOWN_MESSAGE")
+    marked, left = store.mark_team_read_txn(db, customer, up_to, now)
+    tz = zone(profile_mod.current(db, biz.config).get("timezone"))
+    store.bump_stat_txn(db, local_day(now, tz), "read_by_team", marked)
+    store.update_conversation_txn(db, customer, {"unread": left, "read_ms": now,
                                                  "updated_ms": now})
-    pks = push_txn(db, business, [customer], "read", now)
+    pks = push_txn(db, biz.address, [customer], "read", now)
     return to_json(existing_txn(db, customer)), pks
 
 
-async def mark_read(biz: Business, who: Requester, customer: str) -> dict[str, Any]:
-    """The team has read the conversation: unread goes to zero."""
+async def mark_read(biz: Business, who: Requester, customer: str,
+                    message_id: Any = None) -> dict[str, Any]:
+    """Someone on the team read the customer's messages up to ``message_id`` (None: all
+    of them): ``unread`` counts only later ones, for the whole team."""
     require_team(who)
-    return await write_and_push(biz, _read_txn, biz.address, v.address(customer, "customer"),
-                                now_ms())
+    if message_id is not None:
+        message_id = v.text(message_id, "message_id", 128, min_len=1, single_line=True)
+    return await write_and_push(biz, _read_txn, biz, v.address(customer, "customer"),
+                                message_id, now_ms())
 
 
 def _customer_read_txn(db: Any, biz: Business, customer: str, up_to: int,

@@ -3,7 +3,8 @@
 Counted as they happen (by the inbox hook, the delivery hook and customer-read
 reports): conversations started, messages sent to customers, messages received from
 them, business messages delivered (first device to acknowledge), business messages read
-(reported by the agents' apps, which learn it end to end), and each first response
+(reported by the agents' apps, which learn it end to end), customer messages the team
+read (``read_by_team``: marked read by a team device), and each first response
 time (the first business reply, not an automatic one, after a customer message that
 opened or reopened a conversation), whose median is reported per day.
 """
@@ -22,7 +23,7 @@ from node.services.business.hours import check_date
 from node.storage import business as store
 
 METRICS = ("conversations_started", "messages_sent", "messages_received", "delivered",
-           "read")
+           "read", "read_by_team")
 MAX_DAYS = 366
 
 
