@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -49,6 +50,7 @@ from node.services.messaging import Messaging
 from node.services.notifier import Notifier
 from node.services.ratelimit import RateLimiter
 from node.services.setup import init_node
+from node.storage import accounts as account_store
 from node.storage.db import Database
 
 LOGIN_FAILURES_PER_MINUTE = 10
@@ -96,13 +98,17 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
         app[FEDERATION] = runtime
     app[MESSAGING] = Messaging(db, app[NOTIFIER], app[HOOKS], config.node.server_name,
                                config.business_address, runtime.link if runtime else None)
-    sweeper = asyncio.create_task(retention.run_forever(db, config), name="retention")
+    tasks = [asyncio.create_task(retention.run_forever(db, config), name="retention"),
+             asyncio.create_task(app[NOTIFIER].watch_revocations(
+                 functools.partial(db.read, account_store.live_device_pks)),
+                 name="revocations")]
     try:
         yield
     finally:
-        sweeper.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sweeper
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if runtime is not None:
             await runtime.close()
         db.close()

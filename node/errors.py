@@ -48,6 +48,16 @@ class Unauthorized(KontorError):
     status, code = 401, "UNAUTHORIZED"
 
 
+class DeviceRevoked(Unauthorized):
+    """The device was logged out, revoked or its account removed while in use."""
+
+    code = "DEVICE_REVOKED"
+
+    def __init__(self, message: str = "this device was logged out or revoked; log in "
+                 "again") -> None:
+        super().__init__(message)
+
+
 class Forbidden(KontorError):
     status, code = 403, "FORBIDDEN"
 

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from node.api.auth import limit_address, requester
 from node.api.parsing import field, read_json_object
-from node.appkeys import CONFIG, DB, LOGIN_FAILURES
+from node.appkeys import CONFIG, DB, LOGIN_FAILURES, NOTIFIER
 from node.errors import RateLimited, Unauthorized
 from node.services import accounts
 
@@ -56,6 +56,7 @@ async def login(request: web.Request) -> web.Response:
 async def logout(request: web.Request) -> web.Response:
     who = await requester(request)
     await accounts.revoke_device(request.app[DB], who.address, who.device_id)
+    request.app[NOTIFIER].revoke([who.device_pk])
     return web.json_response({})
 
 

@@ -15,7 +15,7 @@ from node import draining
 from node.api.auth import requester
 from node.api.parsing import field, read_json_object
 from node.appkeys import MESSAGING
-from node.errors import InvalidParameter
+from node.errors import DeviceRevoked, InvalidParameter
 from node.services import messaging
 from node.services.accounts import Requester, split_address
 
@@ -28,6 +28,7 @@ B64_RE = re.compile(r"^[A-Za-z0-9_-]+\Z")
 MAX_CIPHERTEXT = 64 * 1024
 MAX_DEVICES = 100
 WS_IDLE_WAIT = 25.0
+WS_CLOSE_DEVICE_REVOKED = 4001
 
 
 def _envelopes(body: dict[str, Any]) -> dict[str, dict[str, str]]:
@@ -112,7 +113,10 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
                 break
-            await _on_client_message(ws, m, who, msg.data)
+            try:
+                await _on_client_message(ws, m, who, msg.data)
+            except DeviceRevoked:
+                await close_revoked(ws)
     finally:
         pusher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -120,10 +124,19 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
+async def close_revoked(ws: web.WebSocketResponse) -> None:
+    """Close a revoked device's socket with the documented code and reason."""
+    await ws.close(code=WS_CLOSE_DEVICE_REVOKED, message=DeviceRevoked.code.encode())
+
+
 async def _push(ws: web.WebSocketResponse, m: messaging.Messaging, who: Requester,
                 since: int) -> None:
     while not ws.closed:
-        result = await messaging.sync(m, who, since, 100, int(WS_IDLE_WAIT * 1000))
+        try:
+            result = await messaging.sync(m, who, since, 100, int(WS_IDLE_WAIT * 1000))
+        except DeviceRevoked:
+            await close_revoked(ws)
+            return
         if m.notifier.closed:  # the node is stopping; draining closes the socket
             return
         if result["events"]:
@@ -133,6 +146,9 @@ async def _push(ws: web.WebSocketResponse, m: messaging.Messaging, who: Requeste
 
 async def _on_client_message(ws: web.WebSocketResponse, m: messaging.Messaging,
                              who: Requester, data: str) -> None:
+    """One frame from the device; checked against the live device first."""
+    if m.notifier.is_revoked(who.device_pk):
+        raise DeviceRevoked()
     try:
         msg = json.loads(data)
         up_to = msg.get("up_to")

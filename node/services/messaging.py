@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from federation import storage as fed_store
-from node.errors import Conflict, Forbidden, NotFound
+from node.errors import Conflict, DeviceRevoked, Forbidden, NotFound
 from node.events import Hooks
 from node.services import team
 from node.services.accounts import Requester, now_ms
@@ -186,10 +186,17 @@ async def sync(m: Messaging, who: Requester, since: int, limit: int,
                timeout_ms: int) -> dict[str, Any]:
     """Events after ``since``; waits up to ``timeout_ms`` for one when there are none."""
     with m.notifier.waiter(who.device_pk) as waiter:
+        _check_live(waiter.revoked)
         events = await m.db.read(store.events_after, who.device_pk, since, limit)
         if not events and timeout_ms > 0 and await waiter.wait(timeout_ms / 1000):
+            _check_live(waiter.revoked)
             events = await m.db.read(store.events_after, who.device_pk, since, limit)
     return {"events": events, "next": events[-1]["pos"] if events else since}
+
+
+def _check_live(revoked: bool) -> None:
+    if revoked:
+        raise DeviceRevoked()
 
 
 def receipt_events(db: Any, sender: str, business: str, payload: dict[str, Any]
@@ -201,6 +208,8 @@ def receipt_events(db: Any, sender: str, business: str, payload: dict[str, Any]
 
 def _ack_txn(db: Any, who: Requester, server_name: str, business: str, up_to: int,
              now: int) -> tuple[list[int], set[str], list[dict[str, Any]]]:
+    if not account_store.device_exists(db, who.device_pk):
+        raise DeviceRevoked()
     acked = store.ack_events_txn(db, who.device_pk, up_to)
     events, destinations, receipts = [], set(), []
     mine = {who.address} | ({business} if who.role in account_store.TEAM_ROLES else set())

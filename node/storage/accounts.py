@@ -92,6 +92,21 @@ def delete_device_txn(db: sqlite_utils.Database, address: str, device_id: str) -
                       [address, device_id]).rowcount == 1
 
 
+def device_exists(db: sqlite_utils.Database, pk: int) -> bool:
+    return db.execute("SELECT 1 FROM devices WHERE pk = ?", [pk]).fetchone() is not None
+
+
+def live_device_pks(db: sqlite_utils.Database, pks: list[int]) -> set[int]:
+    """Which of ``pks`` still name a device."""
+    live: set[int] = set()
+    for start in range(0, len(pks), 500):
+        chunk = pks[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        live.update(r[0] for r in db.execute(
+            f"SELECT pk FROM devices WHERE pk IN ({marks})", chunk))
+    return live
+
+
 def keyed_device_ids(db: sqlite_utils.Database, address: str) -> dict[str, int]:
     """Device id -> pk for the devices of ``address`` that have uploaded keys."""
     return {r[0]: r[1] for r in db.execute(

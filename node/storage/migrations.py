@@ -109,3 +109,53 @@ def m0003_messaging(db: sqlite_utils.Database) -> None:
             uploader TEXT NOT NULL,
             created_ms INTEGER NOT NULL
         ) STRICT""")
+
+
+@MIGRATIONS(name="0004_device_keys_never_reused", transactional=False)
+def m0004_device_keys_never_reused(db: sqlite_utils.Database) -> None:
+    """Rebuild ``devices`` with ``AUTOINCREMENT``, so a revoked device's key is never given
+    to a new device (an old socket or row naming it would otherwise reach the new one).
+
+    SQLite's table rebuild: foreign keys off (else dropping the old table would cascade
+    into events and prekeys), copy, drop, rename, check, all in one transaction. Safe to
+    rerun: a table already declared with AUTOINCREMENT is left alone.
+    """
+    sql = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND "
+                     "name = 'devices'").fetchone()[0]
+    if "AUTOINCREMENT" in sql.upper():
+        return
+    db.execute("PRAGMA foreign_keys = OFF")
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            _rebuild_devices(db)
+        except BaseException:
+            db.conn.rollback()
+            raise
+        db.execute("COMMIT")
+    finally:
+        db.execute("PRAGMA foreign_keys = ON")
+
+
+def _rebuild_devices(db: sqlite_utils.Database) -> None:
+    db.execute("""
+        CREATE TABLE devices_new (
+            pk INTEGER PRIMARY KEY AUTOINCREMENT,
+            address TEXT NOT NULL REFERENCES accounts (address) ON DELETE CASCADE,
+            device_id TEXT NOT NULL,
+            name TEXT NOT NULL DEFAULT '',
+            token_hash TEXT UNIQUE,
+            created_ms INTEGER NOT NULL,
+            last_seen_ms INTEGER NOT NULL,
+            device_keys TEXT,
+            signed_prekey TEXT,
+            UNIQUE (address, device_id)
+        ) STRICT""")
+    db.execute("INSERT INTO devices_new (pk, address, device_id, name, token_hash, "
+               "created_ms, last_seen_ms, device_keys, signed_prekey) SELECT pk, address, "
+               "device_id, name, token_hash, created_ms, last_seen_ms, device_keys, "
+               "signed_prekey FROM devices")
+    db.execute("DROP TABLE devices")
+    db.execute("ALTER TABLE devices_new RENAME TO devices")
+    if db.execute("PRAGMA foreign_key_check").fetchall():
+        raise RuntimeError("devices rebuild left dangling references; nothing changed")

@@ -103,6 +103,7 @@ async def erase(biz: Business, who: Requester | None, address: Any,
         require_admin(who)
     customer = _customer(address)
     result = await biz.db.write(_erase_txn, biz, customer)
+    biz.notifier.check_revocations()  # the erased account's sockets close at once
     await biz.db.checkpoint()  # no old copy of the erased rows stays in the log
     files = 0
     for media_id in result["media"]:
