@@ -44,6 +44,13 @@ class InvalidParameter(BadRequest):
     code = "INVALID_PARAMETER"
 
 
+class InvalidText(BadRequest):
+    """A string that is not valid Unicode text, or a name with unreadable characters;
+    ``details["field"]`` names it."""
+
+    code = "INVALID_TEXT"
+
+
 class Unauthorized(KontorError):
     status, code = 401, "UNAUTHORIZED"
 

@@ -7,7 +7,7 @@ import contextlib
 from aiohttp import web
 
 from node.api.auth import limit_address, requester
-from node.api.parsing import field, read_json_object
+from node.api.parsing import field, name_field, read_json_object
 from node.appkeys import CONFIG, DB, LOGIN_FAILURES, NOTIFIER
 from node.errors import RateLimited, Unauthorized
 from node.services import accounts
@@ -25,7 +25,7 @@ async def register(request: web.Request) -> web.Response:
                                     config.node.server_name)
     password = field(body, "password", str, max_len=accounts.MAX_PASSWORD)
     invite = field(body, "invite", str, required=False, max_len=128)
-    name = field(body, "device_name", str, required=False, max_len=100, default="")
+    name = name_field(body, "device_name", 100)
     result = await accounts.register(request.app[DB], config.accounts.registration, address,
                                      password, invite, name)
     return web.json_response(result)
@@ -38,7 +38,7 @@ async def login(request: web.Request) -> web.Response:
     address = accounts.make_address(field(body, "username", str, max_len=320),
                                     request.app[CONFIG].node.server_name)
     password = field(body, "password", str, max_len=accounts.MAX_PASSWORD)
-    name = field(body, "device_name", str, required=False, max_len=100, default="")
+    name = name_field(body, "device_name", 100)
     failures = request.app[LOGIN_FAILURES]
     if failures.exhausted(address):  # guessing one account's password from many addresses
         raise RateLimited("too many wrong passwords for this account; wait a minute",

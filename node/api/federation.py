@@ -59,7 +59,7 @@ async def send(request: web.Request) -> web.Response:
     if not TXN_ID_RE.match(txn_id):
         raise InvalidParameter("txn_id is 1-64 characters of A-Z a-z 0-9 . _ ~ -",
                                code="INVALID_TXN_ID")
-    body = _object(origin.body)
+    body = _object(origin.body, check_text=False)  # items are checked one by one
     app = request.app
     config = app[CONFIG]
     if len(origin.body) > config.limits.max_body_bytes:
@@ -70,8 +70,8 @@ async def send(request: web.Request) -> web.Response:
     return web.json_response(result)
 
 
-def _object(raw: bytes) -> dict:
-    body = parse_json_bytes(raw)
+def _object(raw: bytes, check_text: bool = True) -> dict:
+    body = parse_json_bytes(raw, check_text=check_text)
     if not isinstance(body, dict):
         raise InvalidJson("the body must be a JSON object")
     return body

@@ -8,7 +8,14 @@ from typing import Any
 from aiohttp import web
 
 from node.appkeys import CONFIG
-from node.errors import InvalidJson, InvalidParameter, PayloadTooLarge, UnsupportedMediaType
+from node.errors import (
+    InvalidJson,
+    InvalidParameter,
+    InvalidText,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
+from node.text import bad_text_path, unreadable
 
 MAX_JSON_DEPTH = 32
 
@@ -26,8 +33,20 @@ def _reject_constant(name: str) -> Any:
     raise InvalidJson(f"{name} is not valid JSON")
 
 
-def parse_json_bytes(raw: bytes) -> Any:
-    """Parse a JSON document strictly (UTF-8, no duplicate keys, no NaN, bounded depth)."""
+def parse_json_bytes(raw: bytes, *, check_text: bool = True) -> Any:
+    """Parse a JSON document strictly (UTF-8, no duplicate keys, no NaN, bounded depth,
+    and, unless ``check_text`` is False, every string valid Unicode text: 400
+    ``INVALID_TEXT`` naming the field otherwise)."""
+    doc = _parse(raw)
+    if check_text:
+        path = bad_text_path(doc)
+        if path is not None:
+            raise InvalidText(f"{path} is not valid Unicode text (it holds a lone UTF-16 "
+                              "surrogate)", details={"field": path})
+    return doc
+
+
+def _parse(raw: bytes) -> Any:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -106,4 +125,13 @@ def field(body: dict[str, Any], name: str, typ: type | tuple[type, ...], *,
         raise InvalidParameter(f"field {name!r} must be of type {names}")
     if max_len is not None and hasattr(value, "__len__") and len(value) > max_len:
         raise InvalidParameter(f"field {name!r} is longer than {max_len}")
+    return value
+
+
+def name_field(body: dict[str, Any], name: str, max_len: int, default: str = "") -> str:
+    """An optional one-line name people read: no control or bidi characters."""
+    value = field(body, name, str, required=False, max_len=max_len, default=default)
+    if unreadable(value):
+        raise InvalidText(f"field {name!r} holds control or bidirectional-override "
+                          "characters", details={"field": name})
     return value

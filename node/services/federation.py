@@ -25,6 +25,7 @@ from node.storage import accounts as account_store
 from node.storage import business as business_store
 from node.storage import messages as message_store
 from node.storage.db import Database
+from node.text import bad_text_path, is_clean_id
 
 log = logging.getLogger("kontor.federation")
 
@@ -123,7 +124,7 @@ def check_items(origin: str, body: dict[str, Any]) -> list[dict[str, Any]]:
         raise BadRequest(f"items must be a list of 1 to {MAX_ITEMS} items",
                          code="INVALID_TRANSACTION")
     for item in items:
-        author = item.get(AUTHOR.get(item.get("kind"), "")) if isinstance(item, dict) else None
+        author = item.get(AUTHOR.get(_kind(item), "")) if isinstance(item, dict) else None
         if isinstance(author, str) and server_of(author).lower() != origin.lower() \
                 and author.count("@") == 1:
             raise Forbidden(f"{author[:320]} does not live on {origin}",
@@ -134,8 +135,14 @@ def check_items(origin: str, body: dict[str, Any]) -> list[dict[str, Any]]:
 AUTHOR = {"message": "sender", "receipt": "by"}
 
 
+def _kind(item: dict[str, Any]) -> str:
+    kind = item.get("kind")
+    return kind if isinstance(kind, str) else ""
+
+
 def _short_str(value: Any, limit: int = 64) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= limit
+    """An id: 1..``limit`` characters, no whitespace, control, bidi or surrogate."""
+    return isinstance(value, str) and 0 < len(value) <= limit and is_clean_id(value)
 
 
 def _ts(value: Any) -> bool:
@@ -144,8 +151,11 @@ def _ts(value: Any) -> bool:
 
 def item_problem(origin: str, item: Any) -> str | None:
     """Why an item cannot be taken (None when it is well formed)."""
-    if not isinstance(item, dict) or item.get("kind") not in AUTHOR:
+    if not isinstance(item, dict) or _kind(item) not in AUTHOR:
         return "every item is an object of kind message or receipt"
+    bad = bad_text_path(item)
+    if bad is not None:
+        return f"{bad} is not valid Unicode text"
     for key in (AUTHOR[item["kind"]], "to"):
         value = item.get(key)
         if not isinstance(value, str) or len(value) > 320:
@@ -159,7 +169,7 @@ def item_problem(origin: str, item: Any) -> str | None:
     if server_of(item[AUTHOR[item["kind"]]]) != origin:
         return "the author does not live on the origin"
     if not (_short_str(item.get("message_id")) and _ts(item.get("ts"))):
-        return "message_id (1-64 characters) and ts (ms) are required"
+        return "message_id (1-64 visible characters) and ts (ms) are required"
     if item["kind"] == "receipt":
         if item.get("receipt") != "delivered" or not _short_str(item.get("device")):
             return "a receipt is delivered, with the device that got the message"

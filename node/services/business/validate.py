@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from node.errors import InvalidParameter
+from node.errors import InvalidParameter, InvalidText
 from node.services.accounts import split_address
+from node.text import unreadable
 
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _URL_RE = re.compile(r"^https?://[^\s/$.?#][^\s]*\Z", re.IGNORECASE)
 _EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}\Z")
 _PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()./-]{2,31}\Z")
@@ -25,8 +25,9 @@ def text(value: Any, name: str, max_len: int, *, min_len: int = 0,
         raise InvalidParameter(f"{name} must be a string")
     if not min_len <= len(value) <= max_len:
         raise InvalidParameter(f"{name} must have {min_len} to {max_len} characters")
-    if _CONTROL_RE.search(value) or (single_line and ("\n" in value or "\t" in value)):
-        raise InvalidParameter(f"{name} contains control characters")
+    if unreadable(value, single_line=single_line):
+        raise InvalidText(f"{name} contains control, bidirectional-override or invalid "
+                          "characters", details={"field": name})
     if min_len and not value.strip():
         raise InvalidParameter(f"{name} must not be blank")
     return value
