@@ -23,6 +23,9 @@ from node.api import (
     openapi,
     public,
 )
+from node.api import (
+    web as web_app,
+)
 from node.api.fedauth import federation_auth
 from node.appkeys import (
     ACCOUNT_LIMITER,
@@ -79,7 +82,8 @@ def create_app(config: Config) -> web.Application:
     business_wiring.install(app)
     app.cleanup_ctx.append(_automation)
     for module in (health, client_accounts, client_keys, client_messages, client_media,
-                   openapi, federation, business, business_inbox, public, client_directory):
+                   openapi, federation, business, business_inbox, public, client_directory,
+                   web_app):
         app.router.add_routes(module.routes)
     return app
 

@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from node import draining
-from node.api.auth import requester
+from node.api.auth import WS_PROTOCOL, requester
 from node.api.parsing import field, read_json_object
 from node.appkeys import MESSAGING
 from node.errors import DeviceRevoked, InvalidParameter
@@ -102,9 +102,9 @@ async def ack(request: web.Request) -> web.Response:
 
 @routes.get(PREFIX + "/ws", name="client.ws")
 async def websocket(request: web.Request) -> web.WebSocketResponse:
-    who = await requester(request)
+    who = await requester(request, from_protocol=True)
     since = _int_query(request, "since", 0, 0, 2**62)
-    ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=4096)
+    ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=4096, protocols=(WS_PROTOCOL,))
     await ws.prepare(request)
     draining.register_socket(request, ws)
     m = request.app[MESSAGING]

@@ -124,6 +124,24 @@ async def test_websocket_push_and_ack(node: RunningNode, http: aiohttp.ClientSes
     assert refused.value.status == 401
 
 
+async def test_websocket_token_as_subprotocol(node: RunningNode,
+                                             http: aiohttp.ClientSession) -> None:
+    """Browsers cannot set Authorization on a WebSocket: the token rides as a subprotocol."""
+    anna = await keyed_device(http, node.url, "anna")
+    bob = await keyed_device(http, node.url, "bob")
+    url = node.url + "/_kontor/client/v1/ws?since=0"
+    protocols = ("kontor.v1", "kontor-bearer." + bob["access_token"])
+    async with http.ws_connect(url, protocols=protocols) as ws:
+        assert ws.protocol == "kontor.v1"
+        status, sent = await call(http, node.url, "PUT", "/send/p1", anna["access_token"],
+                                  {"to": bob["address"], "envelopes": envelope(bob)})
+        msg = await asyncio.wait_for(ws.receive_json(), 10)
+        assert [e["message_id"] for e in msg["events"]] == [sent["message_id"]]
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await http.ws_connect(url, protocols=("kontor.v1", "kontor-bearer.ki_wrong"))
+    assert refused.value.status == 401
+
+
 async def test_offline_device_catches_up(node: RunningNode,
                                          http: aiohttp.ClientSession) -> None:
     anna = await keyed_device(http, node.url, "anna")

@@ -1,0 +1,72 @@
+"""The browser app: the built bundle under ``/_kontor/web/`` and the app shell at ``/app/``.
+
+Hashed file names are immutable and cached for a year; ``/_kontor/web/kontor.js`` (the
+stable name apps import) and the pages are revalidated on every load. Every answer
+carries the page security headers (docs/web.md): a strict Content-Security-Policy, no
+referrer, no sniffing, no framing.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from node.errors import NotFound
+from node.services import webbundle
+
+WEB_PREFIX = "/_kontor/web"
+STABLE_NAMES = {"kontor.js": "kontor"}
+CSP = ("default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; "
+       "img-src 'self' blob: data:; media-src 'self' blob:; style-src 'self'; "
+       "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"
+routes = web.RouteTableDef()
+
+
+def _bundle() -> webbundle.Bundle:
+    try:
+        return webbundle.load()
+    except webbundle.BundleMissing:
+        raise NotFound(webbundle.BUILD_HINT, code="WEB_NOT_BUILT") from None
+
+
+@routes.get(WEB_PREFIX + "/{name}", name="web.file")
+async def web_file(request: web.Request) -> web.StreamResponse:
+    name = request.match_info["name"]
+    bundle = _bundle()
+    entry = STABLE_NAMES.get(name)
+    file = bundle.entry(entry) if entry else bundle.files.get(name)
+    if file is None:
+        raise NotFound(f"no file {name} in the web bundle", code="UNKNOWN_FILE")
+    etag = f'"{file.integrity}"'
+    headers = {**SECURITY_HEADERS, "Cache-Control": REVALIDATE if entry else IMMUTABLE,
+               "ETag": etag, "Vary": "Accept-Encoding"}
+    if request.headers.get("If-None-Match") == etag:
+        return web.Response(status=304, headers=headers)
+    body = file.body
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        body, headers["Content-Encoding"] = file.gzipped, "gzip"
+    return web.Response(body=body, headers={**headers, "Content-Type": file.content_type})
+
+
+@routes.get("/app", name="web.app_redirect")
+async def app_redirect(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPPermanentRedirect("/app/")
+
+
+@routes.get("/app/", name="web.app")
+async def app_page(request: web.Request) -> web.Response:
+    try:
+        page, status = webbundle.app_page(webbundle.load()), 200
+    except webbundle.BundleMissing:
+        page, status = webbundle.missing_page(), 503
+    return web.Response(text=page, status=status, content_type="text/html", charset="utf-8",
+                        headers={**SECURITY_HEADERS, "Cache-Control": REVALIDATE})

@@ -1,0 +1,46 @@
+// Bundle kontor.js and the app shell with esbuild into OUT_DIR (argument 1): hashed file
+// names plus manifest.json with each file's Subresource Integrity hash.
+import { build } from "esbuild";
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const out = path.resolve(process.argv[2] ?? path.join(here, "..", "node", "web_dist"));
+const ENTRIES = { kontor: "src/kontor.js", app: "app/app.js", style: "app/app.css" };
+
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out, { recursive: true });
+const result = await build({
+  absWorkingDir: here,
+  entryPoints: Object.fromEntries(Object.entries(ENTRIES).map(([name, file]) => [name, path.join(here, file)])),
+  outdir: out,
+  entryNames: "[name]-[hash]",
+  chunkNames: "chunk-[hash]",
+  splitting: true,
+  bundle: true,
+  format: "esm",
+  platform: "browser",
+  target: ["chrome120", "firefox120", "safari17"],
+  minify: true,
+  legalComments: "linked",
+  metafile: true,
+  logLevel: "warning",
+  // libsodium's Emscripten glue names Node modules it loads only under Node.
+  external: ["fs", "path", "crypto", "url", "module", "worker_threads"],
+});
+
+const manifest = { entries: {}, files: {} };
+for (const [file, meta] of Object.entries(result.metafile.outputs)) {
+  const name = path.basename(file);
+  const data = readFileSync(path.join(here, file));
+  const integrity = "sha384-" + createHash("sha384").update(data).digest("base64");
+  const type = name.endsWith(".css") ? "text/css" : name.endsWith(".js") ? "text/javascript" : "text/plain";
+  const imports = meta.imports.filter((i) => !i.external).map((i) => path.basename(i.path));
+  manifest.files[name] = { integrity, size: data.length, type, imports };
+  const entry = Object.entries(ENTRIES).find(([, src]) => meta.entryPoint && path.resolve(here, meta.entryPoint) === path.resolve(here, src));
+  if (entry) manifest.entries[entry[0]] = name;
+}
+writeFileSync(path.join(out, "manifest.json"), JSON.stringify(manifest, null, 1) + "\n");
+console.log(`built ${readdirSync(out).length - 1} files into ${out}`);

@@ -1,0 +1,127 @@
+// HTTP calls to the client API, one method per route (node/client/transport.py);
+// errors become ApiError. The WebSocket carries the token as a subprotocol
+// ("kontor-bearer.<token>"), since browsers cannot set its Authorization header.
+import { ApiError } from "./errors.js";
+
+export const PREFIX = "/_kontor/client/v1";
+export const WS_PROTOCOL = "kontor.v1";
+export const BEARER_PROTOCOL = "kontor-bearer.";
+const MAX_RESPONSE = 16 * 1024 * 1024;
+
+async function decode(resp) {
+  const raw = await resp.arrayBuffer();
+  if (raw.byteLength > MAX_RESPONSE) throw new ApiError(resp.status, "RESPONSE_TOO_LARGE", "the node's answer is too large");
+  let body = {};
+  if (raw.byteLength) {
+    try {
+      body = JSON.parse(new TextDecoder().decode(raw));
+    } catch {
+      throw new ApiError(resp.status, "BAD_RESPONSE", "the node did not answer with JSON");
+    }
+  }
+  if (resp.status >= 400) {
+    const err = body && typeof body === "object" && body.error && typeof body.error === "object" ? body.error : {};
+    const { code, message, ...details } = err;
+    throw new ApiError(resp.status, String(code ?? "HTTP_ERROR"), String(message ?? `HTTP ${resp.status}`), details);
+  }
+  return body;
+}
+
+/** A node's client API. */
+export class Transport {
+  constructor(baseUrl, token = null) {
+    this.baseUrl = String(baseUrl).replace(/\/+$/, "");
+    this.token = token;
+  }
+
+  headers(extra = {}) {
+    return this.token ? { Authorization: `Bearer ${this.token}`, ...extra } : extra;
+  }
+
+  url(path, params = undefined) {
+    const url = new URL(this.baseUrl + PREFIX + path);
+    for (const [k, v] of Object.entries(params ?? {})) url.searchParams.set(k, String(v));
+    return url.toString();
+  }
+
+  async request(method, path, body = undefined, params = undefined) {
+    const init = { method, headers: this.headers(), cache: "no-store", referrerPolicy: "no-referrer" };
+    if (body !== undefined) {
+      init.body = JSON.stringify(body);
+      init.headers["Content-Type"] = "application/json";
+    }
+    return decode(await fetch(this.url(path, params), init));
+  }
+
+  register(username, password, invite, deviceName) {
+    const body = { username, password, device_name: deviceName };
+    if (invite) body.invite = invite;
+    return this.request("POST", "/register", body);
+  }
+
+  login(username, password, deviceName) {
+    return this.request("POST", "/login", { username, password, device_name: deviceName });
+  }
+
+  logout() {
+    return this.request("POST", "/logout", {});
+  }
+
+  account() {
+    return this.request("GET", "/account");
+  }
+
+  async uploadKeys(body) {
+    return (await this.request("PUT", "/keys", body)).one_time_prekeys;
+  }
+
+  async prekeyCount() {
+    return (await this.request("GET", "/keys/count")).one_time_prekeys;
+  }
+
+  async devices(address) {
+    return (await this.request("GET", `/keys/devices/${encodeURIComponent(address)}`)).devices;
+  }
+
+  async claim(address, deviceIds = undefined) {
+    const body = { address };
+    if (deviceIds !== undefined) body.device_ids = deviceIds;
+    return (await this.request("POST", "/keys/claim", body)).devices;
+  }
+
+  send(txnId, sender, to, envelopes) {
+    return this.request("PUT", `/send/${txnId}`, { from: sender, to, envelopes });
+  }
+
+  sync(since, timeoutMs = 0, limit = 100, signal = undefined) {
+    const init = { headers: this.headers(), cache: "no-store", signal };
+    return fetch(this.url("/sync", { since, timeout: timeoutMs, limit }), init).then(decode);
+  }
+
+  ack(upTo) {
+    return this.request("POST", "/sync/ack", { up_to: upTo });
+  }
+
+  /** Upload encrypted bytes (a Blob or bytes); the answer has media_id and size. */
+  async uploadMedia(body) {
+    const resp = await fetch(this.url("/media"), {
+      method: "POST", body, cache: "no-store",
+      headers: this.headers({ "Content-Type": "application/octet-stream" }),
+    });
+    return decode(resp);
+  }
+
+  /** The response of a media download (its body is read as a stream by the caller). */
+  async downloadMedia(mediaId, server = null) {
+    const resp = await fetch(this.url(`/media/${encodeURIComponent(mediaId)}`, server ? { server } : undefined), { headers: this.headers(), cache: "no-store" });
+    if (resp.status !== 200) await decode(resp);
+    return resp;
+  }
+
+  /** A WebSocket to /ws from `since`, authenticated by subprotocol. */
+  websocket(since) {
+    const url = new URL(this.url("/ws", { since }));
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    return new WebSocket(url.toString(), [WS_PROTOCOL, BEARER_PROTOCOL + this.token]);
+  }
+}
