@@ -28,8 +28,13 @@ from node.config import load_config
 from node.services import accounts
 
 PASSWORD = "demo password 1234"
-GREETING = "Welcome to Tea & Leaf! An agent will be with you in a moment."
-AWAY = "We're closed for today (open daily 09:00-17:00). We'll answer tomorrow morning."
+# The texts as the admin saves them: the node fills the placeholders in when it sends.
+GREETING = "Welcome to {business_name}, {customer_name}! An agent will be with you shortly."
+AWAY = ("{business_name} is closed for today (open daily 09:00-17:00). We'll answer "
+        "tomorrow morning.")
+THANKS = ("Your order {order_id} ({order_total}) is confirmed. Thank you {customer_name}! "
+          "- {agent_name}")
+SHOP = "Tea & Leaf"
 HOUR_MS = 3600 * 1000
 
 
@@ -135,7 +140,7 @@ async def run_demo(out: Callable[[str], None] = print, keep: Path | None = None)
                                   store=root / "otto.store")
         business = maria.speaks_as
         await maria.update_business_profile(
-            name="Tea & Leaf", description="Loose leaf tea since 1998", category="Tea shop",
+            name=SHOP, description="Loose leaf tea since 1998", category="Tea shop",
             timezone=zone_at(10), hours={d: [{"open": "09:00", "close": "17:00"}]
                                          for d in ("mon", "tue", "wed", "thu", "fri", "sat",
                                                    "sun")})
@@ -145,7 +150,7 @@ async def run_demo(out: Callable[[str], None] = print, keep: Path | None = None)
             await maria.save_product(sku, name=name, price_minor=price, currency="EUR")
         await maria.set_automation(greeting={"enabled": True, "text": GREETING},
                                    away={"enabled": True, "text": AWAY})
-        await maria.save_quick_reply("thanks", "Thank you {customer_name}, enjoy your tea!")
+        await maria.save_quick_reply("thanks", THANKS)
         p.say(f"business {business}: admin maria, agents anna and otto; profile, "
               "3 products, greeting and away messages, a quick reply")
 
@@ -176,8 +181,7 @@ async def run_demo(out: Callable[[str], None] = print, keep: Path | None = None)
                               order_id="order-1", total_minor=7000, currency="EUR")
         await _settle([anna, otto, maria, carl])
         await otto.send_order_status(carl.address, "order-1", "confirmed")
-        await otto.send_quick_reply(carl.address, "thanks", customer_name="Carl")
-        said.append("Thank you Carl, enjoy your tea!")
+        said.append((await otto.send_quick_reply(carl.address, "thanks")).text or "")
         await _settle([carl, anna, otto])
 
         p.step("Evening (simulated clock +8 hours): the shop is closed")
@@ -211,9 +215,12 @@ async def run_demo(out: Callable[[str], None] = print, keep: Path | None = None)
 
         p.step("Neither database holds what was said")
         clean = True
-        # The business's own settings (greeting, away text, quick reply templates) are
-        # stored in the clear on its node by design; on the customer's node nothing is.
-        for node, texts in ((shop, said), (home, [*said, GREETING, AWAY])):
+        # The business's own settings (greeting, away text, quick reply templates, with
+        # their placeholders) are stored in the clear on its node by design; what was
+        # sent, placeholders filled in, is on neither node.
+        automatic = [m["content"]["body"] for m in carl.history(business, 50)
+                     if m["content"].get("automated")]
+        for node, texts in ((shop, [*said, *automatic]), (home, [*said, *automatic])):
             raw = b"".join(f.read_bytes() for f in node.database.parent.glob(
                 node.database.name + "*"))
             found = [s for s in texts if s.encode() in raw]

@@ -48,7 +48,6 @@ from node.client import content as contents
 from node.client.business import (
     BusinessDocument,
     check_business_document,
-    expand_quick_reply,
     parse_nameserver,
 )
 from node.client.errors import (
@@ -60,6 +59,7 @@ from node.client.errors import (
 )
 from node.client.store import Store
 from node.client.transport import HttpTransport, Transport
+from node.protocol import placeholders
 
 log = logging.getLogger("kontor.client")
 
@@ -423,7 +423,7 @@ class Client:
                                        "message_ids": [message.message_id]},
                         remember=False)
         if self.speaks_as != self.address and message.to == self.speaks_as:
-            await self.transport.request(
+            await self.http.request(
                 "POST", f"/business/conversations/{quote(message.peer)}/read",
                 {"message_id": message.message_id})
 
@@ -955,13 +955,37 @@ class Client:
         return {q["shortcut"]: q["text"] for q in items}
 
     async def send_quick_reply(self, to: str, shortcut: str, **values: str) -> Message:
-        """(Team) Send the quick reply ``shortcut`` with its placeholders filled in."""
+        """(Team) Send the quick reply ``shortcut`` to the customer ``to`` with every
+        placeholder filled in: the business's fields from its profile, the customer's
+        from their address, ``agent_name`` from this account, the order ones from the
+        conversation's latest order, the date; ``values`` override any of them
+        (``customer_name="Carl"``)."""
         replies = await self.quick_replies()
         if shortcut not in replies and "/" + shortcut in replies:
             shortcut = "/" + shortcut
         if shortcut not in replies:
             raise ClientError(f"no quick reply {shortcut!r}; known: {', '.join(replies)}")
-        return await self.send_text(to, expand_quick_reply(replies[shortcut], values))
+        text = replies[shortcut]
+        filled = await self._placeholder_values(to, text)
+        return await self.send_text(to, placeholders.expand(text, {**filled, **values}))
+
+    async def _placeholder_values(self, customer: str, text: str) -> dict[str, str]:
+        """The values of every placeholder for a text to ``customer`` (team devices)."""
+        profile = await self.http.request("GET", "/business/profile")
+        order = None
+        if placeholders.placeholders_in(text) & placeholders.ORDER_PLACEHOLDERS:
+            try:
+                orders = (await self.http.request(
+                    "GET", f"/business/conversations/{quote(customer)}/orders"))["orders"]
+            except ApiError as err:
+                if err.status != 404:
+                    raise
+                orders = []
+            order = orders[-1] if orders else None
+        return placeholders.values_for(
+            profile=profile, business_address=self.speaks_as, customer=customer,
+            agent_name=placeholders.display_name(self.address), order=order,
+            now_ms=_now_ms())
 
     # ----- history and verification ---------------------------------------------------
 

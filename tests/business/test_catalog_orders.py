@@ -7,8 +7,8 @@ import pytest
 
 from node.errors import InvalidParameter
 from node.nodekey import key_path, load_key
+from node.protocol.currencies import format_amount
 from node.services.business.catalog import compute_order_total
-from node.services.business.currencies import format_amount
 from node.services.business.signed import verify_document
 from tests.api.helpers import call, register
 from tests.business.helpers import B, customer, customer_sends, team_member

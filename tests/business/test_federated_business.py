@@ -24,8 +24,11 @@ from tests.sdk.conftest import PASSPHRASE, PASSWORD, fast_store_kdf, receive  # 
 from tests.sdk.test_client import raw_files
 
 PHOTO = b"\x89PNG a picture of green tea" * 40
-GREETING = "Welcome to Teahouse! We answer within the hour."
-AWAY = "We are closed right now; we will answer tomorrow from 9:00."
+# As saved by the admin, and as the customer gets them (placeholders filled in).
+GREETING_TEXT = "Welcome to {business_name}, {customer_name}! We answer within the hour."
+AWAY_TEXT = "{business_name} is closed right now; call {business_phone} from 9:00."
+GREETING = "Welcome to Teahouse, Carl! We answer within the hour."
+AWAY = "Teahouse is closed right now; call +49 30 1234567 from 9:00."
 
 
 @pytest.fixture
@@ -58,7 +61,7 @@ async def setup_business(boss: Client, local_hour: int) -> None:
     o'clock (so a test never depends on the time of day it runs at), two products,
     greeting and away messages, a quick reply: set up by the admin through the SDK."""
     await boss.update_business_profile(
-        name="Teahouse", description="Loose leaf tea", category="Shop",
+        name="Teahouse", description="Loose leaf tea", category="Shop", phone="+49 30 1234567",
         timezone=zone_at(local_hour),
         hours={d: [{"open": "09:00", "close": "17:00"}]
                for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")})
@@ -66,9 +69,11 @@ async def setup_business(boss: Client, local_hour: int) -> None:
     for sku, name, price in (("GREEN-1", "Sencha 100 g", 1250), ("BLACK-1", "Assam", 990)):
         await boss.save_product(sku, name=name, price_minor=price, currency="EUR",
                                 image=image if sku == "GREEN-1" else None)
-    await boss.set_automation(greeting={"enabled": True, "text": GREETING},
-                              away={"enabled": True, "text": AWAY})
-    await boss.save_quick_reply("thanks", "Thank you {customer_name}, your tea is on its way!")
+    await boss.set_automation(greeting={"enabled": True, "text": GREETING_TEXT},
+                              away={"enabled": True, "text": AWAY_TEXT})
+    await boss.save_quick_reply(
+        "thanks", "Thank you {customer_name}, order {order_id} ({order_total}) is on its "
+        "way! - {agent_name}, {business_name}")
 
 
 async def test_customer_on_another_node_deals_with_the_business(
@@ -129,10 +134,11 @@ async def test_customer_on_another_node_deals_with_the_business(
     assert "New order" in {label["name"] for label in conversation["labels"]}
 
     # The agent answers with a quick reply; the customer sees it from the business.
-    await anna.send_quick_reply("carl@c.test", "thanks", customer_name="Carl")
+    await anna.send_quick_reply("carl@c.test", "thanks")  # the SDK fills in every value
     await anna.send_order_status("carl@c.test", "o-1001", "confirmed")
     got = await receive(carl, 2, timeout=20)
-    assert got[0].text == "Thank you Carl, your tea is on its way!"
+    assert got[0].text == ("Thank you Carl, order o-1001 (34.90 EUR) is on its way! "
+                           "- Anna, Teahouse")
     assert got[0].sender == business and got[0].sender_device == anna.device_id
     assert got[1].content == {"type": "order_status", "order_id": "o-1001",
                               "status": "confirmed", "from": business, "to": "carl@c.test"}
@@ -151,7 +157,7 @@ async def test_customer_on_another_node_deals_with_the_business(
 
     # Neither node holds what was said in plaintext. (The business's own settings, such
     # as the greeting and quick reply templates, are stored in the clear on its node.)
-    for node, texts in ((a, []), (c, [GREETING, AWAY])):
+    for node, texts in ((a, [GREETING, AWAY]), (c, [GREETING, AWAY])):
         raw = raw_files(node)
         for text in [*texts, "Sencha fresh", "I'd like to order", "Thank you Carl"]:
             assert text.encode() not in raw, (node.config.node.server_name, text)

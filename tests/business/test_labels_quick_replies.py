@@ -6,6 +6,7 @@ import aiohttp
 import pytest
 
 from node.appkeys import DB
+from node.protocol import placeholders
 from node.protocol.placeholders import expand as expand_quick_reply
 from node.storage.db import migrate
 from tests.api.helpers import call, register
@@ -121,3 +122,44 @@ async def test_quick_replies_crud_and_roles(node: RunningNode,
 ])
 def test_expand_quick_reply(text: str, values: dict[str, str], expected: str) -> None:
     assert expand_quick_reply(text, values) == expected
+
+
+@pytest.mark.parametrize("text,unknown", [
+    ("Hi {nickname}", ["{nickname}"]),
+    ("Thanks! - {agent name}", ["{agent name}"]),
+    ("Hi { customer_name }", ["{ customer_name }"]),
+    ("Welcome to {Business_Name}", ["{Business_Name}"]),
+    ("Hi {customer_name", ["{"]),
+    ("{customer_name}} and {}", ["}", "{}"]),
+])
+async def test_a_text_with_an_unknown_placeholder_is_refused_naming_it(
+        node: RunningNode, http: aiohttp.ClientSession, text: str, unknown: list[str]) -> None:
+    admin = (await team_member(node, http, "boss", "admin"))["access_token"]
+    for method, path, body in (
+            ("POST", B + "/quick-replies", {"shortcut": "/x", "text": text}),
+            ("PUT", B + "/automation", {"away": {"text": text}})):
+        status, err = await call(http, node.url, method, path, admin, body)
+        assert (status, err["error"]["code"]) == (400, "UNKNOWN_PLACEHOLDER"), (path, err)
+        assert err["error"]["unknown"] == unknown
+        assert unknown[0] in err["error"]["message"]
+
+
+def test_every_placeholder_gets_a_value() -> None:
+    profile = {"name": "Tea & Leaf", "phone": "+49 30 1", "website": "https://tea.example",
+               "timezone": "Pacific/Kiritimati"}
+    order = {"order_id": "o-7", "total_minor": 3490, "currency": "EUR"}
+    values = placeholders.values_for(
+        profile=profile, business_address="shop@tea.example", customer="carl.berg@c.test",
+        agent_name="Anna", order=order, now_ms=1_700_000_000_000)  # 2023-11-14 22:13 UTC
+    assert set(values) == placeholders.PLACEHOLDERS
+    assert values == {
+        "business_name": "Tea & Leaf", "business_address": "shop@tea.example",
+        "business_phone": "+49 30 1", "business_website": "https://tea.example",
+        "customer_address": "carl.berg@c.test", "customer_name": "Carl Berg",
+        "agent_name": "Anna", "order_id": "o-7", "order_total": "34.90 EUR",
+        "date": "2023-11-15"}  # already tomorrow in the business's zone (UTC+14)
+    bare = placeholders.values_for(profile={}, business_address="shop@x.test",
+                                   customer="eve@y.test", now_ms=0)
+    assert (bare["business_name"], bare["agent_name"], bare["order_id"]) == ("Shop", "Shop", "")
+    text = "{" + "} {".join(sorted(placeholders.PLACEHOLDERS)) + "}"
+    assert "{" not in placeholders.expand(text, bare)

@@ -13,6 +13,9 @@ functions are pure:
   business is away (the manual switch, or outside opening hours) and the customer wrote
   during this away period, and no away message went out since the period began.
 
+The texts ``decide`` returns have their placeholders filled in (the business's fields
+from its profile, the customer's from their address, the latest order's, the date).
+
 After sending, the automation device calls ``record_sent`` (or, inside a transaction,
 ``node.storage.business.record_automation_sent_txn``), which is what makes each message
 go out at most once per trigger.
@@ -24,6 +27,7 @@ import copy
 from typing import Any
 
 from node.errors import InvalidParameter
+from node.protocol import placeholders
 from node.services.accounts import Requester, now_ms
 from node.services.business import hours
 from node.services.business import profile as profile_mod
@@ -174,19 +178,24 @@ async def conversation_state(biz: Business, customer: str) -> dict[str, Any] | N
 
 
 async def decide(biz: Business, customer: str, at_ms: int | None = None) -> dict[str, Any]:
-    """``{"greeting": text or None, "away": text or None}``: what to send now."""
+    """``{"greeting": text or None, "away": text or None}``: what to send now, with every
+    placeholder filled in (``node.protocol.placeholders.values_for``)."""
     at = now_ms() if at_ms is None else at_ms
 
-    def read(db: Any) -> tuple[Any, dict[str, Any], dict[str, Any]]:
-        return _state(db, customer), settings_of(db), profile_mod.current(db, biz.config)
+    def read(db: Any) -> tuple[Any, dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+        return (_state(db, customer), settings_of(db), profile_mod.current(db, biz.config),
+                store.list_orders(db, customer))
 
-    state, settings, profile = await biz.db.read(read)
+    state, settings, profile, orders = await biz.db.read(read)
     if state is None:
         return {"greeting": None, "away": None}
-    return {
-        "greeting": settings["greeting"]["text"] if greeting_due(state, at, settings) else None,
-        "away": settings["away"]["text"] if away_due(state, at, settings, profile) else None,
-    }
+    values = placeholders.values_for(profile=profile, business_address=biz.address,
+                                     customer=customer, order=orders[-1] if orders else None,
+                                     now_ms=at)
+    due = {"greeting": greeting_due(state, at, settings),
+           "away": away_due(state, at, settings, profile)}
+    return {kind: placeholders.expand(settings[kind]["text"], values) if due[kind] else None
+            for kind in KINDS}
 
 
 async def record_sent(biz: Business, customer: str, kind: str, sent_ms: int | None = None) -> None:

@@ -11,10 +11,10 @@ import re
 from typing import Any
 
 from node.errors import Conflict, InvalidParameter, NotFound
+from node.protocol.currencies import MINOR_UNITS
 from node.services.accounts import Requester, now_ms
 from node.services.business import validate as v
 from node.services.business.context import Business, require_admin, require_reader
-from node.services.business.currencies import MINOR_UNITS
 from node.services.business.signed import sign_document
 from node.storage import business as store
 from node.storage import messages as message_store

@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from node.errors import Conflict, InvalidParameter, NotFound
-from node.protocol.placeholders import PLACEHOLDERS, placeholders_in
+from node.protocol.placeholders import PLACEHOLDERS, placeholders_in, problems
 from node.services.accounts import Requester, now_ms
 from node.services.business import validate as v
 from node.services.business.context import Business, require_admin, require_reader
@@ -24,14 +24,16 @@ MAX_REPLIES = 500
 
 
 def check_text(value: Any, name: str = "text", *, min_len: int = 1) -> str:
-    """A reply text: size-limited, with known placeholders only."""
+    """A reply text: size-limited, with known placeholders only (400
+    ``UNKNOWN_PLACEHOLDER`` naming the others, also in ``unknown``)."""
     text = v.text(value, name, MAX_TEXT, min_len=min_len)
-    unknown = sorted(placeholders_in(text) - PLACEHOLDERS)
-    if unknown:
+    bad = [token[:40] for token in problems(text)][:10]
+    if bad:
         raise InvalidParameter(
-            f"{name} uses unknown placeholder(s) {', '.join('{' + u[:32] + '}' for u in unknown)}"
-            f"; known: {', '.join(sorted(PLACEHOLDERS))} (write {{{{ and }}}} for braces)",
-            code="UNKNOWN_PLACEHOLDER")
+            f"{name} uses unknown placeholder(s) {', '.join(bad)}; known: "
+            f"{', '.join('{' + p + '}' for p in sorted(PLACEHOLDERS))} "
+            "(write {{ and }} for a brace)",
+            code="UNKNOWN_PLACEHOLDER", details={"unknown": bad})
     return text
 
 
