@@ -10,15 +10,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
+import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from node import __version__
-from node.config import Config, load_config, render_example
+from node import __version__, configcheck
+from node.config import Config, find_config, load_config, render_example
 from node.errors import ConfigError, KontorError
 from node.logs import setup_logging
 from node.nodekey import KeyFileError
+from node.services.setup import NotInitialised
 
 Command = Callable[[argparse.Namespace], int]
 COMMANDS: dict[str, tuple[Command, Callable[[argparse.ArgumentParser], None], str]] = {}
@@ -39,8 +42,33 @@ def command(name: str, help: str,
     return register
 
 
-def _config(ns: argparse.Namespace) -> Config:
-    return load_config(ns.config)
+class UsageError(Exception):
+    """The command cannot run as asked; the message says what to do (exit 2)."""
+
+
+def _config(ns: argparse.Namespace, *, defaults_ok: bool = False) -> Config:
+    """The config found in the documented order (``find_config``). Without one, only
+    ``init`` and ``run`` (``defaults_ok``) go on, on the built-in loopback defaults."""
+    path = find_config(ns.config, os.environ)
+    if path is None and not defaults_ok:
+        raise UsageError(
+            "no config file: give -c FILE, set $KONTOR_CONFIG, or run this in the folder "
+            "of the node's node.ini (also looked for /etc/kontor/node.ini). To create a "
+            "node: kontor example-config > node.ini, set server_name, kontor init")
+    return load_config(path)
+
+
+def _node_config(ns: argparse.Namespace) -> Config:
+    """The config of an existing, initialised node (NotInitialised otherwise)."""
+    from node.services.setup import require_node
+
+    config = _config(ns)
+    require_node(config)
+    return config
+
+
+DEFAULTS_NOTE = ("kontor: no config file given or found (-c, $KONTOR_CONFIG, ./node.ini, "
+                 "/etc/kontor/node.ini); using the built-in loopback defaults")
 
 
 def _out(text: str = "") -> None:
@@ -51,7 +79,9 @@ def _out(text: str = "") -> None:
 def cmd_init(ns: argparse.Namespace) -> int:
     from node.services.setup import init_node
 
-    config = _config(ns)
+    config = _config(ns, defaults_ok=True)
+    if config.source == "<defaults>":
+        _out(f"{DEFAULTS_NOTE} (data in {config.data_dir})")
     report = init_node(config)
     _out(f"data directory: {config.data_dir}" + (" (created)" if report.created_dir else ""))
     assert report.key is not None
@@ -68,8 +98,15 @@ def cmd_init(ns: argparse.Namespace) -> int:
 def cmd_run(ns: argparse.Namespace) -> int:
     from node.server import serve
 
-    config = _config(ns)
+    config = _config(ns, defaults_ok=True)
+    if config.source == "<defaults>":
+        print(f"{DEFAULTS_NOTE}: {config.node.server_name} on "
+              f"{config.http.listen_host}:{config.http.listen_port}, data in "
+              f"{config.data_dir}", file=sys.stderr, flush=True)
+    warnings = configcheck.check(config)
     setup_logging(config.logging.level, config.logging.format)
+    for warning in warnings:
+        logging.getLogger("kontor.config").warning("%s", warning)
     asyncio.run(serve(config))
     return 0
 
@@ -77,9 +114,12 @@ def cmd_run(ns: argparse.Namespace) -> int:
 @command("check-config", "validate the configuration file and exit")
 def cmd_check_config(ns: argparse.Namespace) -> int:
     config = _config(ns)
+    warnings = configcheck.check(config)
     _out(f"{config.source}: OK (server name {config.node.server_name}, "
          f"listening on {config.http.listen_host}:{config.http.listen_port}, "
          f"data in {config.data_dir})")
+    for warning in warnings:
+        _out(f"warning: {warning}")
     return 0
 
 
@@ -97,10 +137,7 @@ def _backup_args(p: argparse.ArgumentParser) -> None:
 def cmd_backup(ns: argparse.Namespace) -> int:
     from node.storage.db import backup
 
-    config = _config(ns)
-    if not config.database_path.exists():
-        _err(f"{config.database_path} does not exist; is the config the node's own?")
-        return 2
+    config = _node_config(ns)
     if ns.out.exists():
         _err(f"{ns.out} already exists; choose a new file name (a backup never overwrites)")
         return 2
@@ -147,7 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(command_name=name)
         if name not in NO_CONFIG:
             p.add_argument("-c", "--config", type=Path, default=None,
-                           help="the node's INI file (default: built-in loopback defaults)")
+                           help="the node's INI file (default: $KONTOR_CONFIG, else "
+                                "./node.ini, else /etc/kontor/node.ini)")
         add_args(p)
     return parser
 
@@ -162,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         _err(f"{exc}\n  fix the file, then check it with: kontor check-config -c FILE")
         return 2
-    except KeyFileError as exc:
+    except (KeyFileError, UsageError, NotInitialised) as exc:
         _err(str(exc))
         return 2
     except KontorError as exc:

@@ -14,10 +14,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from node.cli import _config, _err, _out, command
+from node.cli import _err, _node_config, _out, command
 from node.config import Config
 from node.services import accounts
-from node.services.setup import init_node
+from node.services.setup import open_node
 from node.storage import accounts as store
 from node.storage.db import Database
 
@@ -25,7 +25,7 @@ T = TypeVar("T")
 
 
 def _with_db(config: Config, fn: Callable[[Database], Awaitable[T]]) -> T:
-    init_node(config)
+    open_node(config)
 
     async def run() -> T:
         db = Database(config.database_path)
@@ -63,7 +63,7 @@ def _add_args(p: argparse.ArgumentParser) -> None:
 
 @command("account add", "create an account (admin, agent or customer)", _add_args)
 def cmd_account_add(ns: argparse.Namespace) -> int:
-    config = _config(ns)
+    config = _node_config(ns)
     address = accounts.make_address(ns.address, config.node.server_name)
     password = _read_password(ns)
     if password is not None:
@@ -81,7 +81,7 @@ def _password_args(p: argparse.ArgumentParser) -> None:
 
 @command("account password", "set or change an account's password", _password_args)
 def cmd_account_password(ns: argparse.Namespace) -> int:
-    config = _config(ns)
+    config = _node_config(ns)
     address = accounts.make_address(ns.address, config.node.server_name)
     ns.no_password = False
     password = _read_password(ns)
@@ -99,7 +99,7 @@ def _remove_args(p: argparse.ArgumentParser) -> None:
 @command("account remove", "delete an account, its devices and its queued messages",
          _remove_args)
 def cmd_account_remove(ns: argparse.Namespace) -> int:
-    config = _config(ns)
+    config = _node_config(ns)
     address = accounts.make_address(ns.address, config.node.server_name)
     if not ns.yes:
         _err(f"this deletes {address} and everything queued for it; add --yes to go on")
@@ -111,7 +111,7 @@ def cmd_account_remove(ns: argparse.Namespace) -> int:
 
 @command("account list", "list accounts with their roles and device counts")
 def cmd_account_list(ns: argparse.Namespace) -> int:
-    config = _config(ns)
+    config = _node_config(ns)
     rows = _with_db(config, lambda db: db.read(store.list_accounts))
     _out(f"{'ADDRESS':40} {'ROLE':10} DEVICES")
     for row in rows:
@@ -129,7 +129,7 @@ def cmd_invite_create(ns: argparse.Namespace) -> int:
     if not 1 <= ns.days <= 90:
         _err("--days must be between 1 and 90")
         return 2
-    config = _config(ns)
+    config = _node_config(ns)
     ttl = ns.days * 24 * 3600 * 1000
     token = _with_db(config, lambda db: accounts.create_invite(db, ns.role, ttl))
     _out(token)
@@ -144,7 +144,7 @@ def _address_arg(p: argparse.ArgumentParser) -> None:
 
 @command("device list", "list an account's devices", _address_arg)
 def cmd_device_list(ns: argparse.Namespace) -> int:
-    config = _config(ns)
+    config = _node_config(ns)
     address = accounts.make_address(ns.address, config.node.server_name)
     devices = _with_db(config, lambda db: accounts.list_devices(db, address))
     _out(f"{'DEVICE':12} {'NAME':24} {'KEYS':5} LAST SEEN (UTC)")
@@ -162,7 +162,7 @@ def _revoke_args(p: argparse.ArgumentParser) -> None:
 
 @command("device revoke", "log a device out: token, keys and queue are removed", _revoke_args)
 def cmd_device_revoke(ns: argparse.Namespace) -> int:
-    config = _config(ns)
+    config = _node_config(ns)
     address = accounts.make_address(ns.address, config.node.server_name)
     _with_db(config, lambda db: accounts.revoke_device(db, address, ns.device_id))
     _out(f"revoked {address} device {ns.device_id}")

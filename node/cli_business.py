@@ -15,14 +15,14 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from node.cli import GROUPS, _config, _err, _out, command
+from node.cli import GROUPS, _err, _node_config, _out, command
 from node.config import Config
 from node.errors import InvalidParameter
 from node.nodekey import key_path, load_key
 from node.services.business import datarights, hours, profile, stats
 from node.services.business.context import Business
 from node.services.notifier import Notifier
-from node.services.setup import init_node
+from node.services.setup import open_node
 from node.storage.db import Database
 
 T = TypeVar("T")
@@ -35,7 +35,7 @@ PROFILE_FLAGS = ("name", "description", "category", "postal_address", "website",
 
 
 def _with_business(config: Config, fn: Callable[[Business], Awaitable[T]]) -> T:
-    init_node(config)
+    open_node(config)
 
     async def run() -> T:
         db = Database(config.database_path)
@@ -105,7 +105,7 @@ def _print_profile(doc: dict[str, Any]) -> None:
 
 @command("business profile", "show or set the business profile", _profile_args)
 def cmd_business_profile(ns: argparse.Namespace) -> int:
-    config = _config(ns)
+    config = _node_config(ns)
 
     async def run(biz: Business) -> dict[str, Any]:
         if ns.action == "set":
@@ -163,7 +163,7 @@ def cmd_stats(ns: argparse.Namespace) -> int:
     if not 1 <= ns.days <= stats.MAX_DAYS:
         _err(f"--days must be between 1 and {stats.MAX_DAYS}")
         return 2
-    config = _config(ns)
+    config = _node_config(ns)
     report = _with_business(config, lambda biz: stats.report(biz, None, days=ns.days))
     if ns.json:
         _out(json.dumps(report, indent=2))
@@ -186,7 +186,7 @@ def _export_args(p: argparse.ArgumentParser) -> None:
 @command("customer export", "everything the node holds about a customer, as JSON",
          _export_args)
 def cmd_customer_export(ns: argparse.Namespace) -> int:
-    config = _config(ns)
+    config = _node_config(ns)
     if ns.output is not None and ns.output.exists():
         _err(f"{ns.output} already exists; choose a new file name")
         return 2
@@ -212,7 +212,7 @@ def cmd_customer_erase(ns: argparse.Namespace) -> int:
         _err("erasure cannot be undone; add --yes to confirm (kontor customer export first "
              "if the customer asked for a copy)")
         return 2
-    config = _config(ns)
+    config = _node_config(ns)
     result = _with_business(config, lambda biz: datarights.erase(biz, None, ns.address))
     removed = ", ".join(f"{k}: {v}" for k, v in sorted(result["removed"].items())) or "nothing"
     _out(f"erased {result['address']} ({removed})")

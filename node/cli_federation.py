@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 from crypto.encoding import b64decode
 from federation import pins
 from federation import storage as fed_store
-from node.cli import _config, _out, command
+from node.cli import _node_config, _out, command
 from node.nodekey import NodeKey, key_path, load_key, write_key
-from node.services.setup import init_node
+from node.services.setup import open_node
 from node.storage import nodestore
 from node.storage.db import connect
 
@@ -29,11 +29,11 @@ def _rotate_args(p: argparse.ArgumentParser) -> None:
 @command("keys rotate", "replace the node's signing key; the old one stays valid for a while",
          _rotate_args)
 def cmd_keys_rotate(ns: argparse.Namespace) -> int:
-    config = _config(ns)
+    config = _node_config(ns)
     if not 1 <= ns.grace_hours <= 24 * 90:
         _out("kontor: error: --grace-hours must be between 1 and 2160")
         return 2
-    init_node(config)
+    open_node(config)
     path = key_path(config.data_dir)
     old = load_key(path)
     new = NodeKey.generate()
@@ -56,8 +56,8 @@ def cmd_keys_rotate(ns: argparse.Namespace) -> int:
 
 @command("keys show", "the node's current signing key and its fingerprint")
 def cmd_keys_show(ns: argparse.Namespace) -> int:
-    config = _config(ns)
-    init_node(config)
+    config = _node_config(ns)
+    open_node(config)
     key = load_key(key_path(config.data_dir))
     _out(f"server name  {config.node.server_name}")
     _out(f"key id       {key.key_id}")
@@ -76,7 +76,7 @@ def _dns_args(p: argparse.ArgumentParser) -> None:
 
 @command("keys dns", "print the DNS records to publish (SRV and the TXT key pin)", _dns_args)
 def cmd_keys_dns(ns: argparse.Namespace) -> int:
-    config = _config(ns)
+    config = _node_config(ns)
     key = load_key(key_path(config.data_dir))  # says to run kontor init when missing
     server_name = config.node.server_name
     public = urlsplit(config.node.public_url) if config.node.public_url else None
@@ -136,8 +136,8 @@ def _age(ms: int | None, now: int) -> str:
 @command("federation status", "each destination's queue depth, oldest message, last error "
          "and next retry")
 def cmd_federation_status(ns: argparse.Namespace) -> int:
-    config = _config(ns)
-    init_node(config)
+    config = _node_config(ns)
+    open_node(config)
     db = connect(config.database_path)
     try:
         rows = fed_store.queue_status(db)

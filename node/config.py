@@ -14,6 +14,7 @@ import ipaddress
 import re
 import textwrap
 import zoneinfo
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
@@ -21,6 +22,9 @@ from typing import Any, get_type_hints
 from node.errors import ConfigError
 
 MAX_CONFIG_BYTES = 256 * 1024
+CONFIG_ENV = "KONTOR_CONFIG"
+SEARCH_PATHS = (Path("node.ini"), Path("/etc/kontor/node.ini"))
+_INLINE_COMMENT_RE = re.compile(r"\s[#;]")
 
 _SERVER_NAME_RE = re.compile(
     r"^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)(?::[0-9]{1,5})?\Z"
@@ -235,6 +239,16 @@ def _section_types() -> dict[str, type]:
 SECTIONS: dict[str, type] = _section_types()
 
 
+def find_config(explicit: str | Path | None, environ: Mapping[str, str]) -> Path | None:
+    """The config file to use: ``-c FILE``, else ``$KONTOR_CONFIG``, else ``./node.ini``,
+    else ``/etc/kontor/node.ini``; None when none is given and neither file exists."""
+    if explicit is not None:
+        return Path(explicit)
+    if environ.get(CONFIG_ENV):
+        return Path(environ[CONFIG_ENV])
+    return next((p for p in SEARCH_PATHS if p.is_file()), None)
+
+
 def load_config(path: str | Path | None) -> Config:
     """Load and validate the INI file at ``path`` (None: embedded defaults).
 
@@ -297,6 +311,11 @@ def _parse_section(file: str, section: str, cls: type, values: dict[str, str]) -
             raise ConfigError(file, section, name, "is required but missing")
     parsed = {}
     for key, raw in values.items():
+        if _INLINE_COMMENT_RE.search(raw):
+            raise ConfigError(file, section, key,
+                              f"{raw.strip()!r} has a comment after the value; comments go "
+                              "on their own line (starting with # or ;), because the rest "
+                              "of a line belongs to the value")
         parsed[key] = _parse_value(file, section, key, raw.strip(), hints[key],
                                    fields[key].metadata)
     return cls(**parsed)

@@ -70,6 +70,14 @@ def write_config(directory: Path, *, port: int | None = None, server_name: str |
     return path
 
 
+def initialised(config_path: Path) -> Path:
+    """``config_path`` after ``kontor init`` (operator commands need an existing node)."""
+    from node.services.setup import init_node
+
+    init_node(load_config(config_path))
+    return config_path
+
+
 @dataclass
 class RunningNode:
     """A node served in this process."""

@@ -7,6 +7,7 @@ import os
 import stat
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from node.config import Config
 from node.errors import ConfigError
@@ -54,27 +55,76 @@ def init_node(config: Config) -> InitReport:
     return report
 
 
+class NotInitialised(Exception):
+    """A command that works on an existing node found none where the config points."""
+
+
+def require_node(config: Config) -> None:
+    """Raise NotInitialised unless ``config``'s data directory, key and database exist."""
+    data_dir = config.data_dir
+    for path in (data_dir, key_path(data_dir), config.database_path):
+        if not path.exists():
+            where = "" if config.source == "<defaults>" else f" -c {config.source}"
+            raise NotInitialised(
+                f"no node here: {path} does not exist. Point -c (or $KONTOR_CONFIG) at the "
+                f"node's config, or create the node with: kontor init{where}")
+
+
+def open_node(config: Config) -> InitReport:
+    """``init_node`` for a command that needs an existing node: it migrates and checks
+    the node's identity, and creates nothing (NotInitialised when there is no node)."""
+    require_node(config)
+    return init_node(config)
+
+
+def recorded_business(db: Any) -> str | None:
+    """The business address the database was set up for (None: not yet known)."""
+    stored = nodestore.get_meta(db, "business_address")
+    if stored is not None:
+        return stored
+    found = account_store.addresses_with_role(db, "automation")  # set up before it was kept
+    return found[0] if len(found) == 1 else None
+
+
+def identity_problem(config: Config, db: Any) -> ConfigError | None:
+    """How ``config`` disagrees with the server name and business account the database
+    was set up with, or None."""
+    stored = nodestore.get_meta(db, "server_name")
+    if stored is not None and stored != config.node.server_name:
+        return ConfigError(config.source, "node", "server_name",
+                           f"this database belongs to {stored!r}; a node cannot change its "
+                           "server name (use a new data_dir for a new node)")
+    business = recorded_business(db)
+    if business is not None and business != config.business_address:
+        local = business.partition("@")[0]
+        return ConfigError(
+            config.source, "business", "account",
+            f"this database was set up for the business account {local!r} ({business}). "
+            "It cannot be renamed by editing the config: customers' apps and other nodes "
+            f"know the business by that address. Set account = {local} again, or use a "
+            "new data_dir for a new business")
+    existing = account_store.get_account(db, config.business_address)
+    if existing is not None and existing["role"] != "automation":
+        return ConfigError(config.source, "business", "account",
+                           f"{config.business_address} is already a {existing['role']} "
+                           "account; choose another name for the business")
+    return None
+
+
 def _record_identity(config: Config, key: NodeKey) -> None:
     db = dbmod.connect(config.database_path)
     try:
         db.execute("BEGIN IMMEDIATE")
-        stored = nodestore.get_meta(db, "server_name")
-        if stored is not None and stored != config.node.server_name:
+        problem = identity_problem(config, db)
+        if problem is not None:
             db.conn.rollback()
-            raise ConfigError(config.source, "node", "server_name",
-                              f"this database belongs to {stored!r}; a node cannot change its "
-                              "server name (use a new data_dir for a new node)")
+            raise problem
         nodestore.set_meta_txn(db, "server_name", config.node.server_name)
+        nodestore.set_meta_txn(db, "business_address", config.business_address)
         now_ms = int(time.time() * 1000)
-        business = config.business_address
-        existing = account_store.get_account(db, business)
-        if existing is None:
-            account_store.create_account_txn(db, business, "automation", None, now_ms)
-        elif existing["role"] != "automation":
-            db.conn.rollback()
-            raise ConfigError(config.source, "business", "account",
-                              f"{business} is already a {existing['role']} account; choose "
-                              "another name for the business")
+        if account_store.get_account(db, config.business_address) is None:
+            account_store.create_account_txn(db, config.business_address, "automation",
+                                             None, now_ms)
         if nodestore.record_key_txn(db, key.key_id, key.public_key_b64, now_ms):
             nodestore.expire_other_keys_txn(db, key.key_id, now_ms)
         db.execute("COMMIT")

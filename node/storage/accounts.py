@@ -28,6 +28,11 @@ def list_accounts(db: sqlite_utils.Database) -> list[dict[str, Any]]:
                          "GROUP BY a.address ORDER BY a.address"))
 
 
+def addresses_with_role(db: sqlite_utils.Database, role: str) -> list[str]:
+    return [r[0] for r in db.execute("SELECT address FROM accounts WHERE role = ? "
+                                     "ORDER BY address", [role]).fetchall()]
+
+
 def set_role_txn(db: sqlite_utils.Database, address: str, role: str) -> bool:
     return db.execute("UPDATE accounts SET role = ? WHERE address = ?",
                       [role, address]).rowcount == 1

@@ -42,6 +42,14 @@ def connect(path: Path | str) -> sqlite_utils.Database:
     return sqlite_utils.Database(conn)
 
 
+def connect_readonly(path: Path | str) -> sqlite_utils.Database:
+    """Open an existing database only to read it (``kontor check-config``)."""
+    conn = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True,
+                           isolation_level=None, check_same_thread=False,
+                           timeout=BUSY_TIMEOUT_MS / 1000)
+    return sqlite_utils.Database(conn)
+
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations in order; return the names applied."""
     db.execute("PRAGMA journal_mode = WAL")

@@ -10,7 +10,7 @@ import aiohttp
 
 from node.storage import db as dbmod
 from tests.api.helpers import call, login, register
-from tests.nodes import REPO, RunningNode, running_node, write_config
+from tests.nodes import REPO, RunningNode, initialised, running_node, write_config
 
 
 async def test_register_login_logout(node: RunningNode, http: aiohttp.ClientSession) -> None:
@@ -60,7 +60,7 @@ def kontor(ini: Path, *args: str, stdin: str = "") -> subprocess.CompletedProces
 
 
 async def test_closed_mode_and_operator_accounts(tmp_path: Path) -> None:
-    ini = write_config(tmp_path / "n")
+    ini = initialised(write_config(tmp_path / "n"))
     made = kontor(ini, "account", "add", "boss", "--role", "admin", "--password-stdin",
                   stdin="a good password\n")
     assert made.returncode == 0, made.stderr
@@ -81,7 +81,8 @@ async def test_closed_mode_and_operator_accounts(tmp_path: Path) -> None:
 
 
 async def test_invite_mode_tokens_are_one_time(tmp_path: Path) -> None:
-    ini = write_config(tmp_path / "n", sections={"accounts": {"registration": "invite"}})
+    ini = initialised(write_config(tmp_path / "n",
+                                   sections={"accounts": {"registration": "invite"}}))
     made = kontor(ini, "invite", "create", "--role", "agent")
     assert made.returncode == 0, made.stderr
     token = made.stdout.strip()

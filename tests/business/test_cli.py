@@ -14,12 +14,13 @@ from node.nodekey import key_path, load_key
 from node.services.accounts import now_ms
 from node.services.business.signed import verify_document
 from tests.business.helpers import biz, fire_message
-from tests.nodes import running_node, write_config
+from tests.nodes import initialised, running_node, write_config
 
 
 @pytest.fixture
 def ini(tmp_path: Path) -> Path:
-    return write_config(tmp_path / "node", sections={"business": {"account": "shop"}})
+    return initialised(write_config(tmp_path / "node",
+                                    sections={"business": {"account": "shop"}}))
 
 
 def test_profile_show_and_set(ini: Path, capsys: pytest.CaptureFixture[str]) -> None:

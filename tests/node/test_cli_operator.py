@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from node.cli import main
-from tests.nodes import REPO, write_config
+from tests.nodes import REPO, initialised, write_config
 
 
 def test_a_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
@@ -28,7 +28,7 @@ def test_a_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
 
 def test_password_set_and_account_removal(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    ini = str(write_config(tmp_path / "n"))
+    ini = str(initialised(write_config(tmp_path / "n")))
     assert main(["account", "add", "anna", "--role", "agent", "--no-password", "-c", ini]) == 0
     monkeypatch.setattr("sys.stdin", _Lines("a new long password\n"))
     assert main(["account", "password", "anna", "--password-stdin", "-c", ini]) == 0
