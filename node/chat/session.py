@@ -1,0 +1,266 @@
+"""The interactive loop of ``kontor chat``: commands, arrivals, and an outbox.
+
+Three tasks share one ``Chat``: the input loop runs commands; the listener prints what
+arrives (``Client.events``, which reconnects by itself) and marks it read; the outbox
+sends what was typed, in order. Whatever needs the node and cannot reach it (a text, a
+file, an order, a read mark) waits in the outbox and goes out when the node is back, so
+the chat keeps running through an outage. Each message shown gets a number (``#3``) that
+``/save`` refers to, and says who wrote it: you, a customer, which agent of a business,
+or the business's automation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from node.chat import render
+from node.chat.commands import COMMANDS
+from node.chat.terminal import Terminal
+from node.client.client import Client, Message, Receipt
+from node.client.errors import ApiError, ClientError
+
+HELP = """commands:
+  /list                      conversations, with unread counts
+  /open ADDRESS              open a conversation (shows its last messages)
+  /history [N]               the last N messages of the open conversation
+  /send FILE                 send a file to the open conversation
+  /save N PATH               save the file of message #N to PATH
+  /profile [BUSINESS]        a business's verified profile and opening hours
+  /catalog [BUSINESS]        a business's products and prices
+  /order SKU QTY [SKU QTY]   order from the open conversation's business
+  /safety, /verify DEVICE NUMBER   compare safety numbers of the open peer
+  /help, /quit
+other lines are sent to the open conversation"""
+
+UNREACHABLE = (aiohttp.ClientError, OSError, TimeoutError)
+RETRY_FIRST, RETRY_MAX = 0.5, 10.0
+CACHE_SECONDS = 60.0
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """Whether an error means "the node cannot be reached now" (try again later)."""
+    if isinstance(exc, ApiError):
+        return exc.status in (502, 503, 504)
+    return isinstance(exc, UNREACHABLE)
+
+
+@dataclass
+class Pending:
+    """Something for the node that waits its turn in the outbox."""
+
+    what: str
+    run: Callable[[], Awaitable[Message | None]]
+    quiet: bool = False
+
+
+class Chat:
+    """One person's chat session on one device."""
+
+    def __init__(self, client: Client, terminal: Terminal) -> None:
+        self.client = client
+        self.term = terminal
+        self.open_peer: str | None = None
+        self.shown: list[Message] = []
+        self.outbox: asyncio.Queue[Pending] = asyncio.Queue()
+        self.waiting = 0
+        self.offline = False
+        self._devices: dict[str, tuple[float, dict[str, str | None]]] = {}
+        self._catalogs: dict[str, tuple[float, dict[str, dict[str, Any]]]] = {}
+
+    async def run(self) -> None:
+        self.term.start()
+        tasks = [asyncio.create_task(self._listen()), asyncio.create_task(self._send_loop())]
+        try:
+            self.term.say(f"logged in as {self.client.address} (device "
+                          f"{self.client.device_id}); /help lists the commands")
+            while (line := await self.term.lines.get()) is not None:
+                if not await self.handle(line.strip()):
+                    break
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if self.waiting:
+                self.term.say(f"! {self.waiting} waiting item(s) were not sent")
+            self.term.close()
+
+    # ----- showing ----------------------------------------------------------------------
+
+    async def show(self, message: Message) -> None:
+        """Print a message with its number and author."""
+        self.shown.append(message)
+        products = await self._products_for(message)
+        who = await self.author(message)
+        self.term.say(render.line(len(self.shown), message, who, products))
+
+    async def author(self, message: Message) -> str:
+        """Who wrote ``message``: you, a customer, which agent, or the automation."""
+        if message.sender_device == self.client.device_id:
+            return "you"
+        if message.content.get("automated"):
+            return f"{message.sender} (automatic)"
+        owner = await self._device_owner(message.sender, message.sender_device)
+        if owner == "":  # a device of a business address that is no person's
+            return f"{message.sender} (automatic)"
+        if owner == self.client.address or (message.outgoing and owner is None
+                                            and message.sender == self.client.address):
+            return "you, on another device"
+        if owner is not None and owner != message.sender:
+            return f"{owner} for {message.sender}"
+        team = self.client.speaks_as != self.client.address
+        if team and message.to == self.client.speaks_as and not message.outgoing:
+            return f"{message.sender} (customer)"
+        return message.sender
+
+    async def _device_owner(self, address: str, device_id: str) -> str | None:
+        """The account whose device it is: a team member for a business address, ""
+        for a business's own (automation) device, None when unknown or not a business."""
+        cached = self._devices.get(address)
+        if cached is None or (device_id not in cached[1]
+                              and time.monotonic() - cached[0] > 5):
+            try:
+                entries = await self.client.http.devices(address)
+            except (ApiError, *UNREACHABLE):
+                return None if cached is None else cached[1].get(device_id)
+            owners = {e["device_id"]: e.get("account") for e in entries}
+            if any(owners.values()):  # a business: its own device is the automation's
+                owners = {d: a or "" for d, a in owners.items()}
+            self._devices[address] = cached = (time.monotonic(), owners)
+        return cached[1].get(device_id)
+
+    async def _products_for(self, message: Message) -> dict[str, dict[str, Any]]:
+        """The catalog entries a product or order message needs (empty if unreachable)."""
+        if message.type == "product":
+            return await self.catalog(message.content["catalog"])
+        if message.type == "order" and "order" not in message.annotations:
+            business = message.to if message.outgoing else message.sender
+            return await self.catalog(business)
+        return {}
+
+    async def catalog(self, business: str) -> dict[str, dict[str, Any]]:
+        server = business.partition("@")[2] or business
+        cached = self._catalogs.get(server)
+        if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
+            return cached[1]
+        try:
+            doc = await self.client.business_catalog(server)
+        except (ClientError, *UNREACHABLE):
+            return {} if cached is None else cached[1]
+        products = {p["sku"]: p for p in doc.document.get("products") or []}
+        self._catalogs[server] = (time.monotonic(), products)
+        return products
+
+    # ----- arrivals ---------------------------------------------------------------------
+
+    async def _listen(self) -> None:
+        try:
+            async for item in self.client.events():
+                if isinstance(item, Message):
+                    await self.show(item)
+                    if not item.outgoing:
+                        self.mark_read(item)
+                elif isinstance(item, Receipt) and item.kind == "read":
+                    self.term.say(f"  (read by {item.by})")
+        except ApiError as exc:
+            self.term.say(f"! the node refused this device: {exc.message} ({exc.code}); "
+                          "nothing more arrives (log in again)")
+
+    def mark_read(self, message: Message) -> None:
+        """Mark a message shown to the person read (through the outbox)."""
+        async def run() -> None:
+            await self.client.mark_read(message)
+        self.queue(Pending(f"read mark for #{len(self.shown)}", run, quiet=True))
+
+    # ----- the outbox -------------------------------------------------------------------
+
+    def send_later(self, what: str, run: Callable[[], Awaitable[Message | None]]) -> None:
+        """Queue something for the node; a Message it returns is shown when sent."""
+        self.queue(Pending(what, run))
+
+    def queue(self, item: Pending) -> None:
+        self.waiting += 1
+        if self.offline and not item.quiet:
+            self.term.say(f"  (waiting for the node: {item.what})")
+        self.outbox.put_nowait(item)
+
+    async def _send_loop(self) -> None:
+        while True:
+            item = await self.outbox.get()
+            delay = RETRY_FIRST
+            while True:
+                try:
+                    sent = await item.run()
+                except Exception as exc:  # noqa: BLE001 - each error is shown, none kills
+                    if _unreachable(exc):
+                        self._went_offline(item, exc)
+                        await asyncio.sleep(delay)  # retry backoff, not synchronisation
+                        delay = min(delay * 2, RETRY_MAX)
+                        continue
+                    self.term.say(f"! {item.what} failed: {_describe(exc)}")
+                    break
+                if self.offline:
+                    self.offline = False
+                    self.term.say("  (the node is back)")
+                if sent is not None:
+                    await self.show(sent)
+                break
+            self.waiting -= 1
+
+    def _went_offline(self, item: Pending, exc: BaseException) -> None:
+        if not self.offline:
+            self.offline = True
+            self.term.say(f"  (cannot reach the node: {_describe(exc)}; {item.what} and "
+                          "what you type wait and are sent when it is back)")
+
+    # ----- commands ---------------------------------------------------------------------
+
+    async def handle(self, line: str) -> bool:
+        """Carry out one input line; False to quit."""
+        if not line:
+            return True
+        try:
+            return await self._handle(line)
+        except (ValueError, IndexError):
+            self.term.say(f"! cannot read that; {HELP.splitlines()[0]} see /help")
+        except Exception as exc:  # noqa: BLE001 - the chat keeps running
+            if not isinstance(exc, (ClientError, *UNREACHABLE)):
+                raise
+            self.term.say(f"! {_describe(exc)}")
+        return True
+
+    async def _handle(self, line: str) -> bool:
+        word, _, rest = line.partition(" ")
+        rest = rest.strip()
+        if word == "/quit":
+            return False
+        handler = COMMANDS.get(word)
+        if handler is not None:
+            await handler(self, rest)
+        elif word.startswith("/"):
+            self.term.say(f"! unknown command {word}; /help lists the commands")
+        elif self.need_open():
+            peer = self.open_peer
+            assert peer is not None
+            self.send_later(f"the message {line[:40]!r}",
+                            lambda: self.client.send_text(peer, line))
+        return True
+
+    def need_open(self) -> bool:
+        if self.open_peer is None:
+            self.term.say("! open a conversation first: /open ADDRESS")
+        return self.open_peer is not None
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, ApiError):
+        return f"the node refused: {exc.message} ({exc.code})"
+    return str(exc) or type(exc).__name__
