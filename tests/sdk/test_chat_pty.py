@@ -18,7 +18,7 @@ from node.client.client import Client, Message, Receipt
 from node.nodekey import key_path, load_key
 from node.services import accounts
 from tests.dnsserver import DnsServer
-from tests.nodes import free_port, running_node, write_config
+from tests.nodes import eventually, free_port, running_node, write_config
 from tests.sdk.chatpty import pty_chat
 from tests.sdk.conftest import PASSPHRASE, PASSWORD
 
@@ -166,6 +166,11 @@ async def test_an_agent_sees_who_wrote_each_message(
             await chat.expect(r"#3 .*otto@shop.test for business@shop.test: Picked last week")
             # The agent's chat read the customer's message: the customer hears of it.
             await until(carl, lambda got: asked.message_id in read_ids(got))
+
+            async def unread_for_the_team() -> bool:  # otto sees anna read it
+                [row] = await otto.inbox()
+                return row["unread"] == 0
+            await eventually(unread_for_the_team, timeout=20, what="unread to drop")
             chat.type("/catalog\r")  # a team member's default is their business
             await chat.expect(r"catalog of shop.test \(2 products\) - verified")
             assert await chat.quit() == 0
