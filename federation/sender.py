@@ -53,6 +53,8 @@ from federation import storage
 
 log = logging.getLogger("kontor.federation.sender")
 
+STORAGE_RETRY_SECONDS = 5.0  # pause of a destination's worker after a storage error
+
 
 class Database(Protocol):
     """What the sender needs of the node's database."""
@@ -145,22 +147,34 @@ class Sender:
     async def _run(self, destination: str) -> None:
         wakeup = self._wakeups.setdefault(destination, asyncio.Event())
         while not self._closed:
-            wakeup.clear()
-            state = await self.db.read(storage.destination_state, destination)
-            wait = (state["next_attempt_ms"] / 1000 - self.clock()) if state else 0
-            if wait > 0:
+            try:
+                if not await self._step(destination, wakeup):
+                    return
+            except Exception as exc:  # noqa: BLE001 - storage trouble (a full disk):
+                # the items stay queued; try again after a pause, one line per attempt
+                log.warning("outbox for %s paused: %s", destination,
+                            getattr(exc, "message", exc))
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wakeup.wait(), wait)
-                continue
-            txn_id = f"{int(self.clock() * 1000)}-{secrets.token_hex(4)}"
-            txn_id, items = await self.db.write(
-                storage.next_batch_txn, destination, self.policy.batch_max_envelopes,
-                self.policy.batch_max_bytes, txn_id)
-            if not items:
-                if wakeup.is_set():  # items were queued while we looked: go again
-                    continue
-                return  # no await between the check and here, so no wake-up is lost
-            await self._deliver(destination, txn_id, items)
+                    await asyncio.wait_for(wakeup.wait(), STORAGE_RETRY_SECONDS)
+
+    async def _step(self, destination: str, wakeup: asyncio.Event) -> bool:
+        """One round for ``destination``; False when its queue is empty."""
+        wakeup.clear()
+        state = await self.db.read(storage.destination_state, destination)
+        wait = (state["next_attempt_ms"] / 1000 - self.clock()) if state else 0
+        if wait > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wakeup.wait(), wait)
+            return True
+        txn_id = f"{int(self.clock() * 1000)}-{secrets.token_hex(4)}"
+        txn_id, items = await self.db.write(
+            storage.next_batch_txn, destination, self.policy.batch_max_envelopes,
+            self.policy.batch_max_bytes, txn_id)
+        if not items:
+            # no await between this check and the worker's end, so no wake-up is lost
+            return wakeup.is_set()  # items queued while we looked: go again
+        await self._deliver(destination, txn_id, items)
+        return True
 
     async def _deliver(self, destination: str, txn_id: str,
                        items: list[dict[str, Any]]) -> None:

@@ -97,6 +97,16 @@ class RateLimited(KontorError):
         self.retry_after_ms = retry_after_ms
 
 
+class StorageFull(KontorError):
+    """The disk (or SQLite's size limit) is full: nothing of the request was stored."""
+
+    status, code = 507, "STORAGE_FULL"
+
+    def __init__(self, message: str = "the node's storage is full; nothing was stored. "
+                 "Retry later (the operator has to free space)") -> None:
+        super().__init__(message)
+
+
 class Unavailable(KontorError):
     status, code = 503, "UNAVAILABLE"
 

@@ -13,9 +13,14 @@ routes = web.RouteTableDef()
 
 @routes.get("/health", name="health")
 async def health(request: web.Request) -> web.Response:
-    version = await request.app[DB].read(dbmod.schema_version)
+    """``ok``, or ``degraded`` with a ``reason`` while writes fail (a full disk)."""
+    db = request.app[DB]
+    version = await db.read(dbmod.schema_version)
+    problem = await db.health()
+    extra = {"reason": problem} if problem else {}
     return web.json_response({
-        "status": "ok",
+        "status": "degraded" if problem else "ok",
+        **extra,
         "server_name": request.app[CONFIG].node.server_name,
         "version": __version__,
         "schema_version": version,

@@ -26,6 +26,7 @@ from federation.netguard import GuardedResolver, TtlCache, make_connector, make_
 from federation.nonces import NonceCache
 from federation.sender import Sender, SenderPolicy
 from node.config import Config
+from node.errors import StorageFull
 from node.events import Hooks
 from node.nodekey import NodeKey
 from node.services import team
@@ -124,6 +125,8 @@ class FederationRuntime:
         while True:
             try:
                 await self.sender.expire(max_age, self._failed)
+            except StorageFull as exc:  # /health says degraded; no traceback needed
+                log.warning("expiring the outbox skipped: %s", exc.message)
             except Exception:  # noqa: BLE001 - logged; the loop must survive
                 log.exception("expiring the outbox failed")
             await asyncio.sleep(EXPIRY_CHECK_SECONDS)

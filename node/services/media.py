@@ -45,22 +45,23 @@ async def upload(db: Database, data_dir: Path, who: Requester, chunks: AsyncIter
     digest = hashlib.sha256()
     size = 0
     try:
-        with open(tmp, "xb") as out:
-            async for chunk in chunks:
-                size += len(chunk)
-                if size > limit:
-                    raise PayloadTooLarge(f"media larger than {limit} bytes",
-                                          details={"limit": limit})
-                digest.update(chunk)
-                out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        if size == 0:
-            raise InvalidParameter("empty media upload", code="EMPTY_MEDIA")
-        media_id = base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
-        final = blob_path(data_dir, media_id)
-        final.parent.mkdir(mode=0o700, exist_ok=True)
-        os.replace(tmp, final)
+        with db.files():
+            with open(tmp, "xb") as out:
+                async for chunk in chunks:
+                    size += len(chunk)
+                    if size > limit:
+                        raise PayloadTooLarge(f"media larger than {limit} bytes",
+                                              details={"limit": limit})
+                    digest.update(chunk)
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            if size == 0:
+                raise InvalidParameter("empty media upload", code="EMPTY_MEDIA")
+            media_id = base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
+            final = blob_path(data_dir, media_id)
+            final.parent.mkdir(mode=0o700, exist_ok=True)
+            os.replace(tmp, final)
     finally:
         tmp.unlink(missing_ok=True)
     await db.write(store.record_media_txn, media_id, size, who.address, now_ms())
@@ -120,7 +121,8 @@ async def _fetch(db: Database, data_dir: Path, client: Any, server: str, media_i
     folder.mkdir(mode=0o700, exist_ok=True)
     tmp = folder / f".fetch-{secrets.token_hex(8)}"
     try:
-        size = await client.fetch_media(server, media_id, tmp, limit)
+        with db.files():
+            size = await client.fetch_media(server, media_id, tmp, limit)
         digest = hashlib.sha256()
         with open(tmp, "rb") as fh:
             for chunk in iter(lambda: fh.read(256 * 1024), b""):

@@ -15,6 +15,7 @@ from typing import Any
 
 from federation import storage as fed_store
 from node.config import Config
+from node.errors import StorageFull
 from node.services.accounts import now_ms
 from node.storage import messages as store
 from node.storage.db import Database
@@ -52,6 +53,8 @@ async def run_forever(db: Database, config: Config) -> None:
             removed = await sweep(db, config)
             if any(removed.values()):
                 log.info("retention removed %s", removed)
+        except StorageFull as exc:  # /health says degraded; no traceback needed
+            log.warning("retention sweep skipped: %s", exc.message)
         except Exception:  # noqa: BLE001 - logged; the task must survive
             log.exception("retention sweep failed")
         await asyncio.sleep(INTERVAL_SECONDS)

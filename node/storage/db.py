@@ -10,10 +10,14 @@ write transaction end in ``_txn``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import functools
+import logging
 import os
 import sqlite3
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,6 +25,7 @@ from typing import Any, TypeVar
 import sqlite_utils
 
 from federation.storage import MIGRATIONS as FEDERATION_MIGRATIONS
+from node.errors import StorageFull
 from node.storage.business_migrations import MIGRATIONS as BUSINESS_MIGRATIONS
 from node.storage.migrations import MIGRATIONS
 
@@ -29,6 +34,17 @@ MIGRATION_SETS = (MIGRATIONS, FEDERATION_MIGRATIONS, BUSINESS_MIGRATIONS)
 T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 10_000
+PROBE_INTERVAL_SECONDS = 1.0
+PROBE_BYTES = 256 * 1024
+
+log = logging.getLogger("kontor.storage")
+
+
+def is_storage_full(exc: BaseException) -> bool:
+    """SQLite's SQLITE_FULL (disk or size limit) or the OS's ENOSPC / EDQUOT."""
+    if isinstance(exc, sqlite3.Error):
+        return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 def connect(path: Path | str) -> sqlite_utils.Database:
@@ -87,6 +103,8 @@ class Database:
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="kontor-db-write")
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="kontor-db-read")
         self._closed = False
+        self.problem: str | None = None  # why writes fail now (None: they work)
+        self._probed = 0.0
 
     @classmethod
     def open(cls, path: Path) -> Database:
@@ -95,16 +113,48 @@ class Database:
         return cls(path)
 
     async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run ``fn(db, *args)`` in a write transaction; returns after COMMIT."""
+        """Run ``fn(db, *args)`` in a write transaction; returns after COMMIT.
+
+        A full disk rolls the transaction back and raises ``StorageFull`` (507); the
+        database is ``degraded`` (``problem``) until ``health`` finds room again."""
         call = functools.partial(self._in_transaction, fn, *args, **kwargs)
-        return await asyncio.get_running_loop().run_in_executor(self._writer, call)
+        with self.files():
+            return await asyncio.get_running_loop().run_in_executor(self._writer, call)
+
+    @contextlib.contextmanager
+    def files(self) -> Iterator[None]:
+        """Map a full disk met by the block (SQLite or file writes) to ``StorageFull``."""
+        try:
+            yield
+        except Exception as exc:
+            if not is_storage_full(exc):
+                raise
+            if self.problem is None:
+                log.error("storage full: writes fail (%s); free space on the data disk",
+                          exc)
+            self.problem = f"storage full: {exc}"[:200]
+            raise StorageFull() from None
+
+    async def health(self) -> str | None:
+        """Why writes fail, or None. While degraded, a probe write (at most once a
+        second) that needs ``PROBE_BYTES`` of fresh space finds out whether room is
+        back: small writes may still fit while real ones do not."""
+        if self.problem is not None and time.monotonic() - self._probed > \
+                PROBE_INTERVAL_SECONDS:
+            self._probed = time.monotonic()
+            with contextlib.suppress(StorageFull):
+                await self.write(_probe_txn)
+                log.warning("storage writes work again")
+                self.problem = None
+        return self.problem
 
     async def checkpoint(self) -> None:
         """Copy the write-ahead log into the database file and truncate it, so that no
         old version of an erased row stays in the log."""
         def run() -> None:
             self._writer_db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        await asyncio.get_running_loop().run_in_executor(self._writer, run)
+        with self.files():
+            await asyncio.get_running_loop().run_in_executor(self._writer, run)
 
     async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn(db, *args)`` on the reader connection."""
@@ -116,10 +166,11 @@ class Database:
         db.execute("BEGIN IMMEDIATE")
         try:
             result = fn(db, *args, **kwargs)
+            db.execute("COMMIT")
         except BaseException:
-            db.conn.rollback()
+            if db.conn.in_transaction:  # a failed COMMIT (disk full) leaves it open
+                db.conn.rollback()
             raise
-        db.execute("COMMIT")
         return result
 
     def _read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -140,6 +191,13 @@ class Database:
         self._reader_db.close()
         self._writer_db.execute("PRAGMA optimize")
         self._writer_db.close()
+
+
+def _probe_txn(db: sqlite_utils.Database) -> None:
+    """Take ``PROBE_BYTES`` of new pages and give them back, in one transaction."""
+    db.execute("INSERT OR REPLACE INTO node_meta (key, value) VALUES ('health_probe', ?)",
+               ["x" * PROBE_BYTES])
+    db.execute("DELETE FROM node_meta WHERE key = 'health_probe'")
 
 
 def backup(source: Path, target: Path, progress: Callable[[int, int], None] | None = None,
