@@ -10,12 +10,13 @@ from typing import Any
 
 import aiohttp
 
+from node.appkeys import DB, NOTIFIER
 from node.cli import main
 from node.storage import db as storage_db
 from node.storage.db import connect
 from node.storage.migrations import MIGRATIONS
 from tests.api.helpers import PREFIX, call, keyed_device
-from tests.nodes import RunningNode
+from tests.nodes import RunningNode, eventually
 
 Revoke = Callable[[RunningNode, aiohttp.ClientSession, dict[str, Any]], Awaitable[None]]
 
@@ -43,6 +44,13 @@ async def _cli_remove_account(node: RunningNode, http: aiohttp.ClientSession,
     assert code == 0
 
 
+async def device_pk(node: RunningNode, device_id: str) -> int:
+    def find(db: Any) -> int:
+        return db.execute("SELECT pk FROM devices WHERE device_id = ?",
+                          [device_id]).fetchone()[0]
+    return await node.app[DB].read(find)
+
+
 async def _expect_revoked_close(ws: aiohttp.ClientWebSocketResponse) -> None:
     """The next frame is the close with 4001 DEVICE_REVOKED, never an event."""
     msg = await asyncio.wait_for(ws.receive(), 5)
@@ -59,7 +67,11 @@ async def _revocation_closes_socket_and_poll(node: RunningNode, http: aiohttp.Cl
     async with http.ws_connect(node.url + PREFIX + "/ws?since=0", headers=headers) as ws:
         poll = asyncio.create_task(call(http, node.url, "GET", "/sync?timeout=20000",
                                         old["access_token"]))
-        await asyncio.sleep(0)  # let the poll start; it is awaited with a deadline below
+        pk = await device_pk(node, old["device_id"])
+
+        async def both_waiting() -> bool:
+            return node.app[NOTIFIER].waiting(pk) >= 2  # the socket and the long-poll
+        await eventually(both_waiting, what="the socket and the poll to wait")
         await revoke(node, http, old)
         status, body = await asyncio.wait_for(poll, 5)
         assert status == 401 and body["error"]["code"] == "DEVICE_REVOKED"
