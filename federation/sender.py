@@ -17,7 +17,9 @@ The algorithm:
 
 3. Success. When the destination answers 200 (it answers only after its commit), the
    batch is deleted and the backoff reset; per-item rejections in the answer are
-   reported to ``on_rejected`` (the node tells the sending device). The worker goes on
+   reported to ``on_rejected`` with the receiver's result for each (the node tells the
+   sending device; a ``DEVICE_MISMATCH`` result names the devices that lacked an
+   envelope, so the device can encrypt for them and send the rest). The worker goes on
    with the next batch, and ends when the queue is empty.
 
 4. Failure. On a network error, timeout or 5xx/429 the batch stays, the destination's
@@ -73,7 +75,9 @@ class DeliveryError(Exception):
 
 
 Transport = Callable[[str, str, dict[str, Any]], Awaitable[dict[str, Any]]]
-Report = Callable[[list[dict[str, Any]], str], Awaitable[None]]
+#: ``(items, code, results)``: items rejected with ``code``, and the receiver's result
+#: object for each (``{"error": code}`` when the whole transaction was refused or expired).
+Report = Callable[[list[dict[str, Any]], str, list[dict[str, Any]]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -187,7 +191,9 @@ class Sender:
                             exc)
                 await self.db.write(storage.complete_batch_txn, destination, txn_id,
                                     int(self.clock() * 1000))
-                await self.on_rejected([i["item"] for i in items], exc.code or "REFUSED")
+                code = exc.code or "REFUSED"
+                await self.on_rejected([i["item"] for i in items], code,
+                                       [{"error": code} for _ in items])
                 return
             await self._failed(destination, str(exc))
             return
@@ -214,17 +220,18 @@ class Sender:
         results = answer.get("results") if isinstance(answer, dict) else None
         if not isinstance(results, list) or len(results) != len(items):
             return
-        by_code: dict[str, list[dict[str, Any]]] = {}
+        by_code: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
         for item, result in zip(items, results, strict=True):
             if isinstance(result, dict) and result.get("error"):
-                by_code.setdefault(str(result["error"])[:64], []).append(item["item"])
+                by_code.setdefault(str(result["error"])[:64], []).append((item["item"], result))
         for code, rejected in by_code.items():
-            await self.on_rejected(rejected, code)
+            await self.on_rejected([i for i, _ in rejected], code, [r for _, r in rejected])
 
     async def expire(self, max_age_seconds: float, on_expired: Report) -> int:
         """Drop items older than ``max_age_seconds``; report them; return how many."""
         before = int((self.clock() - max_age_seconds) * 1000)
         expired = await self.db.write(storage.expire_txn, before)
         if expired:
-            await on_expired([e["item"] for e in expired], "EXPIRED")
+            await on_expired([e["item"] for e in expired], "EXPIRED",
+                             [{"error": "EXPIRED"} for _ in expired])
         return len(expired)

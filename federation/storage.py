@@ -216,6 +216,11 @@ def store_remote_devices_txn(db: sqlite_utils.Database, address: str,
                [address, json.dumps(devices, sort_keys=True), now_ms])
 
 
+def mark_remote_devices_stale_txn(db: sqlite_utils.Database, address: str) -> None:
+    """The cached list is known to be out of date: the next send fetches it anew."""
+    db.execute("UPDATE fed_remote_devices SET fetched_ms = 0 WHERE address = ?", [address])
+
+
 def get_remote_devices(db: sqlite_utils.Database,
                        address: str) -> tuple[list[dict[str, Any]], int] | None:
     row = db.execute("SELECT devices, fetched_ms FROM fed_remote_devices WHERE address = ?",

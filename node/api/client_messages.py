@@ -64,8 +64,11 @@ async def send(request: web.Request) -> web.Response:
     split_address(to)
     sender = field(body, "from", str, required=False, max_len=320, default=who.address)
     envelopes = _envelopes(body)
+    repair = field(body, "repair", str, required=False, max_len=64)
+    if repair is not None and not TXN_ID_RE.match(repair):
+        raise InvalidParameter("repair names a message id", code="INVALID_PARAMETER")
     result = await messaging.send(request.app[MESSAGING], who, txn_id, to, envelopes,
-                                  sender)
+                                  sender, repair=repair)
     return web.json_response(result)
 
 

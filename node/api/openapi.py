@@ -72,7 +72,10 @@ ROUTES: list[tuple[str, str, str, bool, S | None, S]] = [
     ("put", "/send/{txn_id}", "Send one message: one envelope per target device", True,
      obj(["to", "envelopes"], to=ADDRESS,
          **{"from": {**ADDRESS, "description": "the sender: this account (default) or, for "
-                     "an admin or agent, the business address"}}, envelopes={
+                     "an admin or agent, the business address"},
+            "repair": {**STR, "description": "complete this device's earlier message "
+                       "for the devices named (after a devices_changed event)"}},
+         envelopes={
          "type": "object", "additionalProperties": {
              "type": "object", "additionalProperties": B64}}),
      obj(["message_id", "ts"], message_id=STR, ts=INT)),

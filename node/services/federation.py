@@ -180,6 +180,8 @@ def item_problem(origin: str, item: Any) -> str | None:
             and all(_short_str(k) and isinstance(v, str) and 0 < len(v) <= 64 * 1024
                     for k, v in envelopes.items())):
         return f"a message needs sender_device and 1 to {MAX_DEVICES} envelopes"
+    if item.get("repair", False) is not True and "repair" in item:
+        return "repair is true when present"
     return None
 
 
@@ -217,8 +219,10 @@ def _deliver_item_txn(db: Any, server_name: str, business: str, origin: str,
                                      item["sender_device"], to, now)
     message_store.append_events_txn(db, events, now)
     done.pks += [e[0] for e in events]
-    done.messages.append(payload)
-    missing = sorted(set(devices) - set(item["envelopes"]))
+    repair = item.get("repair") is True  # completes an earlier item: only the named devices
+    if not repair:
+        done.messages.append(payload)
+    missing = [] if repair else sorted(set(devices) - set(item["envelopes"]))
     extra = sorted(set(item["envelopes"]) - set(devices))
     if missing or extra:
         return {"error": "DEVICE_MISMATCH", "missing": missing, "extra": extra}

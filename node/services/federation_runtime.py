@@ -19,6 +19,7 @@ import aiohttp
 
 from crypto.keys import SigningKey
 from federation import pins
+from federation import storage as fed_store
 from federation.client import FederationClient, Identity, ssl_context
 from federation.discovery import Discovery
 from federation.keys import KeyRing, own_document
@@ -37,6 +38,7 @@ from node.services.ratelimit import RateLimiter
 from node.storage import messages as message_store
 from node.storage import nodestore
 from node.storage.db import Database
+from node.text import is_clean_id
 
 log = logging.getLogger("kontor.federation")
 
@@ -131,9 +133,11 @@ class FederationRuntime:
                 log.exception("expiring the outbox failed")
             await asyncio.sleep(EXPIRY_CHECK_SECONDS)
 
-    async def _failed(self, items: list[dict[str, Any]], reason: str) -> None:
-        """Tell each sending device that its message did not reach its destination."""
-        pks = await self.db.write(_failed_events_txn, items, reason,
+    async def _failed(self, items: list[dict[str, Any]], reason: str,
+                      results: list[dict[str, Any]]) -> None:
+        """Tell each sending device that its message did not reach its destination, or,
+        for ``DEVICE_MISMATCH``, which devices lacked an envelope (it sends them the rest)."""
+        pks = await self.db.write(_failed_events_txn, items, reason, results,
                                   self.config.business_address, now_ms())
         self.notifier.notify(pks)
 
@@ -145,18 +149,32 @@ async def own_key_document(db: Database, config: Config, node_key: NodeKey) -> d
                         SigningKey.from_seed(node_key.seed), keys, now_ms())
 
 
-def _failed_events_txn(db: Any, items: list[dict[str, Any]], reason: str, business: str,
-                       now: int) -> list[int]:
+def _failed_events_txn(db: Any, items: list[dict[str, Any]], reason: str,
+                       results: list[dict[str, Any]], business: str, now: int) -> list[int]:
     events = []
-    for item in items:
+    for item, result in zip(items, results, strict=True):
         if "sender_device" not in item:
             continue  # a receipt: nobody to tell
         pk = team.devices(db, item["sender"], business).get(item["sender_device"])
-        if pk is not None:
-            events.append((pk, "failed", item.get("message_id"),
-                           {"message_id": item.get("message_id"), "to": item.get("to"),
-                            "reason": reason, "ts": now}))
+        if pk is None:
+            continue
+        base = {"message_id": item.get("message_id"), "to": item.get("to"), "ts": now}
+        if reason == "DEVICE_MISMATCH":
+            fed_store.mark_remote_devices_stale_txn(db, item.get("to"))
+            changed = _device_ids(result, "missing"), _device_ids(result, "extra")
+            events.append((pk, "devices_changed", item.get("message_id"),
+                           {**base, "missing": changed[0], "extra": changed[1]}))
+        else:
+            events.append((pk, "failed", item.get("message_id"), {**base, "reason": reason}))
     return message_store.append_events_txn(db, events, now)
+
+
+def _device_ids(result: dict[str, Any], key: str) -> list[str]:
+    """A peer's list of device ids, kept only when well formed (ids, at most 100)."""
+    ids = result.get(key)
+    if not isinstance(ids, list) or len(ids) > 100:
+        return []
+    return [d for d in ids if isinstance(d, str) and 0 < len(d) <= 64 and is_clean_id(d)]
 
 
 def _host_port(value: str) -> tuple[str, int]:

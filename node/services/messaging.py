@@ -6,6 +6,12 @@ devices and the sender's other keyed devices; otherwise nothing is stored and th
 is told which devices are missing or extra. Each envelope becomes an event on its target
 device's stream; the device acknowledges what it stored, which deletes the events and
 sends ``delivered`` receipts to the sender's devices.
+
+A *repair* (``repair`` = an earlier message id of the same sending device) completes a
+message whose recipient's devices changed after it was accepted: its envelopes go to
+devices that lacked one (reported by the recipient's node in a ``devices_changed``
+event), under the original message id and time; it must not name a device that does not
+exist, but need not cover the others, which already have theirs.
 """
 
 from __future__ import annotations
@@ -110,11 +116,33 @@ class _Accepted:
     device_pks: list[int]
     destination: str | None = None
     sender: str = ""
+    repair: bool = False
+
+
+def _repaired_message(db: Any, who: Requester, sender: str, to: str,
+                      repair: str) -> tuple[str, int]:
+    """The (message id, ts) a repair completes: a message of this very device."""
+    original = store.get_message(db, repair)
+    if original is None or (original["sender"], original["sender_device"],
+                            original["recipient"]) != (sender, who.device_id, to):
+        raise NotFound(f"this device sent no message {repair} to {to}",
+                       code="UNKNOWN_MESSAGE")
+    return repair, original["created_ms"]
+
+
+def _check_envelopes(expected: dict[str, dict[str, int | None]],
+                     envelopes: dict[str, dict[str, str]], repair: bool) -> None:
+    mismatch = _mismatch(expected, envelopes)
+    if mismatch and repair:  # a repair covers some devices; it may not name unknown ones
+        mismatch = {"missing": {}, "extra": mismatch["extra"]} if mismatch["extra"] else None
+    if mismatch:
+        raise Conflict("the envelopes do not match the current devices; refresh the device "
+                       "lists and retry", code="DEVICE_MISMATCH", details=mismatch)
 
 
 def _send_txn(db: Any, who: Requester, server_name: str, business: str, txn_id: str,
               digest: str, sender: str, to: str, envelopes: dict[str, dict[str, str]],
-              now: int) -> _Accepted:
+              now: int, repair: str | None = None) -> _Accepted:
     previous = store.get_send_txn(db, who.address, who.device_id, txn_id)
     if previous is not None:
         return _Accepted(_replay(previous, digest), [])
@@ -122,32 +150,32 @@ def _send_txn(db: Any, who: Requester, server_name: str, business: str, txn_id: 
     if to_is_local and business_store.is_blocked_txn(db, who.address):
         raise Forbidden(f"{to} does not accept messages from {who.address}", code="BLOCKED")
     expected = _expected_devices(db, who, sender, to, to_is_local, business)
-    if not expected[to]:
+    if not expected[to] and repair is None:
         raise Conflict(f"{to} has no device that can receive messages yet",
                        code="NO_DEVICES")
-    mismatch = _mismatch(expected, envelopes)
-    if mismatch:
-        raise Conflict("the envelopes do not match the current devices; refresh the device "
-                       "lists and retry", code="DEVICE_MISMATCH", details=mismatch)
-    message_id = "m_" + secrets.token_urlsafe(15)
-    store.record_message_txn(db, message_id, sender, who.device_id, to, now)
+    _check_envelopes(expected, envelopes, repair is not None)
+    if repair is None:
+        message_id, ts = "m_" + secrets.token_urlsafe(15), now
+        store.record_message_txn(db, message_id, sender, who.device_id, to, now)
+    else:
+        message_id, ts = _repaired_message(db, who, sender, to, repair)
     base = {"message_id": message_id, "sender": sender, "sender_device": who.device_id,
-            "to": to, "ts": now}
+            "to": to, "ts": ts}
     events = []
     for address, per_device in envelopes.items():
         if address == to and not to_is_local:
-            fed_store.enqueue_txn(db, server_of(to), "message",
-                                  {**base, "envelopes": per_device}, now)
+            item = {**base, "envelopes": per_device} | ({"repair": True} if repair else {})
+            fed_store.enqueue_txn(db, server_of(to), "message", item, now)
             continue
         for device_id, ciphertext in per_device.items():
             pk = expected[address][device_id]
             assert pk is not None
             events.append((pk, "message", message_id, {**base, "ciphertext": ciphertext}))
     store.append_events_txn(db, events, now)
-    response = {"message_id": message_id, "ts": now}
+    response = {"message_id": message_id, "ts": ts}
     store.record_send_txn(db, who.address, who.device_id, txn_id, digest, response, now)
     return _Accepted(response, [e[0] for e in events],
-                     None if to_is_local else server_of(to), sender)
+                     None if to_is_local else server_of(to), sender, repair is not None)
 
 
 def _replay(previous: tuple[str, dict[str, Any]], digest: str) -> dict[str, Any]:
@@ -159,23 +187,24 @@ def _replay(previous: tuple[str, dict[str, Any]], digest: str) -> dict[str, Any]
 
 
 async def send(m: Messaging, who: Requester, txn_id: str, to: str,
-               envelopes: dict[str, dict[str, str]], sender: str | None = None
-               ) -> dict[str, Any]:
+               envelopes: dict[str, dict[str, str]], sender: str | None = None,
+               repair: str | None = None) -> dict[str, Any]:
     """Store one message's envelopes (queue them for a remote recipient's node); answers
-    after commit; idempotent per txn id."""
+    after commit; idempotent per txn id. ``repair``: see the module docstring."""
     if server_of(to) != m.server_name:
         if m.remote is None:
             raise Forbidden("federation is disabled on this node", code="FEDERATION_DISABLED")
         await m.remote.refresh_devices(to, REMOTE_DEVICES_MAX_AGE_MS)
     sender = sender or who.address
     team.check_sender(who, sender, m.business)
-    digest = body_hash({"from": sender, "to": to, "envelopes": envelopes})
+    digest = body_hash({"from": sender, "to": to, "envelopes": envelopes}
+                       | ({"repair": repair} if repair else {}))
     accepted = await m.db.write(_send_txn, who, m.server_name, m.business, txn_id, digest,
-                                sender, to, envelopes, now_ms())
+                                sender, to, envelopes, now_ms(), repair)
     if accepted.destination and m.remote is not None:
         m.remote.wake(accepted.destination)
-    if accepted.device_pks or accepted.destination:
-        m.notifier.notify(accepted.device_pks)
+    m.notifier.notify(accepted.device_pks)
+    if (accepted.device_pks or accepted.destination) and not accepted.repair:
         await m.hooks.fire("message.stored", sender=accepted.sender, to=to,
                            message_id=accepted.response["message_id"],
                            sender_device=who.device_id, ts=accepted.response["ts"])

@@ -58,7 +58,8 @@ POLICY = SenderPolicy(batch_max_envelopes=10, batch_max_bytes=10_000,
                       retry_initial_seconds=0.05, retry_max_seconds=0.2)
 
 
-async def noop(items: list[dict[str, Any]], code: str) -> None:
+async def noop(items: list[dict[str, Any]], code: str, results: list[dict[str, Any]]
+               ) -> None:
     raise AssertionError(f"unexpected rejection {code}")
 
 
@@ -120,7 +121,9 @@ async def test_restart_resumes_queued_items(db: Database) -> None:
 async def test_permanent_refusal_and_expiry_are_reported(db: Database) -> None:
     reported: list[tuple[str, list[dict[str, Any]]]] = []
 
-    async def report(items: list[dict[str, Any]], code: str) -> None:
+    async def report(items: list[dict[str, Any]], code: str,
+                     results: list[dict[str, Any]]) -> None:
+        assert results == [{"error": code} for _ in items]
         reported.append((code, items))
 
     async def refuse(destination: str, txn_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -138,6 +141,29 @@ async def test_permanent_refusal_and_expiry_are_reported(db: Database) -> None:
     expired = await Sender(db, refuse, POLICY, report, clock=lambda: 100.0).expire(
         50.0, report)
     assert expired == 1 and reported == [("EXPIRED", [{"n": 2}])]
+
+
+async def test_a_per_item_result_reaches_the_report_whole(db: Database) -> None:
+    """A DEVICE_MISMATCH result names the devices that lacked an envelope: the report
+    gets it as the receiver sent it, so the sending device can encrypt for them."""
+    reported: list[tuple[str, list[dict[str, Any]], list[dict[str, Any]]]] = []
+
+    async def report(items: list[dict[str, Any]], code: str,
+                     results: list[dict[str, Any]]) -> None:
+        reported.append((code, items, results))
+
+    mismatch = {"error": "DEVICE_MISMATCH", "missing": ["NEWDEV"], "extra": []}
+
+    async def peer(destination: str, txn_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        return {"results": [{} if i["n"] == 1 else mismatch for i in body["items"]]}
+
+    sender = Sender(db, peer, POLICY, report)
+    await enqueue(db, 1)
+    await enqueue(db, 2)
+    sender.wake("b.example")
+    await eventually(lambda: asyncio.sleep(0, bool(reported)), what="mismatch report")
+    assert reported == [("DEVICE_MISMATCH", [{"n": 2}], [mismatch])]
+    await sender.close()
 
 
 def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
