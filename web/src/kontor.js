@@ -1,3 +1,11 @@
-// kontor.js: the browser client SDK of Kontor. `import { Client } from "/_kontor/web/kontor.js"`.
+// kontor.js: the browser client SDK of Kontor.
+//
+//   import { Client } from "/_kontor/web/kontor.js";
+//   const me = await Client.register(location.origin, "carl", "a long password", { deviceName: "laptop" });
+//   await me.sendText("business@shop.example", "Do you deliver on Saturdays?");
+//   for await (const m of me.messages()) console.log(m.sender, m.text, m.type, m.ts);
 export const VERSION = "0.1.0";
 export { ready } from "./crypto/sodium.js";
+export { Client, Message, Receipt } from "./client.js";
+export { ApiError, ClientError, ContentError, DeliveryError, StoreError, VerificationError } from "./errors.js";
+export * as errors from "./crypto/errors.js";
