@@ -100,7 +100,12 @@ class Chat:
         self.shown.append(message)
         products = await self._products_for(message)
         who = await self.author(message)
-        self.term.say(render.line(len(self.shown), message, who, products))
+        try:
+            text = render.line(len(self.shown), message, who, products)
+        except (KeyError, TypeError, ValueError, AttributeError):  # odd but checked content
+            text = f"#{len(self.shown)} [{render.stamp(message.ts)}] {message.peer} | " \
+                   f"{who}: [{message.type}]"
+        self.term.say(text)
 
     async def author(self, message: Message) -> str:
         """Who wrote ``message``: you, a customer, which agent, or the automation."""
@@ -230,7 +235,7 @@ class Chat:
         try:
             return await self._handle(line)
         except (ValueError, IndexError):
-            self.term.say(f"! cannot read that; {HELP.splitlines()[0]} see /help")
+            self.term.say("! cannot read that (a number where one belongs?); see /help")
         except Exception as exc:  # noqa: BLE001 - the chat keeps running
             if not isinstance(exc, (ClientError, *UNREACHABLE)):
                 raise
