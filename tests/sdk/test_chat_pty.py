@@ -212,6 +212,17 @@ async def test_the_chat_keeps_what_was_typed_while_the_node_is_away(tmp_path: Pa
                 await bob.send_text(f"carl@{node.config.node.server_name}", "yes!")
                 await chat.expect(rf"{re.escape(bob.address)}: yes!")
                 assert await chat.quit() == 0
+        # Started while the node is down, the chat opens its store and waits the same way.
+        async with pty_chat(node.url, "carl", tmp_path / "carl.store") as chat:
+            await chat.expect("logged in as carl@")
+            chat.type(f"/open {bob.address}\rback later\r")
+            await chat.expect(r"#3 .*yes!")  # the history, from the device's own store
+            await chat.expect(r"cannot reach the node")
+            async with running_node(ini):
+                await chat.expect(r"you: back later")
+                got = await until(bob, lambda got: "back later" in texts(got))
+                assert texts(got)[-1] == "back later"
+                assert await chat.quit() == 0
         await bob.close()
     finally:
         await first.aclose()
