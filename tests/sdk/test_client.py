@@ -9,7 +9,7 @@ import pytest
 
 from node.appkeys import DB
 from node.client.client import Client, Message, Receipt
-from node.client.errors import ApiError, StoreError, VerificationError
+from node.client.errors import ApiError, ContentError, StoreError, VerificationError
 from node.services import accounts
 from tests.nodes import RunningNode
 from tests.sdk.conftest import PASSPHRASE, PASSWORD, MakeClient, receive
@@ -317,6 +317,12 @@ async def test_large_media_files_stream_through(tmp_path: Path, make_client: Mak
     assert await bob.save_media(got, target) == source.stat().st_size
     assert target.read_bytes() == source.read_bytes()
     assert not (tmp_path / "received.bin.download").exists()
+    with pytest.raises(FileExistsError):  # README: never over an existing file
+        await bob.save_media(got, target)
+    assert target.read_bytes() == source.read_bytes()
+    with pytest.raises(ContentError):  # and only for media messages
+        await bob.save_media(await anna.send_text(bob.address, "no file"), tmp_path / "t")
+    assert not (tmp_path / "t").exists()
     from crypto.encoding import b64encode
 
     tampered = Message(got.message_id, got.sender, got.sender_device, got.to, got.peer,
@@ -328,3 +334,16 @@ async def test_large_media_files_stream_through(tmp_path: Path, make_client: Mak
                         got.ts, {**got.content, "server": "elsewhere.example"})
     with pytest.raises(VerificationError, match="sender's server"):
         await bob.save_media(elsewhere, tmp_path / "elsewhere.bin")
+
+
+async def test_messages_ends_with_an_api_error_once_the_device_is_logged_out(
+        make_client: MakeClient) -> None:
+    """README: ``messages()`` never ends by itself, except when the node refuses the
+    device (401 UNKNOWN_TOKEN after a logout)."""
+    carl = await make_client("carl")
+    await carl.logout()
+    with pytest.raises(ApiError) as refused:
+        async with asyncio.timeout(20):
+            async for _ in carl.messages():
+                pass
+    assert (refused.value.status, refused.value.code) == (401, "UNKNOWN_TOKEN")
