@@ -50,7 +50,8 @@ def _order(message: Message, products: dict[str, dict[str, Any]]) -> str:
                  for i in recorded["items"]]
         total = format_amount(recorded["total_minor"], recorded["currency"])
         return f"[order {c['order_id']}: {', '.join(items)}; total {total}]"
-    parts, sums = [], {}
+    parts: list[str] = []
+    sums: dict[str, int] = {}
     for item in c["items"]:
         known = products.get(item["sku"])
         if known is None:
