@@ -85,6 +85,27 @@ class HttpSettings:
         "(1001) and long-polls answered at once, other requests may finish until 2 s "
         "(a quarter, for short graces) before the end and are then cancelled.", lo=0,
         hi=300)
+    idle_timeout_seconds: int = setting(
+        60, "Close a keep-alive connection that sends no new request for this long (also "
+        "counts from the moment a connection opens).", lo=1, hi=3600)
+    header_timeout_seconds: int = setting(
+        10, "A request head (request line and headers) must arrive whole within this many "
+        "seconds of its first byte, else the connection closes.", lo=1, hi=300)
+    body_timeout_seconds: int = setting(
+        30, "While a request body is still arriving, the longest gap between two of its "
+        "chunks; then the request fails with 408 BODY_TIMEOUT.", lo=1, hi=3600)
+    max_connections: int = setting(
+        1000, "Open client connections (HTTP and WebSocket) in all. When full, a new "
+        "connection closes the one idle longest, or gets 503 TOO_MANY_CONNECTIONS when "
+        "none is idle. Lowered at start when the file descriptor limit is smaller.",
+        lo=16, hi=1_000_000)
+    max_connections_per_address: int = setting(
+        128, "Open connections from one client IP address; more get 503 "
+        "TOO_MANY_CONNECTIONS. Raise it when many devices share one address (NAT).",
+        lo=1, hi=1_000_000)
+    websocket_heartbeat_seconds: int = setting(
+        30, "Ping every WebSocket this often; one that does not answer a ping within half "
+        "of it is closed.", lo=2, hi=600)
 
 
 @dataclass(frozen=True)

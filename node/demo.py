@@ -25,6 +25,7 @@ from node.appkeys import AUTOMATION, DB
 from node.client import store as store_module
 from node.client.client import Client, Message
 from node.config import load_config
+from node.server import start
 from node.services import accounts
 
 PASSWORD = "demo password 1234"
@@ -76,10 +77,8 @@ async def _node(root: Path, name: str) -> AsyncIterator[DemoNode]:
                    "[logging]\nlevel = error\n")
     config = load_config(ini)
     app = create_app(config)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
+    runner = await start(app, config)
     try:
-        await web.TCPSite(runner, "127.0.0.1", port).start()
         yield DemoNode(name, f"http://127.0.0.1:{port}", config.node.server_name,
                        config.database_path, app)
     finally:

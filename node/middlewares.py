@@ -8,6 +8,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 
 from node import logs
 from node.errors import KontorError, MethodNotAllowed, NotFound, PayloadTooLarge
@@ -54,6 +55,13 @@ async def _mapped(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     except KontorError as exc:
         return error_response(exc)
+    except ConnectionError as exc:  # the client went away mid-request: its affair
+        log.info("client went away during %s %s: %s", request.method, request.rel_url.path,
+                 exc or type(exc).__name__)
+        return error_response(KontorError("the connection was lost", code="CLIENT_GONE"))
+    except RequestPayloadError as exc:  # e.g. a broken chunked encoding
+        return error_response(KontorError(f"malformed request body: {exc}",
+                                          code="MALFORMED_BODY"))
     except web.HTTPException as exc:
         if exc.status < 400 or exc.headers.get("Upgrade"):
             raise

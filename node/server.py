@@ -1,5 +1,6 @@
 """Running the node: listen, serve until SIGTERM/SIGINT, then shut down cleanly.
 
+Every connection is counted and timed by the connection manager (node.connections).
 On a stop signal the listener closes first, in-flight requests get
 ``[http] shutdown_grace_seconds`` to finish, then background work stops and the
 database closes (``app.cleanup_ctx`` teardown).
@@ -16,6 +17,7 @@ from aiohttp import web
 
 from node.app import create_app
 from node.config import Config
+from node.connections import ConnectionManager, Limits, ManagedSite
 
 log = logging.getLogger("kontor.server")
 
@@ -30,36 +32,46 @@ def ssl_context(config: Config) -> ssl.SSLContext | None:
     return ctx
 
 
+async def start(app: web.Application, config: Config,
+                shutdown_timeout: float | None = None) -> web.AppRunner:
+    """Start ``app`` listening as ``config`` says, every connection managed by a
+    ``ConnectionManager`` (node.connections); stop it with ``runner.cleanup()``."""
+    grace = float(config.http.shutdown_grace_seconds if shutdown_timeout is None
+                  else shutdown_timeout)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=grace)
+    await runner.setup()
+    try:
+        assert runner.server is not None
+        manager = ConnectionManager(runner.server, Limits.from_settings(config.http))
+        site = ManagedSite(runner, manager, config.http.listen_host, config.http.listen_port,
+                           ssl_context=ssl_context(config))
+        await site.start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return runner
+
+
 async def serve(config: Config, stop: asyncio.Event | None = None) -> None:
     """Serve until ``stop`` is set or a SIGTERM/SIGINT arrives."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    app = create_app(config)
-    runner = web.AppRunner(app, access_log=None,
-                           shutdown_timeout=float(config.http.shutdown_grace_seconds))
-    await runner.setup()
     try:
-        site = web.TCPSite(runner, config.http.listen_host, config.http.listen_port,
-                           ssl_context=ssl_context(config), reuse_address=True)
-        await site.start()
-        log.info("kontor node %s listening on %s", config.node.server_name,
-                 ", ".join(_bound(runner)))
-        await stop.wait()
-        log.info("stop requested; finishing in-flight requests")
+        runner = await start(create_app(config), config)
+        try:
+            log.info("kontor node %s listening on %s", config.node.server_name,
+                     ", ".join(_bound(runner)))
+            await stop.wait()
+            log.info("stop requested; finishing in-flight requests")
+        finally:
+            await runner.cleanup()
     finally:
-        await runner.cleanup()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
     log.info("stopped cleanly")
 
 
 def _bound(runner: web.AppRunner) -> list[str]:
-    out = []
-    for server in runner.sites:
-        sockets = getattr(getattr(server, "_server", None), "sockets", None) or []
-        for sock in sockets:
-            host, port = sock.getsockname()[:2]
-            out.append(f"{host}:{port}")
-    return out
+    return [f"{address[0]}:{address[1]}" for address in runner.addresses]

@@ -21,7 +21,7 @@ from aiohttp import web
 
 from node.app import create_app
 from node.config import Config, load_config
-from node.server import ssl_context
+from node.server import start
 from tests.dnsserver import DnsServer
 
 T = TypeVar("T")
@@ -99,12 +99,8 @@ async def running_node(config_path: Path,
     app = create_app(config)
     if customise:
         customise(app)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
-    await runner.setup()
+    runner = await start(app, config, shutdown_timeout=2.0)
     try:
-        site = web.TCPSite(runner, config.http.listen_host, config.http.listen_port,
-                           ssl_context=ssl_context(config))
-        await site.start()
         yield RunningNode(config, config.public_url, app)
     finally:
         await runner.cleanup()
@@ -126,16 +122,23 @@ async def eventually(check: Callable[[], Awaitable[T | None]], *, timeout: float
 class NodeProcess:
     """``kontor run`` as a real child process."""
 
-    def __init__(self, config_path: Path) -> None:
+    def __init__(self, config_path: Path, fd_limit: int | None = None) -> None:
         self.config_path = config_path
         self.config = load_config(config_path)
+        self.fd_limit = fd_limit  # RLIMIT_NOFILE (soft and hard) of the child
         self.proc: subprocess.Popen[bytes] | None = None
+
+    def _limit_fds(self) -> None:
+        import resource
+        assert self.fd_limit is not None
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.fd_limit, self.fd_limit))
 
     def start(self, timeout: float = 20.0) -> NodeProcess:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "node", "run", "-c", str(self.config_path)],
-            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            preexec_fn=self._limit_fds if self.fd_limit else None)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -14,7 +14,7 @@ from aiohttp import WSMsgType, web
 from node import draining
 from node.api.auth import WS_PROTOCOL, requester
 from node.api.parsing import field, read_json_object
-from node.appkeys import MESSAGING
+from node.appkeys import CONFIG, MESSAGING
 from node.errors import DeviceRevoked, InvalidParameter
 from node.services import messaging
 from node.services.accounts import Requester, split_address
@@ -107,7 +107,9 @@ async def ack(request: web.Request) -> web.Response:
 async def websocket(request: web.Request) -> web.WebSocketResponse:
     who = await requester(request, from_protocol=True)
     since = _int_query(request, "since", 0, 0, 2**62)
-    ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=4096, protocols=(WS_PROTOCOL,))
+    heartbeat = float(request.app[CONFIG].http.websocket_heartbeat_seconds)
+    ws = web.WebSocketResponse(heartbeat=heartbeat, max_msg_size=4096,
+                               protocols=(WS_PROTOCOL,))
     await ws.prepare(request)
     draining.register_socket(request, ws)
     m = request.app[MESSAGING]
