@@ -150,7 +150,12 @@ class FederationSettings:
                               "us (comma-separated).")
     deny: NameList = setting((), "Server names refused outright (comma-separated).")
     max_inbound_per_origin: int = setting(
-        4, "Concurrent inbound transactions accepted from one origin.", lo=1, hi=64)
+        4, "Concurrent inbound requests handled for one origin server, counted only once "
+        "its signature verified.", lo=1, hi=64)
+    max_unverified_per_address: int = setting(
+        8, "Inbound federation requests from one client IP address whose body is being "
+        "read and signature checked at once; more get 429. Such a body must arrive whole "
+        "within [http] body_timeout_seconds.", lo=1, hi=1024)
     rate_per_origin: int = setting(
         6000, "Inbound federation requests per minute from one origin server.", lo=1,
         hi=1_000_000)

@@ -38,7 +38,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestHandler
 
 from node.config import HttpSettings
-from node.errors import KontorError
+from node.errors import BodyTimeout
 
 log = logging.getLogger("kontor.connections")
 
@@ -50,14 +50,6 @@ _REFUSAL = (b'{"error": {"code": "TOO_MANY_CONNECTIONS", "message": "this node h
 REFUSAL = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
            b"Retry-After: 1\r\nConnection: close\r\nContent-Length: "
            + str(len(_REFUSAL)).encode() + b"\r\n\r\n" + _REFUSAL)
-
-
-class BodyTimeout(KontorError):
-    """The client stopped sending a request body."""
-
-    def __init__(self, seconds: int) -> None:
-        super().__init__(f"no part of the request body arrived for {seconds} seconds",
-                         code="BODY_TIMEOUT", status=408)
 
 
 @dataclass(frozen=True)
@@ -240,7 +232,7 @@ class ConnectionManager:
             conn.head_started = None
             body = conn.current_body()
             if body is not None and now - conn.body_seen > self.limits.body_timeout:
-                body.set_exception(BodyTimeout(int(self.limits.body_timeout)))
+                body.set_exception(BodyTimeout(self.limits.body_timeout))
                 conn.body_seen = now  # once per stall
 
 

@@ -85,6 +85,16 @@ class PayloadTooLarge(KontorError):
     status, code = 413, "TOO_LARGE"
 
 
+class BodyTimeout(KontorError):
+    """The client stopped sending a request body (or took too long for all of it)."""
+
+    status, code = 408, "BODY_TIMEOUT"
+
+    def __init__(self, seconds: float, what: str = "no part of the request body arrived "
+                 "for") -> None:
+        super().__init__(f"{what} {seconds:g} seconds")
+
+
 class UnsupportedMediaType(KontorError):
     status, code = 415, "UNSUPPORTED_MEDIA_TYPE"
 

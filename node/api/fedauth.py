@@ -1,12 +1,12 @@
 """The door of the federation API: every request but the public documents must carry a
-valid RFC 9421 signature from the origin node (docs/protocol.md, "Request signatures",
-which lists the checks in this order with their codes).
+valid RFC 9421 signature from the origin node (docs/protocol.md, "Request signatures").
 
-In order, cheapest first: federation enabled; origin named by the signature's keyid not
-denied (and allowed, when an allow list is set); per-origin rate limit; origin server
-not blocked by the business; a concurrency slot; body within the limit; then
-``verify_kontor_request`` (signature fields, clock window and the receiver's start,
-destination, digest, key, signature); nonce not seen before. Then the origin's outbox
+Nothing a request merely claims reserves anything before its signature verifies: the
+origin named by the keyid is used only to refuse a denied origin early. The body is read
+(size limit, whole within ``[http] body_timeout_seconds``) and the signature checked in
+one of ``[federation] max_unverified_per_address`` places of the *client address*. Then,
+with the origin proven: its nonce, its rate limit, a block by the business, and one of
+``max_inbound_per_origin`` slots of that origin for the handler. The origin's outbox
 backoff is reset (it is evidently up) and the handler runs with ``request[ORIGIN]`` set.
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +32,15 @@ from federation.signatures import (
 from federation.structfields import InnerList, StructuredFieldError, parse_dictionary
 from node.api.parsing import read_limited
 from node.appkeys import CONFIG, DB, FEDERATION
-from node.errors import BadRequest, Forbidden, KontorError, NotFound, RateLimited, Unauthorized
+from node.errors import (
+    BadRequest,
+    BodyTimeout,
+    Forbidden,
+    KontorError,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+)
 from node.storage import business as business_store
 
 PREFIX = "/_kontor/federation/v1"
@@ -111,20 +119,49 @@ async def federation_auth(request: web.Request, handler: Any) -> web.StreamRespo
     route = request.match_info.route.name
     if route in PUBLIC_ROUTES:
         return await handler(request)
-    origin = _claimed_origin(request)
-    _check_lists(origin, config.federation.allow, config.federation.deny)
+    claimed = _claimed_origin(request)  # only to refuse early: it reserves nothing
+    _check_lists(claimed, config.federation.allow, config.federation.deny)
+    with _unverified(runtime, request.remote or "unknown",
+                     config.federation.max_unverified_per_address):
+        body = await _read_body(request, config)
+        verified = await _verify(request, runtime, body)
+    origin = verified.origin
+    if origin != claimed:  # cannot happen unless the parsers disagree
+        raise Unauthorized("the signature's origin is not the one checked",
+                           code="MALFORMED_SIGNATURE")
     runtime.limiter.check(origin, "origin")
     if await request.app[DB].read(business_store.is_server_blocked, origin):
         raise Forbidden(f"this node refuses everything from {origin}", code="BLOCKED")
     async with _slot(runtime, origin, config.federation.max_inbound_per_origin):
-        body = await read_limited(request, config.limits.max_body_bytes)
-        verified = await _verify(request, runtime, body)
-        if verified.origin != origin:  # cannot happen unless the parsers disagree
-            raise Unauthorized("the signature's origin is not the one checked",
-                               code="MALFORMED_SIGNATURE")
-        request[ORIGIN] = VerifiedOrigin(verified.origin, body)
-        await runtime.sender.peer_alive(verified.origin)
+        request[ORIGIN] = VerifiedOrigin(origin, body)
+        await runtime.sender.peer_alive(origin)
         return await handler(request)
+
+
+async def _read_body(request: web.Request, config: Any) -> bytes:
+    """The whole body, within the size limit and ``[http] body_timeout_seconds``."""
+    seconds = config.http.body_timeout_seconds
+    try:
+        async with asyncio.timeout(seconds):
+            return await read_limited(request, config.limits.max_body_bytes)
+    except TimeoutError:
+        raise BodyTimeout(seconds, "the request body did not arrive whole within") from None
+
+
+@contextlib.contextmanager
+def _unverified(runtime: Any, address: str, limit: int) -> Iterator[None]:
+    """One of ``limit`` requests from client ``address`` read and verified at once;
+    429 at once beyond (what a request claims to be does not count here)."""
+    if runtime.unverified[address] >= limit:
+        raise RateLimited(f"too many unverified federation requests from {address}",
+                          retry_after_ms=1000)
+    runtime.unverified[address] += 1
+    try:
+        yield
+    finally:
+        runtime.unverified[address] -= 1
+        if runtime.unverified[address] <= 0:
+            del runtime.unverified[address]
 
 
 @contextlib.asynccontextmanager

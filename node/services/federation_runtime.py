@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,6 +63,8 @@ class FederationRuntime:
     link: FederationLink = field(init=False)
     limiter: RateLimiter = field(init=False)
     inflight: dict[str, tuple[asyncio.Semaphore, int]] = field(default_factory=dict)
+    #: Requests being read and verified, per client address (node.api.fedauth).
+    unverified: Counter[str] = field(default_factory=Counter)
     _session: aiohttp.ClientSession | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     #: When this process began accepting requests. The nonce replay cache lives in
