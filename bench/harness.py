@@ -44,6 +44,7 @@ class NodeProc:
     directory: Path
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    limits: str = ""  # extra [limits] lines
 
     @property
     def server_name(self) -> str:
@@ -61,6 +62,7 @@ class NodeProc:
             f"[http]\nlisten_port = {self.port}\n"
             "[accounts]\nregistration = open\n"
             "[limits]\nrate_per_account = 1000000\nrate_per_address = 1000000\n"
+            f"{self.limits}"
             "[federation]\nallow_plain_http = true\nallow_private_addresses = true\n"
             "rate_per_origin = 1000000\n"
             "[logging]\nlevel = warning\n")
@@ -76,10 +78,11 @@ class NodeProc:
                 time.sleep(0.1)
         raise RuntimeError(f"node in {self.directory} did not start")
 
-    def rss_mb(self) -> float:
+    def rss_mb(self, key: str = "VmRSS") -> float:
+        """Resident memory now (``VmHWM``: the peak so far) in MiB."""
         assert self.proc is not None
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(key + ":"):
                 return int(line.split()[1]) / 1024
         return 0.0
 

@@ -40,6 +40,7 @@ from node.appkeys import (
     MESSAGING,
     NODE_KEY,
     NOTIFIER,
+    PASSWORDS,
 )
 from node.config import Config
 from node.events import Hooks
@@ -51,6 +52,7 @@ from node.services.business import wiring as business_wiring
 from node.services.federation_runtime import FederationRuntime
 from node.services.messaging import Messaging
 from node.services.notifier import Notifier
+from node.services.passwords import PasswordHasher
 from node.services.ratelimit import RateLimiter
 from node.services.setup import init_node
 from node.storage import accounts as account_store
@@ -78,6 +80,7 @@ def create_app(config: Config) -> web.Application:
     app[ACCOUNT_LIMITER] = RateLimiter(limits.rate_per_account)
     app[ADDRESS_LIMITER] = RateLimiter(limits.rate_per_address)
     app[LOGIN_FAILURES] = RateLimiter(LOGIN_FAILURES_PER_MINUTE)
+    app.cleanup_ctx.append(_passwords)
     app.cleanup_ctx.append(_storage)
     business_wiring.install(app)
     app.cleanup_ctx.append(_automation)
@@ -86,6 +89,16 @@ def create_app(config: Config) -> web.Application:
                    web_app):
         app.router.add_routes(module.routes)
     return app
+
+
+async def _passwords(app: web.Application) -> AsyncIterator[None]:
+    """The bounded argon2id pool (``[limits] password_hash_workers``)."""
+    limits = app[CONFIG].limits
+    app[PASSWORDS] = PasswordHasher(limits.password_hash_workers, limits.password_hash_queue)
+    try:
+        yield
+    finally:
+        await asyncio.to_thread(app[PASSWORDS].close)
 
 
 async def _storage(app: web.Application) -> AsyncIterator[None]:

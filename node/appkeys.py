@@ -11,6 +11,7 @@ from node.services.business.context import Business
 from node.services.federation_runtime import FederationRuntime
 from node.services.messaging import Messaging
 from node.services.notifier import Notifier
+from node.services.passwords import PasswordHasher
 from node.services.ratelimit import RateLimiter
 from node.storage.db import Database
 
@@ -22,6 +23,7 @@ NOTIFIER = web.AppKey("notifier", Notifier)
 MESSAGING = web.AppKey("messaging", Messaging)
 ACCOUNT_LIMITER = web.AppKey("account_limiter", RateLimiter)
 ADDRESS_LIMITER = web.AppKey("address_limiter", RateLimiter)
+PASSWORDS = web.AppKey("passwords", PasswordHasher)  # the bounded argon2id pool
 LOGIN_FAILURES = web.AppKey("login_failures", RateLimiter)  # wrong passwords per account
 FEDERATION = web.AppKey("federation", FederationRuntime)
 BUSINESS = web.AppKey("business", Business)

@@ -183,6 +183,13 @@ class LimitSettings:
                                     hi=1_000_000)
     rate_per_address: int = setting(1200, "Requests per minute per client IP address.",
                                     lo=1, hi=1_000_000)
+    password_hash_workers: int = setting(
+        2, "Password hashes (argon2id, 64 MiB each while it runs) computed at once for "
+        "registrations and logins; the node's memory for them stays near this times "
+        "64 MiB.", lo=1, hi=64)
+    password_hash_queue: int = setting(
+        64, "Registrations and logins that may wait for a hashing worker; beyond that "
+        "they answer 429 RATE_LIMITED with Retry-After.", lo=0, hi=100_000)
 
 
 @dataclass(frozen=True)

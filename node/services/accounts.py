@@ -1,6 +1,7 @@
 """Accounts, passwords, devices and access tokens.
 
-Passwords are hashed with argon2id (PyNaCl's pwhash) off the event loop. Access tokens
+Passwords are hashed with argon2id (PyNaCl's pwhash) off the event loop, on the node's
+bounded pool (``node.services.passwords``) for everything a client can start. Access tokens
 are 256 random bits; the node keeps only their SHA-256, so a stolen database holds no
 usable token. Lookups of unknown accounts still pay for one hash check, so timing does
 not tell which addresses exist.
@@ -14,16 +15,20 @@ import hashlib
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import nacl.exceptions
 import nacl.pwhash
 
 from node.config import is_server_name
 from node.errors import Conflict, Forbidden, InvalidParameter, NotFound, Unauthorized
+from node.services.passwords import PasswordHasher
 from node.storage import accounts as store
 from node.storage.db import Database
+
+T = TypeVar("T")
 
 LOCAL_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}\Z")
 ROLES = ("admin", "agent", "customer")
@@ -96,20 +101,30 @@ def check_password(password: str) -> bytes:
     return password.encode("utf-8", "surrogatepass")
 
 
-async def hash_password(password: str) -> str:
+async def _off_loop(hasher: PasswordHasher | None, fn: Callable[..., T], *args: Any) -> T:
+    """Run a hash on the node's bounded pool (client paths) or, for the operator's
+    one-off commands, on a thread of its own."""
+    if hasher is not None:
+        return await hasher.run(fn, *args)
+    return await asyncio.to_thread(fn, *args)
+
+
+async def hash_password(password: str, hasher: PasswordHasher | None = None) -> str:
     raw = check_password(password)
-    return (await asyncio.to_thread(nacl.pwhash.argon2id.str, raw)).decode("ascii")
+    return (await _off_loop(hasher, nacl.pwhash.argon2id.str, raw)).decode("ascii")
 
 
-async def _password_matches(stored: str | None, password: str) -> bool:
+def _verify(stored: str | None, raw: bytes) -> bool:
+    try:
+        return nacl.pwhash.verify((stored or _DUMMY_HASH).encode(), raw)
+    except nacl.exceptions.InvalidkeyError:
+        return False
+
+
+async def _password_matches(stored: str | None, password: str,
+                            hasher: PasswordHasher | None) -> bool:
     raw = password.encode("utf-8", "surrogatepass")[:MAX_PASSWORD * 4]
-
-    def verify() -> bool:
-        try:
-            return nacl.pwhash.verify((stored or _DUMMY_HASH).encode(), raw)
-        except nacl.exceptions.InvalidkeyError:
-            return False
-    return await asyncio.to_thread(verify) and stored is not None
+    return await _off_loop(hasher, _verify, stored, raw) and stored is not None
 
 
 async def create_account(db: Database, address: str, role: str, password: str | None) -> None:
@@ -166,26 +181,27 @@ def _register_txn(db: Any, address: str, hashed: str, invite: str | None, device
     return role
 
 
-async def register(db: Database, mode: str, address: str, password: str,
-                   invite: str | None, device_name: str) -> dict[str, Any]:
+async def register(db: Database, hasher: PasswordHasher, mode: str, address: str,
+                   password: str, invite: str | None, device_name: str) -> dict[str, Any]:
     """Self-registration under the node's registration mode."""
     if mode == "closed":
         raise Forbidden("registration is closed on this node; ask its operator for an "
                         "account", code="REGISTRATION_CLOSED")
     if mode == "invite" and not invite:
         raise Forbidden("this node registers by invite only", code="INVALID_INVITE")
-    hashed = await hash_password(password)
+    hashed = await hash_password(password, hasher)
     token, device_id = random_token("kt_"), _device_id()
     role = await db.write(_register_txn, address, hashed, invite if mode == "invite" else None,
                           device_id, device_name, token, now_ms())
     return {"address": address, "device_id": device_id, "access_token": token, "role": role}
 
 
-async def login(db: Database, address: str, password: str, device_name: str) -> dict[str, Any]:
+async def login(db: Database, hasher: PasswordHasher, address: str, password: str,
+                device_name: str) -> dict[str, Any]:
     """A new device and token for correct credentials."""
     account = await db.read(store.get_account, address)
     stored = account["password_hash"] if account else None
-    if not await _password_matches(stored, password) or account is None:
+    if not await _password_matches(stored, password, hasher) or account is None:
         raise Unauthorized("wrong address or password", code="INVALID_CREDENTIALS")
     token, device_id = random_token("kt_"), _device_id()
     await db.write(store.add_device_txn, address, device_id, device_name, token_hash(token),
