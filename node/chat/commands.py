@@ -13,10 +13,10 @@ if TYPE_CHECKING:
     from node.chat.session import Chat
 
 
-def _message(row: dict[str, Any], peer: str) -> Message:
-    return Message(row["message_id"], row["sender"], row["sender_device"],
-                   row.get("to") or ("" if row["outgoing"] else peer), peer, row["ts"],
-                   row["content"], row["outgoing"])
+async def _message(chat: Chat, row: dict[str, Any], peer: str) -> Message:
+    to = await chat.recipient(peer, row["outgoing"])
+    return Message(row["message_id"], row["sender"], row["sender_device"], to, peer,
+                   row["ts"], row["content"], row["outgoing"])
 
 
 async def _help(chat: Chat, rest: str) -> None:
@@ -37,7 +37,7 @@ async def _list(chat: Chat, rest: str) -> None:
 async def _show_history(chat: Chat, count: int) -> None:
     assert chat.open_peer is not None
     for row in chat.client.history(chat.open_peer, count):
-        message = _message(row, chat.open_peer)
+        message = await _message(chat, row, chat.open_peer)
         await chat.show(message)
         if not message.outgoing and not row.get("read"):
             chat.mark_read(message)

@@ -126,6 +126,18 @@ class Chat:
             return f"{message.sender} (customer)"
         return message.sender
 
+    async def recipient(self, peer: str, outgoing: bool) -> str:
+        """Whom a stored message of the conversation with ``peer`` was addressed to (the
+        device's store keeps the peer, not the recipient)."""
+        if outgoing:
+            return peer
+        business = self.client.speaks_as
+        if business == self.client.address:
+            return business
+        await self._device_owner(business, "")  # the team's device list, cached
+        team = set((self._devices.get(business) or (0.0, {}))[1].values())
+        return self.client.address if peer in team else business
+
     async def _device_owner(self, address: str, device_id: str) -> str | None:
         """The account whose device it is: a team member for a business address, ""
         for a business's own (automation) device, None when unknown or not a business."""
@@ -147,8 +159,7 @@ class Chat:
         if message.type == "product":
             return await self.catalog(message.content["catalog"])
         if message.type == "order" and "order" not in message.annotations:
-            business = message.to if message.outgoing else message.sender
-            return await self.catalog(business)
+            return await self.catalog(message.to)  # orders go from customer to business
         return {}
 
     async def catalog(self, business: str) -> dict[str, dict[str, Any]]:

@@ -175,10 +175,16 @@ async def test_an_agent_sees_who_wrote_each_message(
             await carl.send_order(SHOP, [("GREEN-1", 2)], order_id="o-7")
             await chat.expect(r"carl@shop.test \(customer\): \[order o-7: 2 x Sencha 100 g "
                               r"\(GREEN-1\) at 12.50 EUR; total 25.00 EUR\]")
+            # The history, from the device's store, says the same.
+            chat.type(f"/open {carl.address}\r")
+            await chat.expect(r"#\d+ .*carl@shop.test \(customer\): Is the Sencha fresh\?")
+            await chat.expect(r"otto@shop.test for business@shop.test: Picked last week")
+            await chat.expect(r"carl@shop.test \(customer\): \[order o-7: 2 x Sencha 100 g "
+                              r"\(GREEN-1\) at 12.50 EUR; total 25.00 EUR\]")
             chat.type("/save 1 x\r/save\r/history x\r")  # mistakes get a hint, no crash
             await chat.expect(r"message #1 carries no file")
             await chat.expect(r"cannot read that")
-            await chat.expect(r"open a conversation first")
+            await chat.expect(r"cannot read that")
             chat.type("/catalog\r")  # a team member's default is their business
             await chat.expect(r"catalog of shop.test \(2 products\) - verified")
             assert await chat.quit() == 0
