@@ -53,3 +53,7 @@ class MessageTooLarge(CryptoError):
 
 class MediaError(CryptoError):
     """An encrypted media stream is truncated, altered, or fails its hash or size."""
+
+
+class HistoryError(CryptoError):
+    """A sealed history copy that is malformed, or history arguments out of range."""

@@ -15,6 +15,7 @@ from node.api import (
     business_inbox,
     client_accounts,
     client_directory,
+    client_history,
     client_keys,
     client_media,
     client_messages,
@@ -35,6 +36,7 @@ from node.appkeys import (
     CONFIG,
     DB,
     FEDERATION,
+    HISTORY,
     HOOKS,
     LOGIN_FAILURES,
     MESSAGING,
@@ -50,6 +52,7 @@ from node.services import retention
 from node.services.automation_device import AutomationDevice
 from node.services.business import wiring as business_wiring
 from node.services.federation_runtime import FederationRuntime
+from node.services.history import History
 from node.services.messaging import Messaging
 from node.services.notifier import Notifier
 from node.services.passwords import PasswordHasher
@@ -85,6 +88,7 @@ def create_app(config: Config) -> web.Application:
     business_wiring.install(app)
     app.cleanup_ctx.append(_automation)
     for module in (health, client_accounts, client_keys, client_messages, client_media,
+                   client_history,
                    openapi, federation, business, business_inbox, public, client_directory,
                    web_app):
         app.router.add_routes(module.routes)
@@ -115,6 +119,8 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
         app[FEDERATION] = runtime
     app[MESSAGING] = Messaging(db, app[NOTIFIER], app[HOOKS], config.node.server_name,
                                config.business_address, runtime.link if runtime else None)
+    app[HISTORY] = History(db, app[NOTIFIER], config.business_address,
+                           config.business.history_approval)
     tasks = [asyncio.create_task(retention.run_forever(db, config), name="retention"),
              asyncio.create_task(app[NOTIFIER].watch_revocations(
                  functools.partial(db.read, account_store.live_device_pks)),

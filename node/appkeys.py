@@ -9,6 +9,7 @@ from node.events import Hooks
 from node.nodekey import NodeKey
 from node.services.business.context import Business
 from node.services.federation_runtime import FederationRuntime
+from node.services.history import History
 from node.services.messaging import Messaging
 from node.services.notifier import Notifier
 from node.services.passwords import PasswordHasher
@@ -27,6 +28,7 @@ PASSWORDS = web.AppKey("passwords", PasswordHasher)  # the bounded argon2id pool
 LOGIN_FAILURES = web.AppKey("login_failures", RateLimiter)  # wrong passwords per account
 FEDERATION = web.AppKey("federation", FederationRuntime)
 BUSINESS = web.AppKey("business", Business)
+HISTORY = web.AppKey("history", History)
 
 
 def _automation_key() -> web.AppKey:  # typed lazily: the device module imports the SDK

@@ -201,6 +201,12 @@ class BusinessSettings:
         "Customers write to it; every admin and agent device receives its conversations.")
     timezone: str = setting(
         "UTC", "Default IANA time zone for opening hours until the profile sets one.")
+    history_approval: str = setting(
+        "admin", "Who may give a new team device the team's history (its history key, "
+        "over an end-to-end session): 'admin' (a device of an admin account) or 'team' "
+        "(any team device that holds the key). A device not approved sees only what "
+        "arrives from its login on. A customer's or person's own new device is approved "
+        "by any of that account's other devices.", choices=("admin", "team"))
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from node.api.auth import requester
 from node.api.parsing import field, read_json_object
-from node.appkeys import CONFIG, DB, FEDERATION
+from node.appkeys import CONFIG, DB, FEDERATION, NOTIFIER
 from node.errors import Forbidden, InvalidParameter
 from node.services import keys
 from node.services.accounts import split_address
@@ -23,7 +23,9 @@ async def upload(request: web.Request) -> web.Response:
     for name in ("device_keys", "signed_prekey"):
         field(body, name, dict, required=False)
     field(body, "one_time_prekeys", list, required=False)
-    return web.json_response(await keys.upload(request.app[DB], who, body))
+    return web.json_response(await keys.upload(request.app[DB], who, body,
+                                               request.app[CONFIG].business_address,
+                                               request.app[NOTIFIER]))
 
 
 @routes.get(PREFIX + "/keys/count", name="client.keys.count")

@@ -40,7 +40,9 @@ BUNDLE = obj(["device_id", "device_keys", "signed_prekey"], device_id=STR,
              device_keys=ANY_OBJ, signed_prekey=ANY_OBJ,
              one_time_prekey={"oneOf": [ANY_OBJ, {"type": "null"}]})
 EVENT = obj(["pos", "type"], pos=INT,
-            type={"type": "string", "enum": ["message", "receipt", "failed", "conversation"]},
+            type={"type": "string", "enum": ["message", "receipt", "failed", "conversation",
+                                             "devices_changed", "device_added",
+                                             "history_keys", "erased"]},
             message_id=STR, sender=ADDRESS, sender_device=STR, to=ADDRESS, ts=INT,
             ciphertext=B64, receipt={"type": "string", "enum": ["delivered"]}, by=ADDRESS,
             device=STR, reason=STR, change=STR, conversation=ANY_OBJ, note=ANY_OBJ)
@@ -101,6 +103,34 @@ QUERY = {
     "/media/{media_id}": [("server", {"type": "string", "description": "the server the "
                                       "media was uploaded to (default: this one)"})],
 }
+EPOCHS = {"type": "array", "items": INT}
+HISTORY_ITEM = obj(["item_id", "conversation", "ts", "epoch", "sealed"], item_id=STR,
+                   conversation=ADDRESS, ts=INT, epoch=INT, sealed=B64)
+ROUTES += [
+    ("get", "/history", "This device's history owner, current epoch and held keys", True,
+     None, obj(["owner", "epoch", "held", "rotate"], owner=ADDRESS, epoch=INT, held=EPOCHS,
+               rotate={"type": "boolean"}, may_approve={"type": "boolean"}, approval=STR)),
+    ("get", "/history/devices", "The owner's devices and the epochs each holds", True, None,
+     obj(["owner", "epoch", "devices"], owner=ADDRESS, epoch=INT,
+         devices={"type": "array", "items": ANY_OBJ})),
+    ("post", "/history/epochs", "Start the next epoch of the history key", True,
+     obj(["epoch"], epoch=INT), obj(["owner", "epoch"], owner=ADDRESS, epoch=INT)),
+    ("post", "/history/keys", "Give history keys to a device (approves a new one)", True,
+     obj(["device_id", "epochs", "ciphertext"], device_id=STR, epochs=EPOCHS,
+         ciphertext=B64), obj(["owner", "device_id", "epochs"], owner=ADDRESS,
+                              device_id=STR, epochs=EPOCHS)),
+    ("put", "/history/items", "Store sealed history copies (ciphertext only)", True,
+     obj(["items"], items={"type": "array", "items": HISTORY_ITEM, "maxItems": 100}),
+     obj(["stored", "epoch"], stored=INT, epoch=INT)),
+    ("get", "/history/items", "A page of sealed copies, newest first", True, None,
+     obj(["owner", "items", "next"], owner=ADDRESS,
+         items={"type": "array", "items": HISTORY_ITEM},
+         next={"oneOf": [STR, {"type": "null"}]})),
+]
+QUERY["/history/items"] = [
+    ("conversation", {"type": "string", "description": "one conversation (an address)"}),
+    ("before", {"type": "string", "description": "the previous page's next"}),
+    ("limit", 100)]
 ROUTES += BUSINESS_ROUTES
 QUERY.update(BUSINESS_QUERY)  # type: ignore[arg-type]
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from node.errors import Conflict, InvalidParameter, NotFound
-from node.services import keycheck, team
-from node.services.accounts import Requester
+from node.services import history, keycheck, team
+from node.services.accounts import Requester, now_ms
+from node.services.notifier import Notifier
 from node.storage import accounts as store
 from node.storage.db import Database
 
@@ -20,9 +21,9 @@ MAX_PREKEYS_PER_UPLOAD = 200
 MAX_PREKEYS_STORED = 1000
 
 
-def _upload_txn(db: Any, who: Requester, device_keys: dict[str, Any] | None,
+def _upload_txn(db: Any, who: Requester, business: str, device_keys: dict[str, Any] | None,
                 signed_prekey: dict[str, Any] | None,
-                prekeys: list[tuple[str, dict[str, Any]]]) -> int:
+                prekeys: list[tuple[str, dict[str, Any]]]) -> tuple[int, list[int]]:
     current, _ = store.get_device_keys(db, who.device_pk)
     if device_keys is not None and current is not None and current != device_keys:
         raise Conflict("this device already has identity keys; log in as a new device to "
@@ -41,10 +42,19 @@ def _upload_txn(db: Any, who: Requester, device_keys: dict[str, Any] | None,
     if held + len(prekeys) > MAX_PREKEYS_STORED:
         raise InvalidParameter(f"a device holds at most {MAX_PREKEYS_STORED} one-time "
                                "prekeys", code="TOO_MANY_PREKEYS")
-    return store.add_one_time_prekeys_txn(db, who.device_pk, prekeys)
+    told: list[int] = []
+    if current is None and device_keys is not None:  # a new device: tell the others
+        told = history.announce_device_txn(db, business, who, _device_name(db, who), now_ms())
+    return store.add_one_time_prekeys_txn(db, who.device_pk, prekeys), told
 
 
-async def upload(db: Database, who: Requester, body: dict[str, Any]) -> dict[str, int]:
+def _device_name(db: Any, who: Requester) -> str:
+    return next((d["name"] for d in store.list_devices(db, who.address)
+                 if d["pk"] == who.device_pk), "")
+
+
+async def upload(db: Database, who: Requester, body: dict[str, Any], business: str = "",
+                 notifier: Notifier | None = None) -> dict[str, int]:
     """Store the device's identity, signed prekey and new one-time prekeys, each checked
     for valid signatures first."""
     device_keys = body.get("device_keys")
@@ -56,7 +66,10 @@ async def upload(db: Database, who: Requester, body: dict[str, Any]) -> dict[str
         raise InvalidParameter(f"one_time_prekeys is a list of at most "
                                f"{MAX_PREKEYS_PER_UPLOAD}", code="TOO_MANY_PREKEYS")
     prekeys = [(keycheck.prekey_id(doc), doc) for doc in raw_prekeys]
-    count = await db.write(_upload_txn, who, device_keys, signed_prekey, prekeys)
+    count, told = await db.write(_upload_txn, who, business, device_keys, signed_prekey,
+                                 prekeys)
+    if notifier is not None:
+        notifier.notify(told)
     return {"one_time_prekeys": count}
 
 

@@ -27,9 +27,10 @@ import sqlite_utils
 from federation.storage import MIGRATIONS as FEDERATION_MIGRATIONS
 from node.errors import StorageFull
 from node.storage.business_migrations import MIGRATIONS as BUSINESS_MIGRATIONS
+from node.storage.history import MIGRATIONS as HISTORY_MIGRATIONS
 from node.storage.migrations import MIGRATIONS
 
-MIGRATION_SETS = (MIGRATIONS, FEDERATION_MIGRATIONS, BUSINESS_MIGRATIONS)
+MIGRATION_SETS = (MIGRATIONS, FEDERATION_MIGRATIONS, BUSINESS_MIGRATIONS, HISTORY_MIGRATIONS)
 
 T = TypeVar("T")
 

@@ -7,7 +7,10 @@ ciphertext), outbox items, media and send records, plus the account and its devi
 when the customer is local.
 
 Erasure removes all of that in one transaction (the account too, when local: its
-devices, keys and queue go with it), then deletes the customer's media files. Daily
+devices, keys and queue go with it), with the team's sealed history copies of the
+conversation (and the customer's own history), and tells every team device (an
+``erased`` event) so that its SDK deletes its local copies; then it deletes the
+customer's media files. Daily
 counters stay: they name no one. A block on exactly this address is lifted with the
 rest (a server block stays). The business's team cannot be erased this way.
 """
@@ -21,7 +24,7 @@ from typing import Any
 
 from federation import storage as fed_store
 from node.errors import InvalidParameter
-from node.services import automation_device
+from node.services import automation_device, history
 from node.services.accounts import Requester, now_ms
 from node.services.business import conversations
 from node.services.business import validate as v
@@ -83,6 +86,9 @@ def _erase_txn(db: Any, biz: Business, address: str) -> dict[str, Any]:
         raise InvalidParameter(f"{address} is on the business's team; remove it with "
                                "kontor account tools instead", code="CANNOT_ERASE")
     result = store.erase_customer_txn(db, address)
+    copies, told = history.erase_conversation_txn(db, biz.address, address, now_ms())
+    result["removed"]["history_copies"] = copies
+    result["told"] = told  # team devices that delete their local copies
     if _local_account(db, biz, address) is not None:
         account_store.delete_account_txn(db, address)
         result["removed"]["account"] = 1
@@ -103,6 +109,7 @@ async def erase(biz: Business, who: Requester | None, address: Any,
         require_admin(who)
     customer = _customer(address)
     result = await biz.db.write(_erase_txn, biz, customer)
+    biz.notifier.notify(result.pop("told"))
     biz.notifier.check_revocations()  # the erased account's sockets close at once
     await biz.db.checkpoint()  # no old copy of the erased rows stays in the log
     files = 0
