@@ -21,8 +21,8 @@ sys.path.insert(0, str(ROOT))
 
 import nacl.pwhash  # noqa: E402
 
+from node.client import Client, Message  # noqa: E402
 from node.client import store as store_module  # noqa: E402
-from node.client.client import Client, Message  # noqa: E402
 
 PASSWORD = "benchmark password"
 # Benchmarks measure messaging, not the store's passphrase KDF.

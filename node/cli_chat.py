@@ -24,7 +24,7 @@ from pathlib import Path
 from node.chat.session import Chat
 from node.chat.terminal import Terminal
 from node.cli import command
-from node.client.client import Client
+from node.client import Client
 from node.client.errors import ApiError, ClientError
 
 

@@ -22,8 +22,8 @@ from aiohttp import web
 
 from node.app import create_app
 from node.appkeys import AUTOMATION, DB
+from node.client import Client, Message, Order, OrderStatus, Product, Text
 from node.client import store as store_module
-from node.client.client import Client, Message
 from node.config import load_config
 from node.server import start
 from node.services import accounts
@@ -98,25 +98,30 @@ class Printer:
         self.out(textwrap.indent(text, "   "))
 
 
-def _line(m: dict | Message, me: str) -> str:
-    content = m.content if isinstance(m, Message) else m["content"]
-    sender = m.sender if isinstance(m, Message) else m["sender"]
-    body = {"text": lambda c: c["body"],
-            "product": lambda c: f"[product {c['sku']}]",
-            "order": lambda c: "[order " + ", ".join(
-                f"{i['quantity']} x {i['sku']}" for i in c["items"]) + "]",
-            "order_status": lambda c: f"[order {c['order_id']} is {c['status']}]",
-            }.get(content["type"], lambda c: f"[{c['type']}]")(content)
-    who = "me" if sender == me else sender
-    tag = " (automatic)" if content.get("automated") else ""
+def _line(m: Message, me: str) -> str:
+    c = m.content
+    if isinstance(c, Text):
+        body = c.body
+    elif isinstance(c, Product):
+        body = f"[product {c.sku}]"
+    elif isinstance(c, Order):
+        body = "[order " + ", ".join(f"{i.quantity} x {i.sku}" for i in c.items) + "]"
+    elif isinstance(c, OrderStatus):
+        body = f"[order {c.order_id} is {c.status}]"
+    else:
+        body = f"[{m.type}]"
+    who = "me" if m.sender == me else m.sender
+    tag = " (automatic)" if isinstance(c, Text) and c.automated else ""
     return f"{who}{tag}: {body}"
 
 
 async def _settle(clients: list[Client], rounds: int = 3) -> None:
-    """Let every client fetch what is waiting (bounded: a few short polls each)."""
+    """Let every client fetch what is waiting (bounded: a few short polls each); team
+    devices report customers' orders and read receipts to the business node."""
     for _ in range(rounds):
         for client in clients:
-            await client.sync_once(timeout_ms=300)
+            for event in await client.sync_once(timeout_ms=300):
+                await client.team.report(event)
 
 
 async def run_demo(out: Callable[[str], None] = print, keep: Path | None = None) -> int:
@@ -138,7 +143,7 @@ async def run_demo(out: Callable[[str], None] = print, keep: Path | None = None)
         otto = await Client.login(shop.url, "otto", PASSWORD, passphrase="demo",
                                   store=root / "otto.store")
         business = maria.speaks_as
-        await maria.update_business_profile(
+        await maria.admin.update_profile(
             name=SHOP, description="Loose leaf tea since 1998", category="Tea shop",
             timezone=zone_at(10), hours={d: [{"open": "09:00", "close": "17:00"}]
                                          for d in ("mon", "tue", "wed", "thu", "fri", "sat",
@@ -146,18 +151,18 @@ async def run_demo(out: Callable[[str], None] = print, keep: Path | None = None)
         for sku, name, price in (("SENCHA-100", "Sencha, 100 g", 1250),
                                  ("ASSAM-250", "Assam, 250 g", 1490),
                                  ("POT-1", "Cast iron teapot", 4500)):
-            await maria.save_product(sku, name=name, price_minor=price, currency="EUR")
-        await maria.set_automation(greeting={"enabled": True, "text": GREETING},
-                                   away={"enabled": True, "text": AWAY})
-        await maria.save_quick_reply("thanks", THANKS)
+            await maria.admin.save_product(sku, name=name, price_minor=price, currency="EUR")
+        await maria.admin.set_automation(greeting={"enabled": True, "text": GREETING},
+                                         away={"enabled": True, "text": AWAY})
+        await maria.admin.save_quick_reply("thanks", THANKS)
         p.say(f"business {business}: admin maria, agents anna and otto; profile, "
               "3 products, greeting and away messages, a quick reply")
 
         carl = await Client.register(home.url, "carl", PASSWORD, passphrase="demo",
                                      store=root / "carl.store")
         p.step(f"Customer {carl.address} looks the business up")
-        profile = await carl.business_profile(business)
-        catalog = await carl.business_catalog(business)
+        profile = await carl.business.profile(business)
+        catalog = await carl.business.catalog(business)
         p.say(f"{profile['name']} - {profile['description']} ({profile['category']}); "
               f"open now: {profile['open_now']}")
         p.say(f"signature by {profile.key_id} checks; DNS verified: {profile.verified} "
@@ -173,14 +178,14 @@ async def run_demo(out: Callable[[str], None] = print, keep: Path | None = None)
         p.step("Morning: the customer asks about a product")
         await say(carl, business, "Hi! Is the Sencha from this year's harvest?")
         await _settle([carl, anna, otto, maria])
-        await anna.send_product(carl.address, "SENCHA-100")
+        await anna.business.send_product(carl.address, "SENCHA-100")
         await say(anna, carl.address, "Yes, first flush, picked in May. Shall I reserve some?")
         await _settle([carl, anna, otto])
-        await carl.send_order(business, [("SENCHA-100", 2), ("POT-1", 1)],
-                              order_id="order-1", total_minor=7000, currency="EUR")
+        await carl.business.send_order(business, [("SENCHA-100", 2), ("POT-1", 1)],
+                                       order_id="order-1", total_minor=7000, currency="EUR")
         await _settle([anna, otto, maria, carl])
-        await otto.send_order_status(carl.address, "order-1", "confirmed")
-        said.append((await otto.send_quick_reply(carl.address, "thanks")).text or "")
+        await otto.team.send_order_status(carl.address, "order-1", "confirmed")
+        said.append((await otto.team.send_quick_reply(carl.address, "thanks")).text or "")
         await _settle([carl, anna, otto])
 
         p.step("Evening (simulated clock +8 hours): the shop is closed")
@@ -189,7 +194,7 @@ async def run_demo(out: Callable[[str], None] = print, keep: Path | None = None)
             await say(carl, business, "Could I still pick it up tonight?")
             for _ in range(20):  # the automation device answers within moments
                 await _settle([carl], rounds=1)
-                if any("closed" in str(m["content"]) for m in carl.history(business, 50)):
+                if any("closed" in (m.text or "") for m in carl.history(business, 50)):
                     break
             await _settle([anna, otto, maria])
         finally:
@@ -199,13 +204,10 @@ async def run_demo(out: Callable[[str], None] = print, keep: Path | None = None)
         for m in carl.history(business, 50):
             p.say(_line(m, carl.address))
         p.step("The team inbox as the agents see it")
-        inbox = await anna.transport.request("GET", "/business/conversations")
-        for c in inbox["conversations"]:
+        for c in await anna.team.inbox():
             labels = ", ".join(label["name"] for label in c["labels"])
             p.say(f"{c['customer']}: {c['status']}, unread {c['unread']}, labels: {labels}")
-        orders = await anna.transport.request(
-            "GET", f"/business/conversations/{carl.address}/orders")
-        for o in orders["orders"]:
+        for o in await anna.team.orders(carl.address):
             p.say(f"order {o['order_id']}: {o['total_minor'] / 100:.2f} {o['currency']} "
                   f"(priced by the business's own catalog), {o['status']}")
         for m in otto.history(carl.address, 50):
@@ -217,8 +219,8 @@ async def run_demo(out: Callable[[str], None] = print, keep: Path | None = None)
         # The business's own settings (greeting, away text, quick reply templates, with
         # their placeholders) are stored in the clear on its node by design; what was
         # sent, placeholders filled in, is on neither node.
-        automatic = [m["content"]["body"] for m in carl.history(business, 50)
-                     if m["content"].get("automated")]
+        automatic = [m.content.body for m in carl.history(business, 50)
+                     if isinstance(m.content, Text) and m.content.automated]
         for node, texts in ((shop, [*said, *automatic]), (home, [*said, *automatic])):
             raw = b"".join(f.read_bytes() for f in node.database.parent.glob(
                 node.database.name + "*"))

@@ -7,16 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from node.chat import render
-from node.client.client import Message
 
 if TYPE_CHECKING:
     from node.chat.session import Chat
-
-
-async def _message(chat: Chat, row: dict[str, Any], peer: str) -> Message:
-    to = await chat.recipient(peer, row["outgoing"])
-    return Message(row["message_id"], row["sender"], row["sender_device"], to, peer,
-                   row["ts"], row["content"], row["outgoing"])
 
 
 async def _help(chat: Chat, rest: str) -> None:
@@ -36,10 +29,9 @@ async def _list(chat: Chat, rest: str) -> None:
 
 async def _show_history(chat: Chat, count: int) -> None:
     assert chat.open_peer is not None
-    for row in chat.client.history(chat.open_peer, count):
-        message = await _message(chat, row, chat.open_peer)
+    for message in chat.client.history(chat.open_peer, count):
         await chat.show(message)
-        if not message.outgoing and not row.get("read"):
+        if not message.outgoing and not message.read:
             chat.mark_read(message)
 
 
@@ -66,7 +58,7 @@ async def _send(chat: Chat, rest: str) -> None:
         peer = chat.open_peer
         assert peer is not None
         chat.send_later(f"the file {path.name}",
-                        lambda: chat.client.send_media_file(peer, path))
+                        lambda: chat.client.media.send_file(peer, path))
 
 
 async def _save(chat: Chat, rest: str) -> None:
@@ -83,7 +75,7 @@ async def _save(chat: Chat, rest: str) -> None:
     if path.exists():
         chat.term.say(f"! {path} exists; give a new file name")
         return
-    size = await chat.client.save_media(message, path)
+    size = await chat.client.media.save(message, path)
     chat.term.say(f"saved #{index} ({size} bytes) to {path}")
 
 
@@ -100,14 +92,14 @@ def _business(chat: Chat, rest: str) -> str | None:
 async def _profile(chat: Chat, rest: str) -> None:
     target = _business(chat, rest)
     if target is not None:
-        for text in render.profile_lines(await chat.client.business_profile(target)):
+        for text in render.profile_lines(await chat.client.business.profile(target)):
             chat.term.say(text)
 
 
 async def _catalog(chat: Chat, rest: str) -> None:
     target = _business(chat, rest)
     if target is not None:
-        doc = await chat.client.business_catalog(target)
+        doc = await chat.client.business.catalog(target)
         for text in render.catalog_lines(doc):
             chat.term.say(text)
 
@@ -133,14 +125,15 @@ async def _order(chat: Chat, rest: str) -> None:
         total = {"total_minor": sum(q * int(products[s]["price_minor"]) for s, q in items),
                  "currency": currencies.pop()}
     chat.send_later(f"the order of {rest}",
-                    lambda: chat.client.send_order(business, items, **total))
+                    lambda: chat.client.business.send_order(business, items, **total))
 
 
 async def _safety(chat: Chat, rest: str) -> None:
     if chat.need_open():
         assert chat.open_peer is not None
-        for device, number in (await chat.client.safety_numbers(chat.open_peer)).items():
-            mark = "verified" if chat.client.is_verified(chat.open_peer, device) else ""
+        devices = chat.client.devices
+        for device, number in (await devices.safety_numbers(chat.open_peer)).items():
+            mark = "verified" if devices.is_verified(chat.open_peer, device) else ""
             chat.term.say(f"{device}: {number} {mark}")
 
 
@@ -148,7 +141,7 @@ async def _verify(chat: Chat, rest: str) -> None:
     if chat.need_open():
         assert chat.open_peer is not None
         device, _, number = rest.partition(" ")
-        ok = await chat.client.verify(chat.open_peer, device, number)
+        ok = await chat.client.devices.verify(chat.open_peer, device, number)
         chat.term.say("verified" if ok else "! the numbers differ: do not trust this device")
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from node.client.client import Message
-from node.services.business.currencies import format_amount
+from node.client import File, Message, Order, OrderStatus, Product, Text
+from node.protocol.currencies import format_amount
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -19,58 +19,61 @@ def price(product: dict[str, Any]) -> str:
     return format_amount(int(product.get("price_minor", 0)), str(product.get("currency", "")))
 
 
-def body(message: Message, products: dict[str, dict[str, Any]]) -> str:
+def body(message: Message, products: dict[str, dict[str, Any]],
+         recorded: dict[str, Any] | None = None) -> str:
     """The message's content as one line; ``products`` (sku -> catalog entry) names and
-    prices what product and order messages refer to."""
+    prices what product and order messages refer to; ``recorded``: an order as the
+    business node recorded and priced it (team devices)."""
     c = message.content
-    if message.type == "text":
-        return str(c["body"])
-    if message.type == "media":
-        name = c.get("name") or c["media_id"][:8]
-        caption = f" {c['caption']}" if c.get("caption") else ""
-        return f"[file {name}, {c['size']} bytes]{caption}"
-    if message.type == "product":
-        known = products.get(c["sku"])
+    if isinstance(c, Text):
+        return c.body
+    if isinstance(c, File):
+        caption = f" {c.caption}" if c.caption else ""
+        return f"[file {c.name or c.media_id[:8]}, {c.size} bytes]{caption}"
+    if isinstance(c, Product):
+        known = products.get(c.sku)
         if known is None:
-            return f"[product {c['sku']} of {c['catalog']}]"
-        return f"[product {known.get('name')} ({c['sku']}), {price(known)}]"
-    if message.type == "order":
-        return _order(message, products)
-    if message.type == "order_status":
-        return f"[order {c['order_id']} is now {c['status']}]"
+            return f"[product {c.sku} of {c.catalog}]"
+        return f"[product {known.get('name')} ({c.sku}), {price(known)}]"
+    if isinstance(c, Order):
+        return _recorded(c, recorded) if recorded else _order(c, products)
+    if isinstance(c, OrderStatus):
+        return f"[order {c.order_id} is now {c.status}]"
     return f"[{message.type}]"
 
 
-def _order(message: Message, products: dict[str, dict[str, Any]]) -> str:
-    c = message.content
-    recorded = message.annotations.get("order")
-    if isinstance(recorded, dict):  # a team device: priced by the business node
-        items = [f"{i['quantity']} x {i['name']} ({i['sku']}) at "
-                 f"{format_amount(i['unit_price_minor'], recorded['currency'])}"
-                 for i in recorded["items"]]
-        total = format_amount(recorded["total_minor"], recorded["currency"])
-        return f"[order {c['order_id']}: {', '.join(items)}; total {total}]"
+def _recorded(c: Order, recorded: dict[str, Any]) -> str:
+    """An order as the business node priced it."""
+    if "error" in recorded:
+        return f"[order {c.order_id}] (not recorded: {recorded['error']})"
+    items = [f"{i['quantity']} x {i['name']} ({i['sku']}) at "
+             f"{format_amount(i['unit_price_minor'], recorded['currency'])}"
+             for i in recorded["items"]]
+    total = format_amount(recorded["total_minor"], recorded["currency"])
+    return f"[order {c.order_id}: {', '.join(items)}; total {total}]"
+
+
+def _order(c: Order, products: dict[str, dict[str, Any]]) -> str:
     parts: list[str] = []
     sums: dict[str, int] = {}
-    for item in c["items"]:
-        known = products.get(item["sku"])
+    for item in c.items:
+        known = products.get(item.sku)
         if known is None:
-            parts.append(f"{item['quantity']} x {item['sku']}")
+            parts.append(f"{item.quantity} x {item.sku}")
             continue
-        parts.append(f"{item['quantity']} x {known.get('name')} ({item['sku']}) at "
-                     f"{price(known)}")
+        parts.append(f"{item.quantity} x {known.get('name')} ({item.sku}) at {price(known)}")
         currency = str(known.get("currency"))
-        sums[currency] = sums.get(currency, 0) + item["quantity"] * int(known["price_minor"])
+        sums[currency] = sums.get(currency, 0) + item.quantity * int(known["price_minor"])
     total = "; total " + " + ".join(format_amount(v, k) for k, v in sums.items()) \
         if sums else ""
-    problem = message.annotations.get("order_error")
-    note = f" (not recorded: {problem.get('code')})" if isinstance(problem, dict) else ""
-    return f"[order {c['order_id']}: {', '.join(parts)}{total}]{note}"
+    return f"[order {c.order_id}: {', '.join(parts)}{total}]"
 
 
-def line(number: int, message: Message, who: str, products: dict[str, dict[str, Any]]) -> str:
+def line(number: int, message: Message, who: str, products: dict[str, dict[str, Any]],
+         recorded: dict[str, Any] | None = None) -> str:
     """``#3 [14:02] shop@shop.example | anna@shop.example for shop@...: text``."""
-    return f"#{number} [{stamp(message.ts)}] {message.peer} | {who}: {body(message, products)}"
+    text = body(message, products, recorded)
+    return f"#{number} [{stamp(message.ts)}] {message.peer} | {who}: {text}"
 
 
 def hours(profile: dict[str, Any]) -> str:

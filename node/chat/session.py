@@ -23,8 +23,19 @@ import aiohttp
 from node.chat import render
 from node.chat.commands import COMMANDS
 from node.chat.terminal import Terminal
-from node.client.client import Client, Message, Receipt
-from node.client.errors import ApiError, ClientError
+from node.client import (
+    ApiError,
+    Client,
+    ClientError,
+    ConnectionFailed,
+    DeliveryFailed,
+    Message,
+    Order,
+    Product,
+    Receipt,
+    ServerError,
+    Text,
+)
 
 HELP = """commands:
   /list                      conversations, with unread counts
@@ -46,9 +57,9 @@ CACHE_SECONDS = 60.0
 
 def _unreachable(exc: BaseException) -> bool:
     """Whether an error means "the node cannot be reached now" (try again later)."""
-    if isinstance(exc, ApiError):
+    if isinstance(exc, ServerError):
         return exc.status in (502, 503, 504)
-    return isinstance(exc, UNREACHABLE)
+    return isinstance(exc, ConnectionFailed | UNREACHABLE)
 
 
 @dataclass
@@ -73,6 +84,8 @@ class Chat:
         self.offline = False
         self._devices: dict[str, tuple[float, dict[str, str | None]]] = {}
         self._catalogs: dict[str, tuple[float, dict[str, dict[str, Any]]]] = {}
+        #: Orders as the business node recorded them (team devices), by message id.
+        self.recorded: dict[str, dict[str, Any]] = {}
 
     async def run(self) -> None:
         self.term.start()
@@ -101,7 +114,8 @@ class Chat:
         products = await self._products_for(message)
         who = await self.author(message)
         try:
-            text = render.line(len(self.shown), message, who, products)
+            text = render.line(len(self.shown), message, who, products,
+                               self.recorded.get(message.message_id))
         except (KeyError, TypeError, ValueError, AttributeError):  # odd but checked content
             text = f"#{len(self.shown)} [{render.stamp(message.ts)}] {message.peer} | " \
                    f"{who}: [{message.type}]"
@@ -111,7 +125,7 @@ class Chat:
         """Who wrote ``message``: you, a customer, which agent, or the automation."""
         if message.sender_device == self.client.device_id:
             return "you"
-        if message.content.get("automated"):
+        if isinstance(message.content, Text) and message.content.automated:
             return f"{message.sender} (automatic)"
         owner = await self._device_owner(message.sender, message.sender_device)
         if owner == "":  # a device of a business address that is no person's
@@ -126,18 +140,6 @@ class Chat:
             return f"{message.sender} (customer)"
         return message.sender
 
-    async def recipient(self, peer: str, outgoing: bool) -> str:
-        """Whom a stored message of the conversation with ``peer`` was addressed to (the
-        device's store keeps the peer, not the recipient)."""
-        if outgoing:
-            return peer
-        business = self.client.speaks_as
-        if business == self.client.address:
-            return business
-        await self._device_owner(business, "")  # the team's device list, cached
-        team = set((self._devices.get(business) or (0.0, {}))[1].values())
-        return self.client.address if peer in team else business
-
     async def _device_owner(self, address: str, device_id: str) -> str | None:
         """The account whose device it is: a team member for a business address, ""
         for a business's own (automation) device, None when unknown or not a business."""
@@ -146,7 +148,7 @@ class Chat:
                               and time.monotonic() - cached[0] > 5):
             try:
                 entries = await self.client.http.devices(address)
-            except (ApiError, *UNREACHABLE):
+            except (ClientError, *UNREACHABLE):
                 return None if cached is None else cached[1].get(device_id)
             owners = {e["device_id"]: e.get("account") for e in entries}
             if any(owners.values()):  # a business: its own device is the automation's
@@ -156,9 +158,9 @@ class Chat:
 
     async def _products_for(self, message: Message) -> dict[str, dict[str, Any]]:
         """The catalog entries a product or order message needs (empty if unreachable)."""
-        if message.type == "product":
-            return await self.catalog(message.content["catalog"])
-        if message.type == "order" and "order" not in message.annotations:
+        if isinstance(message.content, Product):
+            return await self.catalog(message.content.catalog)
+        if isinstance(message.content, Order) and message.message_id not in self.recorded:
             return await self.catalog(message.to)  # orders go from customer to business
         return {}
 
@@ -168,7 +170,7 @@ class Chat:
         if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
             return cached[1]
         try:
-            doc = await self.client.business_catalog(server)
+            doc = await self.client.business.catalog(server)
         except (ClientError, *UNREACHABLE):
             return {} if cached is None else cached[1]
         products = {p["sku"]: p for p in doc.document.get("products") or []}
@@ -180,15 +182,28 @@ class Chat:
     async def _listen(self) -> None:
         try:
             async for item in self.client.events():
+                await self._report(item)
                 if isinstance(item, Message):
                     await self.show(item)
                     if not item.outgoing:
                         self.mark_read(item)
                 elif isinstance(item, Receipt) and item.kind == "read":
                     self.term.say(f"  (read by {item.by})")
+                elif isinstance(item, DeliveryFailed):
+                    self.term.say(f"! not delivered to {item.to}: {item.reason}")
         except ApiError as exc:
             self.term.say(f"! the node refused this device: {exc.message} ({exc.code}); "
                           "nothing more arrives (log in again)")
+
+    async def _report(self, item: Message | Receipt | DeliveryFailed) -> None:
+        """A team device tells the business node of customers' orders (kept to show
+        them as priced there) and read receipts."""
+        try:
+            recorded = await self.client.team.report(item)
+        except ClientError as exc:
+            recorded = {"error": getattr(exc, "code", type(exc).__name__)}
+        if isinstance(item, Message) and isinstance(item.content, Order) and recorded:
+            self.recorded[item.message_id] = recorded
 
     def mark_read(self, message: Message) -> None:
         """Mark a message shown to the person read (through the outbox)."""

@@ -8,19 +8,47 @@
     async for message in client.messages():
         print(message.sender, message.text)
 
-The SDK imports only ``crypto/``, the shared ``node.protocol`` definitions and
-federation's pure parts, never the server (a test checks it).
+Modules: ``client`` (the core: lifecycle, send, receive, history), ``sending``,
+``receiving``, ``devices`` (keys and pins), ``media``, ``business``, ``team``,
+``admin`` (the namespaces), ``content`` (typed content), ``models`` (events),
+``errors``, ``transport``, ``store``. The SDK imports only ``crypto/``, the shared
+``node.protocol`` definitions and federation's pure parts, never the server (a test
+checks it).
 """
 
-from node.client.client import Client, Message, Receipt
+from node.client.client import Client
+from node.client.content import (
+    Content,
+    File,
+    Order,
+    OrderItem,
+    OrderStatus,
+    Product,
+    ReadReceipt,
+    Text,
+)
 from node.client.errors import (
     ApiError,
+    BadResponse,
     ClientError,
+    Conflict,
+    ConnectionFailed,
     ContentError,
-    DeliveryError,
+    DeliveryFailed,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    ServerError,
     StoreError,
+    Unauthorized,
     VerificationError,
 )
+from node.client.models import Event, Message, Receipt
 
-__all__ = ["ApiError", "Client", "ClientError", "ContentError", "DeliveryError", "Message",
-           "Receipt", "StoreError", "VerificationError"]
+__all__ = [
+    "ApiError", "BadResponse", "Client", "ClientError", "Conflict", "ConnectionFailed",
+    "Content", "ContentError", "DeliveryFailed", "Event", "File", "Forbidden", "Message",
+    "NotFound", "Order", "OrderItem", "OrderStatus", "Product", "RateLimited",
+    "ReadReceipt", "Receipt", "ServerError", "StoreError", "Text", "Unauthorized",
+    "VerificationError",
+]

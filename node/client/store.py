@@ -45,6 +45,8 @@ CREATE TABLE IF NOT EXISTS messages (
     read INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS messages_by_peer ON messages (peer, ts);
 CREATE TABLE IF NOT EXISTS handshakes (digest BLOB PRIMARY KEY, seen_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS inbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, item_id TEXT NOT NULL, item BLOB NOT NULL);
 """
 CHECK = b"kontor-store-v1"
 DEFAULT_OPSLIMIT = nacl.pwhash.argon2id.OPSLIMIT_INTERACTIVE
@@ -104,14 +106,15 @@ class Store:
         self._conn.close()
 
     @contextlib.contextmanager
-    def batch(self) -> Iterator[None]:
+    def batch(self, synced: bool = True) -> Iterator[None]:
         """Group writes into one transaction that is on disk (synced) when the block
         ends; nests harmlessly. Used for what must survive a power cut: ratchet states
-        before a message leaves, and received messages before they are acknowledged."""
+        before a message leaves, and received messages before they are acknowledged.
+        ``synced=False``: atomic, but not synced at once (survives an app crash)."""
         if self._conn.in_transaction:
             yield
             return
-        if self._durable:
+        if self._durable and synced:
             self._conn.execute("PRAGMA synchronous = FULL")
         self._conn.execute("BEGIN IMMEDIATE")
         try:
@@ -122,7 +125,8 @@ class Store:
         finally:
             if self._conn.in_transaction:
                 self._conn.execute("COMMIT")
-            self._conn.execute("PRAGMA synchronous = NORMAL")
+            if self._durable and synced:
+                self._conn.execute("PRAGMA synchronous = NORMAL")
 
     def _seal(self, data: bytes, ad: str) -> bytes:
         nonce = nacl.utils.random(24)
@@ -180,9 +184,20 @@ class Store:
                                  "device_id = ?", [address, device_id]).fetchone()
         return self._open(row[0], f"r:{address}/{device_id}") if row else None
 
-    def delete_session(self, address: str, device_id: str) -> None:
-        self._conn.execute("DELETE FROM sessions WHERE address = ? AND device_id = ?",
-                           [address, device_id])
+    # the inbox: events received and stored, not yet handed to the app (in order)
+    def push_event(self, event: dict[str, Any]) -> None:
+        item_id = nacl.utils.random(12).hex()
+        self._conn.execute("INSERT INTO inbox (item_id, item) VALUES (?, ?)",
+                           [item_id, self._seal(json.dumps(event).encode(), "i:" + item_id)])
+
+    def pop_events(self, limit: int) -> list[dict[str, Any]]:
+        """Take the oldest ``limit`` waiting events out of the inbox."""
+        with self.batch(synced=False):
+            rows = self._conn.execute("SELECT seq, item_id, item FROM inbox ORDER BY seq "
+                                      "LIMIT ?", [limit]).fetchall()
+            if rows:
+                self._conn.execute("DELETE FROM inbox WHERE seq <= ?", [rows[-1][0]])
+        return [json.loads(self._open(r[2], "i:" + r[1])) for r in rows]
 
     # session starts accepted (their ephemeral keys, hashed), so a replay is refused
     def seen_handshake(self, ephemeral_key: bytes) -> bool:
@@ -222,7 +237,8 @@ class Store:
 
     def forget(self, address: str) -> int:
         """Remove everything about ``address`` (sessions, pinned keys, history) so that
-        no trace stays in the file; returns the rows removed."""
+        no trace stays in the file; returns the rows removed. (Events still waiting in
+        the inbox are sealed; they leave it when handed to the app.)"""
         removed = 0
         with self.batch():
             for sql in ("DELETE FROM sessions WHERE address = ?",
@@ -264,10 +280,12 @@ class Store:
                 for r in rows]
 
     def history(self, peer: str, limit: int = 50) -> list[dict[str, Any]]:
+        """The last ``limit`` messages with ``peer``, oldest first; ``content`` is the
+        content object as sent (with ``from`` and ``to``)."""
         rows = self._conn.execute(
             "SELECT message_id, sender, sender_device, outgoing, ts, content, delivered, read "
             "FROM messages WHERE peer = ? ORDER BY ts DESC LIMIT ?", [peer, limit])
-        out = [{"message_id": r[0], "sender": r[1], "sender_device": r[2],
+        out = [{"message_id": r[0], "peer": peer, "sender": r[1], "sender_device": r[2],
                 "outgoing": bool(r[3]), "ts": r[4],
                 "content": json.loads(self._open(r[5], "m:" + r[0])),
                 "delivered": bool(r[6]), "read": bool(r[7])} for r in rows]

@@ -9,16 +9,17 @@ business routes through ``request``). Errors become ``ApiError``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import ssl as ssl_module
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
 
 import aiohttp
 
-from node.client.errors import ApiError
+from node.client.errors import BadResponse, ConnectionFailed, ServerError, api_error
 
 PREFIX = "/_kontor/client/v1"
 MAX_RESPONSE = 16 * 1024 * 1024
@@ -55,6 +56,7 @@ class HttpTransport:
         self.base_url = base_url.rstrip("/")
         self.token = token
         self._own_session = session is None
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._session = session or aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(ssl=ssl if ssl is not None else True),
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=60))
@@ -68,9 +70,13 @@ class HttpTransport:
 
     async def request(self, method: str, path: str, body: Any = None,
                       params: dict[str, Any] | None = None) -> Any:
-        async with self._session.request(method, self.base_url + PREFIX + path, json=body,
-                                         params=params, headers=self._headers()) as resp:
-            return _decode(resp.status, await _read_all(resp, MAX_RESPONSE + 1))
+        """One JSON call of the client API; ApiError (a subclass per status) or
+        ConnectionFailed."""
+        with _wrapped():
+            async with self._session.request(method, self.base_url + PREFIX + path,
+                                             json=body, params=params,
+                                             headers=self._headers()) as resp:
+                return _decode(resp, await _read_all(resp, MAX_RESPONSE + 1))
 
     async def register(self, username: str, password: str, invite: str | None,
                        device_name: str) -> dict[str, Any]:
@@ -117,70 +123,93 @@ class HttpTransport:
     async def ack(self, up_to: int) -> None:
         await self.request("POST", "/sync/ack", {"up_to": up_to})
 
-    async def upload_media(self, data: bytes) -> dict[str, Any]:
-        async with self._session.post(
-                self.base_url + PREFIX + "/media", data=data,
-                headers={**self._headers(), "Content-Type": "application/octet-stream"}) as r:
-            return _decode(r.status, await _read_all(r, MAX_RESPONSE + 1))
-
-    async def upload_media_stream(self, chunks: AsyncIterator[bytes]) -> dict[str, Any]:
-        """Upload encrypted bytes as they are produced (no whole file in memory)."""
-        async with self._session.post(
-                self.base_url + PREFIX + "/media", data=chunks,
-                headers={**self._headers(), "Content-Type": "application/octet-stream"}) as r:
-            return _decode(r.status, await _read_all(r, MAX_RESPONSE + 1))
+    async def upload_media(self, data: bytes | AsyncIterator[bytes]) -> dict[str, Any]:
+        """Upload encrypted bytes, whole or as they are produced (no file in memory)."""
+        with _wrapped():
+            async with self._session.post(
+                    self.base_url + PREFIX + "/media", data=data,
+                    headers={**self._headers(),
+                             "Content-Type": "application/octet-stream"}) as r:
+                return _decode(r, await _read_all(r, MAX_RESPONSE + 1))
 
     async def download_media_to(self, media_id: str, out: Path, limit: int,
                                 server: str | None = None) -> int:
         """Stream a blob into the new file ``out``; returns its size."""
         params = {"server": server} if server else None
-        async with self._session.get(self.base_url + PREFIX + f"/media/{quote(media_id)}",
-                                     params=params, headers=self._headers()) as r:
-            if r.status != 200:
-                _decode(r.status, await _read_all(r, MAX_RESPONSE + 1))
-            size = 0
-            with open(out, "xb") as fh:
-                async for chunk in r.content.iter_chunked(256 * 1024):
-                    size += len(chunk)
-                    if size > limit:
-                        raise ApiError(r.status, "TOO_LARGE", f"media larger than {limit} bytes")
-                    fh.write(chunk)
-            return size
+        with _wrapped():
+            async with self._session.get(self.base_url + PREFIX + f"/media/{quote(media_id)}",
+                                         params=params, headers=self._headers()) as r:
+                if r.status != 200:
+                    _decode(r, await _read_all(r, MAX_RESPONSE + 1))
+                size = 0
+                with open(out, "xb") as fh:
+                    async for chunk in r.content.iter_chunked(256 * 1024):
+                        size += len(chunk)
+                        if size > limit:
+                            raise BadResponse(r.status, "TOO_LARGE",
+                                              f"media larger than {limit} bytes")
+                        fh.write(chunk)
+                return size
 
     async def download_media(self, media_id: str, limit: int,
                              server: str | None = None) -> bytes:
         params = {"server": server} if server else None
-        async with self._session.get(self.base_url + PREFIX + f"/media/{quote(media_id)}",
-                                     params=params, headers=self._headers()) as r:
-            raw = await _read_all(r, limit + 1)
-            if r.status != 200:
-                _decode(r.status, raw)
-            if len(raw) > limit:
-                raise ApiError(r.status, "TOO_LARGE", f"media larger than {limit} bytes")
-            return raw
+        with _wrapped():
+            async with self._session.get(self.base_url + PREFIX + f"/media/{quote(media_id)}",
+                                         params=params, headers=self._headers()) as r:
+                raw = await _read_all(r, limit + 1)
+        if r.status != 200:
+            _decode(r, raw)
+        if len(raw) > limit:
+            raise BadResponse(r.status, "TOO_LARGE", f"media larger than {limit} bytes")
+        return raw
 
     async def websocket(self, since: int) -> AsyncIterator[dict[str, Any]]:
-        """Yield pushed event batches until the socket closes."""
-        async with self._session.ws_connect(self.base_url + PREFIX + "/ws",
-                                            params={"since": since}, headers=self._headers(),
-                                            heartbeat=30.0, max_msg_size=MAX_RESPONSE) as ws:
-            self._ws = ws
-            try:
-                async for msg in ws:
-                    if msg.type == aiohttp.WSMsgType.TEXT:
-                        yield json.loads(msg.data)
-                    else:
-                        break
-            finally:
-                self._ws = None
+        """Yield pushed event batches until the socket closes (ConnectionFailed when it
+        breaks, BadResponse for a frame that is not JSON)."""
+        with _wrapped():
+            async with self._session.ws_connect(
+                    self.base_url + PREFIX + "/ws", params={"since": since},
+                    headers=self._headers(), heartbeat=30.0, max_msg_size=MAX_RESPONSE) as ws:
+                self._ws = ws
+                try:
+                    async for msg in ws:
+                        if msg.type != aiohttp.WSMsgType.TEXT:
+                            break
+                        yield _json_frame(msg.data)
+                finally:
+                    self._ws = None
 
     async def ws_ack(self, up_to: int) -> bool:
         """Acknowledge over the open socket; False when there is none."""
-        ws = getattr(self, "_ws", None)
+        ws = self._ws
         if ws is None or ws.closed:
             return False
-        await ws.send_json({"type": "ack", "up_to": up_to})
+        with _wrapped():
+            await ws.send_json({"type": "ack", "up_to": up_to})
         return True
+
+
+@contextlib.contextmanager
+def _wrapped() -> Iterator[None]:
+    """Network failures become ConnectionFailed; an upgrade refused, an ApiError."""
+    try:
+        yield
+    except aiohttp.WSServerHandshakeError as exc:
+        raise api_error(exc.status, "WEBSOCKET_REFUSED", exc.message or "refused") from None
+    except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
+        raise ConnectionFailed(f"connection to the node failed: {exc or type(exc).__name__}"
+                               ) from exc
+
+
+def _json_frame(data: str) -> dict[str, Any]:
+    try:
+        frame = json.loads(data)
+    except ValueError:
+        raise BadResponse(200, "BAD_RESPONSE", "a WebSocket frame is not JSON") from None
+    if not isinstance(frame, dict):
+        raise BadResponse(200, "BAD_RESPONSE", "a WebSocket frame is not an object")
+    return frame
 
 
 async def _read_all(resp: aiohttp.ClientResponse, limit: int) -> bytes:
@@ -195,16 +224,29 @@ async def _read_all(resp: aiohttp.ClientResponse, limit: int) -> bytes:
     return b"".join(parts)
 
 
-def _decode(status: int, raw: bytes) -> Any:
+def _decode(resp: aiohttp.ClientResponse, raw: bytes) -> Any:
+    """The JSON body of an answer; the ApiError subclass for an error status."""
+    status = resp.status
     if len(raw) > MAX_RESPONSE:
-        raise ApiError(status, "RESPONSE_TOO_LARGE", "the node's answer is too large")
+        raise BadResponse(status, "RESPONSE_TOO_LARGE", "the node's answer is too large")
     try:
         body = json.loads(raw) if raw else {}
     except ValueError:
-        raise ApiError(status, "BAD_RESPONSE", "the node did not answer with JSON") from None
+        if status >= 500:
+            raise ServerError(status, "BAD_RESPONSE", f"HTTP {status} without JSON") from None
+        raise BadResponse(status, "BAD_RESPONSE", "the node did not answer with JSON") from None
     if status >= 400:
         err = body.get("error", {}) if isinstance(body, dict) else {}
+        err = err if isinstance(err, dict) else {}
         details = {k: v for k, v in err.items() if k not in ("code", "message")}
-        raise ApiError(status, str(err.get("code", "HTTP_ERROR")),
-                       str(err.get("message", f"HTTP {status}")), details)
+        raise api_error(status, str(err.get("code", "HTTP_ERROR")),
+                        str(err.get("message", f"HTTP {status}")), details,
+                        _retry_after(resp.headers.get("Retry-After")))
     return body
+
+
+def _retry_after(header: str | None) -> float | None:
+    try:
+        return min(max(float(header), 0.0), 3600.0) if header else None
+    except ValueError:
+        return None

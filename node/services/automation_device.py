@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from node.client.client import Client
+from node.client import Client, Text
 from node.client.errors import ApiError, ClientError
 from node.client.store import Store
 from node.config import Config
@@ -201,7 +201,7 @@ class AutomationDevice:
                     transport = self.client.transport
                     assert isinstance(transport, LocalTransport)
                     await transport.drain()
-                    await self.client.top_up_prekeys()
+                    await self.client.devices.top_up_prekeys()
                 continue
             try:
                 await self.handle(customer)
@@ -241,7 +241,7 @@ class AutomationDevice:
         for kind in automation.KINDS:
             text = due.get(kind)
             if text:
-                await self.client.send_text(customer, text, automated=kind)
+                await self.client.send(customer, Text(text, automated=kind))
                 await automation.record_sent(self.biz, customer, kind, self.clock())
                 self.sent.append((customer, kind))
                 sent.append(kind)

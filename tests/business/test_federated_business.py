@@ -12,8 +12,15 @@ import pytest
 
 from federation import pins
 from node.appkeys import AUTOMATION, DB
-from node.client.client import Client, Message, Receipt
-from node.client.errors import ApiError
+from node.client import (
+    Client,
+    DeliveryFailed,
+    Forbidden,
+    Message,
+    OrderStatus,
+    Receipt,
+    Text,
+)
 from node.demo import zone_at
 from node.nodekey import key_path, load_key
 from node.services import accounts, media
@@ -60,18 +67,18 @@ async def setup_business(boss: Client, local_hour: int) -> None:
     """Profile open 09:00-17:00 every day, in a time zone where it is now ``local_hour``
     o'clock (so a test never depends on the time of day it runs at), two products,
     greeting and away messages, a quick reply: set up by the admin through the SDK."""
-    await boss.update_business_profile(
+    await boss.admin.update_profile(
         name="Teahouse", description="Loose leaf tea", category="Shop", phone="+49 30 1234567",
         timezone=zone_at(local_hour),
         hours={d: [{"open": "09:00", "close": "17:00"}]
                for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")})
-    image = (await boss.transport.upload_media(PHOTO))["media_id"]
+    image = (await boss.http.upload_media(PHOTO))["media_id"]
     for sku, name, price in (("GREEN-1", "Sencha 100 g", 1250), ("BLACK-1", "Assam", 990)):
-        await boss.save_product(sku, name=name, price_minor=price, currency="EUR",
+        await boss.admin.save_product(sku, name=name, price_minor=price, currency="EUR",
                                 image=image if sku == "GREEN-1" else None)
-    await boss.set_automation(greeting={"enabled": True, "text": GREETING_TEXT},
+    await boss.admin.set_automation(greeting={"enabled": True, "text": GREETING_TEXT},
                               away={"enabled": True, "text": AWAY_TEXT})
-    await boss.save_quick_reply(
+    await boss.admin.save_quick_reply(
         "thanks", "Thank you {customer_name}, order {order_id} ({order_total}) is on its "
         "way! - {agent_name}, {business_name}")
 
@@ -87,20 +94,21 @@ async def test_customer_on_another_node_deals_with_the_business(
     business = a.config.business_address
 
     # The customer sees the verified profile and the catalog.
-    profile = await carl.business_profile(business, nameserver=world["dns"].nameserver)
+    profile = await carl.business.profile(business, nameserver=world["dns"].nameserver)
     assert profile.verified, profile.why
     assert profile["name"] == "Teahouse"
-    catalog = await carl.business_catalog(business, nameserver=world["dns"].nameserver)
+    catalog = await carl.business.catalog(business, nameserver=world["dns"].nameserver)
     assert catalog.verified
     assert {p["sku"] for p in catalog["products"]} == {"GREEN-1", "BLACK-1"}
     [green] = [p for p in catalog["products"] if p["sku"] == "GREEN-1"]
-    assert await carl.business_image(business, green["image"]) == PHOTO  # across nodes
+    assert await carl.business.image(business, green["image"]) == PHOTO  # across nodes
 
     # First contact: the greeting and (closed at night) the away message, once each.
     await carl.send_text(business, "Hello, is the Sencha fresh?")
     auto = await receive(carl, 2, timeout=30)
     assert [m.text for m in auto] == [GREETING, AWAY]
-    assert all(m.sender == business and m.content.get("automated") for m in auto)
+    assert all(m.sender == business and isinstance(m.content, Text) and m.content.automated
+               for m in auto)
     for agent in (anna, otto):  # the question, and the team's copies of what went out
         got = await receive(agent, 3, timeout=20)
         assert [(m.text, m.outgoing) for m in got] == [
@@ -113,43 +121,45 @@ async def test_customer_on_another_node_deals_with_the_business(
     assert a.app[AUTOMATION].sent == [("carl@c.test", "greeting"), ("carl@c.test", "away")]
 
     # An agent shares a product; the customer opens it from the verified catalog.
-    await anna.send_product("carl@c.test", "GREEN-1")
+    await anna.business.send_product("carl@c.test", "GREEN-1")
     [shared] = await receive(carl, 1, timeout=20)
-    product = await carl.open_product(shared, nameserver=world["dns"].nameserver)
+    product = await carl.business.open_product(shared, nameserver=world["dns"].nameserver)
     assert (product["name"], product["price_minor"], product["verified"]) == (
         "Sencha 100 g", 1250, True)
     await receive(otto, 1, timeout=20)  # the team's copy
 
     # An order: the agents' SDK records it, the node prices it from its catalog, the
     # conversation is labelled "New order" in the team inbox.
-    await carl.send_order(business, [("GREEN-1", 2), ("BLACK-1", 1)], order_id="o-1001",
+    await carl.business.send_order(business, [("GREEN-1", 2), ("BLACK-1", 1)], order_id="o-1001",
                           total_minor=3490, currency="EUR")
     [order] = await receive(anna, 1, timeout=20)
-    assert order.type == "order" and order.annotations["order"]["total_minor"] == 3490
+    assert order.type == "order" and (await anna.team.report(order) or {})[
+        "total_minor"] == 3490
     [order_copy] = await receive(otto, 1, timeout=20)
-    assert order_copy.annotations["order"]["order_id"] == "o-1001"
-    inbox = await anna.transport.request("GET", "/business/conversations")
-    [conversation] = inbox["conversations"]
+    recorded = await otto.team.record_order(order_copy)  # the same order, recorded once
+    assert recorded["order_id"] == "o-1001"
+    [conversation] = await anna.team.inbox()
     assert conversation["customer"] == "carl@c.test"
     assert "New order" in {label["name"] for label in conversation["labels"]}
 
     # The agent answers with a quick reply; the customer sees it from the business.
-    await anna.send_quick_reply("carl@c.test", "thanks")  # the SDK fills in every value
-    await anna.send_order_status("carl@c.test", "o-1001", "confirmed")
+    await anna.team.send_quick_reply("carl@c.test", "thanks")  # the SDK fills in every value
+    await anna.team.send_order_status("carl@c.test", "o-1001", "confirmed")
     got = await receive(carl, 2, timeout=20)
     assert got[0].text == ("Thank you Carl, order o-1001 (34.90 EUR) is on its way! "
                            "- Anna, Teahouse")
     assert got[0].sender == business and got[0].sender_device == anna.device_id
-    assert got[1].content == {"type": "order_status", "order_id": "o-1001",
-                              "status": "confirmed", "from": business, "to": "carl@c.test"}
+    assert got[1].content == OrderStatus("o-1001", "confirmed")
+    assert (got[1].sender, got[1].to) == (business, "carl@c.test")
 
     # Carl reads the reply: the receipt is end to end; the agents' apps report it to the
     # business node for its statistics, and the delivery receipts arrive as well.
     await carl.mark_read(got[0])
 
     async def counted() -> dict[str, Any] | None:
-        await anna.sync_once(timeout_ms=500)
-        stats = (await boss.transport.request("GET", "/business/stats?days=2"))["totals"]
+        for event in await anna.sync_once(timeout_ms=500):
+            await anna.team.report(event)
+        stats = (await boss.admin.stats(days=2))["totals"]
         return stats if stats["read"] >= 1 and stats["delivered"] >= 1 else None
     totals = await eventually(counted, timeout=20, what="read and delivered counted")
     assert totals["messages_sent"] >= 4 and totals["conversations_started"] == 1
@@ -173,11 +183,10 @@ async def test_blocked_customer_is_refused_at_the_door(world: dict[str, Any]) ->
     boss = await client(a, "boss", login=True)
     mallory = await client(c, "mallory")
     business = a.config.business_address
-    await boss.transport.request("POST", "/business/blocks",
-                                 {"target": "mallory@c.test", "reason": "spam"})
+    await boss.admin.block("mallory@c.test", reason="spam")
     sent = await mallory.send_text(business, "buy my pills")
     failed = await _failed_events(mallory, sent.message_id)
-    assert failed["reason"] == "BLOCKED"
+    assert (failed.reason, failed.to) == ("BLOCKED", business)
     raw = raw_files(a)
     assert b"mallory@c.test" in raw  # the block entry itself ...
     count = await a.app[DB].read(lambda db: db.execute(
@@ -185,19 +194,19 @@ async def test_blocked_customer_is_refused_at_the_door(world: dict[str, Any]) ->
     assert count == 0, "... but none of mallory's messages"
 
     # A whole server can be blocked too: the federation door refuses it outright.
-    await boss.transport.request("POST", "/business/blocks", {"target": "c.test"})
+    await boss.admin.block("c.test")
     carl = await client(c, "carl")
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(Forbidden) as refused:
         await carl.send_text(business, "hello?")
     assert (refused.value.status, refused.value.code) == (403, "BLOCKED")
 
 
-async def _failed_events(client: Client, message_id: str) -> dict[str, Any]:
-    async def check() -> dict[str, Any] | None:
-        batch = await client.transport.sync(0, timeout_ms=1000)
-        return next((e for e in batch["events"]
-                     if e["type"] == "failed" and e["message_id"] == message_id), None)
-    return await eventually(check, timeout=30, what="a failed event")
+async def _failed_events(client: Client, message_id: str) -> DeliveryFailed:
+    """The DeliveryFailed event the SDK hands over for ``message_id``."""
+    async def check() -> DeliveryFailed | None:
+        return next((e for e in await client.sync_once(timeout_ms=1000)
+                     if isinstance(e, DeliveryFailed) and e.message_id == message_id), None)
+    return await eventually(check, timeout=30, what="a DeliveryFailed event")
 
 
 async def test_export_and_erase_of_a_remote_customer(world: dict[str, Any]) -> None:
@@ -207,23 +216,22 @@ async def test_export_and_erase_of_a_remote_customer(world: dict[str, Any]) -> N
     await setup_business(boss, local_hour=10)  # open: only the greeting goes out
     carl = await client(c, "carl")
     business = a.config.business_address
-    await carl.send_order(business, [("GREEN-1", 1)], order_id="o-7")
+    await carl.business.send_order(business, [("GREEN-1", 1)], order_id="o-7")
     [order] = await receive(anna, 1, timeout=20)
-    assert isinstance(order, Message) and "order" in order.annotations
-    await anna.transport.request("POST", "/business/conversations/carl@c.test/notes",
-                                 {"text": "prefers green tea"})
-    await carl.send_media(business, b"a photo of the broken teapot lid" * 100)
+    assert isinstance(order, Message) and await anna.team.report(order) is not None
+    await anna.team.add_note("carl@c.test", "prefers green tea")
+    await carl.media.send(business, b"a photo of the broken teapot lid" * 100)
     photo = next(m for m in await receive(anna, 2, timeout=20) if m.type == "media")
-    await anna.download_media(photo)  # node A now keeps a copy of carl's blob
-    copy = media.blob_path(a.config.data_dir, photo.content["media_id"])
+    await anna.media.download(photo)  # node A now keeps a copy of carl's blob
+    copy = media.blob_path(a.config.data_dir, photo.content.media_id)
     assert copy.exists()
-    export = await boss.transport.request("GET", "/business/customers/carl@c.test/export")
+    export = await boss.admin.export_customer("carl@c.test")
     text = str(export)
     assert "o-7" in text and "prefers green tea" in text
     await eventually(lambda: _handled(a, 1), timeout=10,
                      what="the automation device to greet carl")
     assert a.app[AUTOMATION].sent == [("carl@c.test", "greeting")]
-    await boss.transport.request("DELETE", "/business/customers/carl@c.test")
+    await boss.admin.erase_customer("carl@c.test")
     assert not copy.exists(), "this node's copy of the customer's media is gone too"
     for path in a.config.data_dir.rglob("*"):  # the database, the automation device ...
         if path.is_file():
@@ -242,22 +250,22 @@ async def test_an_agent_reading_moves_the_read_state_end_to_end(
         await carl.send_text(business, text)
     first, second = await receive(anna, 2, timeout=20)
     await receive(otto, 2, timeout=20)
-    [waiting] = await otto.inbox(waiting="true")  # (stamped when node A stored it)
+    [waiting] = await otto.team.inbox(waiting="true")  # (stamped when node A stored it)
     assert waiting["unread"] == 2 and waiting["waiting_since_ms"] >= first.ts
 
     await anna.mark_read(second)  # Anna's app shows both
-    [conversation] = await otto.inbox()
+    [conversation] = await otto.team.inbox()
     assert conversation["unread"] == 0, "the count drops for the whole team"
     [receipt] = await _read_receipts(carl)
     assert (receipt.by, receipt.message_ids) == (business, (second.message_id,))
     [copy] = await _read_receipts(otto)
     assert copy.message_ids == (second.message_id,)
-    assert [m["read"] for m in otto.history("carl@c.test")][-1:] == [True]
-    stats = (await boss.transport.request("GET", "/business/stats?days=2"))["totals"]
+    assert [m.read for m in otto.history("carl@c.test")][-1:] == [True]
+    stats = (await boss.admin.stats(days=2))["totals"]
     assert stats["read_by_team"] == 2
 
     await otto.send_text("carl@c.test", "Yes, how can we help?")
-    assert await anna.inbox(waiting="true") == []
+    assert await anna.team.inbox(waiting="true") == []
 
 
 async def _read_receipts(client: Client) -> list[Receipt]:

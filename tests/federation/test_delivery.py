@@ -11,7 +11,7 @@ import pytest
 from federation import storage as fed_store
 from node.appkeys import DB, FEDERATION
 from node.cli import main
-from node.client.client import Client
+from node.client import Client
 from tests.dnsserver import DnsServer
 from tests.federation.network import node_config
 from tests.nodes import NodeProcess, RunningNode, eventually, running_node

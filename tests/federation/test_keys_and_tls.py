@@ -20,7 +20,7 @@ from federation import pins
 from federation.keys import KeyLookupError, KeyRing, check_document, own_document
 from federation.signatures import sign_kontor_request
 from node.cli import main
-from node.client.client import Client
+from node.client import Client
 from node.nodekey import NodeKey, key_path, load_key
 from node.storage.db import Database, create_database
 from tests.dnsserver import DnsServer

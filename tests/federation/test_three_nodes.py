@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from node.appkeys import DB
-from node.client.client import Client
+from node.client import Client, File
 from node.services import accounts
 from tests.dnsserver import DnsServer
 from tests.federation.network import start_nodes
@@ -75,15 +75,15 @@ async def test_customer_on_c_talks_to_two_agents_of_a_business_on_a(
 
         # Media crosses nodes too: each side fetches the other node's blob through its own.
         photo = bytes(range(256)) * 300
-        await carl.send_media(business, photo, name="broken-lid.jpg", mime="image/jpeg")
+        await carl.media.send(business, photo, name="broken-lid.jpg", mime="image/jpeg")
         got = (await receive(anna, 2, timeout=20))[-1]  # otto's earlier copy, then this
-        assert got.type == "media" and got.content["server"] == "c.test"
-        assert await anna.download_media(got) == photo
+        assert isinstance(got.content, File) and got.content.server == "c.test"
+        assert await anna.media.download(got) == photo
         invoice = b"%PDF-1.7 invoice for carl " * 500
-        await otto.send_media(carl.address, invoice, name="invoice.pdf")
+        await otto.media.send(carl.address, invoice, name="invoice.pdf")
         [got] = await receive(carl, 1, timeout=20)
-        assert got.content["server"] == "a.test"
-        assert await carl.download_media(got) == invoice
+        assert isinstance(got.content, File) and got.content.server == "a.test"
+        assert await carl.media.download(got) == invoice
     finally:
         for device in (anna, otto, carl, carl_tablet):
             await device.close()

@@ -9,8 +9,8 @@ from pathlib import Path
 import nacl.pwhash
 import pytest
 
+from node.client import Client, Message, Receipt
 from node.client import store as store_module
-from node.client.client import Client, Message, Receipt
 from tests.nodes import RunningNode, running_node, write_config
 
 PASSPHRASE = "a long store passphrase"

@@ -71,21 +71,21 @@ def test_a_pin_kept_by_an_older_sdk_is_upgraded_not_refused(tmp_path: Any) -> No
 
     from crypto.encoding import b64encode
     from crypto.verify import DeviceKeys
-    from node.client.client import Client
+    from node.client.devices import Devices
     from node.client.store import Store
 
     store = Store.open(tmp_path / "old.store", "pw", opslimit=nacl.pwhash.argon2id.OPSLIMIT_MIN,
                        memlimit=nacl.pwhash.argon2id.MEMLIMIT_MIN)
     signing, identity = os.urandom(32), os.urandom(32)
     store.remember_device("bob@b.test", "D1", b64encode(signing))  # the old form
-    client = object.__new__(Client)
-    client.store = store
-    assert client._pinned("bob@b.test", "D1") is None, "old pins are looked up again"
-    client._trust_on_first_use("bob@b.test", "D1",
+    devices = object.__new__(Devices)
+    devices.store = store
+    assert devices.pinned("bob@b.test", "D1") is None, "old pins are looked up again"
+    devices.trust_on_first_use("bob@b.test", "D1",
                                DeviceKeys("bob@b.test", "D1", signing, identity))
-    assert client._pinned("bob@b.test", "D1") == (signing, identity)
+    assert devices.pinned("bob@b.test", "D1") == (signing, identity)
     store.remember_device("eve@b.test", "D2", b64encode(os.urandom(32)))
     with pytest.raises(VerificationError, match="changed"):
-        client._trust_on_first_use("eve@b.test", "D2",
+        devices.trust_on_first_use("eve@b.test", "D2",
                                    DeviceKeys("eve@b.test", "D2", signing, identity))
     store.close()

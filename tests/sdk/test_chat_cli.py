@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from node.client.client import Message
+from node.client import Message
 from tests.nodes import REPO, RunningNode
 from tests.sdk.conftest import PASSPHRASE, PASSWORD, MakeClient, receive
 

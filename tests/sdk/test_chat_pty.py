@@ -14,7 +14,7 @@ import pytest
 
 from federation import pins
 from node.appkeys import DB
-from node.client.client import Client, Message, Receipt
+from node.client import Client, Message, Receipt
 from node.nodekey import key_path, load_key
 from node.services import accounts
 from tests.dnsserver import DnsServer
@@ -47,15 +47,15 @@ async def shop(tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
             maria = clients["maria"]
             week = {d: [{"open": "09:00", "close": "17:00"}]
                     for d in ("mon", "tue", "wed", "thu", "fri")}
-            await maria.update_business_profile(
+            await maria.admin.update_profile(
                 name="Tea & Leaf", description="Loose leaf tea", phone="+49 30 1234567",
                 timezone="Europe/Berlin", hours={**week, "sat": [
                     {"open": "09:00", "close": "12:00"}, {"open": "13:00", "close": "16:00"}]})
-            await maria.save_product("GREEN-1", name="Sencha 100 g", price_minor=1250,
+            await maria.admin.save_product("GREEN-1", name="Sencha 100 g", price_minor=1250,
                                      currency="EUR")
-            await maria.save_product("BLACK-1", name="Assam", price_minor=990,
+            await maria.admin.save_product("BLACK-1", name="Assam", price_minor=990,
                                      currency="EUR")
-            await maria.set_automation(greeting={"enabled": True, "text": GREETING})
+            await maria.admin.set_automation(greeting={"enabled": True, "text": GREETING})
             try:
                 yield {"node": node, "dns": dns, **clients}
             finally:
@@ -124,17 +124,18 @@ async def test_a_customer_uses_the_shop_from_the_terminal(
                     and reply.message_id in read_ids(got))
 
         # Product and order messages show names and prices.
-        await anna.send_product("carl@shop.test", "GREEN-1")
+        await anna.business.send_product("carl@shop.test", "GREEN-1")
         await chat.expect(r"#5 .*anna@shop.test for business@shop.test: "
                           r"\[product Sencha 100 g \(GREEN-1\), 12.50 EUR\]")
         chat.type("/order GREEN-1 2 BLACK-1 1\r")
         await chat.expect(r"#6 .*you: \[order o[0-9a-f]+: 2 x Sencha 100 g \(GREEN-1\) at "
                           r"12.50 EUR, 1 x Assam \(BLACK-1\) at 9.90 EUR; total 34.90 EUR\]")
         got = await until(anna, lambda got: of_type(got, "order"))
-        assert of_type(got, "order")[0].annotations["order"]["total_minor"] == 3490
+        recorded = await anna.team.report(of_type(got, "order")[0])
+        assert recorded is not None and recorded["total_minor"] == 3490
 
         # Files both ways.
-        await anna.send_media("carl@shop.test", PHOTO, name="menu.png", mime="image/png")
+        await anna.media.send("carl@shop.test", PHOTO, name="menu.png", mime="image/png")
         shown = await chat.expect(r"#(\d+) .*\[file menu.png, 4200 bytes\]")
         saved = tmp_path / "saved-menu.png"
         chat.type(f"/save {shown.group(1)} {saved}\r")
@@ -168,11 +169,11 @@ async def test_an_agent_sees_who_wrote_each_message(
             await until(carl, lambda got: asked.message_id in read_ids(got))
 
             async def unread_for_the_team() -> bool:  # otto sees anna read it
-                [row] = await otto.inbox()
+                [row] = await otto.team.inbox()
                 return row["unread"] == 0
             await eventually(unread_for_the_team, timeout=20, what="unread to drop")
             # An order shows as the business node priced it.
-            await carl.send_order(SHOP, [("GREEN-1", 2)], order_id="o-7")
+            await carl.business.send_order(SHOP, [("GREEN-1", 2)], order_id="o-7")
             await chat.expect(r"carl@shop.test \(customer\): \[order o-7: 2 x Sencha 100 g "
                               r"\(GREEN-1\) at 12.50 EUR; total 25.00 EUR\]")
             # The history, from the device's store, says the same.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from node.chat import render
 from node.chat.terminal import LineEditor
-from node.client.client import Message
+from node.client import Message, Order, OrderItem, Product
 
 
 def test_the_line_editor_edits_and_ignores_control_sequences() -> None:
@@ -31,12 +31,10 @@ def test_hours_group_equal_days_and_name_closed_ones() -> None:
 
 def test_orders_and_products_are_named_and_priced() -> None:
     order = Message("m1", "carl@c.test", "D", "shop@s.test", "shop@s.test", 0,
-                    {"type": "order", "order_id": "o-1",
-                     "items": [{"sku": "A", "quantity": 3}, {"sku": "GONE", "quantity": 1}]},
-                    outgoing=True)
+                    Order("o-1", (OrderItem("A", 3), OrderItem("GONE", 1))), outgoing=True)
     products = {"A": {"sku": "A", "name": "Oolong", "price_minor": 250, "currency": "JPY"}}
     assert render.body(order, products) == (
         "[order o-1: 3 x Oolong (A) at 250 JPY, 1 x GONE; total 750 JPY]")
     product = Message("m2", "shop@s.test", "D", "carl@c.test", "shop@s.test", 0,
-                      {"type": "product", "sku": "B", "catalog": "s.test"})
+                      Product("B", "s.test"))
     assert render.body(product, products) == "[product B of s.test]"  # not in the catalog

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from node.appkeys import DB
-from node.client.client import Client, Message, Receipt
+from node.client import Client, File, Message, Product, Receipt
 from node.client.errors import ApiError, ContentError, StoreError, VerificationError
 from node.services import accounts
 from tests.nodes import RunningNode
@@ -38,12 +39,13 @@ async def test_two_accounts_chat_and_the_node_never_sees_plaintext(
     assert reply.text == secrets_sent[1]
     [again] = await receive(bob, 1)
     assert again.text == secrets_sent[2]
-    await anna.send(bob.address, {"type": "product", "sku": "TEA-1", "catalog": "shop"})
+    await anna.send(bob.address, Product("TEA-1", "shop"))
     [product] = await receive(bob, 1)
-    assert product.content["sku"] == "TEA-1" and product.type == "product"
+    assert product.content == Product("TEA-1", "shop") and product.type == "product"
 
-    assert [m["content"].get("body") for m in bob.history(anna.address)][:3] == [
-        secrets_sent[0], secrets_sent[1], secrets_sent[2]]
+    history = bob.history(anna.address)
+    assert [m.text for m in history][:3] == [secrets_sent[0], secrets_sent[1], secrets_sent[2]]
+    assert history[0] == first, "history holds the same Message events() handed over"
     raw = raw_files(node)
     for text in secrets_sent + ["blue teapot", "TEA-1"]:
         assert text.encode() not in raw, f"{text!r} found in the node's database"
@@ -116,12 +118,12 @@ async def test_websocket_push_receipts_and_media(make_client: MakeClient) -> Non
     anna_listener = asyncio.create_task(listen_anna())
     try:
         photo = bytes(range(256)) * 1000
-        sent = await anna.send_media(bob.address, photo, name="tea.png", mime="image/png")
+        sent = await anna.media.send(bob.address, photo, name="tea.png", mime="image/png")
         async with asyncio.timeout(10):
             got = await received.get()
         assert isinstance(got, Message) and got.type == "media"
         assert got.message_id == sent.message_id
-        assert await bob.download_media(got) == photo
+        assert await bob.media.download(got) == photo
         await bob.mark_read(got)
         kinds = set()
         async with asyncio.timeout(10):
@@ -129,8 +131,8 @@ async def test_websocket_push_receipts_and_media(make_client: MakeClient) -> Non
                 item = await anna_listener_items.get()
                 if isinstance(item, Receipt) and sent.message_id in item.message_ids:
                     kinds.add(item.kind)
-        [stored] = [m for m in anna.history(bob.address) if m["message_id"] == sent.message_id]
-        assert stored["delivered"] and stored["read"]
+        [stored] = [m for m in anna.history(bob.address) if m.message_id == sent.message_id]
+        assert stored.delivered and stored.read and stored.content == sent.content
     finally:
         listener.cancel()
         anna_listener.cancel()
@@ -140,14 +142,14 @@ async def test_websocket_push_receipts_and_media(make_client: MakeClient) -> Non
 async def test_safety_numbers_match_and_verify(make_client: MakeClient) -> None:
     anna = await make_client("anna")
     bob = await make_client("bob")
-    anna_view = await anna.safety_numbers(bob.address)
-    bob_view = await bob.safety_numbers(anna.address)
+    anna_view = await anna.devices.safety_numbers(bob.address)
+    bob_view = await bob.devices.safety_numbers(anna.address)
     assert anna_view[bob.device_id] == bob_view[anna.device_id]
     assert len(anna_view[bob.device_id].replace(" ", "")) == 60
-    assert not await anna.verify(bob.address, bob.device_id, "0" * 60)
-    assert not anna.is_verified(bob.address, bob.device_id)
-    assert await anna.verify(bob.address, bob.device_id, bob_view[anna.device_id])
-    assert anna.is_verified(bob.address, bob.device_id)
+    assert not await anna.devices.verify(bob.address, bob.device_id, "0" * 60)
+    assert not anna.devices.is_verified(bob.address, bob.device_id)
+    assert await anna.devices.verify(bob.address, bob.device_id, bob_view[anna.device_id])
+    assert anna.devices.is_verified(bob.address, bob.device_id)
 
 
 async def test_prekeys_are_topped_up(make_client: MakeClient) -> None:
@@ -215,27 +217,27 @@ async def test_admin_manages_the_business_through_the_sdk(
     await accounts.create_account(node.app[DB], f"maria@{node.config.node.server_name}",
                                   "admin", PASSWORD)
     maria = await make_client("maria", login=True)
-    await maria.update_business_profile(name="Tea & Leaf", category="Tea shop")
-    await maria.save_product("SENCHA", name="Sencha", price_minor=1250, currency="EUR")
-    await maria.save_product("SENCHA", price_minor=1190)  # an update this time
-    await maria.save_quick_reply("/thanks", "Thanks {customer_name}!")
-    await maria.save_quick_reply("thanks", "Thank you, {customer_name}!")
-    await maria.set_automation(greeting={"enabled": True, "text": "Hello!"})
+    await maria.admin.update_profile(name="Tea & Leaf", category="Tea shop")
+    await maria.admin.save_product("SENCHA", name="Sencha", price_minor=1250, currency="EUR")
+    await maria.admin.save_product("SENCHA", price_minor=1190)  # an update this time
+    await maria.admin.save_quick_reply("/thanks", "Thanks {customer_name}!")
+    await maria.admin.save_quick_reply("thanks", "Thank you, {customer_name}!")
+    await maria.admin.set_automation(greeting={"enabled": True, "text": "Hello!"})
     carl = await make_client("carl")
-    profile = await carl.business_profile(node.config.business_address)
+    profile = await carl.business.profile(node.config.business_address)
     assert profile["name"] == "Tea & Leaf" and profile["category"] == "Tea shop"
     assert not profile.verified  # loopback: no DNS pin, so signed but not verified
-    catalog = await carl.business_catalog(node.config.business_address)
+    catalog = await carl.business.catalog(node.config.business_address)
     assert [(p["sku"], p["price_minor"]) for p in catalog["products"]] == [("SENCHA", 1190)]
-    assert await maria.quick_replies() == {"/thanks": "Thank you, {customer_name}!"}
+    assert await maria.team.quick_replies() == {"/thanks": "Thank you, {customer_name}!"}
     await carl.send_text(node.config.business_address, "hi")
     [greeting] = await receive(carl, 1, timeout=15)
     assert greeting.text == "Hello!"
-    [row] = await maria.inbox(status="open")
+    [row] = await maria.team.inbox(status="open")
     assert row["customer"] == carl.address
     # A customer cannot do any of it.
     with pytest.raises(ApiError) as refused:
-        await carl.update_business_profile(name="Mine now")
+        await carl.admin.update_profile(name="Mine now")
     assert refused.value.status == 403
 
 
@@ -250,7 +252,9 @@ async def test_an_unusable_first_message_does_not_break_the_session(
     future = pad(encode_canonical({"type": "sticker", "from": anna.address,
                                    "to": bob.address, "pack": "tea"}))
     targets = {bob.address: {bob.device_id}}
-    envelopes = anna._encrypt_and_persist(targets, await anna._claim_missing(targets), future)
+    sender = anna._sender
+    envelopes = sender._encrypt_and_persist(targets, await sender._claim_missing(targets),
+                                            future)
     await anna.transport.send("sticker1", anna.address, bob.address, envelopes)
     assert await bob.sync_once() == [] and bob.undecryptable == 1  # dropped and counted
     await anna.send_text(bob.address, "did you get my sticker?")
@@ -276,8 +280,8 @@ async def test_a_node_cannot_start_a_session_in_a_devices_name(
 
     anna = await make_client("anna")
     bob = await make_client("bob")
-    numbers = await bob.safety_numbers(anna.address)
-    assert await bob.verify(anna.address, anna.device_id, numbers[anna.device_id])
+    numbers = await bob.devices.safety_numbers(anna.address)
+    assert await bob.devices.verify(anna.address, anna.device_id, numbers[anna.device_id])
     await anna.send_text(bob.address, "hi bob")
     await receive(bob, 1)
     db = node.app[DB]
@@ -287,8 +291,8 @@ async def test_a_node_cannot_start_a_session_in_a_devices_name(
     impostor = SimpleNamespace(signing=SimpleNamespace(
         public_key=anna.identity.signing.public_key), dh=DeviceIdentity.generate().dh)
     evil = Session.initiate(impostor, bundle)  # type: ignore[arg-type]
-    wire = evil.encrypt(contents.encode({"type": "text", "body": "new IBAN: XX00 EVIL",
-                                         "from": anna.address, "to": bob.address}))
+    wire = evil.encrypt(contents.encode(contents.Text("new IBAN: XX00 EVIL"), anna.address,
+                                        bob.address))
     pk = (await db.read(account_store.keyed_device_ids, bob.address))[bob.device_id]
     forged = {"message_id": "m_forged", "sender": anna.address,
               "sender_device": anna.device_id, "to": bob.address, "ts": 1,
@@ -310,30 +314,31 @@ async def test_large_media_files_stream_through(tmp_path: Path, make_client: Mak
         for i in range(81):
             fh.write(bytes([i]) * 65536)
         fh.write(b"end")
-    sent = await anna.send_media_file(bob.address, source, mime="application/pdf")
+    sent = await anna.media.send_file(bob.address, source, mime="application/pdf")
     [got] = await receive(bob, 1)
-    assert got.message_id == sent.message_id and got.content["name"] == "catalogue.bin"
+    assert got.message_id == sent.message_id and got.content.name == "catalogue.bin"
     target = tmp_path / "received.bin"
-    assert await bob.save_media(got, target) == source.stat().st_size
+    assert await bob.media.save(got, target) == source.stat().st_size
     assert target.read_bytes() == source.read_bytes()
     assert not (tmp_path / "received.bin.download").exists()
     with pytest.raises(FileExistsError):  # README: never over an existing file
-        await bob.save_media(got, target)
+        await bob.media.save(got, target)
     assert target.read_bytes() == source.read_bytes()
     with pytest.raises(ContentError):  # and only for media messages
-        await bob.save_media(await anna.send_text(bob.address, "no file"), tmp_path / "t")
+        await bob.media.save(await anna.send_text(bob.address, "no file"), tmp_path / "t")
     assert not (tmp_path / "t").exists()
     from crypto.encoding import b64encode
 
-    tampered = Message(got.message_id, got.sender, got.sender_device, got.to, got.peer,
-                       got.ts, {**got.content, "key": b64encode(bytes(32))})  # wrong key
+    assert isinstance(got.content, File)
+    tampered = dataclasses.replace(got, content=dataclasses.replace(
+        got.content, key=b64encode(bytes(32))))  # the wrong key
     with pytest.raises(VerificationError):
-        await bob.save_media(tampered, tmp_path / "tampered.bin")
+        await bob.media.save(tampered, tmp_path / "tampered.bin")
     assert not (tmp_path / "tampered.bin").exists()
-    elsewhere = Message(got.message_id, got.sender, got.sender_device, got.to, got.peer,
-                        got.ts, {**got.content, "server": "elsewhere.example"})
+    elsewhere = dataclasses.replace(got, content=dataclasses.replace(
+        got.content, server="elsewhere.example"))
     with pytest.raises(VerificationError, match="sender's server"):
-        await bob.save_media(elsewhere, tmp_path / "elsewhere.bin")
+        await bob.media.save(elsewhere, tmp_path / "elsewhere.bin")
 
 
 async def test_messages_ends_with_an_api_error_once_the_device_is_logged_out(

@@ -9,6 +9,7 @@ from crypto.canonicaljson import encode_canonical
 from node.client import content
 from node.client.errors import ContentError
 from node.protocol import content as wire
+from node.protocol.errors import InvalidContent
 
 TEXT = {"type": "text", "body": "Hello", "from": "a@a.test", "to": "b@b.test"}
 
@@ -20,9 +21,11 @@ def test_padding_fills_to_the_next_block_and_round_trips() -> None:
         assert len(padded) % content.PAD_BLOCK == 0 and len(padded) > size
         assert padded[size] == 0x80 and set(padded[size + 1:]) <= {0}
         assert wire.unpad(padded) == b"x" * size
-    assert content.decode(content.encode(TEXT)) == TEXT
+    assert wire.decode(wire.encode(TEXT)) == TEXT
+    assert content.decode(content.encode(content.Text("Hello"), "a@a.test", "b@b.test")) == (
+        content.Text("Hello"), "a@a.test", "b@b.test")
     # Padding over several blocks (a sender hiding more of the length) is accepted.
-    assert content.decode(raw + b"\x80" + b"\x00" * (191 - len(raw) % 64 + 64)) == TEXT
+    assert wire.decode(raw + b"\x80" + b"\x00" * (191 - len(raw) % 64 + 64)) == TEXT
 
 
 @pytest.mark.parametrize("plaintext", [
@@ -39,8 +42,11 @@ def test_a_receiver_refuses_bad_padding(plaintext: bytes) -> None:
 
 def test_automated_names_the_automation() -> None:
     for value in ("greeting", "away"):
-        assert content.decode(content.encode({**TEXT, "automated": value}))["automated"] \
-            == value
+        text = content.Text("Hello", automated=value)
+        assert content.decode(content.encode(text, "a@a.test", "b@b.test"))[0] == text
     for bad in ("", 1, True, "x" * 33):
+        with pytest.raises(InvalidContent, match="automated"):
+            wire.encode({**TEXT, "automated": bad})
         with pytest.raises(ContentError, match="automated"):
-            content.encode({**TEXT, "automated": bad})
+            content.encode(content.Text("Hello", automated=bad), "a@a.test",  # type: ignore[arg-type]
+                           "b@b.test")

@@ -9,8 +9,8 @@ import pytest
 
 from federation import pins
 from node.appkeys import DB
+from node.client import Client
 from node.client.business import parse_nameserver
-from node.client.client import Client
 from node.client.errors import ClientError
 from node.nodekey import key_path, load_key
 from node.services import accounts
@@ -31,22 +31,22 @@ async def test_a_client_with_a_dns_server_shows_a_pinned_business_as_verified(
             await accounts.create_account(shop.app[DB], "maria@shop.test", "admin", PASSWORD)
             maria = await Client.login(shop.url, "maria", PASSWORD, passphrase=PASSPHRASE,
                                        store=tmp_path / "maria.store")
-            await maria.update_business_profile(name="Tea & Leaf")
+            await maria.admin.update_profile(name="Tea & Leaf")
             await maria.close()
             store = tmp_path / "carl.store"
             carl = await Client.register(shop.url, "carl", PASSWORD, passphrase=PASSPHRASE,
                                          store=store, dns_nameserver=dns.address)
-            profile = await carl.business_profile("shop@shop.test")
+            profile = await carl.business.profile("shop@shop.test")
             assert profile.verified, profile.why
             assert profile["name"] == "Tea & Leaf"
-            assert (await carl.business_catalog("shop.test")).verified
+            assert (await carl.business.catalog("shop.test")).verified
             # A per-call nameserver wins: a DNS server without the pin, not verified.
-            unpinned = await carl.business_profile("shop.test", nameserver=empty.nameserver)
+            unpinned = await carl.business.profile("shop.test", nameserver=empty.nameserver)
             assert not unpinned.verified and "no key pin" in unpinned.why
             await carl.close()
             async with await Client.open(store, PASSPHRASE,
                                          dns_nameserver=dns.nameserver) as again:
-                assert (await again.business_profile("shop.test")).verified
+                assert (await again.business.profile("shop.test")).verified
 
 
 @pytest.mark.parametrize(("text", "expected"), [

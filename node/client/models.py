@@ -1,0 +1,119 @@
+"""What the SDK hands to an app: ``Message``, ``Receipt`` and ``DeliveryFailed`` events.
+
+``Client.events()`` yields all three, ``Client.history()`` returns stored ``Message``
+objects of the same shape. Events wait in the local store's inbox between being
+received and being handed over, so they are serialised here (``event_to_json``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from node.client import content as contents
+from node.client.content import Content
+from node.client.errors import DeliveryFailed
+
+
+@dataclass(frozen=True)
+class Message:
+    """A decrypted message; ``content`` is typed (``node.client.content``)."""
+
+    message_id: str
+    sender: str
+    sender_device: str
+    to: str
+    peer: str
+    ts: int
+    content: Content
+    outgoing: bool = False
+    #: Known from the history: a delivered receipt arrived / it was read.
+    delivered: bool = False
+    read: bool = False
+
+    @property
+    def type(self) -> str:
+        """The content's wire type: text, media, product, order, order_status."""
+        return str(contents.to_wire(self.content)["type"])
+
+    @property
+    def text(self) -> str | None:
+        return self.content.body if isinstance(self.content, contents.Text) else None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A delivery (from the node) or read (end-to-end, from the peer's app) receipt."""
+
+    kind: str
+    message_ids: tuple[str, ...]
+    by: str
+    device: str
+    ts: int
+
+
+Event = Message | Receipt | DeliveryFailed
+
+
+def event_to_json(event: Event) -> dict[str, Any]:
+    if isinstance(event, Message):
+        return {"event": "message", "message_id": event.message_id, "sender": event.sender,
+                "sender_device": event.sender_device, "to": event.to, "peer": event.peer,
+                "ts": event.ts, "outgoing": event.outgoing,
+                "content": contents.to_wire(event.content)}
+    if isinstance(event, Receipt):
+        return {"event": "receipt", "kind": event.kind, "message_ids": list(event.message_ids),
+                "by": event.by, "device": event.device, "ts": event.ts}
+    return {"event": "failed", "message_id": event.message_id, "to": event.to,
+            "reason": event.reason, "ts": event.ts, "text": str(event)}
+
+
+def event_from_json(data: dict[str, Any]) -> Event:
+    kind = data["event"]
+    if kind == "message":
+        return Message(data["message_id"], data["sender"], data["sender_device"], data["to"],
+                       data["peer"], data["ts"], contents.from_wire(data["content"]),
+                       data["outgoing"])
+    if kind == "receipt":
+        return Receipt(data["kind"], tuple(data["message_ids"]), data["by"], data["device"],
+                       data["ts"])
+    return DeliveryFailed(data["text"], message_id=data["message_id"], to=data["to"],
+                          reason=data["reason"], ts=data["ts"])
+
+
+def failed_event(event: dict[str, Any]) -> DeliveryFailed | None:
+    """The DeliveryFailed of a node's ``failed`` event, None when it is malformed."""
+    fields = [event.get(k) for k in ("message_id", "to", "reason")]
+    ts = event.get("ts")
+    if not all(isinstance(f, str) for f in fields) or not isinstance(ts, int):
+        return None
+    message_id, to, reason = (str(f) for f in fields)
+    return DeliveryFailed(f"message {message_id} to {to} was not delivered: {reason}",
+                          message_id=message_id, to=to, reason=reason, ts=ts)
+
+
+def delivery_receipt(event: dict[str, Any]) -> Receipt | None:
+    """A delivered receipt from a node event, None when the event is malformed."""
+    fields = [event.get(k) for k in ("message_id", "by", "device")]
+    ts = event.get("ts")
+    if not all(isinstance(f, str) for f in fields) or not isinstance(ts, int):
+        return None
+    message_id, by, device = (str(f) for f in fields)
+    return Receipt("delivered", (message_id,), by, device, ts)
+
+
+@dataclass
+class Account:
+    """Who this device is: its account, role and the address it speaks as (a team
+    member speaks as the business to customers)."""
+
+    address: str
+    device_id: str
+    role: str = "customer"
+    business: str = ""
+    speaks_as: str = ""
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Account:
+        return cls(data["address"], data["device_id"], data.get("role", "customer"),
+                   data.get("business", ""), data.get("speaks_as") or data["address"])

@@ -1,0 +1,118 @@
+"""Sending: encrypt one envelope for every device that must get a message.
+
+A message to an account is encrypted for each of its devices and for each other device
+of the sender (the whole team, for a business). When the node answers 409
+``DEVICE_MISMATCH`` because the devices changed, the lists are corrected and the
+message is encrypted again, up to ``SEND_ATTEMPTS`` times. Ratchet states are on disk
+before anything leaves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from typing import Any
+
+from crypto.encoding import b64encode
+from crypto.session import Session
+from node.client.devices import Devices
+from node.client.errors import ApiError, DeliveryFailed
+from node.client.models import Account
+from node.client.store import Store
+from node.client.transport import Transport
+
+SEND_ATTEMPTS = 4
+Targets = dict[str, set[str]]
+
+
+class Sender:
+    """Encrypts and sends; one message at a time per device."""
+
+    def __init__(self, transport: Transport, store: Store, devices: Devices,
+                 account: Account) -> None:
+        self.transport, self.store, self.devices, self.account = (transport, store, devices,
+                                                                   account)
+        self._lock = asyncio.Lock()
+
+    async def sender_for(self, to: str) -> str:
+        """A team member speaks as the business to everyone outside the team."""
+        me, speaks_as = self.account.address, self.account.speaks_as
+        if speaks_as == me or to == speaks_as:
+            return me
+        team = {entry.get("account") for entry in await self.devices.entries(speaks_as)}
+        return me if to in team else speaks_as
+
+    async def send(self, sender: str, to: str, plaintext: bytes) -> dict[str, Any]:
+        """Send ``plaintext`` from ``sender`` to ``to``: the node's answer (message id,
+        ts). DeliveryFailed when the recipient's devices kept changing."""
+        txn_id = "t" + secrets.token_urlsafe(16)
+        async with self._lock:
+            targets = await self._targets(sender, to)
+            for _ in range(SEND_ATTEMPTS):
+                fresh = await self._claim_missing(targets)
+                envelopes = self._encrypt_and_persist(targets, fresh, plaintext)
+                try:
+                    return await self.transport.send(txn_id, sender, to, envelopes)
+                except ApiError as err:
+                    if err.code != "DEVICE_MISMATCH":
+                        raise
+                    targets = self._apply_mismatch(targets, err.details)
+        raise DeliveryFailed(f"the devices of {to} kept changing; try again", to=to,
+                             reason="DEVICE_MISMATCH")
+
+    async def _targets(self, sender: str, to: str) -> Targets:
+        """Address -> device ids the message must be encrypted for."""
+        targets: Targets = {}
+        for address in {to, sender}:
+            devices = {d["device_id"] for d in await self.devices.entries(address)}
+            devices.discard(self.account.device_id)
+            if devices:
+                targets[address] = devices
+        if to in targets and sender in targets and to != sender:
+            targets[sender] -= targets[to]
+        return {a: d for a, d in targets.items() if d}
+
+    def _apply_mismatch(self, targets: Targets, details: dict[str, Any]) -> Targets:
+        extra, missing = details.get("extra") or {}, details.get("missing") or {}
+        for address in set(extra) | set(missing):
+            self.devices.forget_list(address)
+        out = {a: set(d) for a, d in targets.items()}
+        for address, ids in extra.items():
+            out.get(address, set()).difference_update(ids)
+        for address, ids in missing.items():
+            out.setdefault(address, set()).update(ids)
+        return {a: d for a, d in out.items() if d}
+
+    async def _claim_missing(self, targets: Targets) -> dict[tuple[str, str], Session]:
+        """New sessions (X3DH over claimed bundles) for target devices that have none."""
+        fresh: dict[tuple[str, str], Session] = {}
+        for address, device_ids in targets.items():
+            need = sorted(d for d in device_ids if self.store.get_session(address, d) is None)
+            if need:
+                started = await self.devices.start_sessions(address, need)
+                for device_id, session in started.items():
+                    fresh[(address, device_id)] = session
+        return fresh
+
+    def _encrypt_and_persist(self, targets: Targets, fresh: dict[tuple[str, str], Session],
+                             plaintext: bytes) -> dict[str, dict[str, str]]:
+        """Encrypt for every target device and store the advanced sessions in one local
+        transaction, before anything is sent. Nothing here awaits, so a message being
+        received at the same time cannot interleave and lose a session update; a session
+        that advanced for a message that then failed to send only makes the peer skip a
+        message key."""
+        envelopes: dict[str, dict[str, str]] = {}
+        with self.store.batch():
+            for address, device_ids in targets.items():
+                for device_id in sorted(device_ids):
+                    state = self.store.get_session(address, device_id)
+                    if state is not None:  # also when the peer started one meanwhile
+                        session = Session.from_bytes(state)
+                    elif (address, device_id) in fresh:
+                        session = fresh[(address, device_id)]
+                    else:
+                        continue  # the device has no keys any more; a 409 will say
+                    envelopes.setdefault(address, {})[device_id] = b64encode(
+                        session.encrypt(plaintext))
+                    self.store.put_session(address, device_id, session.to_bytes())
+        return envelopes
