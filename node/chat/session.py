@@ -59,7 +59,7 @@ def _unreachable(exc: BaseException) -> bool:
     """Whether an error means "the node cannot be reached now" (try again later)."""
     if isinstance(exc, ServerError):
         return exc.status in (502, 503, 504)
-    return isinstance(exc, ConnectionFailed | UNREACHABLE)
+    return isinstance(exc, (ConnectionFailed, *UNREACHABLE))
 
 
 @dataclass

@@ -146,7 +146,7 @@ async def test_a_customer_uses_the_shop_from_the_terminal(
         chat.type(f"/send {upload}\r")
         await chat.expect(r"you: \[file receipt.pdf, 1500 bytes\]")
         [media] = of_type(await until(anna, lambda got: of_type(got, "media")), "media")
-        assert await anna.download_media(media) == upload.read_bytes()
+        assert await anna.media.download(media) == upload.read_bytes()
         assert await chat.quit() == 0
 
 
