@@ -13,8 +13,8 @@ import pytest
 
 from crypto.encoding import b64decode
 from crypto.session import peek_prekey
+from node.client import Client, File, Message, Text
 from node.client import content as contents
-from node.client.client import Client, Message
 from tests.nodes import RunningNode
 from tests.sdk.conftest import PASSPHRASE, PASSWORD, fast_store_kdf, receive  # noqa: F401
 from tests.web.page import WebDevice
@@ -75,10 +75,9 @@ async def test_browser_and_python_devices_talk(web_node: RunningNode, context: A
     assert answer["text"] == "and Python answers"
 
     # Out of order: Python encrypts three messages and the node gets them 3, 1, 2.
-    targets = await py._targets(py.address, me)
-    envelopes = [py._encrypt_and_persist(targets, {}, contents.encode(
-        {"type": "text", "body": f"number {i}", "from": py.address, "to": me}))
-        for i in (1, 2, 3)]
+    targets = await py._sender._targets(py.address, me)
+    envelopes = [py._sender._encrypt_and_persist(targets, {}, contents.encode(
+        Text(f"number {i}"), py.address, me)) for i in (1, 2, 3)]
     for i in (2, 0, 1):
         await py.transport.send(f"ooo{i}", py.address, me, envelopes[i])
     got = await web.messages(3)
@@ -106,13 +105,13 @@ async def test_browser_and_python_devices_talk(web_node: RunningNode, context: A
                                                              mime: "application/x-test"}); }""",
                   [py.address, size])
     [media] = await receive(py, 1)
-    assert media.type == "media" and media.content["size"] == size
+    assert isinstance(media.content, File) and media.content.size == size
     saved = tmp_path / "big.bin"
-    assert await py.save_media(media, saved) == size
+    assert await py.media.save(media, saved) == size
     assert hashlib.sha256(saved.read_bytes()).digest() == hashlib.sha256(pattern(size)).digest()
     upload = tmp_path / "upload.bin"
     upload.write_bytes(pattern(3 * 1024 * 1024 + 5))
-    await py.send_media_file(me, upload, mime="application/x-test")
+    await py.media.send_file(me, upload, mime="application/x-test")
     digest = await web.run("""async () => {
         const [m] = await window.nextMessages(1, 20000);
         const stored = (await window.me.history(m.sender)).find((x) => x.messageId === m.messageId);
@@ -136,10 +135,11 @@ async def test_browser_and_python_devices_talk(web_node: RunningNode, context: A
 
 async def _next_wire(client: Client) -> dict[str, Any]:
     """The next raw message event of ``client`` (then processed as usual)."""
-    batch = await client.transport.sync(client._position(), 10_000)
+    receiver = client._receiver
+    batch = await client.transport.sync(receiver.position(), 10_000)
     events = [e for e in batch["events"] if e["type"] == "message"]
     assert events, "no message arrived"
-    items = await client._process(batch["events"], batch["next"])
-    await client.transport.ack(batch["next"])
-    assert any(isinstance(i, Message) for i in items)
+    await receiver.store_batch(batch["events"], batch["next"])
+    await receiver.ack()
+    assert any(isinstance(i, Message) for i in receiver.take(100))
     return events[0]
