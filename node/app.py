@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from node import draining
+from node import draining, logs
 from node.api import (
     business,
     business_inbox,
@@ -108,7 +108,8 @@ async def _passwords(app: web.Application) -> AsyncIterator[None]:
 async def _storage(app: web.Application) -> AsyncIterator[None]:
     """Initialise if needed, migrate, open the database; close it on shutdown."""
     config = app[CONFIG]
-    init_node(config)
+    report = init_node(config)
+    logs.configure_pseudonyms(report.log_secret, clear=config.logging.addresses)
     app[NODE_KEY] = load_key(key_path(config.data_dir))
     db = Database(config.database_path)
     app[DB] = db

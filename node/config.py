@@ -231,6 +231,11 @@ class LoggingSettings:
                          choices=("debug", "info", "warning", "error"))
     format: str = setting("text", "text for people, json for machines (one object a line).",
                           choices=("text", "json"))
+    addresses: bool = setting(
+        False, "Write account addresses and order ids in log lines as they are. Off (the "
+        "default): each is written as a short keyed hash (acct:3f9a1c07d2, order:...), the "
+        "same for one address on this node, so the lines of one conversation can be "
+        "followed, but the log names no one and keeps nothing an erasure must remove.")
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,18 @@ as a JSON string, one object a line. A flood of one warning or error (a peer fai
 same way 10,000 times a second, ``accept()`` out of file descriptors) is cut to
 ``FLOOD_BURST`` lines a second per message; the next line that passes says how many
 were suppressed (``suppressed=N``).
+
+Account addresses are written as a short keyed hash (``acct:3f9a1c07d2``, ``pseudonym``),
+stable per node (keyed by a secret the node keeps in its database), unless the operator
+sets ``[logging] addresses = true``: every line is passed through ``pseudonymise``, and
+the request line names a route by its template, with addresses and order ids hashed.
 """
 
 from __future__ import annotations
 
 import contextvars
+import hashlib
+import hmac
 import json
 import logging
 import re
@@ -37,6 +44,45 @@ FLOOD_MAX_KEYS = 1000
 _UNSAFE = re.compile("[\\\\\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
                      "\ud800-\udfff]")
 _NAMED = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+# An account address as it may appear in a line: local@server[:port].
+_ADDRESS = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@"
+                      r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}"
+                      r"(?:\.[A-Za-z0-9-]{1,63})*)?)(?::[0-9]{1,5})?")
+
+
+class _Pseudonyms:
+    """The node's keyed hashes for the names of people in log lines (one per process:
+    logging is process-wide; the last node started in a process sets it)."""
+
+    key: bytes | None = None
+    clear = False
+
+
+def configure_pseudonyms(secret: bytes, *, clear: bool = False) -> None:
+    """Key the pseudonyms with the node's secret (``[logging] addresses`` = ``clear``)."""
+    _Pseudonyms.key = hmac.new(secret, b"kontor log pseudonyms v1", hashlib.sha256).digest()
+    _Pseudonyms.clear = clear
+
+
+def pseudonym(value: str, kind: str = "acct") -> str:
+    """``kind:`` and 10 hex digits of a keyed hash of ``value`` (case-insensitive); the
+    value itself when the operator logs addresses in the clear."""
+    if _Pseudonyms.clear:
+        return value
+    if _Pseudonyms.key is None:
+        return f"{kind}:?"
+    digest = hmac.new(_Pseudonyms.key, value.lower().encode("utf-8", "backslashreplace"),
+                      hashlib.sha256).hexdigest()
+    return f"{kind}:{digest[:10]}"
+
+
+def pseudonymise(text: str) -> str:
+    """``text`` with every account address replaced by its pseudonym."""
+    if _Pseudonyms.clear or "@" not in text:
+        return text
+    return _ADDRESS.sub(lambda m: pseudonym(m.group()), text)
 
 
 def _escape_char(match: re.Match[str]) -> str:
@@ -109,14 +155,15 @@ class JsonFormatter(logging.Formatter):
             + f".{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "logger": record.name,
-            "msg": record.getMessage(),
+            "msg": pseudonymise(record.getMessage()),
             "request_id": str(getattr(record, "request_id", "-")),
         }
         for key, value in _extras(record).items():
             if key not in out:
-                out[key] = value if isinstance(value, str | int | float | bool) else str(value)
+                value = value if isinstance(value, int | float | bool) else str(value)
+                out[key] = pseudonymise(value) if isinstance(value, str) else value
         if record.exc_info:
-            out["exc"] = self.formatException(record.exc_info)
+            out["exc"] = pseudonymise(self.formatException(record.exc_info))
         text = json.dumps(out, ensure_ascii=False)
         # Lone surrogates as \\uXXXX (valid JSON); U+2028/9 escaped for line readers.
         text = text.encode("utf-8", "backslashreplace").decode("utf-8")
@@ -130,8 +177,9 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         head = (f"{self.formatTime(record)} {record.levelname:<7} "
                 f"[{escape(getattr(record, 'request_id', '-'))}] {escape(record.name)}: "
-                f"{escape(record.getMessage())}")
-        extras = [f"{escape(k)}={escape(v)}" for k, v in _extras(record).items()]
+                f"{escape(pseudonymise(record.getMessage()))}")
+        extras = [f"{escape(k)}={escape(pseudonymise(str(v)))}"
+                  for k, v in _extras(record).items()]
         line = head + (" " + " ".join(extras) if extras else "")
         trace = ""
         if record.exc_info:
@@ -139,7 +187,8 @@ class TextFormatter(logging.Formatter):
         if record.stack_info:
             trace += ("\n" if trace else "") + self.formatStack(record.stack_info)
         if trace:
-            line += "".join(f"\n  | {escape(part)}" for part in trace.splitlines())
+            line += "".join(f"\n  | {escape(part)}"
+                            for part in pseudonymise(trace).splitlines())
         return line
 
 

@@ -45,9 +45,29 @@ async def request_middleware(request: web.Request, handler: Handler) -> web.Stre
         response.headers["X-Request-Id"] = rid
         return response
     finally:
-        log.info("%s %s %d", request.method, request.rel_url.path, status,
+        log.info("%s %s %d", request.method, logged_path(request), status,
                  extra={"ms": round((time.perf_counter() - start) * 1000, 1)})
         logs.request_id.reset(token)
+
+
+#: Route parameters that name a person or an order: hashed in log lines (node.logs).
+PSEUDONYMOUS = {"address": "acct", "order_id": "order"}
+
+
+def logged_path(request: web.Request) -> str:
+    """The request's path for the log: a matched route's template with its parameters
+    filled in, those that name an account or an order as pseudonyms; else the path."""
+    info = request.match_info
+    resource = info.route.resource if info.route is not None else None
+    template = getattr(resource, "canonical", None)
+    if not info or not isinstance(template, str) or "{" not in template:
+        return request.rel_url.path
+    values = {name: logs.pseudonym(value, PSEUDONYMOUS[name]) if name in PSEUDONYMOUS
+              else value for name, value in info.items()}
+    try:
+        return template.format_map(values)
+    except (KeyError, ValueError, IndexError):
+        return request.rel_url.path
 
 
 async def _mapped(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -56,7 +76,7 @@ async def _mapped(request: web.Request, handler: Handler) -> web.StreamResponse:
     except KontorError as exc:
         return error_response(exc)
     except ConnectionError as exc:  # the client went away mid-request: its affair
-        log.info("client went away during %s %s: %s", request.method, request.rel_url.path,
+        log.info("client went away during %s %s: %s", request.method, logged_path(request),
                  exc or type(exc).__name__)
         return error_response(KontorError("the connection was lost", code="CLIENT_GONE"))
     except RequestPayloadError as exc:  # e.g. a broken chunked encoding
@@ -67,7 +87,7 @@ async def _mapped(request: web.Request, handler: Handler) -> web.StreamResponse:
             raise
         return error_response(_from_http_exception(request, exc))
     except Exception:
-        log.exception("unhandled error in %s %s", request.method, request.rel_url.path)
+        log.exception("unhandled error in %s %s", request.method, logged_path(request))
         return web.json_response(
             {"error": {"code": "INTERNAL", "message": "internal error; the operator's log "
                        f"has the details under request id {logs.request_id.get()}"}},

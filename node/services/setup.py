@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import stat
 import time
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from node.storage import db as dbmod
 from node.storage import nodestore
 
 log = logging.getLogger("kontor.setup")
+LOG_SECRET = "log_pseudonym_secret"
 
 
 @dataclass
@@ -28,6 +30,7 @@ class InitReport:
     migrations: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     key: NodeKey | None = None
+    log_secret: bytes = b""  # keys the pseudonyms of addresses in log lines
 
 
 def init_node(config: Config) -> InitReport:
@@ -51,7 +54,7 @@ def init_node(config: Config) -> InitReport:
         report.created_key = True
     report.key = load_key(path)
     report.migrations = dbmod.create_database(config.database_path)
-    _record_identity(config, report.key)
+    report.log_secret = _record_identity(config, report.key)
     return report
 
 
@@ -111,7 +114,8 @@ def identity_problem(config: Config, db: Any) -> ConfigError | None:
     return None
 
 
-def _record_identity(config: Config, key: NodeKey) -> None:
+def _record_identity(config: Config, key: NodeKey) -> bytes:
+    """Record the server name and key; the node's log pseudonym secret (made once)."""
     db = dbmod.connect(config.database_path)
     try:
         db.execute("BEGIN IMMEDIATE")
@@ -127,6 +131,11 @@ def _record_identity(config: Config, key: NodeKey) -> None:
                                              None, now_ms)
         if nodestore.record_key_txn(db, key.key_id, key.public_key_b64, now_ms):
             nodestore.expire_other_keys_txn(db, key.key_id, now_ms)
+        log_secret = nodestore.get_meta(db, LOG_SECRET)
+        if log_secret is None:
+            log_secret = secrets.token_hex(32)
+            nodestore.set_meta_txn(db, LOG_SECRET, log_secret)
         db.execute("COMMIT")
     finally:
         db.close()
+    return bytes.fromhex(log_secret)
