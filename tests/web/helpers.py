@@ -26,9 +26,13 @@ def build_module() -> ModuleType:
 
 
 def ensure_bundle() -> Path:
-    """node/web_dist, built now when this checkout has none (npm ci + esbuild)."""
+    """node/web_dist, built now when this checkout has none or web/ changed since."""
     build = build_module()
-    if not (build.DIST / "manifest.json").exists():
+    manifest = build.DIST / "manifest.json"
+    sources = [p for folder in ("src", "app", "test") for p in (build.WEB / folder).rglob("*")]
+    sources += [build.WEB / "build.mjs", build.WEB / "package-lock.json"]
+    if not manifest.exists() or max(p.stat().st_mtime for p in sources) > \
+            manifest.stat().st_mtime:
         build.build()
     return build.DIST
 
