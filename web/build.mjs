@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 const here = path.dirname(fileURLToPath(import.meta.url));
 const out = path.resolve(process.argv[2] ?? path.join(here, "..", "node", "web_dist"));
 // selftest: the known-answer vectors' checks (tests/vectors/*.json), runnable in a page.
-const ENTRIES = { kontor: "src/kontor.js", app: "app/app.js", style: "app/app.css", selftest: "test/vectors.js" };
+const ENTRIES = { kontor: "src/kontor.js", app: "app/app.js", style: "app/app.css", selftest: "test/selftest.js" };
 
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
