@@ -8,7 +8,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
-from node.client.client import Client
+from node.client import Client
 from tests.dnsserver import DnsServer
 from tests.federation.network import start_nodes
 from tests.sdk.conftest import PASSPHRASE, PASSWORD, fast_store_kdf, receive  # noqa: F401
@@ -38,7 +38,7 @@ async def test_browser_on_one_node_python_on_another(tmp_path: Path, browser: An
             # A file from node C, fetched through node A (checked by its hash).
             upload = tmp_path / "photo.bin"
             upload.write_bytes(bytes(range(256)) * 4096)
-            await py.send_media_file(me, upload, mime="application/x-test")
+            await py.media.send_file(me, upload, mime="application/x-test")
             digest = await web.run("""async () => {
                 const [m] = await window.nextMessages(1, 30000);
                 const stored = (await window.me.history(m.sender))

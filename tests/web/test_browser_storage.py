@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from node.client.client import Client
+from node.client import Client
 from tests.nodes import RunningNode
 from tests.sdk.conftest import PASSPHRASE, PASSWORD, fast_store_kdf, receive  # noqa: F401
 from tests.web.page import WebDevice
