@@ -48,7 +48,7 @@ from node.config import Config
 from node.events import Hooks
 from node.middlewares import body_limit_middleware, request_middleware
 from node.nodekey import key_path, load_key
-from node.services import retention
+from node.services import retention, runlock
 from node.services.automation_device import AutomationDevice
 from node.services.business import wiring as business_wiring
 from node.services.federation_runtime import FederationRuntime
@@ -57,8 +57,9 @@ from node.services.messaging import Messaging
 from node.services.notifier import Notifier
 from node.services.passwords import PasswordHasher
 from node.services.ratelimit import RateLimiter
-from node.services.setup import init_node
+from node.services.setup import STREAM_EPOCH, init_node
 from node.storage import accounts as account_store
+from node.storage import nodestore
 from node.storage.db import Database
 
 LOGIN_FAILURES_PER_MINUTE = 10
@@ -110,6 +111,7 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     report = init_node(config)
     logs.configure_pseudonyms(report.log_secret, clear=config.logging.addresses)
+    lock = runlock.acquire(config.data_dir)
     app[NODE_KEY] = load_key(key_path(config.data_dir))
     db = Database(config.database_path)
     app[DB] = db
@@ -118,8 +120,10 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
         runtime = FederationRuntime(config, db, app[NODE_KEY], app[NOTIFIER], app[HOOKS])
         await runtime.start()
         app[FEDERATION] = runtime
+    epoch = await db.read(nodestore.get_meta, STREAM_EPOCH)
     app[MESSAGING] = Messaging(db, app[NOTIFIER], app[HOOKS], config.node.server_name,
-                               config.business_address, runtime.link if runtime else None)
+                               config.business_address, runtime.link if runtime else None,
+                               epoch or "")
     app[HISTORY] = History(db, app[NOTIFIER], config.business_address,
                            config.business.history_approval)
     tasks = [asyncio.create_task(retention.run_forever(db, config), name="retention"),
@@ -136,6 +140,7 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
         if runtime is not None:
             await runtime.close()
         db.close()
+        runlock.release(lock)
 
 
 async def _automation(app: web.Application) -> AsyncIterator[None]:

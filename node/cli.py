@@ -13,6 +13,7 @@ import errno
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -130,25 +131,65 @@ def cmd_example_config(ns: argparse.Namespace) -> int:
 
 
 def _backup_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("out", type=Path, help="where to write the copy (must not exist)")
+    p.add_argument("out", type=Path, help="the archive to write (must not exist)")
 
 
-@command("backup", "write a consistent copy of the live database", _backup_args)
+@command("backup", "write one archive of the node: database, keys, automation device, "
+         "media (safe while it runs)", _backup_args)
 def cmd_backup(ns: argparse.Namespace) -> int:
-    from node.storage.db import backup
+    from node.services.backup import write_backup
 
     config = _node_config(ns)
     if ns.out.exists():
         _err(f"{ns.out} already exists; choose a new file name (a backup never overwrites)")
         return 2
+    shown = [0.0]
 
-    def progress(done: int, total: int) -> None:
-        if sys.stderr.isatty() or done == total:
-            print(f"\rbacking up: {done}/{total} pages", end="", file=sys.stderr, flush=True)
+    def progress(what: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if total >= 8 * 1024 * 1024 and (now - shown[0] >= 0.5 or done == total):
+            shown[0] = now
+            print(f"\r{what}: {done / 2**20:.1f} of {total / 2**20:.1f} MiB", end="",
+                  file=sys.stderr, flush=True)
+            if done == total:
+                print(file=sys.stderr)
 
-    backup(config.database_path, ns.out, progress)
-    print(file=sys.stderr)
-    _out(f"backup written to {ns.out}")
+    report = write_backup(config, ns.out, progress)
+    _out(f"backup of {report.server_name} written to {ns.out}: {report.files} files, "
+         f"{report.total_bytes / 2**20:.1f} MiB ({report.media_files} media files); "
+         f"restore it with: kontor restore {ns.out} -c FILE")
+    return 0
+
+
+def _restore_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("archive", type=Path, help="an archive written by kontor backup")
+
+
+@command("restore", "restore a stopped node from a kontor backup archive", _restore_args)
+def cmd_restore(ns: argparse.Namespace) -> int:
+    from node.services.restore import restore
+
+    config = _config(ns)
+    if not ns.archive.is_file():
+        _err(f"{ns.archive} is not a file")
+        return 2
+    report = restore(config, ns.archive)
+    when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(report.created_ms / 1000))
+    _out(f"restored {report.server_name} from {ns.archive} (backup of {when}): "
+         f"{report.files} files checked against the manifest")
+    _out(f"  database, automation device and keys put in place; {report.media_added} media "
+         "files added (those stored since stay)")
+    if report.kept_signing_key:
+        _out(f"  kept the current signing key {report.kept_signing_key} and the history of "
+             "keys with their grace periods")
+    for note in report.notes:
+        _out(f"  {note}")
+    erased = len(report.erased_again)
+    _out(f"  erased again {erased} address{'es' if erased != 1 else ''} erased after the "
+         "backup")
+    _out(f"  new stream epoch {report.epoch}: devices resync by themselves; one-time "
+         "prekeys were dropped and are topped up by the devices")
+    _out("start the node with: kontor run -c FILE")
     return 0
 
 

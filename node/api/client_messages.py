@@ -15,7 +15,7 @@ from node import draining
 from node.api.auth import WS_PROTOCOL, requester
 from node.api.parsing import field, read_json_object
 from node.appkeys import CONFIG, MESSAGING
-from node.errors import DeviceRevoked, InvalidParameter
+from node.errors import Conflict, DeviceRevoked, InvalidParameter
 from node.services import messaging
 from node.services.accounts import Requester, split_address
 
@@ -88,8 +88,22 @@ async def sync(request: web.Request) -> web.Response:
     since = _int_query(request, "since", 0, 0, 2**62)
     limit = _int_query(request, "limit", 100, 1, messaging.MAX_SYNC_LIMIT)
     timeout = _int_query(request, "timeout", 0, 0, messaging.MAX_SYNC_TIMEOUT_MS)
-    result = await messaging.sync(request.app[MESSAGING], who, since, limit, timeout)
+    result = await messaging.sync(request.app[MESSAGING], who, since, limit, timeout,
+                                  _epoch_query(request))
     return web.json_response(result)
+
+
+def _epoch_query(request: web.Request) -> str | None:
+    """``?epoch=`` as the device last saw it (absent: no check)."""
+    return _epoch(request.query.get("epoch"))
+
+
+def _epoch(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", value):
+        raise InvalidParameter("epoch must be the node's stream epoch (1-64 of A-Z a-z 0-9 _ -)")
+    return value
 
 
 @routes.post(PREFIX + "/sync/ack", name="client.sync.ack")
@@ -99,7 +113,7 @@ async def ack(request: web.Request) -> web.Response:
     up_to = field(body, "up_to", int)
     if not 0 <= up_to <= 2**62:
         raise InvalidParameter("up_to must be a stream position")
-    await messaging.ack(request.app[MESSAGING], who, up_to)
+    await messaging.ack(request.app[MESSAGING], who, up_to, _epoch(body.get("epoch")))
     return web.json_response({})
 
 
@@ -107,13 +121,14 @@ async def ack(request: web.Request) -> web.Response:
 async def websocket(request: web.Request) -> web.WebSocketResponse:
     who = await requester(request, from_protocol=True)
     since = _int_query(request, "since", 0, 0, 2**62)
+    epoch = _epoch_query(request)
     heartbeat = float(request.app[CONFIG].http.websocket_heartbeat_seconds)
     ws = web.WebSocketResponse(heartbeat=heartbeat, max_msg_size=4096,
                                protocols=(WS_PROTOCOL,))
     await ws.prepare(request)
     draining.register_socket(request, ws)
     m = request.app[MESSAGING]
-    pusher = asyncio.create_task(_push(ws, m, who, since))
+    pusher = asyncio.create_task(_push(ws, m, who, since, epoch))
     try:
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
@@ -135,18 +150,22 @@ async def close_revoked(ws: web.WebSocketResponse) -> None:
 
 
 async def _push(ws: web.WebSocketResponse, m: messaging.Messaging, who: Requester,
-                since: int) -> None:
+                since: int, epoch: str | None) -> None:
+    # A device from another epoch hears of the new one at once, events or not.
+    stale = epoch is not None and epoch != m.epoch
     while not ws.closed:
         try:
-            result = await messaging.sync(m, who, since, 100, int(WS_IDLE_WAIT * 1000))
+            result = await messaging.sync(m, who, since, 100, int(WS_IDLE_WAIT * 1000),
+                                          epoch)
         except DeviceRevoked:
             await close_revoked(ws)
             return
         if m.notifier.closed:  # the node is stopping; draining closes the socket
             return
-        if result["events"]:
+        epoch = m.epoch
+        if result["events"] or stale:
             await ws.send_json({"type": "events", **result})
-            since = result["next"]
+            since, stale = result["next"], False
 
 
 async def _on_client_message(ws: web.WebSocketResponse, m: messaging.Messaging,
@@ -160,8 +179,14 @@ async def _on_client_message(ws: web.WebSocketResponse, m: messaging.Messaging,
         if msg.get("type") != "ack" or not isinstance(up_to, int) \
                 or isinstance(up_to, bool) or not 0 <= up_to < 2**62:
             raise ValueError
-    except (ValueError, AttributeError):
+        epoch = _epoch(msg.get("epoch"))
+    except (ValueError, AttributeError, InvalidParameter):
         await ws.send_json({"type": "error", "error": {
-            "code": "INVALID_MESSAGE", "message": 'expected {"type": "ack", "up_to": POS}'}})
+            "code": "INVALID_MESSAGE",
+            "message": 'expected {"type": "ack", "up_to": POS, "epoch"?: EPOCH}'}})
         return
-    await messaging.ack(m, who, msg["up_to"])
+    try:
+        await messaging.ack(m, who, msg["up_to"], epoch)
+    except Conflict as exc:
+        await ws.send_json({"type": "error", "error": {"code": exc.code,
+                                                       "message": exc.message}})

@@ -46,7 +46,8 @@ EVENT = obj(["pos", "type"], pos=INT,
             message_id=STR, sender=ADDRESS, sender_device=STR, to=ADDRESS, ts=INT,
             ciphertext=B64, receipt={"type": "string", "enum": ["delivered"]}, by=ADDRESS,
             device=STR, reason=STR, change=STR, conversation=ANY_OBJ, note=ANY_OBJ)
-SYNC = obj(["events", "next"], events={"type": "array", "items": EVENT}, next=INT)
+SYNC = obj(["events", "next", "epoch"], events={"type": "array", "items": EVENT}, next=INT,
+           epoch=STR)
 COUNT = obj(["one_time_prekeys"], one_time_prekeys=INT)
 ERROR = obj(["error"], error=obj(["code", "message"], code=STR, message=STR))
 
@@ -83,7 +84,7 @@ ROUTES: list[tuple[str, str, str, bool, S | None, S]] = [
      obj(["message_id", "ts"], message_id=STR, ts=INT)),
     ("get", "/sync", "Events after a position; long-polls up to timeout ms", True, None, SYNC),
     ("post", "/sync/ack", "Acknowledge events up to a position", True,
-     obj(["up_to"], up_to=INT), EMPTY),
+     obj(["up_to"], up_to=INT, epoch=STR), EMPTY),
     ("get", "/ws", "WebSocket push of events (send {type: ack, up_to})", True, None, SYNC),
     ("post", "/media", "Upload encrypted media (application/octet-stream)", True, None,
      obj(["media_id", "size"], media_id=B64, size=INT)),
@@ -97,9 +98,11 @@ ROUTES.append(
      "(document: profile or catalog) with the key document to verify it", True, None,
      obj(["server_name", "document", "keys"], server_name=STR, document=ANY_OBJ,
          keys=ANY_OBJ)))
+EPOCH_PARAM = {"type": "string", "description": "the stream epoch the device last saw; "
+               "another one than the node's answers the stream from its start at once"}
 QUERY = {
-    "/sync": [("since", 0), ("timeout", 0), ("limit", 100)],
-    "/ws": [("since", 0)],
+    "/sync": [("since", 0), ("timeout", 0), ("limit", 100), ("epoch", EPOCH_PARAM)],
+    "/ws": [("since", 0), ("epoch", EPOCH_PARAM)],
     "/media/{media_id}": [("server", {"type": "string", "description": "the server the "
                                       "media was uploaded to (default: this one)"})],
 }

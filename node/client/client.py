@@ -88,6 +88,12 @@ class Client:
         return self._receiver.undecryptable
 
     @property
+    def resyncs(self) -> int:
+        """How many times the node's stream restarted (it was restored from a backup)
+        while this client ran; each time it resynced by itself."""
+        return self._receiver.resyncs
+
+    @property
     def http(self) -> HttpTransport:
         """The HTTP transport (media, WebSocket, business routes need the client API)."""
         if not isinstance(self.transport, HttpTransport):
@@ -299,10 +305,12 @@ class Client:
         """Store each pushed batch and acknowledge it; yields after each."""
         async with self._recv_lock:
             await self._receiver.ack()
-        async for batch in self.http.websocket(self._receiver.position()):
+        async for batch in self.http.websocket(self._receiver.position(),
+                                               self._receiver.epoch()):
             if batch.get("type") != "events":
                 continue
             async with self._recv_lock:
+                await self._receiver.follow_epoch(batch)
                 await self._receiver.store_batch(batch.get("events") or [],
                                                  batch.get("next"))
                 await self._receiver.ack(self.http.ws_ack)

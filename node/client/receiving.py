@@ -14,6 +14,10 @@ them. The SDK, per batch:
 So a 429 or a lost connection at any step, a node restart (its stream still holds what
 was not acknowledged; the SDK skips what it already stored by position) or an app
 restart (the inbox is on disk) neither loses nor repeats an event.
+
+A node restored from a backup tells a new stream *epoch* (docs/protocol.md,
+"Receiving"): its positions start afresh, so the SDK goes back to position 0, skips the
+messages it stored already (by id), and uploads new one-time prekeys.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ from node.client.transport import Transport
 
 log = logging.getLogger("kontor.client")
 
-Ack = Callable[[int], Awaitable[bool]]
+Ack = Callable[[int, str | None], Awaitable[bool]]
 
 
 class Receiver:
@@ -58,9 +62,34 @@ class Receiver:
         self.transport, self.store, self.identity = transport, store, identity
         self.devices, self.account = devices, account
         self.undecryptable = 0
+        self.resyncs = 0  # times the node's stream restarted (restores) while we ran
 
     def position(self) -> int:
         return int(self.store.get_json("position") or 0)
+
+    def epoch(self) -> str | None:
+        """The node's stream epoch of the last batch."""
+        epoch = self.store.get_json("epoch")
+        return epoch if isinstance(epoch, str) else None
+
+    async def follow_epoch(self, batch: dict[str, Any]) -> None:
+        """A batch of another epoch than ours: the node was restored from a backup and
+        its positions start afresh, so ours goes back to 0 (the batch is the stream from
+        its start); the restore dropped one-time prekeys, so new ones go up."""
+        epoch, known = batch.get("epoch"), self.epoch()
+        if not isinstance(epoch, str) or not epoch or epoch == known:
+            return
+        with self.store.batch():
+            self.store.put_json("epoch", epoch)
+            if known is not None:
+                self.store.put_json("position", 0)
+                self.store.put_json("acked", 0)
+        if known is None:
+            return  # the first batch from a node that tells its epoch
+        log.info("the node's stream restarted (restored from a backup); resyncing")
+        self.resyncs += 1
+        with contextlib.suppress(ClientError):
+            await self.devices.top_up_prekeys()
 
     def _acked(self) -> int:
         return int(self.store.get_json("acked") or 0)
@@ -69,7 +98,8 @@ class Receiver:
         """Acknowledge what is stored, then fetch and store the next batch (waiting up
         to ``timeout_ms``). ApiError or ConnectionFailed when the sync fails."""
         await self.ack()
-        batch = await self.transport.sync(self.position(), timeout_ms)
+        batch = await self.transport.sync(self.position(), timeout_ms, epoch=self.epoch())
+        await self.follow_epoch(batch)
         await self.store_batch(batch.get("events") or [], batch.get("next"))
         await self.ack()
 
@@ -80,8 +110,8 @@ class Receiver:
         if position <= self._acked():
             return True
         try:
-            if over_socket is None or not await over_socket(position):
-                await self.transport.ack(position)
+            if over_socket is None or not await over_socket(position, self.epoch()):
+                await self.transport.ack(position, epoch=self.epoch())
         except ClientError as exc:
             log.info("acknowledging up to %s failed (%s); retrying later", position, exc)
             return False
@@ -116,6 +146,8 @@ class Receiver:
     def _event(self, event: dict[str, Any]) -> tuple[Event | None, bool]:
         kind = event.get("type")
         if kind == "message":
+            if self.store.has_message(str(event.get("message_id"))):
+                return None, False  # stored already (a stream replayed after a restore)
             return self._decrypt_event(event)
         item: Event | None = None
         if kind == "receipt":

@@ -235,6 +235,11 @@ class Store:
         self._conn.execute("UPDATE devices SET verified = ? WHERE address = ? AND "
                            "device_id = ?", [int(verified), address, device_id])
 
+    def drop_sessions(self) -> int:
+        """Forget every session (a device restored from a backup, whose ratchets went
+        back in time, starts new ones); returns how many there were."""
+        return self._conn.execute("DELETE FROM sessions").rowcount
+
     def forget(self, address: str) -> int:
         """Remove everything about ``address`` (sessions, pinned keys, history) so that
         no trace stays in the file; returns the rows removed. (Events still waiting in
@@ -249,6 +254,10 @@ class Store:
         return removed
 
     # message history
+    def has_message(self, message_id: str) -> bool:
+        return self._conn.execute("SELECT 1 FROM messages WHERE message_id = ?",
+                                  [message_id]).fetchone() is not None
+
     def add_message(self, message_id: str, peer: str, sender: str, sender_device: str,
                     outgoing: bool, ts: int, content: dict[str, Any]) -> bool:
         sealed = self._seal(json.dumps(content).encode(), "m:" + message_id)

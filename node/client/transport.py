@@ -41,9 +41,9 @@ class Transport(Protocol):
                     ) -> list[dict[str, Any]]: ...
     async def send(self, txn_id: str, sender: str, to: str,
                    envelopes: dict[str, dict[str, str]]) -> dict[str, Any]: ...
-    async def sync(self, since: int, timeout_ms: int = 0,
-                   limit: int = 100) -> dict[str, Any]: ...
-    async def ack(self, up_to: int) -> None: ...
+    async def sync(self, since: int, timeout_ms: int = 0, limit: int = 100,
+                   epoch: str | None = None) -> dict[str, Any]: ...
+    async def ack(self, up_to: int, epoch: str | None = None) -> None: ...
 
 
 class HttpTransport:
@@ -116,12 +116,17 @@ class HttpTransport:
         return await self.request("PUT", f"/send/{txn_id}",
                                   {"from": sender, "to": to, "envelopes": envelopes})
 
-    async def sync(self, since: int, timeout_ms: int = 0, limit: int = 100) -> dict[str, Any]:
-        return await self.request("GET", "/sync", params={
-            "since": since, "timeout": timeout_ms, "limit": limit})
+    async def sync(self, since: int, timeout_ms: int = 0, limit: int = 100,
+                   epoch: str | None = None) -> dict[str, Any]:
+        """``epoch``: the node's stream epoch the device last saw (docs/protocol.md)."""
+        params: dict[str, Any] = {"since": since, "timeout": timeout_ms, "limit": limit}
+        if epoch:
+            params["epoch"] = epoch
+        return await self.request("GET", "/sync", params=params)
 
-    async def ack(self, up_to: int) -> None:
-        await self.request("POST", "/sync/ack", {"up_to": up_to})
+    async def ack(self, up_to: int, epoch: str | None = None) -> None:
+        await self.request("POST", "/sync/ack",
+                           {"up_to": up_to, **({"epoch": epoch} if epoch else {})})
 
     async def upload_media(self, data: bytes | AsyncIterator[bytes]) -> dict[str, Any]:
         """Upload encrypted bytes, whole or as they are produced (no file in memory)."""
@@ -164,12 +169,14 @@ class HttpTransport:
             raise BadResponse(r.status, "TOO_LARGE", f"media larger than {limit} bytes")
         return raw
 
-    async def websocket(self, since: int) -> AsyncIterator[dict[str, Any]]:
+    async def websocket(self, since: int,
+                        epoch: str | None = None) -> AsyncIterator[dict[str, Any]]:
         """Yield pushed event batches until the socket closes (ConnectionFailed when it
         breaks, BadResponse for a frame that is not JSON)."""
+        params: dict[str, Any] = {"since": since, **({"epoch": epoch} if epoch else {})}
         with _wrapped():
             async with self._session.ws_connect(
-                    self.base_url + PREFIX + "/ws", params={"since": since},
+                    self.base_url + PREFIX + "/ws", params=params,
                     headers=self._headers(), heartbeat=30.0, max_msg_size=MAX_RESPONSE) as ws:
                 self._ws = ws
                 try:
@@ -180,13 +187,14 @@ class HttpTransport:
                 finally:
                     self._ws = None
 
-    async def ws_ack(self, up_to: int) -> bool:
+    async def ws_ack(self, up_to: int, epoch: str | None = None) -> bool:
         """Acknowledge over the open socket; False when there is none."""
         ws = self._ws
         if ws is None or ws.closed:
             return False
         with _wrapped():
-            await ws.send_json({"type": "ack", "up_to": up_to})
+            await ws.send_json({"type": "ack", "up_to": up_to,
+                                **({"epoch": epoch} if epoch else {})})
         return True
 
 

@@ -108,12 +108,13 @@ class LocalTransport:
         return await self._call(messaging.send(self.m, self.who, txn_id, to, envelopes,
                                                sender))
 
-    async def sync(self, since: int, timeout_ms: int = 0,
-                   limit: int = 100) -> dict[str, Any]:
-        return await self._call(messaging.sync(self.m, self.who, since, limit, timeout_ms))
+    async def sync(self, since: int, timeout_ms: int = 0, limit: int = 100,
+                   epoch: str | None = None) -> dict[str, Any]:
+        return await self._call(messaging.sync(self.m, self.who, since, limit, timeout_ms,
+                                               epoch))
 
-    async def ack(self, up_to: int) -> None:
-        await self._call(messaging.ack(self.m, self.who, up_to))
+    async def ack(self, up_to: int, epoch: str | None = None) -> None:
+        await self._call(messaging.ack(self.m, self.who, up_to, epoch))
 
     async def drain(self) -> int:
         """Acknowledge everything in the device's stream without reading it."""
@@ -264,6 +265,23 @@ def forget_customer(config: Config, address: str) -> int:
         return store.forget(address)
     except ClientError as exc:
         raise DeviceStoreError(str(exc)) from None
+    finally:
+        store.close()
+
+
+def drop_sessions(config: Config) -> int:
+    """Forget the automation device's sessions (the node is stopped; after a restore its
+    ratchets went back in time, so it starts new ones). Returns how many there were."""
+    directory = config.data_dir / "automation"
+    path = directory / "device.store"
+    if not path.exists():
+        return 0
+    try:
+        store = Store.open(path, _passphrase(directory))
+    except ClientError as exc:
+        raise DeviceStoreError(f"cannot open the automation device's store: {exc}") from None
+    try:
+        return store.drop_sessions()
     finally:
         store.close()
 

@@ -55,6 +55,9 @@ class Messaging:
     server_name: str
     business: str
     remote: RemoteLink | None = None
+    #: The stream epoch (``node_meta``): a new one after every restore, so devices know
+    #: that positions they hold from before mean nothing (docs/protocol.md "Receiving").
+    epoch: str = ""
 
 
 def body_hash(body: dict[str, Any]) -> str:
@@ -212,15 +215,20 @@ async def send(m: Messaging, who: Requester, txn_id: str, to: str,
 
 
 async def sync(m: Messaging, who: Requester, since: int, limit: int,
-               timeout_ms: int) -> dict[str, Any]:
-    """Events after ``since``; waits up to ``timeout_ms`` for one when there are none."""
+               timeout_ms: int, epoch: str | None = None) -> dict[str, Any]:
+    """Events after ``since``; waits up to ``timeout_ms`` for one when there are none.
+    A device that names another ``epoch`` than the node's (the node was restored since
+    it last synced) gets its stream from the start at once, with the current epoch."""
+    if epoch is not None and epoch != m.epoch:
+        since, timeout_ms = 0, 0
     with m.notifier.waiter(who.device_pk) as waiter:
         _check_live(waiter.revoked)
         events = await m.db.read(store.events_after, who.device_pk, since, limit)
         if not events and timeout_ms > 0 and await waiter.wait(timeout_ms / 1000):
             _check_live(waiter.revoked)
             events = await m.db.read(store.events_after, who.device_pk, since, limit)
-    return {"events": events, "next": events[-1]["pos"] if events else since}
+    return {"events": events, "next": events[-1]["pos"] if events else since,
+            "epoch": m.epoch}
 
 
 def _check_live(revoked: bool) -> None:
@@ -260,8 +268,13 @@ def _ack_txn(db: Any, who: Requester, server_name: str, business: str, up_to: in
     return [e[0] for e in events], destinations, receipts
 
 
-async def ack(m: Messaging, who: Requester, up_to: int) -> None:
-    """The device has stored everything up to ``up_to``: delete it, tell the senders."""
+async def ack(m: Messaging, who: Requester, up_to: int, epoch: str | None = None) -> None:
+    """The device has stored everything up to ``up_to``: delete it, tell the senders.
+    409 ``EPOCH_CHANGED`` when the device's positions are from another epoch."""
+    if epoch is not None and epoch != m.epoch:
+        raise Conflict("the node was restored: positions from before mean nothing; sync "
+                       "from 0 with the current epoch", code="EPOCH_CHANGED",
+                       details={"epoch": m.epoch})
     notified, destinations, receipts = await m.db.write(_ack_txn, who, m.server_name,
                                                         m.business, up_to, now_ms())
     m.notifier.notify(notified)

@@ -13,12 +13,19 @@ from typing import Any
 from node.config import Config
 from node.errors import ConfigError
 from node.nodekey import NodeKey, key_path, load_key, write_key
+from node.services import erasure_log
 from node.storage import accounts as account_store
 from node.storage import db as dbmod
 from node.storage import nodestore
 
 log = logging.getLogger("kontor.setup")
 LOG_SECRET = "log_pseudonym_secret"
+STREAM_EPOCH = "stream_epoch"
+
+
+def new_epoch() -> str:
+    """A fresh stream epoch: devices' positions from another epoch mean nothing here."""
+    return secrets.token_urlsafe(12)
 
 
 @dataclass
@@ -53,6 +60,7 @@ def init_node(config: Config) -> InitReport:
         write_key(path, NodeKey.generate())
         report.created_key = True
     report.key = load_key(path)
+    erasure_log.ensure_key(data_dir)
     report.migrations = dbmod.create_database(config.database_path)
     report.log_secret = _record_identity(config, report.key)
     return report
@@ -125,6 +133,8 @@ def _record_identity(config: Config, key: NodeKey) -> bytes:
             raise problem
         nodestore.set_meta_txn(db, "server_name", config.node.server_name)
         nodestore.set_meta_txn(db, "business_address", config.business_address)
+        if nodestore.get_meta(db, STREAM_EPOCH) is None:
+            nodestore.set_meta_txn(db, STREAM_EPOCH, new_epoch())
         now_ms = int(time.time() * 1000)
         if account_store.get_account(db, config.business_address) is None:
             account_store.create_account_txn(db, config.business_address, "automation",

@@ -173,3 +173,9 @@ def claim_one_time_prekey_txn(db: sqlite_utils.Database, pk: int) -> Any | None:
         return None
     db.execute("DELETE FROM one_time_prekeys WHERE device_pk = ? AND key_id = ?", [pk, row[0]])
     return json.loads(row[1])
+
+
+def drop_one_time_prekeys_txn(db: sqlite_utils.Database) -> int:
+    """Forget every device's one-time prekeys (after a restore some of them may have
+    been handed out already); devices upload new ones."""
+    return db.execute("DELETE FROM one_time_prekeys").rowcount

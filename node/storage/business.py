@@ -568,3 +568,11 @@ def delete_media_rows_txn(db: Db, media_ids: list[str]) -> int:
 
 def expire_message_log_txn(db: Db, before_ms: int) -> int:
     return db.execute("DELETE FROM biz_message_log WHERE ts < ?", [before_ms]).rowcount
+
+
+def customer_addresses(db: Db) -> set[str]:
+    """Every address the business tables name (for re-applying erasures)."""
+    return {r[0] for r in db.execute(
+        "SELECT customer FROM biz_conversations UNION SELECT customer FROM biz_message_log "
+        "UNION SELECT customer FROM biz_orders UNION "
+        "SELECT target FROM biz_blocks WHERE kind = 'address'")}

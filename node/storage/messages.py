@@ -85,3 +85,9 @@ def record_media_txn(db: sqlite_utils.Database, media_id: str, size: int, upload
 def get_media(db: sqlite_utils.Database, media_id: str) -> dict[str, Any] | None:
     rows = list(db.query("SELECT * FROM media WHERE media_id = ?", [media_id]))
     return rows[0] if rows else None
+
+
+def addresses(db: sqlite_utils.Database) -> set[str]:
+    """Every address messages name as sender or recipient (for re-applying erasures)."""
+    return {r[0] for r in db.execute("SELECT sender FROM messages UNION "
+                                     "SELECT recipient FROM messages")}

@@ -35,3 +35,14 @@ def expire_other_keys_txn(db: sqlite_utils.Database, current_key_id: str,
 def list_keys(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     return list(db.query("SELECT key_id, public_key, valid_from_ms, expired_ms "
                          "FROM node_keys ORDER BY valid_from_ms"))
+
+
+def merge_keys_txn(db: sqlite_utils.Database, rows: list[dict[str, Any]]) -> None:
+    """Take ``rows`` (``list_keys`` of a newer copy of this node's database) as the truth
+    about those keys: their validity and grace periods survive a restore."""
+    for row in rows:
+        db.execute("INSERT INTO node_keys (key_id, public_key, valid_from_ms, expired_ms) "
+                   "VALUES (?, ?, ?, ?) ON CONFLICT (key_id) DO UPDATE SET "
+                   "valid_from_ms = excluded.valid_from_ms, expired_ms = excluded.expired_ms",
+                   [row["key_id"], row["public_key"], row["valid_from_ms"],
+                    row["expired_ms"]])

@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 from node.config import load_config
@@ -63,7 +64,13 @@ def test_backup_command_refuses_to_overwrite(node_ini: Path, tmp_path: Path) -> 
     cmd = [sys.executable, "-m", "node", "backup", "-c", str(node_ini), str(out)]
     first = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=60)
     assert first.returncode == 0, first.stderr
-    assert sqlite3.connect(out).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    with tarfile.open(out) as tar:
+        names = tar.getnames()
+        assert {"kontor.db", "keys/signing.key", "manifest.json"} <= set(names)
+        snapshot = tmp_path / "snapshot.db"
+        snapshot.write_bytes(tar.extractfile("kontor.db").read())  # type: ignore[union-attr]
+    assert sqlite3.connect(snapshot).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert oct(out.stat().st_mode & 0o777) == "0o600"
     before = out.read_bytes()
     second = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=60)
     assert second.returncode == 2

@@ -78,7 +78,8 @@ async def _connect_then_stop(node: NodeProcess, grace: float) -> None:
             assert (msg.type, msg.data, msg.extra) == (aiohttp.WSMsgType.CLOSE, 1001,
                                                        "GOING_AWAY")
         for poll in polls:
-            assert await poll == (200, {"events": [], "next": 0})
+            status, body = await poll
+            assert (status, body["events"], body["next"]) == (200, [], 0)
         stuck.close()
 
 

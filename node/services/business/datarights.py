@@ -24,7 +24,7 @@ from typing import Any
 
 from federation import storage as fed_store
 from node.errors import InvalidParameter
-from node.services import automation_device, history
+from node.services import automation_device, erasure_log, history
 from node.services.accounts import Requester, now_ms
 from node.services.business import conversations
 from node.services.business import validate as v
@@ -110,6 +110,8 @@ async def erase(biz: Business, who: Requester | None, address: Any,
     customer = _customer(address)
     result = await biz.db.write(_erase_txn, biz, customer)
     biz.notifier.notify(result.pop("told"))
+    # Beside the database, so that a restore from an older backup erases them again.
+    await asyncio.to_thread(erasure_log.record, biz.config, customer, now_ms())
     biz.notifier.check_revocations()  # the erased account's sockets close at once
     await biz.db.checkpoint()  # no old copy of the erased rows stays in the log
     files = 0
