@@ -244,9 +244,9 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyFileError, UsageError, NotInitialised) as exc:
         _err(str(exc))
         return 2
-    except KontorError as exc:
+    except KontorError as exc:  # the service refused: bad input (2) or a node problem (1)
         _err(f"{exc.message} ({exc.code})")
-        return 1
+        return 2 if exc.status < 500 else 1
     except KeyboardInterrupt:
         return 130
     except OSError as exc:  # a port in use, a folder that cannot be made, a missing file
@@ -273,6 +273,7 @@ def _load_command_modules() -> None:
     from node import (  # noqa: I001 - registration order is the help's order
         cli_accounts,  # noqa: F401
         cli_business,  # noqa: F401
+        cli_shop,  # noqa: F401
         cli_chat,  # noqa: F401
         cli_federation,  # noqa: F401
     )

@@ -11,7 +11,9 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable
+import zoneinfo
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,22 +21,25 @@ from node.cli import GROUPS, _err, _node_config, _out, command
 from node.config import Config
 from node.errors import InvalidParameter
 from node.nodekey import key_path, load_key
+from node.services import media
+from node.services.accounts import now_ms
 from node.services.business import datarights, hours, profile, stats
-from node.services.business.context import Business
+from node.services.business.context import Business, operator
 from node.services.notifier import Notifier
 from node.services.setup import open_node
 from node.storage.db import Database
 
 T = TypeVar("T")
 
-GROUPS.setdefault("business", "the business's profile")
+GROUPS.setdefault("business", "the business: profile, catalog, quick replies, labels, "
+                  "greeting and away messages")
 GROUPS.setdefault("customer", "a customer's data: export and erasure")
 
 PROFILE_FLAGS = ("name", "description", "category", "postal_address", "website", "email",
                  "phone", "logo", "timezone")
 
 
-def _with_business(config: Config, fn: Callable[[Business], Awaitable[T]]) -> T:
+def with_business(config: Config, fn: Callable[[Business], Awaitable[T]]) -> T:
     open_node(config)
 
     async def run() -> T:
@@ -52,9 +57,13 @@ def _profile_args(p: argparse.ArgumentParser) -> None:
     for name in PROFILE_FLAGS:
         p.add_argument(f"--{name.replace('_', '-')}", dest=name,
                        help=f"the profile's {name} (an empty string clears it)")
-    p.add_argument("--hours", action="append", default=[], metavar="DAY=HH:MM-HH:MM[,...]",
-                   help="opening hours of a weekday (mon..sun), e.g. mon=09:00-17:00 or "
-                        "sun=closed; repeat for more days; replaces the given days only")
+    p.add_argument("--logo-file", type=Path, metavar="FILE",
+                   help="upload this image and make it the logo")
+    p.add_argument("--hours", action="append", default=[],
+                   metavar="DAYS=HH:MM-HH:MM[,HH:MM-HH:MM]|closed",
+                   help="opening hours of weekdays: mon=09:00-17:00, mon-fri=09:00-17:00, "
+                        "sat=09:00-12:00,13:00-16:00 or sun=closed; repeatable, later ones "
+                        "win; replaces the given days only")
     p.add_argument("--exception", action="append", default=[],
                    metavar="YYYY-MM-DD=HH:MM-HH:MM|closed",
                    help="hours of one date instead of its weekday's (holidays); repeatable")
@@ -64,7 +73,7 @@ def _profile_args(p: argparse.ArgumentParser) -> None:
 
 
 def profile_changes(ns: argparse.Namespace, current: dict[str, Any]) -> dict[str, Any]:
-    """The profile update the flags ask for (validated later by the service)."""
+    """The profile update the flags ask for (validated by the service)."""
     changes: dict[str, Any] = {}
     for name in PROFILE_FLAGS:
         value = getattr(ns, name)
@@ -73,11 +82,9 @@ def profile_changes(ns: argparse.Namespace, current: dict[str, Any]) -> dict[str
     if ns.hours:
         week = dict(current.get("hours") or {})
         for spec in ns.hours:
-            day, intervals = hours.parse_spec(spec)
-            if day not in hours.WEEKDAYS:
-                raise InvalidParameter(f"{spec!r}: the day is one of {', '.join(hours.WEEKDAYS)}",
-                                       code="INVALID_HOURS")
-            week[day] = intervals
+            key, intervals = hours.parse_spec(spec)
+            for day in hours.expand_days(key):
+                week[day] = intervals
         changes["hours"] = week
     if ns.exception or ns.clear_exception:
         dated = dict(current.get("exceptions") or {})
@@ -85,21 +92,38 @@ def profile_changes(ns: argparse.Namespace, current: dict[str, Any]) -> dict[str
             day, intervals = hours.parse_spec(spec)
             dated[hours.check_date(day).isoformat()] = intervals
         for day in ns.clear_exception:
-            dated.pop(day, None)
+            dated.pop(hours.check_date(day).isoformat(), None)
         changes["exceptions"] = dated
     return changes
+
+
+def _intervals(items: list[dict[str, str]] | None) -> str:
+    return ", ".join(f"{i['open']}-{i['close']}" for i in items or []) or "closed"
+
+
+def open_status(doc: dict[str, Any], at_ms: int) -> str:
+    """``yes, until 17:00 (Wed 2026-12-02)`` or ``no, opens Thu 2026-12-03 09:00``."""
+    if not doc["hours"] and not doc["exceptions"]:
+        return "yes (no opening hours set: always open)"
+    change = hours.next_change_ms(doc, at_ms)
+    zone = zoneinfo.ZoneInfo(doc["timezone"])
+    when = (datetime.fromtimestamp(change / 1000, UTC).astimezone(zone)
+            if change is not None else None)
+    if hours.is_open(doc, at_ms):
+        return "yes, open all week" if when is None else \
+            f"yes, until {when:%H:%M} ({when:%a %Y-%m-%d}, {doc['timezone']})"
+    return "no, and not within the next week" if when is None else \
+        f"no, opens {when:%a %Y-%m-%d %H:%M} ({doc['timezone']})"
 
 
 def _print_profile(doc: dict[str, Any]) -> None:
     for name in ("address", *PROFILE_FLAGS):
         _out(f"{name + ':':16} {doc.get(name) if doc.get(name) is not None else ''}")
     for day in hours.WEEKDAYS:
-        intervals = doc["hours"].get(day)
-        shown = ", ".join(f"{i['open']}-{i['close']}" for i in intervals or []) or "closed"
-        _out(f"{day + ':':16} {shown}")
+        _out(f"{day + ':':16} {_intervals(doc['hours'].get(day))}")
     for day, intervals in doc["exceptions"].items():
-        shown = ", ".join(f"{i['open']}-{i['close']}" for i in intervals) or "closed"
-        _out(f"{day + ':':16} {shown}")
+        _out(f"{day + ':':16} {_intervals(intervals)}")
+    _out(f"{'open now:':16} {open_status(doc, now_ms())}")
     _out(f"{'version:':16} {doc['version']}")
 
 
@@ -108,21 +132,44 @@ def cmd_business_profile(ns: argparse.Namespace) -> int:
     config = _node_config(ns)
 
     async def run(biz: Business) -> dict[str, Any]:
-        if ns.action == "set":
-            current = await biz.db.read(profile.current, config)
-            changes = profile_changes(ns, current)
-            if not changes:
-                raise InvalidParameter("nothing to set; give --name, --hours, ... (see "
-                                       "kontor business profile --help)", code="EMPTY_UPDATE")
-            await profile.update_unchecked(biz, changes)
-        return await profile.public_document(biz)
+        if ns.action == "show":
+            return await profile.public_document(biz)
+        current = await biz.db.read(profile.current, config)
+        changes = profile_changes(ns, current)
+        if not changes and ns.logo_file is None:
+            raise InvalidParameter("nothing to set; give --name, --hours, ... (see "
+                                   "kontor business profile --help)", code="EMPTY_UPDATE")
+        profile.check_changes(changes)  # before an upload, so bad input changes nothing
+        if ns.logo_file is not None:
+            changes["logo"] = await upload_file(biz, ns.logo_file)
+        return await profile.update(biz, operator(biz), changes)
 
-    doc = _with_business(config, run)
+    doc = with_business(config, run)
     if ns.json:
         _out(json.dumps(doc, indent=2, ensure_ascii=False))
     else:
         _print_profile(doc)
     return 0
+
+
+async def upload_file(biz: Business, path: Path) -> str:
+    """Store the file as a media blob (an image for the profile or the catalog) through
+    the service ``POST /media`` uses; its media id."""
+    limit = biz.config.limits.max_media_bytes
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed below; read in chunks
+    except OSError as exc:
+        raise InvalidParameter(f"{path}: {exc.strerror}", code="UNREADABLE_FILE") from None
+
+    async def chunks() -> AsyncIterator[bytes]:
+        while chunk := handle.read(256 * 1024):
+            yield chunk
+    try:
+        result = await media.upload(biz.db, biz.config.data_dir, operator(biz), chunks(),
+                                    limit)
+    finally:
+        handle.close()
+    return str(result["media_id"])
 
 
 def _stats_args(p: argparse.ArgumentParser) -> None:
@@ -164,7 +211,7 @@ def cmd_stats(ns: argparse.Namespace) -> int:
         _err(f"--days must be between 1 and {stats.MAX_DAYS}")
         return 2
     config = _node_config(ns)
-    report = _with_business(config, lambda biz: stats.report(biz, None, days=ns.days))
+    report = with_business(config, lambda biz: stats.report(biz, None, days=ns.days))
     if ns.json:
         _out(json.dumps(report, indent=2))
         return 0
@@ -190,7 +237,7 @@ def cmd_customer_export(ns: argparse.Namespace) -> int:
     if ns.output is not None and ns.output.exists():
         _err(f"{ns.output} already exists; choose a new file name")
         return 2
-    data = _with_business(config, lambda biz: datarights.export(biz, None, ns.address))
+    data = with_business(config, lambda biz: datarights.export(biz, None, ns.address))
     text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     if ns.output is None:
         sys.stdout.write(text)
@@ -213,7 +260,7 @@ def cmd_customer_erase(ns: argparse.Namespace) -> int:
              "if the customer asked for a copy)")
         return 2
     config = _node_config(ns)
-    result = _with_business(config, lambda biz: datarights.erase(biz, None, ns.address))
+    result = with_business(config, lambda biz: datarights.erase(biz, None, ns.address))
     removed = ", ".join(f"{k}: {v}" for k, v in sorted(result["removed"].items())) or "nothing"
     _out(f"erased {result['address']} ({removed})")
     return 0

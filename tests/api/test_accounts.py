@@ -65,7 +65,7 @@ async def test_closed_mode_and_operator_accounts(tmp_path: Path) -> None:
                   stdin="a good password\n")
     assert made.returncode == 0, made.stderr
     again = kontor(ini, "account", "add", "boss", "--password-stdin", stdin="another one!\n")
-    assert again.returncode == 1 and "ADDRESS_TAKEN" in again.stderr
+    assert again.returncode == 2 and "ADDRESS_TAKEN" in again.stderr
     async with running_node(ini) as node, aiohttp.ClientSession() as http:
         status, err = await call(http, node.url, "POST", "/register",
                                  body={"username": "eve", "password": "long enough"})

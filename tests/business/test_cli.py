@@ -46,7 +46,7 @@ def test_profile_show_and_set(ini: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert verify_document(doc, doc["server_name"], key.key_id, key.public_key)
     for bad in (["--hours", "someday=09:00-10:00"], ["--timezone", "Nowhere/Town"],
                 ["--email", "nope"], []):
-        assert main(["business", "profile", "set", "-c", str(ini), *bad]) == 1, bad
+        assert main(["business", "profile", "set", "-c", str(ini), *bad]) == 2, bad
         assert "error" in capsys.readouterr().err
 
 
@@ -82,4 +82,4 @@ def test_stats_and_customer_export_erase(ini: Path, tmp_path: Path,
     assert "erased eve@remote.example" in capsys.readouterr().out
     assert main(["customer", "export", "eve@remote.example", "-c", str(ini)]) == 0
     assert json.loads(capsys.readouterr().out)["conversation"] is None
-    assert main(["customer", "export", "not-an-address", "-c", str(ini)]) == 1
+    assert main(["customer", "export", "not-an-address", "-c", str(ini)]) == 2

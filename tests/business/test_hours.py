@@ -10,8 +10,10 @@ from node.errors import InvalidParameter
 from node.services.business.hours import (
     check_exceptions,
     check_hours,
+    expand_days,
     is_open,
     last_closed_ms,
+    next_change_ms,
     parse_spec,
 )
 
@@ -104,3 +106,27 @@ def test_cli_spec_parsing() -> None:
     for bad in ("mon", "mon=9-5", "mon=09:00", "=09:00-10:00"):
         with pytest.raises(InvalidParameter):
             parse_spec(bad)
+
+
+def test_day_ranges_and_lists() -> None:
+    assert expand_days("mon-fri") == ["mon", "tue", "wed", "thu", "fri"]
+    assert expand_days("fri-mon") == ["fri", "sat", "sun", "mon"]
+    assert expand_days("mon-wed,fri,Tue") == ["mon", "tue", "wed", "fri"]
+    for bad in ("", "monday", "mon-", "mon-xyz", "mon,,fri"):
+        with pytest.raises(InvalidParameter):
+            expand_days(bad)
+
+
+def test_next_opening_and_closing() -> None:
+    # 2025-03-31 is a Monday; Berlin is UTC+2 from the day before.
+    assert next_change_ms(BERLIN, ms("2025-03-31 08:00")) == ms("2025-03-31 10:00")
+    assert next_change_ms(BERLIN, ms("2025-03-31 10:30")) == ms("2025-03-31 11:00")
+    assert next_change_ms(BERLIN, ms("2025-03-31 16:00")) == ms("2025-04-04 20:00")
+    assert next_change_ms(BERLIN, ms("2025-04-04 21:00")) == ms("2025-04-05 00:00")
+    touching = {"timezone": "UTC", "hours": {"tue": [iv("09:00", "12:00"),
+                                                     iv("12:00", "17:00")]}}
+    assert next_change_ms(touching, ms("2025-04-01 10:00")) == ms("2025-04-01 17:00")
+    always = {"timezone": "UTC", "hours": {d: [iv("00:00", "24:00")] for d in
+                                           ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}
+    assert next_change_ms(always, ms("2025-04-01 10:00")) is None
+    assert next_change_ms({"timezone": "UTC", "hours": {}}, ms("2025-04-01 10:00")) is None

@@ -34,14 +34,14 @@ def test_password_set_and_account_removal(tmp_path: Path, capsys: pytest.Capture
     assert main(["account", "password", "anna", "--password-stdin", "-c", ini]) == 0
     assert "password of anna@" in capsys.readouterr().out
     monkeypatch.setattr("sys.stdin", _Lines("short\n"))
-    assert main(["account", "password", "anna", "--password-stdin", "-c", ini]) == 1
+    assert main(["account", "password", "anna", "--password-stdin", "-c", ini]) == 2
     assert main(["account", "remove", "anna", "-c", ini]) == 2, "needs --yes"
     assert main(["account", "remove", "anna", "--yes", "-c", ini]) == 0
-    assert main(["account", "remove", "business", "--yes", "-c", ini]) == 1
+    assert main(["account", "remove", "business", "--yes", "-c", ini]) == 2
     err = capsys.readouterr().err
     assert "CANNOT_REMOVE" in err
     monkeypatch.setattr("sys.stdin", _Lines("a new long password\n"))
-    assert main(["account", "password", "anna", "--password-stdin", "-c", ini]) == 1
+    assert main(["account", "password", "anna", "--password-stdin", "-c", ini]) == 2
     assert "UNKNOWN_ACCOUNT" in capsys.readouterr().err
 
 

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from node.errors import Conflict, InvalidParameter, NotFound
-from node.protocol.currencies import MINOR_UNITS
+from node.protocol.currencies import MINOR_UNITS, format_amount
 from node.services.accounts import Requester, now_ms
 from node.services.business import validate as v
 from node.services.business.context import Business, require_admin, require_reader
@@ -43,6 +43,21 @@ def check_currency(value: Any) -> str:
         raise InvalidParameter("currency must be an ISO 4217 code such as EUR",
                                code="INVALID_CURRENCY")
     return value
+
+
+def price_from_text(text: str, currency: Any) -> int:
+    """``"4.50"`` in EUR -> 450: an amount in the currency's units as minor units (the
+    CLI's form; at most as many decimals as the currency has)."""
+    code = check_currency(currency)
+    exponent = MINOR_UNITS[code]
+    whole, dot, frac = text.strip().partition(".")
+    if (not whole.isdigit() or not whole.isascii() or (dot and not frac.isdigit())
+            or len(frac) > exponent or len(whole) > 13):
+        places = f"at most {exponent} decimals" if exponent else "no decimals"
+        raise InvalidParameter(f"price {text[:20]!r} must be an amount such as "
+                               f"{format_amount(1999, code).split()[0]} ({code} has "
+                               f"{places})", code="INVALID_PRICE")
+    return int(whole) * 10**exponent + int(frac.ljust(exponent, "0") or 0)
 
 
 def check_product(body: dict[str, Any], base: dict[str, Any] | None = None) -> dict[str, Any]:

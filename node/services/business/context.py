@@ -38,6 +38,12 @@ class Business:
         return f"{self.config.business.account}@{self.config.node.server_name}"
 
 
+def operator(biz: Business) -> Requester:
+    """The operator at the node's shell (``kontor business ...``): an admin speaking for
+    the business, without a device."""
+    return Requester(address=biz.address, device_id="operator", device_pk=0, role="admin")
+
+
 def require_admin(who: Requester) -> None:
     """403 FORBIDDEN_ROLE unless ``who`` is an admin."""
     if who.role != "admin":

@@ -6,6 +6,7 @@ weekday is closed. An interval whose close is not after its open crosses midnigh
 ends the next day (``"22:00"``-``"02:00"``); ``"24:00"`` is allowed as a close. An
 interval belongs to the day it opens on. ``exceptions`` maps a date (``YYYY-MM-DD``) to
 the intervals of that day instead of its weekday's (an empty list: closed all day).
+``next_change_ms`` says when an open business closes or a closed one opens.
 
 Wall times are turned into instants with ``zoneinfo``: on a day when clocks change, an
 interval lasts its real length (``01:00``-``04:00`` is two hours on the spring-forward
@@ -111,6 +112,41 @@ def parse_spec(spec: str) -> tuple[str, list[Interval]]:
             raise InvalidParameter(f"{spec!r}: an interval is HH:MM-HH:MM", code="INVALID_HOURS")
         intervals.append({"open": start.strip(), "close": end.strip()})
     return key, check_intervals(intervals, key)
+
+
+def expand_days(key: str) -> list[str]:
+    """The weekdays a CLI day key names: ``mon``, a range ``mon-fri`` (``fri-mon`` wraps
+    over the weekend), or a list of either, ``mon-wed,fri``."""
+    days: list[str] = []
+    for part in key.lower().split(","):
+        first, dash, last = part.strip().partition("-")
+        if first not in WEEKDAYS or (dash and last not in WEEKDAYS):
+            raise InvalidParameter(f"{key!r}: a day is one of {', '.join(WEEKDAYS)}, a range "
+                                   "such as mon-fri, or a list such as mon-wed,fri",
+                                   code="INVALID_HOURS")
+        start = WEEKDAYS.index(first)
+        count = (WEEKDAYS.index(last) - start) % 7 + 1 if dash else 1
+        days += [WEEKDAYS[(start + i) % 7] for i in range(count)]
+    return list(dict.fromkeys(days))
+
+
+def next_change_ms(profile: dict[str, Any], at_utc_ms: int) -> int | None:
+    """When the business next closes (if open at ``at_utc_ms``) or opens (if closed),
+    within the coming week; None when that does not happen in it (or there are no hours).
+    Touching or overlapping intervals count as one open period."""
+    if not profile.get("hours") and not profile.get("exceptions"):
+        return None
+    tz = _zone(profile)
+    today = _local_date(at_utc_ms, tz)
+    spans = sorted(span for offset in range(-1, LOOKBACK_DAYS)
+                   for span in day_intervals(profile, today + timedelta(days=offset), tz))
+    if is_open(profile, at_utc_ms):
+        end = at_utc_ms
+        for start, stop in spans:
+            if start <= end < stop:
+                end = stop
+        return None if end >= max(stop for _, stop in spans) else end  # open all week
+    return min((start for start, _ in spans if start > at_utc_ms), default=None)
 
 
 def _instant(day: date, minute_of_day: int, tz: zoneinfo.ZoneInfo) -> int:

@@ -92,16 +92,11 @@ def _update_txn(db: Any, config: Config, changes: dict[str, Any], now: int) -> N
 async def update(biz: Business, who: Requester, changes: dict[str, Any]) -> dict[str, Any]:
     """Apply an admin's partial update; returns the new public document."""
     require_admin(who)
-    await update_unchecked(biz, changes)
-    return await public_document(biz)
-
-
-async def update_unchecked(biz: Business, changes: dict[str, Any]) -> None:
-    """Apply a partial update without a role check (the operator's CLI)."""
     checked = check_changes(changes)
     if not checked:
         raise InvalidParameter("nothing to change", code="EMPTY_UPDATE")
     await biz.db.write(_update_txn, biz.config, checked, now_ms())
+    return await public_document(biz)
 
 
 async def public_document(biz: Business) -> dict[str, Any]:
