@@ -31,6 +31,7 @@ from node.client.business import BusinessApi, parse_nameserver
 from node.client.content import Content, ReadReceipt, Text
 from node.client.devices import Devices
 from node.client.errors import ApiError, ClientError, is_transient, retry_delay
+from node.client.history import Archive
 from node.client.media import Media
 from node.client.models import Account, Event, Message
 from node.client.receiving import Receiver
@@ -58,12 +59,19 @@ class Client:
         self._receiver = Receiver(transport, store, identity, self.devices, account)
         self._recv_lock = asyncio.Lock()
         self._closed = asyncio.Event()
+        #: True once the node revoked this device and its store was wiped.
+        self.wiped = False
         #: The DNS server that business key pins are looked up at (None: the system's).
         self.dns_nameserver: tuple[str, int] | None = None
         self.media = Media(self)
         self.business = BusinessApi(self)
         self.team = Team(self)
         self.admin = Admin(self)
+        self.archive = Archive(self)
+        if isinstance(transport, HttpTransport):  # (not the node's automation device)
+            self._receiver.on_other = self.archive.on_event
+            self._receiver.on_message = self.archive.note
+            self._receiver.after_batch = self.archive.after_batch
 
     @property
     def address(self) -> str:
@@ -192,6 +200,9 @@ class Client:
         client = cls(transport, st, identity, Account.from_json(saved))
         await client._refresh_account()
         await client.devices.upload_initial_keys()
+        if isinstance(transport, HttpTransport):  # the first device starts the history
+            with contextlib.suppress(ClientError):
+                await client.archive.start()
         return client
 
     async def _refresh_account(self) -> None:
@@ -208,7 +219,8 @@ class Client:
         """Close the connection and the store; a running ``events()`` ends."""
         self._closed.set()
         await self.transport.close()
-        self.store.close()
+        if not self.wiped:
+            self.store.close()
 
     async def __aenter__(self) -> Client:
         return self
@@ -237,6 +249,9 @@ class Client:
             self.store.add_message(message.message_id, to, sender, self.device_id, True,
                                    message.ts, {**contents.to_wire(content), "from": sender,
                                                 "to": to})
+            if isinstance(self.transport, HttpTransport):
+                self.archive.note(message)
+                await self.archive.after_batch()
         return message
 
     async def mark_read(self, message: Message) -> None:
@@ -257,7 +272,11 @@ class Client:
         return every event not handed over yet. ApiError or ConnectionFailed when the
         node cannot be asked; nothing is lost then (the next call returns it)."""
         async with self._recv_lock:
-            await self._receiver.fetch(timeout_ms)
+            try:
+                await self._receiver.fetch(timeout_ms)
+            except ClientError as exc:
+                self._wipe_if_revoked(exc)
+                raise
             return self._receiver.take(1_000_000)
 
     async def events(self, *, websocket: bool = True,
@@ -289,6 +308,7 @@ class Client:
                     websocket = False  # a proxy that passes no WebSocket: long-poll
                     continue
                 if not is_transient(exc):
+                    self._wipe_if_revoked(exc)
                     raise
                 log.info("receiving failed (%s); retrying in %.1fs", exc, backoff)
                 await self._pause(retry_delay(exc, backoff))
@@ -296,6 +316,16 @@ class Client:
                 continue
             await self._pause(backoff)  # the socket closed: reconnect after a pause
             backoff = min(backoff * 2, MAX_BACKOFF)
+
+    def _wipe_if_revoked(self, exc: ClientError) -> None:
+        """The node revoked this device: delete its local store (keys, sessions,
+        history). A copy of the file taken before cannot be wiped from here."""
+        if isinstance(exc, ApiError) and exc.code == "DEVICE_REVOKED" \
+                and not self._closed.is_set():
+            log.warning("this device was revoked; wiping its local store")
+            self._closed.set()
+            self.wiped = True
+            self.store.wipe()
 
     def _handed(self) -> list[Event]:
         """The next waiting event, taken out of the inbox (empty: none, or closed)."""

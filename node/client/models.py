@@ -1,4 +1,5 @@
-"""What the SDK hands to an app: ``Message``, ``Receipt`` and ``DeliveryFailed`` events.
+"""What the SDK hands to an app: ``Message``, ``Receipt``, ``DeliveryFailed`` and
+``ArchiveEvent`` events.
 
 ``Client.events()`` yields all three, ``Client.history()`` returns stored ``Message``
 objects of the same shape. Events wait in the local store's inbox between being
@@ -52,7 +53,27 @@ class Receipt:
     ts: int
 
 
-Event = Message | Receipt | DeliveryFailed
+@dataclass(frozen=True)
+class ArchiveEvent:
+    """Something about this device's history (``client.archive``). ``kind``:
+
+    - ``device_added``: a new device ``device_id`` (named ``name``) of ``address`` was
+      added; show "a new device was added", and approve it with
+      ``client.archive.approve(device_id)`` if it is the person's own;
+    - ``history_approved``: another device (``device_id``) gave this one the history
+      keys of ``address`` (the owner); ``client.archive.download()`` fetches it;
+    - ``erased``: the business erased the customer ``address``; its local history and
+      sealed copies are gone from this device.
+    """
+
+    kind: str
+    address: str
+    device_id: str
+    name: str
+    ts: int
+
+
+Event = Message | Receipt | DeliveryFailed | ArchiveEvent
 
 
 def event_to_json(event: Event) -> dict[str, Any]:
@@ -64,6 +85,9 @@ def event_to_json(event: Event) -> dict[str, Any]:
     if isinstance(event, Receipt):
         return {"event": "receipt", "kind": event.kind, "message_ids": list(event.message_ids),
                 "by": event.by, "device": event.device, "ts": event.ts}
+    if isinstance(event, ArchiveEvent):
+        return {"event": "archive", "kind": event.kind, "address": event.address,
+                "device_id": event.device_id, "name": event.name, "ts": event.ts}
     return {"event": "failed", "message_id": event.message_id, "to": event.to,
             "reason": event.reason, "ts": event.ts, "text": str(event)}
 
@@ -77,6 +101,9 @@ def event_from_json(data: dict[str, Any]) -> Event:
     if kind == "receipt":
         return Receipt(data["kind"], tuple(data["message_ids"]), data["by"], data["device"],
                        data["ts"])
+    if kind == "archive":
+        return ArchiveEvent(data["kind"], data["address"], data["device_id"], data["name"],
+                            data["ts"])
     return DeliveryFailed(data["text"], message_id=data["message_id"], to=data["to"],
                           reason=data["reason"], ts=data["ts"])
 

@@ -63,6 +63,11 @@ class Receiver:
         self.devices, self.account = devices, account
         self.undecryptable = 0
         self.resyncs = 0  # times the node's stream restarted (restores) while we ran
+        #: Set by ``Client``: history events (``client.archive``), each stored message
+        #: (to seal a history copy), and the network work after each batch.
+        self.on_other: Callable[[dict[str, Any]], Event | None] = lambda event: None
+        self.on_message: Callable[[Message], None] = lambda message: None
+        self.after_batch: Callable[[], Awaitable[None]] | None = None
 
     def position(self) -> int:
         return int(self.store.get_json("position") or 0)
@@ -138,6 +143,8 @@ class Receiver:
         if used_prekey:
             with contextlib.suppress(ClientError):
                 await self.devices.top_up_prekeys()
+        if self.after_batch is not None:
+            await self.after_batch()
 
     def take(self, limit: int) -> list[Event]:
         """Take up to ``limit`` events out of the inbox, oldest first."""
@@ -156,8 +163,8 @@ class Receiver:
                 self.store.mark(item.message_ids[0], "delivered")
         elif kind == "failed":
             item = failed_event(event)
-        else:
-            return None, False  # other kinds (conversation updates) are for the team API
+        else:  # history events; other kinds (conversation updates) are for the team API
+            return self.on_other(event), False
         if item is None:
             log.warning("dropped a malformed %s event at %s", kind, event.get("pos"))
         return item, False
@@ -165,7 +172,8 @@ class Receiver:
     async def _learn_senders(self, events: list[dict[str, Any]]) -> None:
         """Fetch the published identity of every unknown device starting a session."""
         for event in events:
-            if not isinstance(event, dict) or event.get("type") != "message":
+            if not isinstance(event, dict) or event.get("type") not in ("message",
+                                                                        "history_keys"):
                 continue
             sender, device = event.get("sender"), event.get("sender_device")
             if not isinstance(sender, str) or not isinstance(device, str):
@@ -215,6 +223,7 @@ class Receiver:
         self.store.add_message(message.message_id, peer, sender, device, message.outgoing,
                                message.ts, {**contents.to_wire(content), "from": sender,
                                             "to": event["to"]})
+        self.on_message(message)
         return message
 
     def _open(self, sender: str, device: str, wire: bytes) -> tuple[bytes, Session, bool]:

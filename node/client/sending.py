@@ -10,6 +10,7 @@ before anything leaves.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import secrets
 from typing import Any
 
@@ -59,6 +60,37 @@ class Sender:
                     targets = self._apply_mismatch(targets, err.details)
         raise DeliveryFailed(f"the devices of {to} kept changing; try again", to=to,
                              reason="DEVICE_MISMATCH")
+
+    async def repair(self, sender: str, to: str, plaintext: bytes, message_id: str,
+                     missing: set[str]) -> None:
+        """Complete ``message_id`` for the devices of ``to`` that the recipient's node
+        reported without an envelope (docs/protocol.md, "Fan-out that repairs itself").
+        Devices gone meanwhile are skipped; DeliveryFailed when it cannot be done."""
+        # One txn id per repair: a retry after a lost answer is recognised by the node
+        # (TXN_CONFLICT then means the first attempt was stored).
+        txn_id = "r" + hashlib.sha256(f"{message_id} {sorted(missing)}".encode()
+                                      ).hexdigest()[:40]
+        async with self._lock:
+            self.devices.forget_list(to)
+            current = {d["device_id"] for d in await self.devices.entries(to)}
+            targets = {to: missing & current}
+            for _ in range(SEND_ATTEMPTS):
+                if not targets.get(to):
+                    return
+                fresh = await self._claim_missing(targets)
+                envelopes = self._encrypt_and_persist(targets, fresh, plaintext)
+                try:
+                    await self.transport.send(txn_id, sender, to, envelopes, repair=message_id)
+                    return
+                except ApiError as err:
+                    if err.code == "TXN_CONFLICT":
+                        return
+                    if err.code != "DEVICE_MISMATCH":
+                        raise
+                    gone = set((err.details.get("extra") or {}).get(to, []))
+                    targets = {to: targets[to] - gone}
+        raise DeliveryFailed(f"message {message_id} did not reach every device of {to}",
+                             message_id=message_id, to=to, reason="DEVICE_MISMATCH")
 
     async def _targets(self, sender: str, to: str) -> Targets:
         """Address -> device ids the message must be encrypted for."""

@@ -268,6 +268,28 @@ class Store:
                                   sealed])
         return cur.rowcount == 1
 
+    def get_message(self, message_id: str) -> dict[str, Any] | None:
+        """One stored message (as ``history`` gives them), None when unknown."""
+        r = self._conn.execute(
+            "SELECT message_id, peer, sender, sender_device, outgoing, ts, content "
+            "FROM messages WHERE message_id = ?", [message_id]).fetchone()
+        if r is None:
+            return None
+        return {"message_id": r[0], "peer": r[1], "sender": r[2], "sender_device": r[3],
+                "outgoing": bool(r[4]), "ts": r[5],
+                "content": json.loads(self._open(r[6], "m:" + r[0]))}
+
+    def wipe(self) -> None:
+        """Close the store and delete its file (and SQLite's side files): what a revoked
+        device does. A copy taken before cannot be reached from here."""
+        path = self._conn.execute("PRAGMA database_list").fetchone()[2]
+        with contextlib.suppress(sqlite3.Error):
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._conn.close()
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path + suffix)
+
     def latest_ts(self, message_ids: list[str] | tuple[str, ...], peer: str) -> int | None:
         """The newest time among the given messages we sent to ``peer`` (None: none)."""
         marks = ",".join("?" * len(message_ids))

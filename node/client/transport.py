@@ -23,6 +23,7 @@ from node.client.errors import BadResponse, ConnectionFailed, ServerError, api_e
 
 PREFIX = "/_kontor/client/v1"
 MAX_RESPONSE = 16 * 1024 * 1024
+WS_CLOSE_DEVICE_REVOKED = 4001
 
 
 class Transport(Protocol):
@@ -40,7 +41,8 @@ class Transport(Protocol):
     async def claim(self, address: str, device_ids: list[str] | None = None
                     ) -> list[dict[str, Any]]: ...
     async def send(self, txn_id: str, sender: str, to: str,
-                   envelopes: dict[str, dict[str, str]]) -> dict[str, Any]: ...
+                   envelopes: dict[str, dict[str, str]],
+                   repair: str | None = None) -> dict[str, Any]: ...
     async def sync(self, since: int, timeout_ms: int = 0, limit: int = 100,
                    epoch: str | None = None) -> dict[str, Any]: ...
     async def ack(self, up_to: int, epoch: str | None = None) -> None: ...
@@ -112,9 +114,12 @@ class HttpTransport:
         return (await self.request("POST", "/keys/claim", body))["devices"]
 
     async def send(self, txn_id: str, sender: str, to: str,
-                   envelopes: dict[str, dict[str, str]]) -> dict[str, Any]:
-        return await self.request("PUT", f"/send/{txn_id}",
-                                  {"from": sender, "to": to, "envelopes": envelopes})
+                   envelopes: dict[str, dict[str, str]],
+                   repair: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"from": sender, "to": to, "envelopes": envelopes}
+        if repair is not None:  # complete an earlier message for the devices named
+            body["repair"] = repair
+        return await self.request("PUT", f"/send/{txn_id}", body)
 
     async def sync(self, since: int, timeout_ms: int = 0, limit: int = 100,
                    epoch: str | None = None) -> dict[str, Any]:
@@ -186,6 +191,8 @@ class HttpTransport:
                         yield _json_frame(msg.data)
                 finally:
                     self._ws = None
+                if ws.close_code == WS_CLOSE_DEVICE_REVOKED:
+                    raise api_error(401, "DEVICE_REVOKED", "the node revoked this device")
 
     async def ws_ack(self, up_to: int, epoch: str | None = None) -> bool:
         """Acknowledge over the open socket; False when there is none."""

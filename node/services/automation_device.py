@@ -104,9 +104,10 @@ class LocalTransport:
         return answer["devices"]
 
     async def send(self, txn_id: str, sender: str, to: str,
-                   envelopes: dict[str, dict[str, str]]) -> dict[str, Any]:
+                   envelopes: dict[str, dict[str, str]],
+                   repair: str | None = None) -> dict[str, Any]:
         return await self._call(messaging.send(self.m, self.who, txn_id, to, envelopes,
-                                               sender))
+                                               sender, repair=repair))
 
     async def sync(self, since: int, timeout_ms: int = 0, limit: int = 100,
                    epoch: str | None = None) -> dict[str, Any]:

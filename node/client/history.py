@@ -1,0 +1,334 @@
+"""``client.archive``: history on every new device, end to end (docs/crypto.md §11).
+
+Each device that holds its owner's current history key (the owner is the account, or
+the business for a team member's device) seals every message it sends or receives and
+stores the copy on its node, which sees only ciphertext. A new device is announced to
+the others (``DeviceAdded``); one of them calls ``approve(device_id)``, which gives it
+every epoch's key over their pairwise ratchet session; the new device then calls
+``download()`` and finds the old messages in ``client.history(peer)``.
+
+The work that needs the network (sealing and uploading, rotating the key after a
+device was removed, repairing a fan-out) runs after each received batch and each send;
+what cannot be done now (no key yet, node unreachable) waits in the store for the next
+time. Nothing here raises into the receive loop: a failure is logged and retried.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+from crypto import history as sealing
+from crypto.canonicaljson import encode_canonical, loads_strict
+from crypto.encoding import b64decode, b64encode
+from crypto.errors import CryptoError
+from crypto.session import Session
+from node.client import content as contents
+from node.client.errors import ApiError, ClientError, ContentError, DeliveryFailed
+from node.client.models import ArchiveEvent, Message, event_to_json
+
+if TYPE_CHECKING:
+    from node.client.client import Client
+
+log = logging.getLogger("kontor.client.history")
+
+PENDING = "history_pending"  # message ids waiting to be sealed and stored
+REPAIRS = "fanout_repairs"  # devices_changed reports waiting to be repaired
+KEYS = "history_keys"
+MAX_PENDING = 20_000
+UPLOAD_BYTES = 600 * 1024
+PAGE = 200
+
+
+class Archive:
+    """The history namespace of a ``Client``; see the module docstring."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.store = client.store
+        self._state: dict[str, Any] | None = None
+        self._download_due = False
+        self._forget_due: list[str] = []
+
+    # ----- keys ---------------------------------------------------------------------
+
+    def keys(self) -> dict[int, bytes]:
+        """Epoch -> history key this device holds (empty: not approved yet)."""
+        saved = self.store.get_json(KEYS) or {}
+        return {int(e): b64decode(k, 32) for e, k in (saved.get("keys") or {}).items()}
+
+    def _add_keys(self, owner: str, keys: dict[int, bytes]) -> None:
+        saved = self.store.get_json(KEYS) or {"owner": owner, "keys": {}}
+        saved["keys"].update({str(e): b64encode(k) for e, k in keys.items()})
+        self.store.put_json(KEYS, saved)
+
+    @property
+    def owner(self) -> str:
+        """Whose history this device keeps: the business for a team member's device."""
+        account = self.client.account
+        return account.speaks_as if account.role in ("admin", "agent") else account.address
+
+    # ----- received events (inside the receiver's transaction: nothing awaits) ------------
+
+    def on_event(self, event: dict[str, Any]) -> ArchiveEvent | None:
+        """A node event of a kind this namespace handles, turned into an app event."""
+        kind = event.get("type")
+        try:
+            if kind == "history_keys":
+                return self._receive_keys(event)
+            if kind == "device_added" and isinstance(event.get("device_id"), str):
+                return ArchiveEvent("device_added", str(event.get("address")),
+                                    event["device_id"], str(event.get("name", "")),
+                                    int(event.get("ts", 0)))
+            if kind == "erased":
+                return self._erase(str(event.get("conversation_sha256", "")),
+                                   int(event.get("ts", 0)))
+            if kind == "devices_changed":
+                self._note_repair(event)
+        except (CryptoError, ClientError, KeyError, TypeError, ValueError) as exc:
+            log.warning("dropped a %s event: %s", kind, exc)
+        return None
+
+    def note(self, message: Message) -> None:
+        """A message was stored: seal it when this device holds the key."""
+        if not self.keys():
+            return
+        pending = self.store.get_json(PENDING) or []
+        if len(pending) < MAX_PENDING:
+            self.store.put_json(PENDING, [*pending, message.message_id])
+
+    def _receive_keys(self, event: dict[str, Any]) -> ArchiveEvent | None:
+        owner, device = self.owner, event.get("sender_device")
+        if event.get("owner") != owner or event.get("sender") != owner \
+                or not isinstance(device, str):
+            raise ContentError("history keys for another owner")
+        receiver = self.client._receiver
+        plaintext, session, _ = receiver._open(owner, device, b64decode(event["ciphertext"]))
+        self.store.put_session(owner, device, session.to_bytes())
+        body = loads_strict(sealing.unpad(plaintext))
+        if not isinstance(body, dict) or body.get("type") != "history_keys" or \
+                {body.get("from"), body.get("to"), body.get("owner")} != {owner}:
+            raise ContentError("not a history keys message for this owner")
+        keys = {int(e): b64decode(k, 32) for e, k in body["keys"].items()}
+        self._add_keys(owner, keys)
+        self._state = None
+        self._download_due = True
+        return ArchiveEvent("history_approved", owner, device, "", int(event.get("ts", 0)))
+
+    def _erase(self, digest: str, ts: int) -> ArchiveEvent | None:
+        for conversation in self.store.conversations():
+            peer = conversation["peer"]
+            if b64encode(hashlib.sha256(peer.encode()).digest()) == digest:
+                self._forget_due.append(peer)  # after the batch: forget checkpoints
+                return ArchiveEvent("erased", peer, "", "", ts)
+        return None
+
+    def _note_repair(self, event: dict[str, Any]) -> None:
+        missing = [d for d in event.get("missing") or [] if isinstance(d, str)]
+        if missing and isinstance(event.get("message_id"), str):
+            repairs = self.store.get_json(REPAIRS) or []
+            repairs.append({"message_id": event["message_id"], "to": event.get("to"),
+                            "missing": missing[:100]})
+            self.store.put_json(REPAIRS, repairs[-1000:])
+
+    # ----- work after a batch or a send --------------------------------------------------
+
+    async def after_batch(self) -> None:
+        """Repair fan-outs, then seal and store what is waiting (errors are logged)."""
+        while self._forget_due:  # an erase: before the app hears of it
+            self.store.forget(self._forget_due.pop())
+        try:
+            await self._repair_all()
+            if self._download_due:  # just approved: fetch the history, newest first
+                self._download_due = False
+                await self.download()
+            await self.flush()
+        except (ClientError, CryptoError) as exc:
+            log.info("history work postponed: %s", exc)
+
+    async def state(self) -> dict[str, Any]:
+        if self._state is None:
+            self._state = await self.client.http.request("GET", "/history")
+        return self._state
+
+    async def start(self) -> bool:
+        """Start the owner's history when there is none and this device may (the first
+        device of an account, an admin's device for the team); True when it holds a key."""
+        if self.keys():
+            return True
+        state = await self.state()
+        if state["epoch"] != 0 or not state.get("may_approve"):
+            return False
+        try:
+            await self.client.http.request("POST", "/history/epochs", {"epoch": 1})
+        except ApiError as err:
+            if err.code in ("EPOCH_EXISTS", "HISTORY_FORBIDDEN"):
+                self._state = None
+                return False
+            raise
+        self._add_keys(self.owner, {1: sealing.new_key()})
+        self._state = None
+        return True
+
+    async def flush(self) -> int:
+        """Seal waiting messages to the current key and store them; returns how many."""
+        pending: list[str] = self.store.get_json(PENDING) or []
+        keys = self.keys()
+        if not pending or not keys:
+            return 0
+        epoch = max(keys)
+        items, size, taken = [], 0, 0
+        for message_id in pending[:100]:
+            taken += 1
+            item = self._sealed(message_id, epoch, keys[epoch])
+            if item is not None:
+                size += len(item["sealed"])
+                items.append(item)
+            if size > UPLOAD_BYTES:
+                break
+        if items:
+            try:
+                await self.client.http.request("PUT", "/history/items", {"items": items})
+            except ApiError as err:
+                if err.code == "HISTORY_KEY_ROTATION":
+                    await self.rotate(epoch)
+                    return 0
+                if err.code not in ("STALE_EPOCH", "HISTORY_KEY_MISSING"):
+                    raise
+                return 0  # the next epoch's key is on its way
+        rest = (self.store.get_json(PENDING) or [])[taken:]
+        self.store.put_json(PENDING, rest)
+        return len(items) + (await self.flush() if rest else 0)
+
+    def _sealed(self, message_id: str, epoch: int, key: bytes) -> dict[str, Any] | None:
+        row = self.store.get_message(message_id)
+        if row is None:
+            return None  # forgotten (erased) meanwhile
+        record = {k: row[k] for k in ("message_id", "sender", "sender_device", "peer", "ts",
+                                      "outgoing", "content")}
+        record["to"] = row["content"].get("to", row["peer"])
+        sealed = sealing.seal(key, epoch, self.owner, message_id, row["peer"], row["ts"],
+                              encode_canonical(record))
+        return {"item_id": message_id, "conversation": row["peer"], "ts": row["ts"],
+                "epoch": epoch, "sealed": b64encode(sealed)}
+
+    async def rotate(self, epoch: int) -> None:
+        """A device that held the key of ``epoch`` was removed: start the next epoch and
+        give its key to the other remaining holders (unless another device did)."""
+        try:
+            await self.client.http.request("POST", "/history/epochs", {"epoch": epoch + 1})
+        except ApiError as err:
+            if err.code == "EPOCH_EXISTS":
+                return  # another device rotated; its key reaches us as history_keys
+            raise
+        key = sealing.new_key()
+        self._add_keys(self.owner, {epoch + 1: key})
+        listed = await self.client.http.request("GET", "/history/devices")
+        for device in listed["devices"]:
+            if epoch in device["epochs"] and device["device_id"] != self.client.device_id:
+                await self._give(device["device_id"], {epoch + 1: key})
+        self._state = None
+
+    # ----- approving and downloading -----------------------------------------------------
+
+    async def pending_devices(self) -> list[dict[str, Any]]:
+        """The owner's devices that hold no history key yet (to approve)."""
+        listed = await self.client.http.request("GET", "/history/devices")
+        return [d for d in listed["devices"] if not d["epochs"]
+                and d["device_id"] != self.client.device_id]
+
+    async def approve(self, device_id: str) -> list[int]:
+        """Give ``device_id`` (another device of this owner) every history key this
+        device holds; returns the epochs given. The node refuses (``ApiError``) when the
+        policy does not let this device approve (``[business] history_approval``)."""
+        if not await self.start():
+            raise ClientError("this device holds no history key to give")
+        return await self._give(device_id, self.keys())
+
+    async def _give(self, device_id: str, keys: dict[int, bytes]) -> list[int]:
+        owner = self.owner
+        body = {"type": "history_keys", "from": owner, "to": owner, "owner": owner,
+                "keys": {str(e): b64encode(k) for e, k in sorted(keys.items())}}
+        if self.store.get_session(owner, device_id) is None:
+            started = await self.client.devices.start_sessions(owner, [device_id])
+            self.store.put_session(owner, device_id, started[device_id].to_bytes())
+        with self.store.batch():
+            state = self.store.get_session(owner, device_id)
+            assert state is not None
+            session = Session.from_bytes(state)
+            wire = session.encrypt(sealing.pad(encode_canonical(body)))
+            self.store.put_session(owner, device_id, session.to_bytes())
+        answer = await self.client.http.request("POST", "/history/keys", {
+            "device_id": device_id, "epochs": sorted(keys), "ciphertext": b64encode(wire)})
+        return list(answer["epochs"])
+
+    async def download(self, peer: str | None = None, *, max_pages: int = 1000) -> int:
+        """Fetch the sealed history page by page, newest first, open it and add it to
+        the local history (``client.history(peer)``); returns how many messages were
+        new. ``ApiError`` ``NOT_APPROVED`` before a device approved this one."""
+        keys, owner, before, added = self.keys(), self.owner, None, 0
+        for _ in range(max_pages):
+            params: dict[str, Any] = {"limit": PAGE}
+            if peer is not None:
+                params["conversation"] = peer
+            if before is not None:
+                params["before"] = before
+            page = await self.client.http.request("GET", "/history/items", params=params)
+            with self.store.batch():
+                for item in page["items"]:
+                    added += self._open_item(owner, keys, item)
+            before = page.get("next")
+            if before is None:
+                break
+        return added
+
+    def _open_item(self, owner: str, keys: dict[int, bytes], item: dict[str, Any]) -> int:
+        try:
+            sealed = b64decode(item["sealed"])
+            key = keys.get(sealing.epoch_of(sealed))
+            if key is None:
+                raise ContentError(f"no key for epoch {sealing.epoch_of(sealed)}")
+            record = loads_strict(sealing.open_sealed(key, owner, item["item_id"],
+                                                      item["conversation"], item["ts"],
+                                                      sealed))
+            content = record["content"]
+            _, claimed_from, claimed_to = contents.decode(  # refuses invalid content
+                sealing.pad(encode_canonical(content)))
+            if record["message_id"] != item["item_id"] or record["peer"] != \
+                    item["conversation"] or record["ts"] != item["ts"] or \
+                    (claimed_from, claimed_to) != (record["sender"], record["to"]):
+                raise ContentError("the copy names another message")
+        except (CryptoError, ClientError, KeyError, TypeError, ValueError) as exc:
+            log.warning("dropped history copy %s: %s", item.get("item_id"), exc)
+            return 0
+        return int(self.store.add_message(record["message_id"], record["peer"],
+                                          record["sender"], record["sender_device"],
+                                          bool(record["outgoing"]), record["ts"], content))
+
+    # ----- fan-out repair ----------------------------------------------------------------
+
+    async def _repair_all(self) -> None:
+        repairs = self.store.get_json(REPAIRS) or []
+        for repair in repairs:
+            try:
+                await self._repair(repair)
+            except DeliveryFailed as failed:
+                self.store.push_event(event_to_json(failed))
+            except ApiError as err:
+                self.store.push_event(event_to_json(DeliveryFailed(
+                    f"message {repair['message_id']} to {repair['to']} did not reach every "
+                    f"device: {err.code}", message_id=repair["message_id"],
+                    to=str(repair["to"]), reason=err.code)))
+            self.store.put_json(REPAIRS, (self.store.get_json(REPAIRS) or [])[1:])
+
+    async def _repair(self, repair: dict[str, Any]) -> None:
+        """Encrypt the message again for the devices that lacked an envelope."""
+        row = self.store.get_message(repair["message_id"])
+        if row is None:
+            return  # not kept (a read receipt) or forgotten: nothing to repair
+        to, sender = repair["to"], row["sender"]
+        content = contents.from_wire(row["content"])
+        plaintext = contents.encode(content, sender, to)
+        await self.client._sender.repair(sender, to, plaintext, repair["message_id"],
+                                         set(repair["missing"]))
