@@ -15,6 +15,8 @@ descriptors. Here each accepted connection is a ``ManagedConnection`` (aiohttp's
   chunks fails the body read with ``408 BODY_TIMEOUT`` (the connection then closes);
 - an idle keep-alive connection closes after ``idle_timeout_seconds`` (aiohttp's
   keep-alive timer, which also runs from the moment a connection opens);
+- an answer sent before the body was read is followed by at most ``LINGER_SECONDS`` of
+  reading and dropping the rest, then the connection closes;
 - ``max_connections`` is fitted to the process's file descriptor limit at start
   (``fit_descriptor_limit``), so ``accept()`` never runs out of descriptors.
 
@@ -45,6 +47,10 @@ log = logging.getLogger("kontor.connections")
 #: Descriptors kept free for the database, media files and outgoing connections.
 RESERVED_DESCRIPTORS = 256
 BACKLOG = 512
+#: After an answer sent before its request's body was read (413, 401, 408), the rest of
+#: the body is read and dropped for at most this long, so that the client, still
+#: sending, reads the answer instead of a reset; then the connection closes.
+LINGER_SECONDS = 2.0
 _REFUSAL = (b'{"error": {"code": "TOO_MANY_CONNECTIONS", "message": "this node has too '
             b'many open connections; try again shortly"}}')
 REFUSAL = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
@@ -149,6 +155,8 @@ class ManagedConnection(RequestHandler):
         if isinstance(exc, HttpProcessingError):
             first = str(exc.message).strip().splitlines()[:1] or [""]
             log.info("malformed request from %s: %s %s", self.address, exc.code, first[0])
+        elif isinstance(exc, BodyTimeout):  # raised again while lingering: already answered
+            log.debug("closing a connection from %s: %s", self.address, exc)
         elif isinstance(exc, ConnectionError):
             log.info("client %s went away: %s", self.address, exc or type(exc).__name__)
         else:
@@ -165,7 +173,8 @@ class ConnectionManager:
         self.connections: set[ManagedConnection] = set()
         self.per_address: Counter[str] = Counter()
         self.refused = 0
-        self._args = {"keepalive_timeout": limits.idle_timeout, "lingering_time": 0,
+        self._args = {"keepalive_timeout": limits.idle_timeout,
+                      "lingering_time": LINGER_SECONDS,
                       "access_log": None, **handler_args}
         self._sweeper: asyncio.Task[None] | None = None
 

@@ -87,7 +87,7 @@ async def test_a_body_that_does_not_arrive_whole_in_time_is_refused(
             while time.monotonic() - start < 5 and not reader.at_eof():
                 writer.write(b" ")  # a trickle: never a gap, never the end
                 try:
-                    answer = await asyncio.wait_for(reader.read(), 0.3)
+                    answer = await asyncio.wait_for(reader.read(65536), 0.3)
                     break
                 except TimeoutError:
                     continue
