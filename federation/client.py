@@ -28,6 +28,7 @@ import aiohttp
 import yarl
 
 from federation.discovery import Discovery, DiscoveryError, InvalidServerName
+from federation.policy import DestinationDenied, ServerPolicy
 from federation.sender import DeliveryError
 from federation.signatures import sign_kontor_request
 
@@ -42,6 +43,11 @@ class RemoteError(Exception):
     def __init__(self, destination: str, status: int, code: str, message: str) -> None:
         super().__init__(f"{destination}: {status or 'unreachable'} {code}: {message}")
         self.destination, self.status, self.code = destination, status, code
+
+
+class DeniedRemote(RemoteError):
+    """Not sent: the local ``[federation]`` policy does not federate with it (403
+    ``DESTINATION_DENIED``)."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +73,9 @@ class FederationClient:
     def __init__(self, identity: Identity, discovery: Discovery,
                  session: aiohttp.ClientSession, *, scheme: str = "https",
                  tls: ssl.SSLContext | None = None, timeout: float = 30.0,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 policy: ServerPolicy | None = None) -> None:
+        self.policy = policy or ServerPolicy()
         self.identity = identity
         self.discovery = discovery
         self.session = session
@@ -78,7 +86,8 @@ class FederationClient:
 
     async def request(self, destination: str, method: str, path: str,
                       body: dict[str, Any] | None = None) -> Any:
-        """A signed request; the decoded JSON answer, or RemoteError."""
+        """A signed request; the decoded JSON answer, or RemoteError (DeniedRemote when
+        the policy does not federate with ``destination``)."""
         raw = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
         path = yarl.URL(path).raw_path_qs  # exactly the path aiohttp will put on the wire
         headers = sign_kontor_request(method, f"{self.scheme}://{destination}{path}", raw,
@@ -97,8 +106,14 @@ class FederationClient:
         """An unsigned GET of a public document (profile, catalog)."""
         return await self._send(destination, "GET", path, b"", {})
 
+    def _permit(self, destination: str) -> None:
+        if not self.policy.permits(destination):
+            denied = DestinationDenied(destination)
+            raise DeniedRemote(destination, denied.status, denied.code, str(denied))
+
     async def _send(self, destination: str, method: str, path: str, raw: bytes,
                     headers: dict[str, str]) -> Any:
+        self._permit(destination)
         try:
             found = await self.discovery.resolve(destination)
         except (DiscoveryError, InvalidServerName) as exc:
@@ -134,6 +149,7 @@ class FederationClient:
                           limit: int) -> int:
         """Download a media blob (signed request) into ``out``; returns its size.
         RemoteError on an error answer or when it is larger than ``limit``."""
+        self._permit(destination)
         path = f"{FED_PREFIX}/media/{media_id}"
         headers = sign_kontor_request("GET", f"{self.scheme}://{destination}{path}", b"",
                                       self.identity.server_name, destination,

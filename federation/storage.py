@@ -15,6 +15,8 @@ from typing import Any
 import sqlite_utils
 from sqlite_utils import Migrations
 
+from federation.policy import ServerPolicy
+
 MIGRATIONS = Migrations("kontor-federation")
 
 
@@ -67,9 +69,11 @@ def m0001_federation(db: sqlite_utils.Database) -> None:
 
 # --- outbox ---------------------------------------------------------------------------
 
-def enqueue_txn(db: sqlite_utils.Database, destination: str, kind: str,
-                item: dict[str, Any], now_ms: int) -> int:
-    """Append one item for ``destination``; returns its queue id."""
+def enqueue_txn(db: sqlite_utils.Database, policy: ServerPolicy, destination: str,
+                kind: str, item: dict[str, Any], now_ms: int) -> int:
+    """Append one item for ``destination``; returns its queue id. DestinationDenied
+    (nothing written) when ``policy`` does not federate with it."""
+    policy.check(destination)
     text = json.dumps(item, separators=(",", ":"), sort_keys=True)
     cur = db.execute("INSERT INTO fed_outbox (destination, kind, item, size, created_ms) "
                      "VALUES (?, ?, ?, ?, ?)", [destination, kind, text, len(text), now_ms])

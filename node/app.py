@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from federation.policy import ServerPolicy
 from node import draining, logs
 from node.api import (
     business,
@@ -123,7 +124,7 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
     epoch = await db.read(nodestore.get_meta, STREAM_EPOCH)
     app[MESSAGING] = Messaging(db, app[NOTIFIER], app[HOOKS], config.node.server_name,
                                config.business_address, runtime.link if runtime else None,
-                               epoch or "")
+                               epoch or "", runtime.policy if runtime else ServerPolicy())
     app[HISTORY] = History(db, app[NOTIFIER], config.business_address,
                            config.business.history_approval)
     tasks = [asyncio.create_task(retention.run_forever(db, config), name="retention"),

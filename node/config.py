@@ -146,9 +146,12 @@ class FederationSettings:
         lo=1, hi=24 * 60)
     clock_skew_seconds: int = setting(300, "Accepted clock difference for signed requests.",
                                       lo=5, hi=3600)
-    allow: NameList = setting((), "If non-empty, only these server names may federate with "
-                              "us (comma-separated).")
-    deny: NameList = setting((), "Server names refused outright (comma-separated).")
+    allow: NameList = setting((), "If non-empty, only these server names are federated "
+                              "with, in both directions (comma-separated): requests from "
+                              "others are refused (ORIGIN_DENIED), and local calls that "
+                              "would reach others are 403 DESTINATION_DENIED.")
+    deny: NameList = setting((), "Server names refused outright, in both directions "
+                             "(comma-separated); deny wins over allow.")
     max_inbound_per_origin: int = setting(
         4, "Concurrent inbound requests handled for one origin server, counted only once "
         "its signature verified.", lo=1, hi=64)

@@ -48,6 +48,8 @@ async def directory(request: web.Request) -> web.Response:
         doc = await runtime.client.get_public(server, f"{FED_PREFIX}/{document}")
         keys = await runtime.client.fetch_keys(server)
     except RemoteError as exc:
+        if exc.status == 403:  # our [federation] policy (DESTINATION_DENIED) or theirs
+            raise Forbidden(str(exc), code=exc.code) from None
         if exc.status == 404:
             raise NotFound(f"{server} publishes no {document}", code="UNKNOWN_DOCUMENT") \
                 from None

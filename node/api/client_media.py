@@ -49,6 +49,8 @@ async def download(request: web.Request) -> web.FileResponse:
             path = await media.fetch_remote(request.app[DB], config.data_dir, runtime.client,
                                             server, media_id, config.limits.max_media_bytes)
         except RemoteError as exc:
+            if exc.status == 403:  # our [federation] policy (DESTINATION_DENIED) or theirs
+                raise Forbidden(str(exc), code=exc.code) from None
             if exc.status in (404, 413):
                 raise NotFound(f"{server} has no such media", code="UNKNOWN_MEDIA") from None
             raise Unavailable(f"cannot fetch the media from {server}: {exc}",

@@ -23,6 +23,7 @@ from aiohttp import web
 
 from federation.keys import KeyLookupError
 from federation.nonces import NonceCapacityError, ReplayError
+from federation.policy import ServerPolicy
 from federation.signatures import (
     KONTOR_LABEL,
     SignatureVerificationError,
@@ -93,7 +94,7 @@ def _claimed_origin(request: web.Request) -> str:
 
 
 def _check_lists(origin: str, allow: tuple[str, ...], deny: tuple[str, ...]) -> None:
-    if origin in deny or (allow and origin not in allow):
+    if not ServerPolicy(allow, deny).permits(origin):  # the same rule as outgoing
         raise Forbidden(f"this node does not federate with {origin}", code="ORIGIN_DENIED")
 
 

@@ -14,6 +14,8 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 from federation import storage as fed_store
+from federation.client import DeniedRemote
+from federation.policy import DestinationDenied
 from federation.sender import Sender
 from node.errors import BadRequest, Conflict, Forbidden, Unavailable
 from node.events import Hooks
@@ -92,6 +94,8 @@ class FederationLink:
             if status == 404:
                 raise Forbidden(f"{destination} does not know that account",
                                 code="UNKNOWN_ACCOUNT", status=404) from None
+            if isinstance(exc, DeniedRemote):  # our own policy: nothing was sent
+                raise Forbidden(str(DestinationDenied(destination)), code=code) from None
             if status == 403:  # refused by the peer (BLOCKED, ORIGIN_DENIED): say so
                 raise Forbidden(f"{destination} refuses this: {exc}", code=code) from None
             raise Unavailable(f"cannot reach {destination}: {exc}", code=code) from None

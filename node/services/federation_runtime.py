@@ -26,6 +26,7 @@ from federation.discovery import Discovery
 from federation.keys import KeyRing, own_document
 from federation.netguard import GuardedResolver, TtlCache, make_connector, make_dns_resolver
 from federation.nonces import NonceCache
+from federation.policy import ServerPolicy
 from federation.sender import Sender, SenderPolicy
 from node.config import Config
 from node.errors import StorageFull
@@ -57,6 +58,7 @@ class FederationRuntime:
     hooks: Hooks
     discovery: Discovery = field(init=False)
     client: FederationClient = field(init=False)
+    policy: ServerPolicy = field(init=False)  # [federation] allow / deny, both directions
     keyring: KeyRing = field(init=False)
     nonces: NonceCache = field(init=False)
     sender: Sender = field(init=False)
@@ -90,8 +92,9 @@ class FederationRuntime:
                                    allow_private=fed.allow_private_addresses,
                                    ssl_context=tls)
         identity = Identity(self.server_name, self.node_key.key_id, self.node_key.sign)
+        self.policy = ServerPolicy(fed.allow, fed.deny)
         self.client = FederationClient(identity, self.discovery, self._session, scheme=scheme,
-                                       tls=tls)
+                                       tls=tls, policy=self.policy)
         dns = make_dns_resolver(nameserver)
         pin_cache: TtlCache[frozenset[str] | None] = TtlCache(1024)
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from federation import storage as fed_store
+from federation.policy import DestinationDenied, ServerPolicy
 from node.errors import Conflict, DeviceRevoked, Forbidden, NotFound
 from node.events import Hooks
 from node.services import team
@@ -58,6 +59,7 @@ class Messaging:
     #: The stream epoch (``node_meta``): a new one after every restore, so devices know
     #: that positions they hold from before mean nothing (docs/protocol.md "Receiving").
     epoch: str = ""
+    policy: ServerPolicy = ServerPolicy()  # [federation] allow / deny, for the outbox
 
 
 def body_hash(body: dict[str, Any]) -> str:
@@ -143,9 +145,10 @@ def _check_envelopes(expected: dict[str, dict[str, int | None]],
                        "lists and retry", code="DEVICE_MISMATCH", details=mismatch)
 
 
-def _send_txn(db: Any, who: Requester, server_name: str, business: str, txn_id: str,
-              digest: str, sender: str, to: str, envelopes: dict[str, dict[str, str]],
-              now: int, repair: str | None = None) -> _Accepted:
+def _send_txn(db: Any, who: Requester, m: Messaging, txn_id: str, digest: str, sender: str,
+              to: str, envelopes: dict[str, dict[str, str]], now: int,
+              repair: str | None = None) -> _Accepted:
+    server_name, business = m.server_name, m.business
     previous = store.get_send_txn(db, who.address, who.device_id, txn_id)
     if previous is not None:
         return _Accepted(_replay(previous, digest), [])
@@ -168,7 +171,7 @@ def _send_txn(db: Any, who: Requester, server_name: str, business: str, txn_id: 
     for address, per_device in envelopes.items():
         if address == to and not to_is_local:
             item = {**base, "envelopes": per_device} | ({"repair": True} if repair else {})
-            fed_store.enqueue_txn(db, server_of(to), "message", item, now)
+            fed_store.enqueue_txn(db, m.policy, server_of(to), "message", item, now)
             continue
         for device_id, ciphertext in per_device.items():
             pk = expected[address][device_id]
@@ -202,8 +205,11 @@ async def send(m: Messaging, who: Requester, txn_id: str, to: str,
     team.check_sender(who, sender, m.business)
     digest = body_hash({"from": sender, "to": to, "envelopes": envelopes}
                        | ({"repair": repair} if repair else {}))
-    accepted = await m.db.write(_send_txn, who, m.server_name, m.business, txn_id, digest,
-                                sender, to, envelopes, now_ms(), repair)
+    try:
+        accepted = await m.db.write(_send_txn, who, m, txn_id, digest, sender, to,
+                                    envelopes, now_ms(), repair)
+    except DestinationDenied as exc:
+        raise Forbidden(str(exc), code=exc.code) from None
     if accepted.destination and m.remote is not None:
         m.remote.wake(accepted.destination)
     m.notifier.notify(accepted.device_pks)
@@ -243,8 +249,9 @@ def receipt_events(db: Any, sender: str, business: str, payload: dict[str, Any]
             for pk in team.devices(db, sender, business).values()]
 
 
-def _ack_txn(db: Any, who: Requester, server_name: str, business: str, up_to: int,
+def _ack_txn(db: Any, who: Requester, m: Messaging, up_to: int,
              now: int) -> tuple[list[int], set[str], list[dict[str, Any]]]:
+    server_name, business = m.server_name, m.business
     if not account_store.device_exists(db, who.device_pk):
         raise DeviceRevoked()
     acked = store.ack_events_txn(db, who.device_pk, up_to)
@@ -259,8 +266,8 @@ def _ack_txn(db: Any, who: Requester, server_name: str, business: str, up_to: in
         receipts.append(payload)
         if server_of(sender) == server_name:
             events += receipt_events(db, sender, business, payload)
-        else:
-            fed_store.enqueue_txn(db, server_of(sender), "receipt",
+        elif m.policy.permits(server_of(sender)):  # none for a server we do not federate
+            fed_store.enqueue_txn(db, m.policy, server_of(sender), "receipt",
                                   {**payload, "to": sender}, now)
             destinations.add(server_of(sender))
     store.append_events_txn(db, events, now)
@@ -275,8 +282,7 @@ async def ack(m: Messaging, who: Requester, up_to: int, epoch: str | None = None
         raise Conflict("the node was restored: positions from before mean nothing; sync "
                        "from 0 with the current epoch", code="EPOCH_CHANGED",
                        details={"epoch": m.epoch})
-    notified, destinations, receipts = await m.db.write(_ack_txn, who, m.server_name,
-                                                        m.business, up_to, now_ms())
+    notified, destinations, receipts = await m.db.write(_ack_txn, who, m, up_to, now_ms())
     m.notifier.notify(notified)
     for receipt in receipts:
         await m.hooks.fire("receipt.delivered", message_id=receipt["message_id"],

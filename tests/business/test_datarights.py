@@ -8,6 +8,7 @@ from pathlib import Path
 import aiohttp
 
 from federation import storage as fed_store
+from federation.policy import ServerPolicy
 from node.appkeys import DB
 from node.services.accounts import now_ms
 from node.services.business import retention
@@ -76,7 +77,7 @@ async def test_export_then_erase_leaves_nothing(node: RunningNode,
     assert status == 200
     await call(http, node.url, "POST", B + "/blocks", admin, {"target": address})
     # Something queued for federation that names Carl (a copy of a receipt, say).
-    await biz(node).db.write(fed_store.enqueue_txn, "remote.example", "receipt",
+    await biz(node).db.write(fed_store.enqueue_txn, ServerPolicy(), "remote.example", "receipt",
                              {"receipt": "delivered", "message_id": "m_x", "by": address,
                               "to": "eve@remote.example", "ts": 1}, 1)
 

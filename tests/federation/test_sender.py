@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from federation import storage
+from federation.policy import ServerPolicy
 from federation.sender import DeliveryError, Sender, SenderPolicy, backoff_delay
 from node.storage.db import Database, create_database
 from tests.nodes import eventually
@@ -51,7 +52,7 @@ class Peer:
 
 
 async def enqueue(db: Database, n: int, destination: str = "b.example") -> None:
-    await db.write(storage.enqueue_txn, destination, "message", {"n": n}, n)
+    await db.write(storage.enqueue_txn, ServerPolicy(), destination, "message", {"n": n}, n)
 
 
 POLICY = SenderPolicy(batch_max_envelopes=10, batch_max_bytes=10_000,
@@ -137,7 +138,7 @@ async def test_permanent_refusal_and_expiry_are_reported(db: Database) -> None:
     await sender.close()
 
     reported.clear()
-    await db.write(storage.enqueue_txn, "c.example", "message", {"n": 2}, 1000)
+    await db.write(storage.enqueue_txn, ServerPolicy(), "c.example", "message", {"n": 2}, 1000)
     expired = await Sender(db, refuse, POLICY, report, clock=lambda: 100.0).expire(
         50.0, report)
     assert expired == 1 and reported == [("EXPIRED", [{"n": 2}])]
@@ -190,7 +191,8 @@ class _RacingDatabase:
         result = await self.db.write(fn, *args)
         if fn is storage.next_batch_txn and not result[1] and not self.injected:
             self.injected = True
-            await self.db.write(storage.enqueue_txn, "b.example", "message", {"n": 2}, 2)
+            await self.db.write(storage.enqueue_txn, ServerPolicy(), "b.example", "message",
+                                {"n": 2}, 2)
             assert self.sender is not None
             self.sender.wake("b.example")
         return result
