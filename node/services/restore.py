@@ -173,11 +173,12 @@ def _carry_over_keys(config: Config, staged: Path, report: RestoreReport) -> Non
 def _put_in_place(config: Config, staged: Path, report: RestoreReport) -> None:
     """Move the staged files into the data directory."""
     database = config.database_path
+    database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     for suffix in ("-wal", "-shm"):
         database.with_name(database.name + suffix).unlink(missing_ok=True)
-    os.replace(staged / fmt.DATABASE, database)
+    shutil.move(staged / fmt.DATABASE, database)  # (the database may be elsewhere)
     if (staged / fmt.ERASURES).exists():
-        os.replace(staged / fmt.ERASURES, erasure_log.log_path(config))
+        shutil.move(staged / fmt.ERASURES, erasure_log.log_path(config))
     keys = config.data_dir / "keys"
     keys.mkdir(mode=0o700, exist_ok=True)
     for path in (staged / "keys").glob("*") if (staged / "keys").is_dir() else []:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import subprocess
 import sys
@@ -76,3 +77,20 @@ def test_backup_command_refuses_to_overwrite(node_ini: Path, tmp_path: Path) -> 
     assert second.returncode == 2
     assert "already exists" in second.stderr
     assert out.read_bytes() == before
+
+
+def test_backup_shows_progress_for_large_media(node_ini: Path, tmp_path: Path) -> None:
+    config = load_config(node_ini)
+    init_node(config)
+    blob = config.data_dir / "media" / "ab" / ("ab" + "c" * 41)
+    blob.parent.mkdir(parents=True)
+    blob.write_bytes(os.urandom(9 * 2**20))
+    out = tmp_path / "b.tar"
+    done = subprocess.run([sys.executable, "-m", "node", "backup", "-c", str(node_ini),
+                           str(out)], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "media: 9.0 of 9.0 MiB" in done.stderr
+    assert "1 media files" in done.stdout
+    with tarfile.open(out) as tar:
+        member = tar.extractfile(f"media/ab/{blob.name}")
+        assert member is not None and member.read() == blob.read_bytes()

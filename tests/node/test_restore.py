@@ -151,3 +151,28 @@ async def test_restore_refuses_a_damaged_archive_and_another_node(tmp_path: Path
     assert "DAMAGED" in kontor(ini, "restore", str(cut)).stderr
     assert config.database_path.read_bytes() == before, "a refused restore changes nothing"
     assert not list(tmp_path.glob("node/.kontor-restore-*"))
+
+
+async def test_restore_onto_a_new_machine(tmp_path: Path) -> None:
+    ini = shop_ini(tmp_path / "old")
+    config = load_config(ini)
+    async with running_node(ini) as node:
+        await accounts.create_account(node.app[DB], f"anna@{config.node.server_name}",
+                                      "agent", PASSWORD)
+        anna = await Client.login(node.url, "anna", PASSWORD, passphrase=PASSPHRASE,
+                                  store=tmp_path / "anna.store")
+        await anna.close()
+    archive = tmp_path / "b.tar"
+    assert kontor(ini, "backup", str(archive)).returncode == 0
+    fresh = shop_ini(tmp_path / "new", server_name=config.node.server_name,
+                     port=config.http.listen_port)
+    done = kontor(fresh, "restore", str(archive))
+    assert done.returncode == 0, done.stderr
+    restored = load_config(fresh)
+    assert load_key(key_path(restored.data_dir)).key_id == \
+        load_key(key_path(config.data_dir)).key_id, "the backup's key, none being there"
+    async with running_node(fresh) as node:
+        again = await Client.open(tmp_path / "anna.store", PASSPHRASE)
+        assert again.address == f"anna@{config.node.server_name}"
+        assert await again.sync_once() == []  # its token and device came back
+        await again.close()
