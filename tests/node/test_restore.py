@@ -75,7 +75,7 @@ async def test_restore_brings_devices_back_in_step_and_erasures_stay(
         await dora.close()
 
         refused = await asyncio.to_thread(kontor, ini, "restore", str(archive))
-        assert refused.returncode == 1 and "NODE_RUNNING" in refused.stderr, refused.stderr
+        assert refused.returncode == 2 and "NODE_RUNNING" in refused.stderr, refused.stderr
 
     rotated = kontor(ini, "keys", "rotate", "--grace-hours", "48")
     assert rotated.returncode == 0, rotated.stderr
@@ -137,7 +137,7 @@ async def test_restore_refuses_a_damaged_archive_and_another_node(tmp_path: Path
     before = config.database_path.read_bytes()
 
     other = kontor(shop_ini(tmp_path / "other"), "restore", str(archive))
-    assert other.returncode == 1 and "OTHER_NODE" in other.stderr, other.stderr
+    assert other.returncode == 2 and "OTHER_NODE" in other.stderr, other.stderr
 
     raw = bytearray(archive.read_bytes())
     at = raw.index(b"SQLite format 3") + 2000  # inside the database snapshot
@@ -145,7 +145,7 @@ async def test_restore_refuses_a_damaged_archive_and_another_node(tmp_path: Path
     damaged = tmp_path / "damaged.tar"
     damaged.write_bytes(bytes(raw))
     refused = kontor(ini, "restore", str(damaged))
-    assert refused.returncode == 1 and "DAMAGED" in refused.stderr, refused.stderr
+    assert refused.returncode == 2 and "DAMAGED" in refused.stderr, refused.stderr
     cut = tmp_path / "cut.tar"
     cut.write_bytes(archive.read_bytes()[:4096])
     assert "DAMAGED" in kontor(ini, "restore", str(cut)).stderr
