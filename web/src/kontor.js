@@ -7,5 +7,6 @@
 export const VERSION = "0.1.0";
 export { ready } from "./crypto/sodium.js";
 export { Client, Message, Receipt } from "./client.js";
+export { ConversationEvent } from "./receive.js";
 export { ApiError, ClientError, ContentError, DeliveryError, StoreError, VerificationError } from "./errors.js";
 export * as errors from "./crypto/errors.js";

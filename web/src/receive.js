@@ -62,7 +62,20 @@ export class Receipt {
   }
 }
 
+/** A change to a conversation of the team inbox (docs/business.md "Live updates"). */
+export class ConversationEvent {
+  constructor(change, conversation, note = null) {
+    Object.assign(this, { change, conversation, note });
+  }
+
+  toJSON() {
+    const { change, conversation, note } = this;
+    return { kind: "conversation", change, conversation, note };
+  }
+}
+
 function revive(item) {
+  if (item.kind === "conversation") return new ConversationEvent(item.change, item.conversation, item.note);
   if (item.kind === "receipt") return new Receipt(item.receipt, item.messageIds, item.by, item.device, item.ts);
   return new Message(item.messageId, item.sender, item.senderDevice, item.to, item.peer, item.ts, item.content, item.outgoing);
 }
@@ -183,6 +196,7 @@ export class Receiver {
     if (!this.push || this.push.closed) this.push = new Push(this.client.transport, await this.position());
     const msg = await this.push.next();
     if (msg === null) {
+      if (this.closed) return; // closed by close(): no request after it (a logout follows)
       if (!this.push.opened) this.wsRetryAt = Date.now() + WS_RETRY_MS; // long-poll meanwhile
       this.push = null;
       await this.syncToInbox(0);
@@ -221,7 +235,10 @@ export class Receiver {
       return [new Receipt("delivered", [event.message_id], event.by, event.device, event.ts), false];
     }
     if (event.type === "message") return this.decryptEvent(batch, event);
-    return [null, false]; // "failed" and business events: not for this SDK's stream yet
+    if (event.type === "conversation" && event.conversation && typeof event.conversation === "object") {
+      return [new ConversationEvent(String(event.change ?? "updated"), event.conversation, event.note ?? null), false];
+    }
+    return [null, false]; // "failed" events: not for this SDK's stream yet
   }
 
   /** Fetch the published identity of every unknown device starting a session. */

@@ -1,0 +1,141 @@
+"""The team inbox at /app/ in Debian's Chromium: two agents in two browser contexts sign
+in, a customer (a Python SDK device) writes, and everything the agents do reaches the
+other agent live and, where it should, the customer (notes never do)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import expect
+
+from node.client import Client, Receipt
+from tests.nodes import REPO, RunningNode, running_node, write_config
+from tests.sdk.conftest import PASSPHRASE, fast_store_kdf, receive  # noqa: F401
+from tests.web.inbox import PASSWORD, WAIT_MS, Agent, team_account
+
+
+async def read_receipt(client: Client) -> Receipt:
+    """The next read receipt ``client`` gets (delivery receipts are passed over)."""
+    for _ in range(10):
+        for item in await receive(client, 1, kinds=(Receipt,)):
+            if isinstance(item, Receipt) and item.kind == "read":
+                return item
+    raise AssertionError("no read receipt among ten receipts")
+
+
+@pytest.fixture
+async def shop(tmp_path: Path, web_bundle: Path) -> AsyncIterator[RunningNode]:
+    ini = write_config(tmp_path / "shop", sections={
+        "accounts": {"registration": "open"}, "business": {"account": "shop"}})
+    async with running_node(ini) as running:
+        yield running
+
+
+@pytest.fixture
+async def contexts(browser: Any) -> AsyncIterator[Any]:
+    made: list[Any] = []
+
+    async def make(**options: Any) -> Any:
+        made.append(await browser.new_context(**options))
+        return made[-1]
+
+    yield make
+    for ctx in made:
+        await ctx.close()
+
+
+async def test_two_agents_and_a_customer(shop: RunningNode, contexts: Any,
+                                         tmp_path: Path) -> None:
+    await team_account(shop, "anna")
+    await team_account(shop, "ben")
+    anna = await Agent.sign_in(await contexts(), shop.url, "anna")
+    ben = await Agent.sign_in(await contexts(), shop.url, "ben")
+    business = f"shop@{shop.config.node.server_name}"
+    carl = await Client.register(shop.url, "carl.berg", PASSWORD, passphrase=PASSPHRASE,
+                                 store=tmp_path / "carl.kontor")
+    try:
+        # The customer writes: both agents see it live, decrypted, unread.
+        await carl.send_text(business, "Hello, do you have green tea?")
+        for agent in (anna, ben):
+            item = agent.item("carl.berg@")
+            await expect(item).to_contain_text("Carl Berg", timeout=WAIT_MS)
+            await expect(item).to_contain_text("Hello, do you have green tea?")
+            await expect(item).to_contain_text("1 unread")
+            await expect(item).to_contain_text("Open")
+
+        # Anna reads it: the unread count drops for Ben too, and Carl gets a read receipt.
+        await anna.open("carl.berg@")
+        await expect(anna.thread.get_by_role("listitem").first).to_contain_text("Carl Berg")
+        await expect(ben.item("carl.berg@")).not_to_contain_text("unread", timeout=WAIT_MS)
+        assert await read_receipt(carl), "Carl's app learns the message was read"
+
+        # Anna answers: Carl gets it from the business; Ben sees who wrote it.
+        await anna.send("Yes: Sencha and Matcha.")
+        [reply] = await receive(carl, 1)
+        assert (reply.sender, reply.text) == (business, "Yes: Sencha and Matcha.")
+        await expect(anna.thread).to_contain_text("Delivered", timeout=WAIT_MS)
+        await ben.open("carl.berg@")
+        await expect(ben.thread.get_by_role("listitem").filter(
+            has_text="Sencha and Matcha")).to_contain_text("Anna")
+
+        # A note: Ben sees it live; it never reaches Carl.
+        await anna.note("Carl is a regular, give him the discount")
+        await expect(ben.thread.locator(".note")).to_contain_text("give him the discount",
+                                                                  timeout=WAIT_MS)
+        await carl.send_text(business, "And the price?")
+        await expect(anna.thread).to_contain_text("And the price?", timeout=WAIT_MS)
+        await ben.send("4.50 EUR for 100 g")
+        got = await receive(carl, 1)
+        assert [m.text for m in got] == ["4.50 EUR for 100 g"], "the note was not sent"
+        await expect(anna.thread.get_by_role("listitem").filter(
+            has_text="4.50 EUR")).to_contain_text("Ben", timeout=WAIT_MS)
+
+        # Assignment, a label and the status, each seen by the other agent live.
+        await anna.page.get_by_role("combobox", name="Assignee").select_option(label="Anna")
+        await expect(ben.item("carl.berg@")).to_contain_text("Anna", timeout=WAIT_MS)
+        await ben.page.get_by_role("checkbox", name="Paid").check()
+        await expect(anna.item("carl.berg@")).to_contain_text("Paid", timeout=WAIT_MS)
+        await ben.page.get_by_role("combobox", name="Status", exact=True).select_option("pending")
+        await expect(anna.item("carl.berg@")).to_contain_text("Pending", timeout=WAIT_MS)
+
+        # Filters and the search over the decrypted history on the device.
+        page = anna.page
+        await page.get_by_role("combobox", name="Assignment filter").select_option("none")
+        await expect(anna.item("carl.berg@")).to_have_count(0)
+        await page.get_by_role("combobox", name="Assignment filter").select_option("me")
+        await expect(anna.item("carl.berg@")).to_have_count(1)
+        await page.get_by_role("combobox", name="Status filter").select_option("resolved")
+        await expect(anna.item("carl.berg@")).to_have_count(0)
+        await page.get_by_role("combobox", name="Status filter").select_option("pending")
+        await page.get_by_role("searchbox", name="Search").fill("matcha")
+        await expect(anna.item("carl.berg@")).to_have_count(1)
+        await page.get_by_role("searchbox", name="Search").fill("coffee")
+        await expect(anna.item("carl.berg@")).to_have_count(0)
+        await page.get_by_role("searchbox", name="Search").fill("")
+
+        # A reload keeps the device and shows the stored history; sign out ends it.
+        await page.reload()
+        await expect(anna.item("carl.berg@")).to_contain_text("4.50 EUR", timeout=WAIT_MS)
+        await page.get_by_role("button", name="Sign out").click()
+        await expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+        for agent in (anna, ben):
+            agent.clean()
+    finally:
+        await carl.close()
+
+
+def test_every_catalogue_has_every_string() -> None:
+    """English and German name the same keys, with the same {placeholders}."""
+    import re
+
+    def catalogue(lang: str) -> dict[str, set[str]]:
+        text = (REPO / "web" / "app" / "strings" / f"{lang}.js").read_text()
+        pairs = re.findall(r'^  (\w+): "((?:[^"\\]|\\.)*)",$', text, re.M)
+        assert len(pairs) == len(re.findall(r"^  \w+:", text, re.M)), f"{lang}: a line is odd"
+        return {key: set(re.findall(r"\{(\w+)\}", value)) for key, value in pairs}
+
+    english, german = catalogue("en"), catalogue("de")
+    assert english and english == german

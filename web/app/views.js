@@ -1,0 +1,136 @@
+// What the inbox looks like: the conversation list with its filters, the open
+// conversation (messages, notes, composer) and its side panel (status, assignee, labels).
+import { fill, h, select } from "./dom.js";
+import { formatTime, t } from "./i18n.js";
+import { displayName, searchText } from "./model.js";
+
+const STATUSES = ["open", "pending", "resolved"];
+
+/** One line of a message for previews: its text, or what kind of thing it is. */
+export function preview(m) {
+  const c = m.content;
+  switch (m.type) {
+    case "text": return c.body;
+    case "media": return t("attachment", { name: c.name || c.mime || "" });
+    case "product": return t("product", { name: c.sku });
+    case "order": return t("order", { id: c.order_id });
+    case "order_status": return t("orderStatus", { id: c.order_id, status: c.status });
+    default: return searchText(m);
+  }
+}
+
+export function filtersView(inbox, rerender) {
+  const f = inbox.filters;
+  const set = (key) => (value) => { f[key] = value; rerender(); };
+  return h("search", { class: "filters", "aria-label": t("filters") },
+    h("input", { type: "search", "aria-label": t("search"), placeholder: t("search"), value: f.search,
+      oninput: (e) => set("search")(e.target.value) }),
+    select(t("statusFilter"), [["", t("all")], ...STATUSES.map((s) => [s, t(s)])], f.status, set("status")),
+    select(t("assignedFilter"), [["", t("anyone")], ["me", t("assignedToMe")], ["none", t("unassigned")]], f.assignee, set("assignee")),
+    select(t("labelFilter"), [["", t("anyLabel")], ...inbox.labels.map((l) => [l.label_id, l.name])], f.label, set("label")),
+    h("label", { class: "check" }, h("input", { type: "checkbox", checked: f.waiting, onchange: (e) => set("waiting")(e.target.checked) }), t("waitingFilter")));
+}
+
+export function listView(inbox, onopen) {
+  const items = inbox.visible();
+  const list = h("ul", { class: "conversations", "aria-label": t("conversations") },
+    items.map((c) => conversationItem(inbox, c, onopen)));
+  return items.length ? list : [list, h("p", { class: "empty" }, t("noConversations"))];
+}
+
+function conversationItem(inbox, c, onopen) {
+  const last = inbox.lastMessage(c.customer);
+  const current = c.customer === inbox.current;
+  return h("li", { class: current ? "current" : "" },
+    h("button", { class: "conversation", "aria-current": current ? "true" : null, "data-customer": c.customer, onclick: () => onopen(c.customer) },
+      h("span", { class: "who" }, h("strong", {}, displayName(c.customer)), " ", h("span", { class: "address" }, c.customer)),
+      h("time", { datetime: new Date(c.last_activity_ms).toISOString() }, formatTime(c.last_activity_ms)),
+      h("span", { class: "preview" }, last ? preview(last) : ""),
+      h("span", { class: "meta" },
+        c.unread ? h("span", { class: "unread" }, t("unreadCount", { n: c.unread })) : null,
+        h("span", { class: `status status-${c.status}` }, t(c.status)),
+        c.assignee ? h("span", { class: "assignee" }, displayName(c.assignee)) : null,
+        c.labels.map((l) => h("span", { class: "label" }, l.name)))));
+}
+
+/** The open conversation's heading (or a hint when none is open). */
+export function headView(inbox, actions) {
+  const c = inbox.conversations.get(inbox.current);
+  if (!c) return h("p", { class: "empty" }, t("chooseConversation"));
+  return [
+    h("button", { class: "back", "aria-label": t("back"), onclick: actions.back }, "←"),
+    h("h2", {}, displayName(c.customer), " ", h("span", { class: "address" }, c.customer)),
+    c.waiting_since_ms ? h("span", { class: "waiting" }, t("waiting")) : null,
+  ];
+}
+
+export function sidePanel(inbox, actions) {
+  const c = inbox.conversations.get(inbox.current);
+  if (!c) return [];
+  const assignees = [["", t("unassigned")], ...inbox.teamMembers().map((a) => [a, displayName(a)])];
+  return [
+    select(t("status"), STATUSES.map((s) => [s, t(s)]), c.status, (status) => actions.patch({ status })),
+    select(t("assignee"), assignees, c.assignee ?? "", (a) => actions.patch({ assignee: a || null })),
+    h("fieldset", { class: "labels" }, h("legend", {}, t("labels")),
+      inbox.labels.map((l) => h("label", { class: "check" },
+        h("input", { type: "checkbox", checked: c.labels.some((x) => x.label_id === l.label_id),
+          onchange: (e) => actions.label(l.label_id, e.target.checked) }), l.name))),
+  ];
+}
+
+export function thread(inbox) {
+  const c = inbox.conversations.get(inbox.current);
+  if (!c) return [];
+  const items = [
+    ...(inbox.messages.get(c.customer) ?? []).map((m) => [m.ts, messageItem(inbox, m)]),
+    ...inbox.notes.map((n) => [n.created_ms, noteItem(n)]),
+  ].sort((a, b) => a[0] - b[0]);
+  return items.length ? items.map(([, el]) => el) : h("li", { class: "empty" }, t("noMessages"));
+}
+
+function messageItem(inbox, m) {
+  const who = inbox.author(m);
+  const name = who.kind === "automation" ? t("automation") : who.kind === "me" ? `${who.name} (${t("you")})` : who.name;
+  const mark = !m.outgoing ? null : m.read ? t("read") : m.delivered ? t("delivered") : t("sent");
+  return h("li", { class: `message ${m.outgoing ? "out" : "in"} by-${who.kind}` },
+    h("span", { class: "author" }, name),
+    h("p", { class: "body" }, preview(m)),
+    h("span", { class: "when" }, h("time", { datetime: new Date(m.ts).toISOString() }, formatTime(m.ts)),
+      mark ? h("span", { class: `mark mark-${m.read ? "read" : m.delivered ? "delivered" : "sent"}` }, " · ", mark) : null));
+}
+
+function noteItem(n) {
+  return h("li", { class: "note" },
+    h("span", { class: "author" }, t("noteMark", { who: displayName(n.author) })),
+    h("p", { class: "body" }, n.text),
+    h("span", { class: "when" }, h("time", { datetime: new Date(n.created_ms).toISOString() }, formatTime(n.created_ms))));
+}
+
+export function composer(actions) {
+  const box = h("textarea", { "aria-label": t("message"), rows: 2, placeholder: t("message"), id: "composer" });
+  const note = h("input", { type: "checkbox" });
+  const button = h("button", { type: "submit" }, t("send"));
+  const form = h("form", { class: "composer", "aria-label": t("message") },
+    box, h("label", { class: "check" }, note, t("internalNote")), button);
+  note.addEventListener("change", () => {
+    form.classList.toggle("noting", note.checked);
+    fill(button, note.checked ? t("addNote") : t("send"));
+  });
+  box.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); form.requestSubmit(); }
+  });
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const text = box.value.trim();
+    if (!text) return;
+    button.disabled = true;
+    try {
+      await (note.checked ? actions.note(text) : actions.send(text));
+      box.value = "";
+    } finally {
+      button.disabled = false;
+      box.focus();
+    }
+  });
+  return form;
+}
