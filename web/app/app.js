@@ -5,8 +5,9 @@ import { Store } from "../src/store.js";
 import { fill, h } from "./dom.js";
 import { chooseLanguage, t } from "./i18n.js";
 import { Inbox } from "./model.js";
+import { helpDialog, installShortcuts } from "./keys.js";
 import { signInView } from "./signin.js";
-import { composer, filtersView, headView, listView, sidePanel, thread } from "./views.js";
+import { composer, filtersView, headView, listView, productPicker, sidePanel, thread } from "./views.js";
 
 const TEAM_ROLES = new Set(["admin", "agent"]);
 const body = document.body;
@@ -70,12 +71,30 @@ async function showInbox(client) {
     note: guard((text) => inbox.addNote(text)),
     patch: guard((changes) => inbox.patch(changes)),
     label: guard((id, on) => inbox.setLabel(id, on)),
+    attach: guard((file) => inbox.sendFile(file)),
+    quickReplies: (typed) => inbox.shop.matching(typed, inbox.current),
+    orderStatus: guard((customer, orderId, status) => inbox.orderStatus(customer, orderId, status)),
+    fetchMedia: (m) => { if (!inbox.mediaUrls.has(m.messageId)) guard(async () => { await inbox.mediaUrl(m); render(); })(); },
+    download: guard(async (m) => {
+      const a = h("a", { href: await inbox.mediaUrl(m), download: m.content.name || "file", hidden: true });
+      body.append(a);
+      a.click();
+      a.remove();
+    }),
+    products: () => {
+      const dialog = productPicker(inbox.shop.offered(),
+        guard(async (sku) => { dialog.close(); dialog.remove(); await inbox.sendProduct(sku); }),
+        () => { dialog.close(); dialog.remove(); });
+      body.append(dialog);
+      dialog.showModal();
+    },
   };
-  const open = guard(async (customer) => {
+  const open = guard(async (customer, { focus = true } = {}) => {
     body.classList.add("reading");
     composerBox.hidden = false;
     await inbox.open(customer);
-    composerBox.querySelector("textarea")?.focus();
+    if (focus) composerBox.querySelector("textarea")?.focus();
+    else regions.list.querySelector("[aria-current=true]")?.focus();
   });
   const composerBox = composer(actions);
   composerBox.hidden = true;
@@ -84,11 +103,20 @@ async function showInbox(client) {
     fill(regions.head, headView(inbox, actions));
     fill(regions.details, sidePanel(inbox, actions));
     const atEnd = regions.thread.scrollHeight - regions.thread.scrollTop - regions.thread.clientHeight < 40;
-    fill(regions.thread, thread(inbox));
+    fill(regions.thread, thread(inbox, actions));
     if (atEnd) regions.thread.scrollTop = regions.thread.scrollHeight;
     const unread = [...inbox.conversations.values()].reduce((n, c) => n + (c.unread || 0), 0);
     document.title = unread ? `(${unread}) ${t("appName")}` : t("appName");
   };
+  installShortcuts(inbox, {
+    open, patch: actions.patch,
+    help: () => { const d = helpDialog(); body.append(d); d.showModal(); },
+    focusComposer: (text) => {
+      const box = composerBox.querySelector("textarea");
+      if (text) { box.value = text; box.dispatchEvent(new Event("input")); }
+      box.focus();
+    },
+  });
   fill(body,
     h("header", { class: "banner" }, h("h1", {}, t("appName")),
       h("span", { class: "me" }, t("signedInAs", { who: client.address })), signOutButton(client, inbox)),

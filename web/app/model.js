@@ -2,6 +2,7 @@
 // assignee, labels, unread), the decrypted messages from the device's sealed store, the
 // open conversation's notes; kept live from the device's event stream.
 import { ConversationEvent, Message, Receipt } from "../src/receive.js";
+import { Shop } from "./shop.js";
 
 const MAX_PAGES = 20;
 const RECEIPT_BATCH = 500;
@@ -26,6 +27,8 @@ export class Inbox {
     this.current = null;
     this.filters = { status: "", assignee: "", label: "", waiting: false, search: "" };
     this.stopped = false;
+    this.shop = new Shop(this);
+    this.mediaUrls = new Map();
   }
 
   get business() {
@@ -37,7 +40,7 @@ export class Inbox {
   }
 
   async start() {
-    await Promise.all([this.loadTeam(), this.loadLabels(), this.loadConversations(), this.loadMessages()]);
+    await Promise.all([this.loadTeam(), this.loadLabels(), this.loadConversations(), this.loadMessages(), this.shop.load()]);
     this.changed();
   }
 
@@ -118,6 +121,8 @@ export class Inbox {
     this.notes = [];
     this.changed();
     this.notes = (await this.api("GET", `/conversations/${q(customer)}/notes`)).notes;
+    await this.shop.loadOrders(customer);
+    await this.recordOrders(customer);
     this.changed();
     await this.markRead(customer);
   }
@@ -139,6 +144,38 @@ export class Inbox {
     const body = unread.length ? { message_id: unread.at(-1).messageId } : {};
     this.conversations.set(customer, await this.api("POST", `/conversations/${q(customer)}/read`, body));
     this.changed();
+  }
+
+  /** Record the conversation's orders the node does not know yet (the first team device does). */
+  async recordOrders(customer) {
+    for (const m of this.messages.get(customer) ?? []) if (m.type === "order" && !m.outgoing) await this.shop.record(m);
+    this.changed();
+  }
+
+  async sendProduct(sku) {
+    this.addMessage(await this.client.sendProduct(this.current, sku));
+    this.changed();
+  }
+
+  async sendFile(file) {
+    this.addMessage(await this.client.sendMediaFile(this.current, file));
+    this.changed();
+  }
+
+  async orderStatus(customer, orderId, status) {
+    const m = await this.client.sendOrderStatus(customer, orderId, status);
+    this.addMessage(m);
+    await this.shop.loadOrders(customer);
+    this.changed();
+  }
+
+  /** The decrypted media of a message as an object URL (kept for the page's life). */
+  async mediaUrl(message) {
+    if (!this.mediaUrls.has(message.messageId)) {
+      this.mediaUrls.set(message.messageId, null);
+      this.mediaUrls.set(message.messageId, URL.createObjectURL(await this.client.downloadMedia(message)));
+    }
+    return this.mediaUrls.get(message.messageId);
   }
 
   async sendText(text) {
@@ -184,13 +221,17 @@ export class Inbox {
       this.addMessage(item);
       if (!this.deviceOwners.has(item.senderDevice) && item.outgoing) await this.loadTeam().catch(() => undefined);
       this.changed();
-      if (item.peer === this.current && !item.outgoing) await this.markRead(item.peer);
+      if (item.peer === this.current && !item.outgoing) {
+        if (item.type === "order") await this.shop.record(item);
+        await this.markRead(item.peer);
+      }
     } else if (item instanceof Receipt) {
       const ids = new Set(item.messageIds);
       for (const list of this.messages.values()) for (const m of list) if (ids.has(m.messageId)) m[item.kind === "read" ? "read" : "delivered"] = true;
       this.changed();
     } else if (item instanceof ConversationEvent) {
       this.conversations.set(item.conversation.customer, item.conversation);
+      if (item.change === "order" && item.conversation.customer === this.current) await this.shop.loadOrders(this.current);
       if (item.note && item.conversation.customer === this.current && !this.notes.some((n) => n.note_id === item.note.note_id)) this.notes.push(item.note);
       this.changed();
     }

@@ -3,6 +3,7 @@
 import { fill, h, select } from "./dom.js";
 import { formatTime, t } from "./i18n.js";
 import { displayName, searchText } from "./model.js";
+import { formatAmount, NEXT_STATUS } from "./shop.js";
 
 const STATUSES = ["open", "pending", "resolved"];
 
@@ -78,25 +79,67 @@ export function sidePanel(inbox, actions) {
   ];
 }
 
-export function thread(inbox) {
+export function thread(inbox, actions) {
   const c = inbox.conversations.get(inbox.current);
   if (!c) return [];
   const items = [
-    ...(inbox.messages.get(c.customer) ?? []).map((m) => [m.ts, messageItem(inbox, m)]),
+    ...(inbox.messages.get(c.customer) ?? []).map((m) => [m.ts, messageItem(inbox, m, actions)]),
     ...inbox.notes.map((n) => [n.created_ms, noteItem(n)]),
   ].sort((a, b) => a[0] - b[0]);
   return items.length ? items.map(([, el]) => el) : h("li", { class: "empty" }, t("noMessages"));
 }
 
-function messageItem(inbox, m) {
+function messageItem(inbox, m, actions) {
   const who = inbox.author(m);
   const name = who.kind === "automation" ? t("automation") : who.kind === "me" ? `${who.name} (${t("you")})` : who.name;
   const mark = !m.outgoing ? null : m.read ? t("read") : m.delivered ? t("delivered") : t("sent");
   return h("li", { class: `message ${m.outgoing ? "out" : "in"} by-${who.kind}` },
     h("span", { class: "author" }, name),
-    h("p", { class: "body" }, preview(m)),
+    messageBody(inbox, m, actions),
     h("span", { class: "when" }, h("time", { datetime: new Date(m.ts).toISOString() }, formatTime(m.ts)),
       mark ? h("span", { class: `mark mark-${m.read ? "read" : m.delivered ? "delivered" : "sent"}` }, " · ", mark) : null));
+}
+
+function messageBody(inbox, m, actions) {
+  const c = m.content;
+  if (m.type === "product") return productCard(inbox.shop.products.get(c.sku), c.sku);
+  if (m.type === "order") return orderCard(inbox, m, actions);
+  if (m.type === "media") return mediaBody(inbox, m, actions);
+  return h("p", { class: "body" }, preview(m));
+}
+
+function productCard(p, sku) {
+  if (!p) return h("p", { class: "body card" }, t("product", { name: sku }));
+  return h("section", { class: "card product", "aria-label": t("product", { name: p.name }) },
+    h("strong", {}, p.name), " ", h("span", { class: "price" }, formatAmount(p.price_minor, p.currency)),
+    p.description ? h("p", {}, p.description) : null);
+}
+
+function orderCard(inbox, m, actions) {
+  const c = m.content;
+  const recorded = inbox.shop.order(c.order_id);
+  const items = recorded?.items ?? c.items;
+  const status = recorded?.status ?? "new";
+  return h("section", { class: "card order", "aria-label": t("order", { id: c.order_id }) },
+    h("strong", {}, t("order", { id: c.order_id })),
+    h("ul", {}, items.map((i) => h("li", {}, `${i.quantity} × ${i.name ?? inbox.shop.products.get(i.sku)?.name ?? i.sku}`,
+      i.line_total_minor !== undefined && recorded ? ` · ${formatAmount(i.line_total_minor, recorded.currency)}` : ""))),
+    recorded ? h("p", {}, t("total", { total: formatAmount(recorded.total_minor, recorded.currency) })) : null,
+    h("p", { class: `order-status order-${status}` }, t("orderStatusIs", { status: t(`order_${status}`) })),
+    recorded ? h("div", { class: "order-actions", role: "group", "aria-label": t("orderActions", { id: c.order_id }) },
+      NEXT_STATUS[status].map((next) => h("button", { type: "button", onclick: () => actions.orderStatus(m.peer, c.order_id, next) },
+        t(`to_${next}`)))) : null);
+}
+
+function mediaBody(inbox, m, actions) {
+  const c = m.content;
+  const url = inbox.mediaUrls.get(m.messageId);
+  const isImage = /^image\/(png|jpeg|gif|webp)$/.test(c.mime ?? "");
+  if (isImage && !url) actions.fetchMedia(m);
+  return h("div", { class: "body media" },
+    isImage && url ? h("img", { src: url, alt: c.name || t("image"), class: "preview-image" }) : null,
+    c.caption ? h("p", {}, c.caption) : null,
+    h("button", { type: "button", class: "download", onclick: () => actions.download(m) }, t("download", { name: c.name || t("file") })));
 }
 
 function noteItem(n) {
@@ -107,17 +150,59 @@ function noteItem(n) {
 }
 
 export function composer(actions) {
-  const box = h("textarea", { "aria-label": t("message"), rows: 2, placeholder: t("message"), id: "composer" });
+  const box = h("textarea", { "aria-label": t("message"), rows: 2, placeholder: t("message"), id: "composer",
+    "aria-autocomplete": "list", "aria-controls": "quick-replies" });
   const note = h("input", { type: "checkbox" });
   const button = h("button", { type: "submit" }, t("send"));
-  const form = h("form", { class: "composer", "aria-label": t("message") },
-    box, h("label", { class: "check" }, note, t("internalNote")), button);
+  const picker = h("ul", { role: "listbox", id: "quick-replies", "aria-label": t("quickReplies"), class: "quick-replies", hidden: true });
+  const file = h("input", { type: "file", class: "file", "aria-label": t("attachFile"), onchange: async () => {
+    if (file.files.length) await actions.attach(file.files[0]);
+    file.value = "";
+  } });
+  const form = h("form", { class: "composer", "aria-label": t("composer") },
+    picker, box,
+    h("div", { class: "tools" },
+      h("label", { class: "check" }, note, t("internalNote")),
+      h("button", { type: "button", onclick: actions.products }, t("sendProduct")),
+      h("label", { class: "attach" }, file, t("attachFile")),
+      button));
+  let choices = [];
+  let chosen = 0;
+  const showChoices = () => {
+    choices = /^\/\S*$/.test(box.value) ? actions.quickReplies(box.value) : [];
+    chosen = Math.min(chosen, Math.max(choices.length - 1, 0));
+    picker.hidden = !choices.length;
+    fill(picker, choices.map((c, i) => h("li", { role: "option", id: `qr-${i}`, "aria-selected": i === chosen ? "true" : "false",
+      onmousedown: (e) => { e.preventDefault(); pick(i); } }, h("strong", {}, c.shortcut), " ", c.text)));
+    if (choices.length) box.setAttribute("aria-activedescendant", `qr-${chosen}`);
+    else box.removeAttribute("aria-activedescendant");
+  };
+  const pick = (i) => {
+    box.value = choices[i].text;
+    choices = [];
+    showChoices();
+    box.focus();
+  };
+  box.addEventListener("input", () => { chosen = 0; showChoices(); });
   note.addEventListener("change", () => {
     form.classList.toggle("noting", note.checked);
     fill(button, note.checked ? t("addNote") : t("send"));
   });
   box.addEventListener("keydown", (e) => {
-    if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); form.requestSubmit(); }
+    if (choices.length && (e.key === "ArrowDown" || e.key === "ArrowUp")) {
+      e.preventDefault();
+      chosen = (chosen + (e.key === "ArrowDown" ? 1 : choices.length - 1)) % choices.length;
+      showChoices();
+    } else if (choices.length && (e.key === "Enter" || e.key === "Tab")) {
+      e.preventDefault();
+      pick(chosen);
+    } else if (choices.length && e.key === "Escape") {
+      choices = [];
+      picker.hidden = true;
+    } else if (e.key === "Enter" && !e.shiftKey) {
+      e.preventDefault();
+      form.requestSubmit();
+    }
   });
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -133,4 +218,14 @@ export function composer(actions) {
     }
   });
   return form;
+}
+
+/** The catalog to pick a product card from. */
+export function productPicker(products, onpick, onclose) {
+  return h("dialog", { class: "products", "aria-label": t("catalog") },
+    h("h2", {}, t("catalog")),
+    h("ul", { "aria-label": t("catalog") }, products.map((p) => h("li", {},
+      h("button", { type: "button", onclick: () => onpick(p.sku) }, t("sendNamed", { name: p.name })),
+      " ", formatAmount(p.price_minor, p.currency)))),
+    h("button", { type: "button", onclick: onclose }, t("close")));
 }
