@@ -91,7 +91,10 @@ async def test_quick_replies_products_orders_and_files(shop: Any, contexts: Any,
     await expect(anna.thread.get_by_role("region", name="Product: Sencha")).to_contain_text(
         "4.50 EUR")
 
-    # The customer orders: the card shows the node's price; its buttons move the status.
+    # Anna takes the chat (the assignee's device records orders), the customer orders:
+    # the card shows the node's price; its buttons move the status.
+    await page.get_by_role("combobox", name="Assignee").select_option(label="Anna")
+    await expect(anna.item("carl.berg@")).to_contain_text("Anna")
     sent = await carl.business.send_order(business, [("tea-sencha", 2)])
     order_id = sent.content.order_id
     order = anna.thread.get_by_role("region", name=f"Order {order_id}")

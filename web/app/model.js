@@ -146,6 +146,15 @@ export class Inbox {
     this.changed();
   }
 
+  /** Whether this device records a new order live: the assignee's, else the team's first
+  * agent device (any device records what is still unrecorded when it opens the chat). */
+  records(customer) {
+    const assignee = this.conversations.get(customer)?.assignee;
+    if (assignee) return assignee === this.client.address;
+    const agents = [...this.deviceOwners].filter(([, owner]) => owner !== this.business).map(([id]) => id).sort();
+    return (agents[0] ?? this.client.deviceId) === this.client.deviceId;
+  }
+
   /** Record the conversation's orders the node does not know yet (the first team device does). */
   async recordOrders(customer) {
     for (const m of this.messages.get(customer) ?? []) if (m.type === "order" && !m.outgoing) await this.shop.record(m);
@@ -222,7 +231,7 @@ export class Inbox {
       if (!this.deviceOwners.has(item.senderDevice) && item.outgoing) await this.loadTeam().catch(() => undefined);
       this.changed();
       if (item.peer === this.current && !item.outgoing) {
-        if (item.type === "order") await this.shop.record(item);
+        if (item.type === "order" && this.records(item.peer)) await this.shop.record(item);
         await this.markRead(item.peer);
       }
     } else if (item instanceof Receipt) {
