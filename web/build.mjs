@@ -25,6 +25,7 @@ const result = await build({
   platform: "browser",
   target: ["chrome120", "firefox120", "safari17"],
   minify: true,
+  keepNames: true, // error classes keep their names (err.name) when minified
   legalComments: "linked",
   metafile: true,
   logLevel: "warning",

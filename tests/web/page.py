@@ -27,6 +27,26 @@ HELPERS = """async () => {
     }
     return got;
   };
+  window.nextEvents = async (count, ms, options) => {
+    window.evstream ??= window.me.events(options);
+    const got = [];
+    const deadline = Date.now() + ms;
+    while (got.length < count) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out: ${got.length} of ${count} events`);
+      window.evpending ??= window.evstream.next();
+      const timer = new Promise((r) => setTimeout(() => r(null), left));
+      const step = await Promise.race([window.evpending, timer]);
+      if (step === null) continue;
+      window.evpending = null;
+      const e = step.value;
+      got.push(e instanceof kontor.Receipt
+        ? {receipt: e.kind, messageIds: e.messageIds, by: e.by, ts: e.ts}
+        : {messageId: e.messageId, sender: e.sender, text: e.text, type: e.type, ts: e.ts,
+           content: e.content});
+    }
+    return got;
+  };
   window.sha256 = async (blob) => {
     const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", await blob.arrayBuffer()));
     return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");

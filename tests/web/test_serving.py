@@ -79,3 +79,16 @@ async def test_without_a_built_bundle_app_says_how_to_build(
         async with http.get(web_node.url + "/_kontor/web/kontor.js") as resp:
             assert resp.status == 404
             assert (await resp.json())["error"]["code"] == "WEB_NOT_BUILT"
+
+
+def test_missing_chromium_skips_outside_ci_and_fails_under_ci(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.web import helpers
+
+    monkeypatch.setattr(helpers.shutil, "which", lambda name: None)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="Chromium is not installed"):
+        helpers.chromium()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="required under CI=true"):
+        helpers.chromium()
