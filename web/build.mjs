@@ -44,5 +44,20 @@ for (const [file, meta] of Object.entries(result.metafile.outputs)) {
   const entry = Object.entries(ENTRIES).find(([, src]) => meta.entryPoint && path.resolve(here, meta.entryPoint) === path.resolve(here, src));
   if (entry) manifest.entries[entry[0]] = name;
 }
+// The PWA's icon (drawn here, in the repository) and its web app manifest, hashed like the rest.
+const hashed = (name, ext, data, type) => {
+  const file = `${name}-${createHash("sha256").update(data).digest("hex").slice(0, 8).toUpperCase()}.${ext}`;
+  writeFileSync(path.join(out, file), data);
+  manifest.files[file] = { integrity: "sha384-" + createHash("sha384").update(data).digest("base64"), size: data.length, type, imports: [] };
+  manifest.entries[name] = file;
+  return file;
+};
+const icon = hashed("icon", "svg", readFileSync(path.join(here, "app", "icon.svg")), "image/svg+xml");
+const webManifest = {
+  name: "Kontor inbox", short_name: "Kontor", start_url: "/app/", scope: "/app/", display: "standalone",
+  background_color: "#ffffff", theme_color: "#2e6fd8",
+  icons: [{ src: `/_kontor/web/${icon}`, sizes: "any", type: "image/svg+xml", purpose: "any" }],
+};
+hashed("webmanifest", "webmanifest", Buffer.from(JSON.stringify(webManifest) + "\n"), "application/manifest+json");
 writeFileSync(path.join(out, "manifest.json"), JSON.stringify(manifest, null, 1) + "\n");
 console.log(`built ${readdirSync(out).length - 1} files into ${out}`);

@@ -16,7 +16,7 @@ from node.services import webbundle
 WEB_PREFIX = "/_kontor/web"
 STABLE_NAMES = {"kontor.js": "kontor"}
 CSP = ("default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; "
-       "img-src 'self' blob: data:; media-src 'self' blob:; style-src 'self'; "
+       "img-src 'self' blob: data:; media-src 'self' blob:; style-src 'self'; manifest-src 'self'; "
        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,

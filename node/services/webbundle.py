@@ -111,11 +111,22 @@ def app_page(bundle: Bundle, title: str = "Kontor") -> str:
     head.append(_tag("module", bundle.entry("app")))
     return ("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-            f"<title>{html.escape(title)}</title>\n<link rel=\"icon\" href=\"data:,\">\n"
+            f"<title>{html.escape(title)}</title>\n" + _pwa_links(bundle)
             + "\n".join(head) + "\n</head>\n<body>\n<main>\n"
             f"<h1>{html.escape(title)}</h1>\n"
             "<p id=\"status\" class=\"status\" role=\"status\">Loading kontor.js…</p>\n"
             "</main>\n</body>\n</html>\n")
+
+
+def _pwa_links(bundle: Bundle) -> str:
+    """The icon and web app manifest links (installable as a PWA), when the bundle has them."""
+    if "webmanifest" not in bundle.entries or "icon" not in bundle.entries:
+        return "<link rel=\"icon\" href=\"data:,\">\n"
+    icon = html.escape(f"/_kontor/web/{bundle.entry('icon').name}")
+    manifest = html.escape(f"/_kontor/web/{bundle.entry('webmanifest').name}")
+    return (f"<link rel=\"icon\" href=\"{icon}\" type=\"image/svg+xml\">\n"
+            f"<link rel=\"manifest\" href=\"{manifest}\">\n"
+            "<meta name=\"theme-color\" content=\"#2e6fd8\">\n")
 
 
 def missing_page() -> str:

@@ -139,3 +139,29 @@ def test_every_catalogue_has_every_string() -> None:
 
     english, german = catalogue("en"), catalogue("de")
     assert english and english == german
+
+
+async def test_installable_as_a_pwa(web_node: RunningNode) -> None:
+    """The page links a web app manifest and an SVG icon, both from the bundle, allowed by
+    the CSP (manifest-src 'self'), nothing from another host."""
+    import re
+
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http:
+        async with http.get(web_node.url + "/app/") as resp:
+            page = await resp.text()
+            assert "manifest-src 'self'" in resp.headers["Content-Security-Policy"]
+        manifest_href = re.search(r'<link rel="manifest" href="(/_kontor/web/[^"]+)"', page)
+        icon_href = re.search(r'<link rel="icon" href="(/_kontor/web/[^"]+\.svg)"', page)
+        assert manifest_href and icon_href, page
+        async with http.get(web_node.url + manifest_href.group(1)) as resp:
+            assert resp.headers["Content-Type"].startswith("application/manifest+json")
+            manifest = await resp.json(content_type=None)
+        assert (manifest["start_url"], manifest["display"]) == ("/app/", "standalone")
+        [icon] = manifest["icons"]
+        assert icon["src"] == icon_href.group(1) and icon["type"] == "image/svg+xml"
+        async with http.get(web_node.url + icon["src"]) as resp:
+            assert resp.status == 200
+            assert resp.headers["Content-Type"].startswith("image/svg+xml")
+            assert b"<svg" in await resp.read()
