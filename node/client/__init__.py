@@ -43,10 +43,11 @@ from node.client.errors import (
     Unauthorized,
     VerificationError,
 )
-from node.client.models import Event, Message, Receipt
+from node.client.models import ArchiveEvent, Event, Message, Receipt
 
 __all__ = [
-    "ApiError", "BadResponse", "Client", "ClientError", "Conflict", "ConnectionFailed",
+    "ApiError", "ArchiveEvent", "BadResponse", "Client", "ClientError", "Conflict",
+    "ConnectionFailed",
     "Content", "ContentError", "DeliveryFailed", "Event", "File", "Forbidden", "Message",
     "NotFound", "Order", "OrderItem", "OrderStatus", "Product", "RateLimited",
     "ReadReceipt", "Receipt", "ServerError", "StoreError", "Text", "Unauthorized",

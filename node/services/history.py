@@ -71,9 +71,11 @@ def _member(db: Any, h: History, who: Requester) -> str:
     return owner
 
 
-def _rotation_due(db: Any, owner: str, epoch: int) -> bool:
-    pks = store.holders(db, owner, epoch)
-    return bool(pks) and account_store.live_device_pks(db, pks) != set(pks)
+def _rotation_due(db: Any, owner: str, epoch: int, business: str) -> bool:
+    """A device given the epoch's key is no longer a member: removed, or its account
+    left the team (an agent removed or made a customer)."""
+    current = {pk for pk, _ in members(db, owner, business).values()}
+    return not set(store.holders(db, owner, epoch)) <= current
 
 
 def _may_approve(db: Any, h: History, who: Requester, owner: str) -> bool:
@@ -87,7 +89,7 @@ def state_read(db: Any, h: History, who: Requester) -> dict[str, Any]:
     epoch = store.current_epoch(db, owner)
     held = store.held_epochs(db, owner, who.device_pk)
     return {"owner": owner, "epoch": epoch, "held": held,
-            "rotate": epoch > 0 and _rotation_due(db, owner, epoch),
+            "rotate": epoch > 0 and _rotation_due(db, owner, epoch, h.business),
             "may_approve": _may_approve(db, h, who, owner),
             "approval": h.approval if owner == h.business else "account"}
 
@@ -148,7 +150,7 @@ def _put_items_txn(db: Any, h: History, who: Requester, items: list[dict[str, An
     if epoch == 0 or epoch not in store.held_epochs(db, owner, who.device_pk):
         raise Conflict("this device does not hold the current history key",
                        code="HISTORY_KEY_MISSING", details={"epoch": epoch})
-    if _rotation_due(db, owner, epoch):
+    if _rotation_due(db, owner, epoch, h.business):
         raise Conflict("a device that held this history key was removed: start the next "
                        "epoch first", code="HISTORY_KEY_ROTATION", details={"epoch": epoch})
     stale = [i["item_id"] for i in items if i["epoch"] != epoch]

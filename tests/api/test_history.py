@@ -135,3 +135,9 @@ async def test_team_approval_follows_the_setting_and_skips_the_automation_device
     status, listed = await call(http, node.url, "GET", "/history/devices", tm)
     assert {d["account"]: d["current"] for d in listed["devices"]} == {
         anna["address"]: True, ben["address"]: True, maria["address"]: True}
+
+    # An agent removed from the team: the team's key must rotate before more copies.
+    await accounts.remove_account(node.app[DB], ben["address"])
+    item = _item(new_key(), 1, node.config.business_address, 1, "carl@c.test")
+    status, body = await call(http, node.url, "PUT", "/history/items", tm, {"items": [item]})
+    assert status == 409 and body["error"]["code"] == "HISTORY_KEY_ROTATION"
