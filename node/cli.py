@@ -186,7 +186,8 @@ def cmd_restore(ns: argparse.Namespace) -> int:
         _out(f"  {note}")
     erased = len(report.erased_again)
     _out(f"  erased again {erased} address{'es' if erased != 1 else ''} erased after the "
-         "backup")
+         f"backup; removed again {report.removed_again} account(s) and revoked again "
+         f"{report.revoked_again} device(s)")
     _out(f"  new stream epoch {report.epoch}: devices resync by themselves; one-time "
          "prekeys were dropped and are topped up by the devices")
     _out("start the node with: kontor run -c FILE")

@@ -104,7 +104,7 @@ def cmd_account_remove(ns: argparse.Namespace) -> int:
     if not ns.yes:
         _err(f"this deletes {address} and everything queued for it; add --yes to go on")
         return 2
-    _with_db(config, lambda db: accounts.remove_account(db, address))
+    _with_db(config, lambda db: accounts.remove_account(db, address, config))
     _out(f"removed {address}")
     return 0
 
@@ -164,6 +164,6 @@ def _revoke_args(p: argparse.ArgumentParser) -> None:
 def cmd_device_revoke(ns: argparse.Namespace) -> int:
     config = _node_config(ns)
     address = accounts.make_address(ns.address, config.node.server_name)
-    _with_db(config, lambda db: accounts.revoke_device(db, address, ns.device_id))
+    _with_db(config, lambda db: accounts.revoke_device(db, address, ns.device_id, config))
     _out(f"revoked {address} device {ns.device_id}")
     return 0

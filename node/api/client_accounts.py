@@ -56,7 +56,8 @@ async def login(request: web.Request) -> web.Response:
 @routes.post(PREFIX + "/logout", name="client.logout")
 async def logout(request: web.Request) -> web.Response:
     who = await requester(request)
-    await accounts.revoke_device(request.app[DB], who.address, who.device_id)
+    await accounts.revoke_device(request.app[DB], who.address, who.device_id,
+                                 request.app[CONFIG])
     request.app[NOTIFIER].revoke([who.device_pk])
     return web.json_response({})
 

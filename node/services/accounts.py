@@ -22,8 +22,9 @@ from typing import Any, TypeVar
 import nacl.exceptions
 import nacl.pwhash
 
-from node.config import is_server_name
+from node.config import Config, is_server_name
 from node.errors import Conflict, Forbidden, InvalidParameter, NotFound, Unauthorized
+from node.services import erasure_log
 from node.services.passwords import PasswordHasher
 from node.storage import accounts as store
 from node.storage.db import Database
@@ -145,8 +146,9 @@ async def set_password(db: Database, address: str, password: str) -> None:
     await db.write(store.set_password_txn, address, await hash_password(password))
 
 
-async def remove_account(db: Database, address: str) -> None:
-    """Delete an account with its devices, keys and queued events (operator path)."""
+async def remove_account(db: Database, address: str, config: Config | None = None) -> None:
+    """Delete an account with its devices, keys and queued events (operator path);
+    with ``config``, noted in the erasure log so that a restore removes it again."""
     account = await db.read(store.get_account, address)
     if account is None:
         raise NotFound(f"no account {address}", code="UNKNOWN_ACCOUNT")
@@ -154,6 +156,8 @@ async def remove_account(db: Database, address: str) -> None:
         raise Forbidden(f"{address} is the business itself; it cannot be removed",
                         code="CANNOT_REMOVE")
     await db.write(store.delete_account_txn, address)
+    if config is not None:
+        await asyncio.to_thread(erasure_log.record, config, address, now_ms(), "account")
 
 
 async def create_invite(db: Database, role: str = "customer",
@@ -243,7 +247,12 @@ async def list_devices(db: Database, address: str) -> list[dict[str, Any]]:
     return [_public_device(d) for d in await db.read(store.list_devices, address)]
 
 
-async def revoke_device(db: Database, address: str, device_id: str) -> None:
-    """End a device: its token, keys, prekeys and undelivered events go."""
+async def revoke_device(db: Database, address: str, device_id: str,
+                        config: Config | None = None) -> None:
+    """End a device: its token, keys, prekeys and undelivered events go; with
+    ``config``, noted in the erasure log so that a restore revokes it again."""
     if not await db.write(store.delete_device_txn, address, device_id):
         raise NotFound(f"{address} has no device {device_id}", code="UNKNOWN_DEVICE")
+    if config is not None:
+        await asyncio.to_thread(erasure_log.record, config, f"{address}/{device_id}",
+                                now_ms(), "device")

@@ -1,14 +1,17 @@
-"""The erasure log: which addresses were erased, kept beside the database.
+"""The erasure log: who was erased, removed or logged out, kept beside the database.
 
-A restore brings back a database from before some erasures; this log, which a restore
-does not replace, says which of its people must be erased again. It must not itself
-name them, so each line holds a keyed hash of the address::
+A restore brings back a database from before some erasures, account removals and device
+revocations; this log, which a restore does not replace, says which of them to make
+again (an erased customer stays erased, a removed agent cannot log in, a revoked phone's
+token stays dead). It must not itself name anyone, so each line holds a keyed hash::
 
-    <erased at, ms> <hex HMAC-SHA256(erasure key, address)>
+    <at, ms> <hex HMAC-SHA256(erasure key, address)>                 an erasure
+    <at, ms> <kind> <hex HMAC-SHA256(erasure key, kind:identifier)>  account | device
 
-The erasure key (32 random bytes, ``keys/erasure.key``, 0600) is made with the node's
-other keys and goes into every backup with them. The log is append-only, 0600, named
-after the database (``kontor.db.erasures``).
+(a device's identifier is ``address/device_id``). The erasure key (32 random bytes,
+``keys/erasure.key``, 0600) is made with the node's other keys and goes into every
+backup with them. The log is append-only, 0600, named after the database
+(``kontor.db.erasures``).
 """
 
 from __future__ import annotations
@@ -48,40 +51,55 @@ def ensure_key(data_dir: Path) -> bytes:
     return path.read_bytes()
 
 
-def tag(key: bytes, address: str) -> str:
-    return hmac.new(key, address.lower().encode(), hashlib.sha256).hexdigest()
+KINDS = ("erase", "account", "device")
 
 
-def record(config: Config, address: str, now_ms: int) -> None:
-    """Append ``address`` (as its keyed hash) to the log, durably."""
-    line = f"{now_ms} {tag(ensure_key(config.data_dir), address)}\n".encode()
+def tag(key: bytes, identifier: str, kind: str = "erase") -> str:
+    text = identifier.lower() if kind == "erase" else f"{kind}:{identifier}"
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+
+
+def record(config: Config, identifier: str, now_ms: int, kind: str = "erase") -> None:
+    """Append ``identifier`` (an address; ``address/device_id`` for a device) as its
+    keyed hash to the log, durably."""
+    assert kind in KINDS
+    digest = tag(ensure_key(config.data_dir), identifier, kind)
+    line = (f"{now_ms} {digest}\n" if kind == "erase" else f"{now_ms} {kind} {digest}\n")
     fd = os.open(log_path(config), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
-        os.write(fd, line)
+        os.write(fd, line.encode())
         os.fsync(fd)
     finally:
         os.close(fd)
 
 
-def tags(path: Path) -> dict[str, int]:
-    """Hash -> when it was last erased, from a log file (malformed lines are skipped)."""
+def tags(path: Path) -> dict[tuple[str, str], int]:
+    """(kind, hash) -> when it was last logged, from a log file (malformed lines are
+    skipped)."""
     if not path.exists():
         return {}
     with open(path, "rb") as fh:
         raw = fh.read(MAX_LOG_BYTES)
-    out: dict[str, int] = {}
+    out: dict[tuple[str, str], int] = {}
     for line in raw.decode("ascii", "replace").splitlines():
         parts = line.split()
-        if len(parts) == 2 and len(parts[1]) == 64 and parts[0].isdigit():
-            out[parts[1]] = max(int(parts[0]), out.get(parts[1], 0))
+        if len(parts) == 2:
+            parts.insert(1, "erase")
+        if len(parts) == 3 and parts[1] in KINDS and len(parts[2]) == 64 \
+                and parts[0].isdigit():
+            key = (parts[1], parts[2])
+            out[key] = max(int(parts[0]), out.get(key, 0))
     return out
 
 
-def erased_among(config: Config, addresses: Iterable[str], since_ms: int) -> list[str]:
-    """Those of ``addresses`` the log says were erased at or after ``since_ms`` (earlier
-    erasures are in a backup taken later; someone who wrote again after them is back)."""
+def logged_among(config: Config, identifiers: Iterable[str], since_ms: int,
+                 kind: str = "erase") -> list[str]:
+    """Those of ``identifiers`` the log names under ``kind`` at or after ``since_ms``
+    (earlier entries are in a backup taken later; someone who came back after an
+    erasure is back)."""
     logged = tags(log_path(config))
     if not logged:
         return []
     key = ensure_key(config.data_dir)
-    return sorted(a for a in set(addresses) if logged.get(tag(key, a), -1) >= since_ms)
+    return sorted(i for i in set(identifiers)
+                  if logged.get((kind, tag(key, i, kind)), -1) >= since_ms)

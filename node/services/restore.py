@@ -15,7 +15,8 @@ then the files are put in place (media are merged: files stored since the backup
 and the restored database is brought in step: migrations, a new stream epoch (devices
 resync, see docs/protocol.md), no one-time prekeys (some were handed out after the
 backup), the automation device's sessions dropped (its ratchets went back in time), and
-every address the erasure log names is erased again.
+whatever the erasure log names since the backup is done again: accounts removed,
+devices revoked, customers erased.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ class RestoreReport:
     media_added: int = 0
     kept_signing_key: str | None = None
     erased_again: list[str] = field(default_factory=list)
+    removed_again: int = 0
+    revoked_again: int = 0
     epoch: str = ""
     notes: list[str] = field(default_factory=list)
 
@@ -207,14 +210,30 @@ def _bring_in_step(config: Config, report: RestoreReport) -> None:
         with db.atomic():
             nodestore.set_meta_txn(db, STREAM_EPOCH, report.epoch)
             account_store.drop_one_time_prekeys_txn(db)
+            _remove_again_txn(db, config, report)
         candidates = ({a["address"] for a in account_store.list_accounts(db)}
                       | message_store.addresses(db) | business_store.customer_addresses(db))
     finally:
         db.close()
     _drop_automation_sessions(config)
-    report.erased_again = erasure_log.erased_among(config, candidates, report.snapshot_ms)
+    report.erased_again = erasure_log.logged_among(config, candidates, report.snapshot_ms)
     if report.erased_again:
         asyncio.run(_erase(config, report.erased_again))
+
+
+def _remove_again_txn(db: Any, config: Config, report: RestoreReport) -> None:
+    """Accounts removed and devices revoked since the backup go again."""
+    since = report.snapshot_ms
+    addresses = [a["address"] for a in account_store.list_accounts(db)]
+    for address in erasure_log.logged_among(config, addresses, since, "account"):
+        account_store.delete_account_txn(db, address)
+        report.removed_again += 1
+    devices = [f"{a}/{d['device_id']}" for a in addresses
+               for d in account_store.list_devices(db, a)]
+    for device in erasure_log.logged_among(config, devices, since, "device"):
+        address, _, device_id = device.rpartition("/")
+        account_store.delete_device_txn(db, address, device_id)
+        report.revoked_again += 1
 
 
 def _drop_automation_sessions(config: Config) -> None:

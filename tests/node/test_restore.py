@@ -15,6 +15,7 @@ import pytest
 from node.appkeys import DB
 from node.client.client import Client, Message
 from node.client.errors import ApiError
+from node.client.transport import HttpTransport
 from node.config import load_config
 from node.nodekey import key_path, load_key
 from node.services import accounts
@@ -46,7 +47,7 @@ async def test_restore_brings_devices_back_in_step_and_erasures_stay(
     stores = tmp_path / "stores"
     stores.mkdir()
     async with running_node(ini) as node:
-        for name, role in (("boss", "admin"), ("anna", "agent")):
+        for name, role in (("boss", "admin"), ("anna", "agent"), ("otto", "agent")):
             await accounts.create_account(node.app[DB], f"{name}@{config.node.server_name}",
                                           role, PASSWORD)
 
@@ -56,6 +57,8 @@ async def test_restore_brings_devices_back_in_step_and_erasures_stay(
                                store=stores / f"{name}.store")
         boss, anna = await device("boss", True), await device("anna", True)
         carl, dora = await device("carl"), await device("dora")
+        phone = await Client.login(node.url, "carl", PASSWORD, passphrase=PASSPHRASE,
+                                   store=stores / "carl-phone.store")  # to be lost
         business = config.business_address
         await carl.send_text(business, "one")
         assert await texts(anna, 1) == ["one"]
@@ -73,6 +76,12 @@ async def test_restore_brings_devices_back_in_step_and_erasures_stay(
         assert len(await texts(anna, 5)) == 5
         await boss.http.request("DELETE", f"/business/customers/{dora.address}")
         await dora.close()
+        for args in (("account", "remove", "otto", "--yes"),
+                     ("device", "revoke", "carl", phone.device_id)):
+            gone_now = await asyncio.to_thread(kontor, ini, *args)
+            assert gone_now.returncode == 0, gone_now.stderr
+        phone_token = phone.transport.token
+        await phone.close()
 
         refused = await asyncio.to_thread(kontor, ini, "restore", str(archive))
         assert refused.returncode == 2 and "NODE_RUNNING" in refused.stderr, refused.stderr
@@ -83,6 +92,7 @@ async def test_restore_brings_devices_back_in_step_and_erasures_stay(
     done = kontor(ini, "restore", str(archive))
     assert done.returncode == 0, done.stderr
     assert "erased again 1 address" in done.stdout and "new stream epoch" in done.stdout
+    assert "removed again 1 account(s) and revoked again 1 device(s)" in done.stdout
     assert _keys(config.database_path) == keys_before, "key history and grace survive"
     assert load_key(key_path(config.data_dir)).key_id == keys_before[-1][0]
 
@@ -101,6 +111,15 @@ async def test_restore_brings_devices_back_in_step_and_erasures_stay(
             await boss.http.request("GET", f"/business/conversations/{dora.address}")
         assert gone.value.code == "UNKNOWN_CONVERSATION"
         assert await node.app[DB].read(accounts_of, dora.address) is None
+        # The agent removed and the phone revoked after the backup stay so.
+        assert await node.app[DB].read(accounts_of, f"otto@{config.node.server_name}") is None
+        lost = HttpTransport(node.url, phone_token)
+        try:
+            with pytest.raises(ApiError) as refused_token:
+                await lost.account()
+            assert refused_token.value.status == 401
+        finally:
+            await lost.close()
         for path in config.data_dir.rglob("*"):
             if path.is_file():
                 assert dora.address.encode() not in path.read_bytes(), path
