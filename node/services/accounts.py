@@ -133,8 +133,17 @@ async def create_account(db: Database, address: str, role: str, password: str | 
     if role not in ROLES:
         raise InvalidParameter(f"role must be one of {', '.join(ROLES)}", code="INVALID_ROLE")
     hashed = await hash_password(password) if password is not None else None
-    if not await db.write(store.create_account_txn, address, role, hashed, now_ms()):
+    if not await db.write(_operator_create_txn, address, role, hashed, now_ms()):
         raise Conflict(f"{address} already exists", code="ADDRESS_TAKEN")
+
+
+def _operator_create_txn(db: Any, address: str, role: str, hashed: str | None,
+                         now: int) -> bool:
+    """The operator may give a retired address out again: that is a decision."""
+    created = store.create_account_txn(db, address, role, hashed, now)
+    if created:
+        store.unretire_txn(db, address)
+    return created
 
 
 async def set_password(db: Database, address: str, password: str) -> None:
@@ -179,6 +188,9 @@ def _register_txn(db: Any, address: str, hashed: str, invite: str | None, device
         if used is None:
             raise Forbidden("the invite is unknown, used or expired", code="INVALID_INVITE")
         role = used
+    if store.is_retired(db, address):
+        raise Conflict(f"{address} belonged to a removed account and is not given out "
+                       "again", code="ADDRESS_RETIRED")
     if not store.create_account_txn(db, address, role, hashed, now):
         raise Conflict(f"{address} is taken", code="ADDRESS_TAKEN")
     store.add_device_txn(db, address, device_id, device_name, token_hash(token), now)
@@ -215,7 +227,10 @@ async def login(db: Database, hasher: PasswordHasher, address: str, password: st
 
 
 def _device_id() -> str:
-    return base64.urlsafe_b64encode(secrets.token_bytes(8)).rstrip(b"=").decode()
+    """11 base64url characters, never starting with '-' (a command line would read
+    ``kontor device revoke anna -xyz`` as an option)."""
+    raw = base64.urlsafe_b64encode(secrets.token_bytes(8)).rstrip(b"=").decode()
+    return raw if raw[0] != "-" else "A" + raw[1:]
 
 
 async def authenticate(db: Database, token: str) -> Requester:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -44,7 +45,29 @@ def set_password_txn(db: sqlite_utils.Database, address: str, password_hash: str
 
 
 def delete_account_txn(db: sqlite_utils.Database, address: str) -> bool:
-    return db.execute("DELETE FROM accounts WHERE address = ?", [address]).rowcount == 1
+    """Delete the account (devices, keys and queues cascade) and retire its address."""
+    gone = db.execute("DELETE FROM accounts WHERE address = ?", [address]).rowcount == 1
+    if gone:
+        db.execute("INSERT OR IGNORE INTO retired_addresses (address_hash, retired_ms) "
+                   "VALUES (?, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))",
+                   [_retired_hash(address)])
+    return gone
+
+
+def is_retired(db: sqlite_utils.Database, address: str) -> bool:
+    return db.execute("SELECT 1 FROM retired_addresses WHERE address_hash = ?",
+                      [_retired_hash(address)]).fetchone() is not None
+
+
+def unretire_txn(db: sqlite_utils.Database, address: str) -> None:
+    """The operator gives a retired address out again, knowingly."""
+    db.execute("DELETE FROM retired_addresses WHERE address_hash = ?",
+               [_retired_hash(address)])
+
+
+def _retired_hash(address: str) -> str:
+    """Only a hash is kept, so an erased customer's address is not stored in the clear."""
+    return hashlib.sha256(b"kontor-retired-address:" + address.encode()).hexdigest()
 
 
 def create_invite_txn(db: sqlite_utils.Database, token_hash: str, role: str, now_ms: int,

@@ -159,3 +159,15 @@ def _rebuild_devices(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE devices_new RENAME TO devices")
     if db.execute("PRAGMA foreign_key_check").fetchall():
         raise RuntimeError("devices rebuild left dangling references; nothing changed")
+
+
+@MIGRATIONS(name="0005_retired_addresses")
+def m0005_retired_addresses(db: sqlite_utils.Database) -> None:
+    """Addresses of removed or erased accounts (as hashes), never self-registered again:
+    rows elsewhere and on other nodes (conversations, cached device lists, history) still
+    name them, and a newcomer must not inherit what they name."""
+    db.execute("""
+        CREATE TABLE retired_addresses (
+            address_hash TEXT PRIMARY KEY,
+            retired_ms INTEGER NOT NULL
+        ) STRICT""")

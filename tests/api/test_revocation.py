@@ -12,6 +12,7 @@ import aiohttp
 
 from node.appkeys import DB, NOTIFIER
 from node.cli import main
+from node.services import accounts
 from node.storage import db as storage_db
 from node.storage.db import connect
 from node.storage.migrations import MIGRATIONS
@@ -143,3 +144,19 @@ def test_migration_keeps_devices_events_and_prekeys(tmp_path: Path) -> None:
                "VALUES ('a@x', 'd3', 1, 1)")
     assert db.execute("SELECT pk FROM devices WHERE device_id = 'd3'").fetchone()[0] == 3
     db.close()
+
+
+async def test_a_removed_accounts_address_is_not_self_registered_again(
+        node: RunningNode, http: aiohttp.ClientSession) -> None:
+    """Rows here and on other nodes still name the address (conversations, cached device
+    lists): a newcomer must not inherit them. The operator may give it out knowingly."""
+    first = await keyed_device(http, node.url, "anna")
+    await _cli_remove_account(node, http, first)
+    status, body = await call(http, node.url, "POST", "/register", body={
+        "username": "anna", "password": "correct horse battery"})
+    assert status == 409 and body["error"]["code"] == "ADDRESS_RETIRED", body
+    await accounts.create_account(node.app[DB], first["address"], "customer",
+                                  "correct horse battery")
+    status, body = await call(http, node.url, "POST", "/login", body={
+        "username": "anna", "password": "correct horse battery"})
+    assert status == 200, body
