@@ -118,6 +118,14 @@ async def test_quick_replies_products_orders_and_files(shop: Any, contexts: Any,
     saved = tmp_path / "got.png"
     await carl.media.save(media, saved)
     assert saved.read_bytes() == picture.read_bytes()
+    await page.get_by_role("form", name="Reply").evaluate("""(form) => {
+        const data = new DataTransfer();
+        data.items.add(new File(["dropped bytes"], "notes.txt", {type: "text/plain"}));
+        form.dispatchEvent(new DragEvent("drop", {dataTransfer: data, bubbles: true,
+                                                  cancelable: true}));
+    }""")
+    [dropped] = await receive(carl, 1)
+    assert isinstance(dropped.content, File) and dropped.content.name == "notes.txt"
     await carl.media.send(business, png(5, 4), name="parcel.png", mime="image/png")
     image = anna.thread.get_by_role("img", name="parcel.png")
     await expect(image).to_be_visible(timeout=WAIT_MS)

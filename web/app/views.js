@@ -184,6 +184,13 @@ export function composer(actions) {
     box.focus();
   };
   box.addEventListener("input", () => { chosen = 0; showChoices(); });
+  form.addEventListener("dragover", (e) => { e.preventDefault(); form.classList.add("dropping"); });
+  form.addEventListener("dragleave", () => form.classList.remove("dropping"));
+  form.addEventListener("drop", async (e) => {
+    e.preventDefault();
+    form.classList.remove("dropping");
+    for (const dropped of [...(e.dataTransfer?.files ?? [])].slice(0, 10)) await actions.attach(dropped);
+  });
   note.addEventListener("change", () => {
     form.classList.toggle("noting", note.checked);
     fill(button, note.checked ? t("addNote") : t("send"));
