@@ -201,7 +201,8 @@ class FederationClient:
 
 
 async def _read_limited(resp: aiohttp.ClientResponse, limit: int) -> bytes:
-    parts, size = [], 0
+    parts: list[bytes] = []
+    size = 0
     while True:
         part = await resp.content.read(65536)
         if not part:

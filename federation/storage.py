@@ -89,7 +89,8 @@ def next_batch_txn(db: sqlite_utils.Database, destination: str, max_items: int,
     row = db.execute("SELECT txn_id FROM fed_outbox WHERE destination = ? AND txn_id IS NOT "
                      "NULL ORDER BY id LIMIT 1", [destination]).fetchone()
     if row is None:
-        ids, total = [], 0
+        ids: list[int] = []
+        total = 0
         for qid, size in db.execute("SELECT id, size FROM fed_outbox WHERE destination = ? "
                                     "ORDER BY id LIMIT ?", [destination, max_items]):
             if ids and total + size > max_bytes:

@@ -486,7 +486,7 @@ def render_example() -> str:
              "# Edit what you need; check the file with: kontor check-config -c FILE", ""]
     for section, cls in _section_types().items():
         lines.append(f"[{section}]")
-        summary = cls.__doc__.split(":", 1)[1].strip()
+        summary = (cls.__doc__ or ":").split(":", 1)[1].strip()
         lines.append(f"# {summary[0].upper()}{summary[1:]}")
         hints = get_type_hints(cls)
         for f in dataclasses.fields(cls):
@@ -496,14 +496,21 @@ def render_example() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _render_setting(f: dataclasses.Field, typ: type) -> list[str]:
+def _factory_default(f: dataclasses.Field[Any]) -> Any:
+    """The default a field's factory makes (fields here have a default or a factory)."""
+    factory = f.default_factory
+    assert callable(factory), f.name
+    return factory()
+
+
+def _render_setting(f: dataclasses.Field[Any], typ: type) -> list[str]:
     meta = f.metadata
     help_text = meta["help"]
     if meta["choices"]:
         help_text += f" One of: {', '.join(meta['choices'])}."
     if meta["lo"] is not None:
         help_text += f" Range {meta['lo']}..{meta['hi']}."
-    default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+    default = f.default if f.default is not dataclasses.MISSING else _factory_default(f)
     if typ is bool:
         shown = "true" if default else "false"
     elif typ is NameList:

@@ -150,7 +150,7 @@ class JsonFormatter(logging.Formatter):
     """One JSON object a line: ts, level, logger, msg, request_id and any extras."""
 
     def format(self, record: logging.LogRecord) -> str:
-        out = {
+        out: dict[str, object] = {
             "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
             + f".{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),

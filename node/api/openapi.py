@@ -100,7 +100,7 @@ ROUTES.append(
          keys=ANY_OBJ)))
 EPOCH_PARAM = {"type": "string", "description": "the stream epoch the device last saw; "
                "another one than the node's answers the stream from its start at once"}
-QUERY = {
+QUERY: dict[str, list[tuple[str, S | int]]] = {
     "/sync": [("since", 0), ("timeout", 0), ("limit", 100), ("epoch", EPOCH_PARAM)],
     "/ws": [("since", 0), ("epoch", EPOCH_PARAM)],
     "/media/{media_id}": [("server", {"type": "string", "description": "the server the "
@@ -135,7 +135,7 @@ QUERY["/history/items"] = [
     ("before", {"type": "string", "description": "the previous page's next"}),
     ("limit", 100)]
 ROUTES += BUSINESS_ROUTES
-QUERY.update(BUSINESS_QUERY)  # type: ignore[arg-type]
+QUERY.update({path: [*params] for path, params in BUSINESS_QUERY.items()})
 
 
 def _operation(method: str, path: str, summary: str, auth: bool, request: S | None,

@@ -29,6 +29,7 @@ from node.client import (
     ClientError,
     ConnectionFailed,
     DeliveryFailed,
+    Event,
     Message,
     Order,
     Product,
@@ -195,7 +196,7 @@ class Chat:
             self.term.say(f"! the node refused this device: {exc.message} ({exc.code}); "
                           "nothing more arrives (log in again)")
 
-    async def _report(self, item: Message | Receipt | DeliveryFailed) -> None:
+    async def _report(self, item: Event) -> None:
         """A team device tells the business node of customers' orders (kept to show
         them as priced there) and read receipts."""
         try:

@@ -193,7 +193,8 @@ class Receiver:
             plaintext, session, prekey = self._open(sender, device,
                                                     b64decode(event["ciphertext"]))
         except (CryptoError, ContentError, VerificationError, KeyError, TypeError) as exc:
-            return self._dropped(event, exc), False
+            self._dropped(event, exc)
+            return None, False
         # The session advanced: keep it whatever the content turns out to be, so that a
         # message we cannot use does not break the conversation (or allow a replay).
         self.store.put_session(sender, device, session.to_bytes())
@@ -203,7 +204,8 @@ class Receiver:
                 raise ContentError("the message names another conversation")
             return self._item(event, sender, device, content), prekey
         except (ContentError, KeyError, TypeError) as exc:
-            return self._dropped(event, exc), prekey
+            self._dropped(event, exc)
+            return None, prekey
 
     def _dropped(self, event: dict[str, Any], exc: Exception) -> None:
         self.undecryptable += 1

@@ -166,7 +166,8 @@ def _failed_events_txn(db: Any, items: list[dict[str, Any]], reason: str,
             continue
         base = {"message_id": item.get("message_id"), "to": item.get("to"), "ts": now}
         if reason == "DEVICE_MISMATCH":
-            fed_store.mark_remote_devices_stale_txn(db, item.get("to"))
+            if isinstance(item.get("to"), str):
+                fed_store.mark_remote_devices_stale_txn(db, item["to"])
             changed = _device_ids(result, "missing"), _device_ids(result, "extra")
             events.append((pk, "devices_changed", item.get("message_id"),
                            {**base, "missing": changed[0], "extra": changed[1]}))

@@ -89,7 +89,8 @@ def list_conversations(db: Db, *, status: str | None, label_id: int | None,
                        after: tuple[int, str] | None,
                        waiting: bool | None = None) -> list[dict[str, Any]]:
     """Conversations by last activity, newest first, after the keyset ``after``."""
-    where, params = [], []
+    where: list[str] = []
+    params: list[object] = []
     if waiting is not None:
         where.append(f"c.waiting_since_ms IS {'NOT ' if waiting else ''}NULL")
     if status is not None:

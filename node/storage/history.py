@@ -103,7 +103,8 @@ def put_items_txn(db: sqlite_utils.Database, owner: str, items: list[dict[str, A
 def items_before(db: sqlite_utils.Database, owner: str, conversation: str | None,
                  before: tuple[int, str] | None, limit: int) -> list[dict[str, Any]]:
     """A page of sealed copies, newest first, strictly before the (ts, item id) cursor."""
-    where, args = ["owner = ?"], [owner]
+    where: list[str] = ["owner = ?"]
+    args: list[object] = [owner]
     if conversation is not None:
         where.append("conversation = ?")
         args.append(conversation)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlite_utils
@@ -35,7 +36,7 @@ def get_message(db: sqlite_utils.Database, message_id: str) -> dict[str, Any] | 
 
 
 def append_events_txn(db: sqlite_utils.Database,
-                      events: list[tuple[int, str, str | None, dict[str, Any]]],
+                      events: Sequence[tuple[int, str, str | None, Mapping[str, Any]]],
                       now_ms: int) -> list[int]:
     """Append (device_pk, kind, message_id, payload) events; return the device pks."""
     db.conn.executemany(

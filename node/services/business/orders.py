@@ -79,7 +79,7 @@ async def record(biz: Business, who: Requester, body: dict[str, Any]) -> dict[st
     customer = v.address(body.get("conversation"), "conversation")
     order = {"order_id": check_order_id(body.get("order_id")), "customer": customer,
              "created_by": who.address}
-    expected = {}
+    expected: dict[str, object] = {}
     if body.get("total_minor") is not None:
         expected["total_minor"] = v.whole(body["total_minor"], "total_minor", 0, 2**53 - 1)
     if body.get("currency") is not None:
