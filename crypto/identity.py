@@ -20,7 +20,7 @@ from typing import Any
 
 from crypto.encoding import b64encode
 from crypto.errors import CryptoError, InvalidKey, SessionStateError
-from crypto.keys import KEY_SIZE, SigningKey, X25519Key, key_id
+from crypto.keys import KEY_SIZE, SigningKey, X25519Key
 from crypto.signing import sign_json
 from crypto.verify import (
     ALGORITHM,
@@ -128,7 +128,3 @@ def make_one_time_prekey(identity: DeviceIdentity, key_id: str,
     """A one-time prekey and its signed document (signed so a node cannot inject one)."""
     return _prekey_document(identity, "one_time_prekey", key_id, key)
 
-
-def identity_key_id(identity: DeviceIdentity) -> str:
-    """`key_id()` of the identity's Ed25519 public key."""
-    return key_id(identity.signing.public_key)

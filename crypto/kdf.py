@@ -10,11 +10,6 @@ HASH_LEN = 32
 MAX_OUTPUT = 255 * HASH_LEN
 
 
-def hmac_sha256(key: bytes, data: bytes) -> bytes:
-    """HMAC-SHA256(key, data)."""
-    return hmac.digest(key, data, "sha256")
-
-
 def hkdf_extract(salt: bytes, ikm: bytes) -> bytes:
     """HKDF-Extract: PRK = HMAC-SHA256(salt, IKM); an empty salt means 32 zero bytes."""
     return hmac.digest(salt or bytes(HASH_LEN), ikm, "sha256")

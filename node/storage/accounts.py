@@ -34,11 +34,6 @@ def addresses_with_role(db: sqlite_utils.Database, role: str) -> list[str]:
                                      "ORDER BY address", [role]).fetchall()]
 
 
-def set_role_txn(db: sqlite_utils.Database, address: str, role: str) -> bool:
-    return db.execute("UPDATE accounts SET role = ? WHERE address = ?",
-                      [role, address]).rowcount == 1
-
-
 def set_password_txn(db: sqlite_utils.Database, address: str, password_hash: str) -> bool:
     return db.execute("UPDATE accounts SET password_hash = ? WHERE address = ?",
                       [password_hash, address]).rowcount == 1
