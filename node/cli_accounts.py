@@ -16,6 +16,7 @@ from typing import TypeVar
 
 from node.cli import _err, _node_config, _out, command
 from node.config import Config
+from node.protocol.names import GIVEN_ROLES, Role
 from node.services import accounts
 from node.services.setup import open_node
 from node.storage import accounts as store
@@ -53,7 +54,7 @@ def _read_password(ns: argparse.Namespace) -> str | None:
 
 def _add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("address", help="user name or full address (anna or anna@your.server)")
-    p.add_argument("--role", choices=accounts.ROLES, default="customer")
+    p.add_argument("--role", choices=GIVEN_ROLES, default=Role.CUSTOMER)
     p.add_argument("--password-stdin", action="store_true",
                    help="read the password from the first line of standard input")
     p.add_argument("--no-password", action="store_true",
@@ -120,7 +121,7 @@ def cmd_account_list(ns: argparse.Namespace) -> int:
 
 
 def _invite_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--role", choices=accounts.ROLES, default="customer")
+    p.add_argument("--role", choices=GIVEN_ROLES, default=Role.CUSTOMER)
     p.add_argument("--days", type=int, default=7, help="valid for this many days (1-90)")
 
 

@@ -20,15 +20,13 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from node.errors import ConfigError
+from node.protocol.names import SERVER_NAME_RE, is_server_name
 
 MAX_CONFIG_BYTES = 256 * 1024
 CONFIG_ENV = "KONTOR_CONFIG"
 SEARCH_PATHS = (Path("node.ini"), Path("/etc/kontor/node.ini"))
 _INLINE_COMMENT_RE = re.compile(r"\s[#;]")
 
-_SERVER_NAME_RE = re.compile(
-    r"^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)(?::[0-9]{1,5})?\Z"
-)
 
 
 class Path_(str):
@@ -391,7 +389,7 @@ def _parse_value(file: str, section: str, key: str, raw: str, typ: type,
     if typ is NameList:
         items = [item.strip().lower() for item in raw.split(",") if item.strip()]
         for item in items:
-            if not _SERVER_NAME_RE.match(item):
+            if not is_server_name(item):
                 raise fail(f"{item!r} is not a server name")
         return NameList(items)
     if typ is HostPort:
@@ -408,11 +406,6 @@ def _parse_value(file: str, section: str, key: str, raw: str, typ: type,
     return raw
 
 
-def is_server_name(value: str) -> bool:
-    """A DNS name or bracketed IP literal with an optional port, at most 255 characters."""
-    return len(value) <= 255 and bool(_SERVER_NAME_RE.match(value))
-
-
 def _valid_hostport(raw: str) -> bool:
     host, sep, port = raw.rpartition(":")
     if not sep or not port.isdigit() or not 0 < int(port) < 65536:
@@ -422,7 +415,7 @@ def _valid_hostport(raw: str) -> bool:
         ipaddress.ip_address(host)
         return True
     except ValueError:
-        return bool(_SERVER_NAME_RE.match(host))
+        return bool(SERVER_NAME_RE.match(host))
 
 
 def _finish(config: Config, base: Path) -> Config:
@@ -440,7 +433,7 @@ def _finish(config: Config, base: Path) -> Config:
     fed = dataclasses.replace(config.federation, ca_file=resolve(config.federation.ca_file))
     config = dataclasses.replace(config, node=node, tls=tls, federation=fed)
     src = config.source
-    if not _SERVER_NAME_RE.match(config.node.server_name) or len(config.node.server_name) > 255:
+    if not is_server_name(config.node.server_name):
         raise ConfigError(src, "node", "server_name",
                           f"must be a DNS name with an optional port, got "
                           f"{config.node.server_name!r}")

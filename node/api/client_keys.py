@@ -8,6 +8,7 @@ from node.api.auth import requester
 from node.api.parsing import field, read_json_object
 from node.appkeys import CONFIG, DB, FEDERATION, NOTIFIER
 from node.errors import Forbidden, InvalidParameter
+from node.protocol.names import server_of
 from node.services import keys
 from node.services.accounts import split_address
 from node.services.federation import FederationLink
@@ -64,7 +65,7 @@ async def claim(request: web.Request) -> web.Response:
 
 def _remote(request: web.Request, address: str) -> FederationLink | None:
     """The federation link when ``address`` lives on another node (403 if disabled)."""
-    if address.partition("@")[2] == request.app[CONFIG].node.server_name:
+    if server_of(address) == request.app[CONFIG].node.server_name:
         return None
     runtime = request.app.get(FEDERATION)
     if runtime is None:

@@ -8,8 +8,8 @@ from federation.client import RemoteError
 from node.api.auth import requester
 from node.api.fedauth import verified_origin
 from node.appkeys import CONFIG, DB, FEDERATION
-from node.config import is_server_name
 from node.errors import Forbidden, InvalidParameter, NotFound, Unavailable, UnsupportedMediaType
+from node.protocol.names import is_server_name
 from node.services import media
 
 PREFIX = "/_kontor/client/v1"

@@ -37,6 +37,7 @@ from node.client import (
     ServerError,
     Text,
 )
+from node.protocol.names import home_of
 
 HELP = """commands:
   /list                      conversations, with unread counts
@@ -166,7 +167,7 @@ class Chat:
         return {}
 
     async def catalog(self, business: str) -> dict[str, dict[str, Any]]:
-        server = business.partition("@")[2] or business
+        server = home_of(business)
         cached = self._catalogs.get(server)
         if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
             return cached[1]

@@ -16,12 +16,12 @@ from urllib.parse import quote
 
 from crypto.encoding import b64encode
 from node.client.content import Order, OrderItem, Product
-from node.client.devices import server_of
 from node.client.errors import ClientError, ContentError, VerificationError
 from node.client.models import Message
 from node.protocol.documents import BusinessDocument
 from node.protocol.documents import check_business_document as _check
 from node.protocol.errors import DocumentError
+from node.protocol.names import home_of
 
 if TYPE_CHECKING:
     from node.client.client import Client
@@ -82,7 +82,7 @@ class BusinessApi:
 
     async def _document(self, business: str, kind: str,
                         nameserver: NameServer) -> BusinessDocument:
-        server = server_of(business)
+        server = home_of(business)
         answer = await self._client.http.request("GET", f"/directory/{quote(server)}/{kind}")
         return await check_business_document(answer, server, kind,
                                              nameserver or self._client.dns_nameserver)
@@ -92,8 +92,8 @@ class BusinessApi:
         """A public image of a business (its profile's logo, a product's image): plain
         bytes stored on the business's node, fetched through this device's node, and
         checked against their id (the SHA-256 of the bytes)."""
-        server = server_of(business)
-        here = server_of(self._client.address)
+        server = home_of(business)
+        here = home_of(self._client.address)
         data = await self._client.http.download_media(media_id, limit,
                                                       None if server == here else server)
         if not secrets.compare_digest(b64encode(hashlib.sha256(data).digest()), media_id):
@@ -105,7 +105,7 @@ class BusinessApi:
         for, else the recipient's) as a message the other side can open."""
         me = self._client
         server = catalog or (me.speaks_as if me.speaks_as != me.address else to)
-        return await me.send(to, Product(sku, server_of(server)))
+        return await me.send(to, Product(sku, home_of(server)))
 
     async def open_product(self, message: Message, *,
                            nameserver: NameServer = None) -> dict[str, Any]:

@@ -31,16 +31,12 @@ from crypto.verify import DeviceKeys
 from node.client.errors import VerificationError
 from node.client.store import Store
 from node.client.transport import Transport
+from node.protocol.names import server_of
 
 PREKEY_BATCH = 50
 PREKEY_LOW_WATER = 20
 SIGNED_PREKEY_MAX_AGE_MS = 7 * 24 * 3600 * 1000
 DEVICE_LIST_TTL = 60.0
-
-
-def server_of(address: str) -> str:
-    """The server name of ``local@server`` (a bare server name stays as it is)."""
-    return address.partition("@")[2] or address
 
 
 class Devices:
@@ -202,7 +198,7 @@ class Devices:
 def keys_owner(address: str, entry: dict[str, Any]) -> str:
     """Whose keys a listed device holds: a team member's, for a business address."""
     owner = entry.get("account", address)
-    if not isinstance(owner, str) or owner.partition("@")[2] != address.partition("@")[2]:
+    if not isinstance(owner, str) or server_of(owner) != server_of(address):
         raise VerificationError(f"a device listed for {address} belongs to another server")
     return owner
 

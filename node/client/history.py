@@ -27,6 +27,7 @@ from crypto.session import Session
 from node.client import content as contents
 from node.client.errors import ApiError, ClientError, ContentError, DeliveryFailed
 from node.client.models import ArchiveEvent, Message, event_to_json
+from node.protocol.names import TEAM_ROLES
 
 if TYPE_CHECKING:
     from node.client.client import Client
@@ -67,7 +68,7 @@ class Archive:
     def owner(self) -> str:
         """Whose history this device keeps: the business for a team member's device."""
         account = self.client.account
-        return account.speaks_as if account.role in ("admin", "agent") else account.address
+        return account.speaks_as if account.role in TEAM_ROLES else account.address
 
     # ----- received events (inside the receiver's transaction: nothing awaits) ------------
 

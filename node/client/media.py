@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 from crypto.errors import CryptoError
 from crypto.media import MediaKey, decrypt_chunks, decrypt_media, encrypt_chunks, encrypt_media
 from node.client.content import File
-from node.client.devices import server_of
 from node.client.errors import ContentError, VerificationError
 from node.client.models import Message
+from node.protocol.names import home_of, server_of
 
 if TYPE_CHECKING:
     from node.client.client import Client
@@ -65,7 +65,7 @@ class Media:
             raise VerificationError("the node stored the media under another hash")
         wire = key.to_json()
         return await self._client.send(to, File(
-            media_id, server_of(self._client.address), wire["alg"], wire["key"],
+            media_id, home_of(self._client.address), wire["alg"], wire["key"],
             wire["sha256"], wire["size"], name, mime, caption))
 
     async def download(self, message: Message) -> bytes:
@@ -117,12 +117,12 @@ class Media:
             raise ContentError(f"bad media reference: {exc}") from None
         if key.media_id != file.media_id:
             raise VerificationError("the media id does not match the media's hash")
-        home = message.sender.partition("@")[2]
+        home = server_of(message.sender)
         server = file.server or home
         if server != home:
             # Media lives on its sender's node; a message may not send our node elsewhere.
             raise VerificationError("the media is not on its sender's server")
-        return file, key, None if server == server_of(self._client.address) else server
+        return file, key, None if server == home_of(self._client.address) else server
 
 
 def _file_chunks(path: Path, size: int = 256 * 1024) -> Iterator[bytes]:

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from node.protocol.currencies import format_amount
+from node.protocol.names import local_of
 
 PLACEHOLDERS = frozenset({
     "customer_name", "customer_address", "business_name", "business_address",
@@ -63,7 +64,7 @@ def problems(text: str) -> list[str]:
 def display_name(address: str) -> str:
     """A name to greet someone by when nothing better is known: ``anna.berg@x`` ->
     ``Anna Berg``."""
-    local = address.partition("@")[0]
+    local = local_of(address)
     words = [w for w in re.split(r"[._\-+]+", local) if w]
     return " ".join(w[:1].upper() + w[1:] for w in words) or local
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import re
 import secrets
 import time
 from collections.abc import Callable
@@ -22,8 +21,16 @@ from typing import Any, TypeVar
 import nacl.exceptions
 import nacl.pwhash
 
-from node.config import Config, is_server_name
+from node.config import Config
 from node.errors import Conflict, Forbidden, InvalidParameter, NotFound, Unauthorized
+from node.protocol.names import (
+    GIVEN_ROLES,
+    TEAM_ROLES,
+    Address,
+    InvalidAddress,
+    Role,
+    is_local_part,
+)
 from node.services import erasure_log
 from node.services.passwords import PasswordHasher
 from node.storage import accounts as store
@@ -31,8 +38,6 @@ from node.storage.db import Database
 
 T = TypeVar("T")
 
-LOCAL_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}\Z")
-ROLES = ("admin", "agent", "customer")
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
 INVITE_TTL_MS = 7 * 24 * 3600 * 1000
@@ -46,7 +51,7 @@ class Requester:
     address: str
     device_id: str
     device_pk: int
-    role: str
+    role: Role
 
 
 _clock_offset_ms = 0
@@ -79,20 +84,24 @@ def make_address(name: str, server_name: str) -> str:
     if at and server != server_name.lower():
         raise InvalidParameter(f"{name!r} is not an account on this node ({server_name})",
                                code="NOT_LOCAL")
-    if not LOCAL_RE.match(local):
+    if not is_local_part(local):
         raise InvalidParameter("a user name is 1-64 characters of a-z, 0-9, '.', '_' and "
                                "'-', starting with a letter or digit", code="INVALID_USERNAME")
     return f"{local}@{server_name}"
 
 
+def parse_address(address: str) -> Address:
+    """``local@server`` as an Address; 400 INVALID_ADDRESS when malformed."""
+    try:
+        return Address.parse(address)
+    except InvalidAddress as exc:
+        raise InvalidParameter(str(exc), code="INVALID_ADDRESS") from None
+
+
 def split_address(address: str) -> tuple[str, str]:
-    """``local@server`` -> (local, server); InvalidParameter when malformed."""
-    local, at, server = address.partition("@")
-    if not at or not LOCAL_RE.match(local) or not is_server_name(server) \
-            or len(address) > 320:
-        raise InvalidParameter(f"{address[:80]!r} is not an account address (local@server)",
-                               code="INVALID_ADDRESS")
-    return local, server
+    """``local@server`` -> (local, server); 400 INVALID_ADDRESS when malformed."""
+    parsed = parse_address(address)
+    return parsed.local, parsed.server
 
 
 def check_password(password: str) -> bytes:
@@ -128,10 +137,17 @@ async def _password_matches(stored: str | None, password: str,
     return await _off_loop(hasher, _verify, stored, raw) and stored is not None
 
 
+def check_role(role: str) -> Role:
+    """A role the operator or an invite may give; 400 INVALID_ROLE otherwise."""
+    if role not in GIVEN_ROLES:
+        raise InvalidParameter(f"role must be one of {', '.join(GIVEN_ROLES)}",
+                               code="INVALID_ROLE")
+    return Role(role)
+
+
 async def create_account(db: Database, address: str, role: str, password: str | None) -> None:
     """Create an account (operator path). Conflict when the address is taken."""
-    if role not in ROLES:
-        raise InvalidParameter(f"role must be one of {', '.join(ROLES)}", code="INVALID_ROLE")
+    role = check_role(role)
     hashed = await hash_password(password) if password is not None else None
     if not await db.write(_operator_create_txn, address, role, hashed, now_ms()):
         raise Conflict(f"{address} already exists", code="ADDRESS_TAKEN")
@@ -150,7 +166,7 @@ async def set_password(db: Database, address: str, password: str) -> None:
     """Set or change an account's password (operator path); its devices stay logged in."""
     check_password(password)
     account = await db.read(store.get_account, address)
-    if account is None or account["role"] == "automation":
+    if account is None or account["role"] == Role.AUTOMATION:
         raise NotFound(f"no account {address} that can log in", code="UNKNOWN_ACCOUNT")
     await db.write(store.set_password_txn, address, await hash_password(password))
 
@@ -161,7 +177,7 @@ async def remove_account(db: Database, address: str, config: Config | None = Non
     account = await db.read(store.get_account, address)
     if account is None:
         raise NotFound(f"no account {address}", code="UNKNOWN_ACCOUNT")
-    if account["role"] == "automation":
+    if account["role"] == Role.AUTOMATION:
         raise Forbidden(f"{address} is the business itself; it cannot be removed",
                         code="CANNOT_REMOVE")
     await db.write(store.delete_account_txn, address)
@@ -169,11 +185,10 @@ async def remove_account(db: Database, address: str, config: Config | None = Non
         await asyncio.to_thread(erasure_log.record, config, address, now_ms(), "account")
 
 
-async def create_invite(db: Database, role: str = "customer",
+async def create_invite(db: Database, role: str = Role.CUSTOMER,
                         ttl_ms: int = INVITE_TTL_MS) -> str:
     """A one-time registration token; only its hash is stored."""
-    if role not in ROLES:
-        raise InvalidParameter(f"role must be one of {', '.join(ROLES)}", code="INVALID_ROLE")
+    role = check_role(role)
     token = random_token("ki_")
     now = now_ms()
     await db.write(store.create_invite_txn, token_hash(token), role, now, now + ttl_ms)
@@ -182,7 +197,7 @@ async def create_invite(db: Database, role: str = "customer",
 
 def _register_txn(db: Any, address: str, hashed: str, invite: str | None, device_id: str,
                   device_name: str, token: str, now: int) -> str:
-    role = "customer"
+    role: str = Role.CUSTOMER
     if invite is not None:
         used = store.use_invite_txn(db, token_hash(invite), address, now)
         if used is None:
@@ -239,7 +254,7 @@ async def authenticate(db: Database, token: str) -> Requester:
     if row is None:
         raise Unauthorized("unknown or revoked access token; log in again",
                            code="UNKNOWN_TOKEN")
-    return Requester(row["address"], row["device_id"], row["pk"], row["role"])
+    return Requester(row["address"], row["device_id"], row["pk"], Role(row["role"]))
 
 
 async def account_info(db: Database, who: Requester, business: str) -> dict[str, Any]:
@@ -247,7 +262,7 @@ async def account_info(db: Database, who: Requester, business: str) -> dict[str,
     devices = await db.read(store.list_devices, who.address)
     return {"address": who.address, "role": who.role, "device_id": who.device_id,
             "business": business,
-            "speaks_as": business if who.role in store.TEAM_ROLES else who.address,
+            "speaks_as": business if who.role in TEAM_ROLES else who.address,
             "devices": [_public_device(d) for d in devices]}
 
 

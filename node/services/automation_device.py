@@ -30,6 +30,7 @@ from node.client.store import Store
 from node.config import Config
 from node.errors import KontorError
 from node.events import Hooks
+from node.protocol.names import Role, server_of
 from node.services import accounts, keys, messaging, team
 from node.services.accounts import Requester, now_ms
 from node.services.business import automation
@@ -61,7 +62,7 @@ class LocalTransport:
         self.token: str | None = None
 
     def _remote(self, address: str) -> bool:
-        return address.partition("@")[2] != self.config.node.server_name
+        return server_of(address) != self.config.node.server_name
 
     async def _call(self, coro: Awaitable[T]) -> T:
         try:
@@ -166,7 +167,7 @@ class AutomationDevice:
             self.client = await Client.open_with(transport, store, _passphrase(directory))
         else:
             session = {"address": business, "device_id": who.device_id,
-                       "access_token": "", "role": "automation"}
+                       "access_token": "", "role": Role.AUTOMATION}
             self.client = await Client.create_device(transport, session, store,
                                                      _passphrase(directory))
         os.chmod(store, 0o600)
@@ -291,8 +292,8 @@ def _device_txn(db: Any, business: str, now: int) -> Requester:
     """The automation device of the business account, created on first start."""
     for device in account_store.list_devices(db, business):
         if device["name"] == DEVICE_NAME:
-            return Requester(business, device["device_id"], device["pk"], "automation")
+            return Requester(business, device["device_id"], device["pk"], Role.AUTOMATION)
     device_id = "auto" + secrets.token_urlsafe(5)
     pk = account_store.add_device_txn(db, business, device_id, DEVICE_NAME,
                                       secrets.token_hex(32), now)  # no token hashes to it
-    return Requester(business, device_id, pk, "automation")
+    return Requester(business, device_id, pk, Role.AUTOMATION)

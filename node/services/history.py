@@ -28,10 +28,10 @@ from typing import Any
 
 from crypto.encoding import b64encode
 from node.errors import Conflict, Forbidden, NotFound
+from node.protocol.names import TEAM_ROLES, Role
 from node.services import team
 from node.services.accounts import Requester, now_ms
 from node.services.notifier import Notifier
-from node.storage import accounts as account_store
 from node.storage import history as store
 from node.storage import messages as message_store
 from node.storage.db import Database
@@ -52,7 +52,7 @@ class History:
 
 def owner_of(who: Requester, business: str) -> str:
     """The owner whose history a device keeps: the business for team devices."""
-    return business if who.role in account_store.TEAM_ROLES else who.address
+    return business if who.role in TEAM_ROLES else who.address
 
 
 def members(db: Any, owner: str, business: str) -> dict[str, tuple[int, str]]:
@@ -81,7 +81,7 @@ def _rotation_due(db: Any, owner: str, epoch: int, business: str) -> bool:
 def _may_approve(db: Any, h: History, who: Requester, owner: str) -> bool:
     if owner != h.business or h.approval == "team":
         return True
-    return who.role == "admin"
+    return who.role == Role.ADMIN
 
 
 def state_read(db: Any, h: History, who: Requester) -> dict[str, Any]:

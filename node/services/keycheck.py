@@ -20,6 +20,7 @@ from crypto.verify import (
     verify_signed_prekey,
 )
 from node.errors import InvalidParameter
+from node.protocol.names import server_of
 
 
 def _invalid(message: str) -> InvalidParameter:
@@ -64,7 +65,7 @@ def check_bundle(entry: Any, address: str, claimed: bool) -> None:
     if not isinstance(entry, dict):
         raise _invalid("a device entry must be an object")
     owner = entry.get("account", address)
-    if not isinstance(owner, str) or owner.partition("@")[2] != address.partition("@")[2]:
+    if not isinstance(owner, str) or server_of(owner) != server_of(address):
         raise _invalid("a listed device belongs to an account of another server")
     bundle = {k: v for k, v in entry.items() if k != "account"}
     if not claimed:

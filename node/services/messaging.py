@@ -26,6 +26,7 @@ from federation import storage as fed_store
 from federation.policy import DestinationDenied, ServerPolicy
 from node.errors import Conflict, DeviceRevoked, Forbidden, NotFound
 from node.events import Hooks
+from node.protocol.names import TEAM_ROLES, server_of
 from node.services import team
 from node.services.accounts import Requester, now_ms
 from node.services.notifier import Notifier
@@ -65,10 +66,6 @@ class Messaging:
 def body_hash(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"))
                           .encode()).hexdigest()
-
-
-def server_of(address: str) -> str:
-    return address.partition("@")[2]
 
 
 def _devices_of(db: Any, address: str, local: bool, business: str) -> dict[str, int | None]:
@@ -256,7 +253,7 @@ def _ack_txn(db: Any, who: Requester, m: Messaging, up_to: int,
         raise DeviceRevoked()
     acked = store.ack_events_txn(db, who.device_pk, up_to)
     events, destinations, receipts = [], set(), []
-    mine = {who.address} | ({business} if who.role in account_store.TEAM_ROLES else set())
+    mine = {who.address} | ({business} if who.role in TEAM_ROLES else set())
     for event in acked:
         sender, to = event["sender"], event.get("to")
         if to not in mine or sender in mine:

@@ -13,6 +13,7 @@ from typing import Any
 from node.config import Config
 from node.errors import ConfigError
 from node.nodekey import NodeKey, key_path, load_key, write_key
+from node.protocol.names import Role, local_of
 from node.services import erasure_log
 from node.storage import accounts as account_store
 from node.storage import db as dbmod
@@ -93,7 +94,7 @@ def recorded_business(db: Any) -> str | None:
     stored = nodestore.get_meta(db, "business_address")
     if stored is not None:
         return stored
-    found = account_store.addresses_with_role(db, "automation")  # set up before it was kept
+    found = account_store.addresses_with_role(db, Role.AUTOMATION)  # set up before it was kept
     return found[0] if len(found) == 1 else None
 
 
@@ -107,7 +108,7 @@ def identity_problem(config: Config, db: Any) -> ConfigError | None:
                            "server name (use a new data_dir for a new node)")
     business = recorded_business(db)
     if business is not None and business != config.business_address:
-        local = business.partition("@")[0]
+        local = local_of(business)
         return ConfigError(
             config.source, "business", "account",
             f"this database was set up for the business account {local!r} ({business}). "
@@ -115,7 +116,7 @@ def identity_problem(config: Config, db: Any) -> ConfigError | None:
             f"know the business by that address. Set account = {local} again, or use a "
             "new data_dir for a new business")
     existing = account_store.get_account(db, config.business_address)
-    if existing is not None and existing["role"] != "automation":
+    if existing is not None and existing["role"] != Role.AUTOMATION:
         return ConfigError(config.source, "business", "account",
                            f"{config.business_address} is already a {existing['role']} "
                            "account; choose another name for the business")
@@ -137,7 +138,7 @@ def _record_identity(config: Config, key: NodeKey) -> bytes:
             nodestore.set_meta_txn(db, STREAM_EPOCH, new_epoch())
         now_ms = int(time.time() * 1000)
         if account_store.get_account(db, config.business_address) is None:
-            account_store.create_account_txn(db, config.business_address, "automation",
+            account_store.create_account_txn(db, config.business_address, Role.AUTOMATION,
                                              None, now_ms)
         if nodestore.record_key_txn(db, key.key_id, key.public_key_b64, now_ms):
             nodestore.expire_other_keys_txn(db, key.key_id, now_ms)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from node.errors import Forbidden
+from node.protocol.names import TEAM_ROLES
 from node.services.accounts import Requester
 from node.storage import accounts as store
 
@@ -32,10 +33,10 @@ def listed_devices(db: Any, address: str, business: str) -> list[tuple[str, int,
 
 def is_member(db: Any, address: str) -> bool:
     account = store.get_account(db, address)
-    return account is not None and account["role"] in store.TEAM_ROLES
+    return account is not None and account["role"] in TEAM_ROLES
 
 
 def check_sender(who: Requester, sender: str, business: str) -> None:
     """A device sends as its own account; a team member may also speak as the business."""
-    if sender != who.address and not (sender == business and who.role in store.TEAM_ROLES):
+    if sender != who.address and not (sender == business and who.role in TEAM_ROLES):
         raise Forbidden(f"{who.address} cannot send as {sender}", code="CANNOT_SEND_AS")

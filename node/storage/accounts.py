@@ -8,6 +8,8 @@ from typing import Any
 
 import sqlite_utils
 
+from node.protocol.names import Role
+
 
 def create_account_txn(db: sqlite_utils.Database, address: str, role: str,
                        password_hash: str | None, now_ms: int) -> bool:
@@ -137,16 +139,14 @@ def keyed_device_ids(db: sqlite_utils.Database, address: str) -> dict[str, int]:
         [address])}
 
 
-TEAM_ROLES = ("admin", "agent")
-
-
 def team_devices(db: sqlite_utils.Database, business: str) -> list[tuple[str, int, str]]:
     """(device id, pk, account) of every keyed device answering for ``business``: the
     business account's own (automation) devices and every admin's and agent's."""
     return [(r[0], r[1], r[2]) for r in db.execute(
         "SELECT d.device_id, d.pk, d.address FROM devices d JOIN accounts a "
         "ON a.address = d.address WHERE d.device_keys IS NOT NULL "
-        "AND (d.address = ? OR a.role IN ('admin', 'agent')) ORDER BY d.pk", [business])]
+        "AND (d.address = ? OR a.role IN (?, ?)) ORDER BY d.pk",
+        [business, Role.ADMIN, Role.AGENT])]
 
 
 def get_device_keys(db: sqlite_utils.Database, pk: int) -> tuple[Any, Any]:

@@ -11,12 +11,11 @@ from functools import lru_cache
 from node.config import Config
 from node.errors import Forbidden
 from node.nodekey import NodeKey
+from node.protocol.names import READER_ROLES, TEAM_ROLES, Role
 from node.services.accounts import Requester
 from node.services.notifier import Notifier
 from node.storage.db import Database
 
-TEAM_ROLES = ("admin", "agent")
-READ_ROLES = ("admin", "agent", "automation")
 DAY_MS = 24 * 3600 * 1000
 
 
@@ -41,12 +40,12 @@ class Business:
 def operator(biz: Business) -> Requester:
     """The operator at the node's shell (``kontor business ...``): an admin speaking for
     the business, without a device."""
-    return Requester(address=biz.address, device_id="operator", device_pk=0, role="admin")
+    return Requester(address=biz.address, device_id="operator", device_pk=0, role=Role.ADMIN)
 
 
 def require_admin(who: Requester) -> None:
     """403 FORBIDDEN_ROLE unless ``who`` is an admin."""
-    if who.role != "admin":
+    if who.role != Role.ADMIN:
         raise Forbidden("only the business's admins may do this", code="FORBIDDEN_ROLE")
 
 
@@ -59,7 +58,7 @@ def require_team(who: Requester) -> None:
 
 def require_reader(who: Requester) -> None:
     """403 FORBIDDEN_ROLE unless ``who`` is on the team (or the automation account)."""
-    if who.role not in READ_ROLES:
+    if who.role not in READER_ROLES:
         raise Forbidden("only the business's team may see this", code="FORBIDDEN_ROLE")
 
 

@@ -19,6 +19,7 @@ import json
 from typing import Any
 
 from node.errors import Conflict, InvalidParameter, NotFound
+from node.protocol.names import READER_ROLES, TEAM_ROLES
 from node.services.accounts import Requester, now_ms
 from node.services.business import automation
 from node.services.business import profile as profile_mod
@@ -36,7 +37,6 @@ from node.storage import messages as message_store
 
 KINDS = ("customer", "private")
 STATUSES = ("open", "pending", "resolved")
-TEAM_ACCOUNT_ROLES = ("admin", "agent", "automation")
 MAX_NOTE = 2000
 MAX_NOTES = 500
 MAX_PAGE = 100
@@ -92,7 +92,7 @@ def is_team(db: Any, business: str, address: str) -> bool:
     if address == business:
         return True
     account = account_store.get_account(db, address)
-    return account is not None and account["role"] in TEAM_ACCOUNT_ROLES
+    return account is not None and account["role"] in READER_ROLES
 
 
 def _automated(db: Any, business: str, sender_device: str | None) -> bool:
@@ -261,7 +261,7 @@ def check_patch(db: Any, changes: dict[str, Any]) -> dict[str, Any]:
         if assignee is not None:
             assignee = v.address(assignee, "assignee")
             account = account_store.get_account(db, assignee)
-            if account is None or account["role"] not in ("admin", "agent"):
+            if account is None or account["role"] not in TEAM_ROLES:
                 raise InvalidParameter(f"{assignee} is not an admin or agent of this business",
                                        code="INVALID_ASSIGNEE")
         out["assignee"] = assignee

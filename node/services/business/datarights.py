@@ -24,6 +24,7 @@ from typing import Any
 
 from federation import storage as fed_store
 from node.errors import InvalidParameter
+from node.protocol.names import server_of
 from node.services import automation_device, erasure_log, history
 from node.services.accounts import Requester, now_ms
 from node.services.business import conversations
@@ -37,7 +38,7 @@ log = logging.getLogger("kontor.business.datarights")
 
 
 def _local_account(db: Any, biz: Business, address: str) -> dict[str, Any] | None:
-    if address.partition("@")[2] != biz.server_name:
+    if server_of(address) != biz.server_name:
         return None
     account = account_store.get_account(db, address)
     if account is None:

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from node.errors import InvalidParameter, InvalidText
+from node.protocol.names import is_server_name
 from node.services.accounts import split_address
 from node.text import unreadable
 
@@ -14,7 +15,6 @@ _EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}\Z")
 _PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()./-]{2,31}\Z")
 _COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}\Z")
 MEDIA_ID_RE = re.compile(r"^[A-Za-z0-9_-]{43}\Z")
-_SERVER_RE = re.compile(r"^[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?(?::[0-9]{1,5})?\Z")
 
 
 def text(value: Any, name: str, max_len: int, *, min_len: int = 0,
@@ -78,7 +78,7 @@ def address(value: Any, name: str = "address") -> str:
 
 
 def server_name(value: Any) -> str:
-    if not isinstance(value, str) or len(value) > 255 or not _SERVER_RE.match(value.lower()):
+    if not isinstance(value, str) or not is_server_name(value.lower()):
         raise InvalidParameter("not a server name", code="INVALID_SERVER_NAME")
     return value.lower()
 
