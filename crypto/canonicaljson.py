@@ -9,6 +9,7 @@ signature covers.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from crypto.errors import CanonicalJsonError
@@ -65,7 +66,7 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            raise CanonicalJsonError(f"duplicate key {key!r}")
+            raise CanonicalJsonError(f"duplicate key {key!r} in JSON object")
         result[key] = value
     return result
 
@@ -75,7 +76,7 @@ def _refuse_float(text: str) -> Any:
 
 
 def _refuse_constant(text: str) -> Any:
-    raise CanonicalJsonError(f"{text} is not allowed")
+    raise CanonicalJsonError(f"{text} is not valid JSON")
 
 
 def _parse_int(text: str) -> int:
@@ -87,30 +88,62 @@ def _parse_int(text: str) -> int:
     return value
 
 
-def loads_strict(data: bytes | str, max_depth: int = 32) -> Any:
-    """Parse JSON strictly; raises CanonicalJsonError.
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
+_BRACKET = re.compile(r"[\[\]{}]")
 
-    Refused: invalid UTF-8, a byte-order mark, duplicate object keys, NaN/Infinity,
-    floats (any number with '.', 'e' or 'E'), integers outside ±(2**53 - 1), lone
-    surrogates, and nesting deeper than `max_depth`. The input need not be canonical.
-    """
+
+def json_depth(text: str) -> int:
+    """How deeply the arrays and objects of a JSON text nest (found without parsing,
+    so that a deep document is refused before the parser recurses into it)."""
+    depth = deepest = 0
+    for match in _BRACKET.finditer(_STRING.sub("", text)):
+        depth += 1 if match.group() in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _text(data: bytes | bytearray | str) -> str:
     if isinstance(data, bytes | bytearray):
         try:
-            text = bytes(data).decode("utf-8")
+            return bytes(data).decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise CanonicalJsonError("JSON is not valid UTF-8") from exc
-    elif isinstance(data, str):
-        text = data
-    else:
-        raise CanonicalJsonError("JSON input must be bytes or str")
+            raise CanonicalJsonError("JSON is not UTF-8") from exc
+    if isinstance(data, str):
+        return data
+    raise CanonicalJsonError("JSON input must be bytes or str")
+
+
+def loads_json(data: bytes | bytearray | str, max_depth: int = 32, *,
+               canonical_numbers: bool = False) -> Any:
+    """Parse JSON strictly in syntax; raises CanonicalJsonError.
+
+    Refused: invalid UTF-8, a byte-order mark, duplicate object keys, NaN/Infinity,
+    nesting deeper than `max_depth`; with `canonical_numbers`, also floats and integers
+    outside ±(2**53 - 1). Strings are taken as written (lone surrogates included).
+    """
+    text = _text(data)
+    if json_depth(text) > max_depth:
+        raise CanonicalJsonError(f"JSON nested deeper than {max_depth} levels")
+    numbers: dict[str, Any] = ({"parse_float": _refuse_float, "parse_int": _parse_int}
+                               if canonical_numbers else {})
     try:
-        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_float=_refuse_float,
-                           parse_int=_parse_int, parse_constant=_refuse_constant)
+        return json.loads(text, object_pairs_hook=_no_duplicates,
+                          parse_constant=_refuse_constant, **numbers)
     except CanonicalJsonError:
         raise
-    except RecursionError as exc:
-        raise CanonicalJsonError(f"JSON nested deeper than {max_depth}") from exc
-    except ValueError as exc:
-        raise CanonicalJsonError(f"invalid JSON: {exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise CanonicalJsonError(f"malformed JSON: {exc.msg} at line {exc.lineno} "
+                                 f"column {exc.colno}") from None
+    except (ValueError, RecursionError) as exc:  # an integer beyond Python's digit limit
+        raise CanonicalJsonError(f"malformed JSON: {exc}"[:200]) from None
+
+
+def loads_strict(data: bytes | str, max_depth: int = 32) -> Any:
+    """Parse JSON that must be canonical in its values; raises CanonicalJsonError.
+
+    Refused: what ``loads_json`` refuses, floats (any number with '.', 'e' or 'E'),
+    integers outside ±(2**53 - 1) and lone surrogates. The input need not be canonical.
+    """
+    value = loads_json(data, max_depth, canonical_numbers=True)
     _check_value(value, 0, max_depth)
     return value

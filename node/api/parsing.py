@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
 
+from crypto.canonicaljson import loads_json
+from crypto.errors import CanonicalJsonError
 from node.appkeys import CONFIG
 from node.errors import (
     InvalidJson,
@@ -18,19 +19,6 @@ from node.errors import (
 from node.text import bad_text_path, unreadable
 
 MAX_JSON_DEPTH = 32
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise InvalidJson(f"duplicate key {key!r} in JSON object")
-        out[key] = value
-    return out
-
-
-def _reject_constant(name: str) -> Any:
-    raise InvalidJson(f"{name} is not valid JSON")
 
 
 def parse_json_bytes(raw: bytes, *, check_text: bool = True) -> Any:
@@ -48,40 +36,9 @@ def parse_json_bytes(raw: bytes, *, check_text: bool = True) -> Any:
 
 def _parse(raw: bytes) -> Any:
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InvalidJson("body is not UTF-8") from None
-    if _depth(text) > MAX_JSON_DEPTH:
-        raise InvalidJson(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
-    try:
-        return json.loads(text, object_pairs_hook=_no_duplicates,
-                          parse_constant=_reject_constant)
-    except json.JSONDecodeError as exc:
-        raise InvalidJson(f"malformed JSON: {exc.msg} at line {exc.lineno} "
-                          f"column {exc.colno}") from None
-    except ValueError as exc:  # e.g. an integer beyond Python's digit limit
-        raise InvalidJson(f"malformed JSON: {exc}"[:200]) from None
-
-
-def _depth(text: str) -> int:
-    depth = deepest = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif ch in "]}":
-            depth -= 1
-    return deepest
+        return loads_json(raw, MAX_JSON_DEPTH)
+    except CanonicalJsonError as exc:
+        raise InvalidJson(str(exc)) from None
 
 
 async def read_json_object(request: web.Request, limit: int | None = None) -> dict[str, Any]:

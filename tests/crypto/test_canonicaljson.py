@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crypto.canonicaljson import MAX_SAFE_INT, encode_canonical, loads_strict
+from crypto.canonicaljson import (
+    MAX_SAFE_INT,
+    encode_canonical,
+    json_depth,
+    loads_json,
+    loads_strict,
+)
 from crypto.errors import CanonicalJsonError
 
 json_values = st.recursive(
@@ -70,3 +78,37 @@ def test_depth_limit() -> None:
         loads_strict('{"a":{"b":{}}}', max_depth=2)
     with pytest.raises(CanonicalJsonError):
         loads_strict("[" * 100_000 + "]" * 100_000)
+
+
+def _nesting(value: object) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_nesting, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_nesting, value), default=0)
+    return 0
+
+
+tricky_text = st.text(alphabet='[]{}"\\ab', max_size=6)
+tricky_values = st.recursive(
+    st.none() | st.integers() | tricky_text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(tricky_text, inner, max_size=3),
+    max_leaves=12)
+
+
+@given(tricky_values)
+@settings(max_examples=200, deadline=None)
+def test_json_depth_is_the_nesting_whatever_the_strings_hold(value: object) -> None:
+    assert json_depth(json.dumps(value)) == _nesting(value)
+
+
+def test_loads_json_takes_any_number_and_refuses_what_loads_strict_refuses_in_syntax() -> None:
+    assert loads_json(b'{"a": 1.5, "b": 123456789012345678901234}') == {
+        "a": 1.5, "b": 123456789012345678901234}
+    assert loads_json('"\\ud800"') == "\ud800"  # strings as written: callers check text
+    for bad in (b'{"a": 1, "a": 2}', b"NaN", b"[-Infinity]", b"[" * 33 + b"]" * 33,
+                b"\xff", b"\xef\xbb\xbf{}", b"{", b"[1,]"):
+        with pytest.raises(CanonicalJsonError):
+            loads_json(bad)
+        with pytest.raises(CanonicalJsonError):
+            loads_strict(bad)
+    assert loads_json(b"[" * 32 + b"]" * 32, 32) is not None
