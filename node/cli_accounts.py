@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from node.cli import _err, _node_config, _out, command
+from node.cli_registry import command, err, node_config, out
 from node.config import Config
 from node.protocol.names import GIVEN_ROLES, Role
 from node.services import accounts
@@ -64,13 +64,13 @@ def _add_args(p: argparse.ArgumentParser) -> None:
 
 @command("account add", "create an account (admin, agent or customer)", _add_args)
 def cmd_account_add(ns: argparse.Namespace) -> int:
-    config = _node_config(ns)
+    config = node_config(ns)
     address = accounts.make_address(ns.address, config.node.server_name)
     password = _read_password(ns)
     if password is not None:
         accounts.check_password(password)
     _with_db(config, lambda db: accounts.create_account(db, address, ns.role, password))
-    _out(f"created {address} ({ns.role})")
+    out(f"created {address} ({ns.role})")
     return 0
 
 
@@ -82,13 +82,13 @@ def _password_args(p: argparse.ArgumentParser) -> None:
 
 @command("account password", "set or change an account's password", _password_args)
 def cmd_account_password(ns: argparse.Namespace) -> int:
-    config = _node_config(ns)
+    config = node_config(ns)
     address = accounts.make_address(ns.address, config.node.server_name)
     ns.no_password = False
     password = _read_password(ns)
     assert password is not None
     _with_db(config, lambda db: accounts.set_password(db, address, password))
-    _out(f"password of {address} set")
+    out(f"password of {address} set")
     return 0
 
 
@@ -100,23 +100,23 @@ def _remove_args(p: argparse.ArgumentParser) -> None:
 @command("account remove", "delete an account, its devices and its queued messages",
          _remove_args)
 def cmd_account_remove(ns: argparse.Namespace) -> int:
-    config = _node_config(ns)
+    config = node_config(ns)
     address = accounts.make_address(ns.address, config.node.server_name)
     if not ns.yes:
-        _err(f"this deletes {address} and everything queued for it; add --yes to go on")
+        err(f"this deletes {address} and everything queued for it; add --yes to go on")
         return 2
     _with_db(config, lambda db: accounts.remove_account(db, address, config))
-    _out(f"removed {address}")
+    out(f"removed {address}")
     return 0
 
 
 @command("account list", "list accounts with their roles and device counts")
 def cmd_account_list(ns: argparse.Namespace) -> int:
-    config = _node_config(ns)
+    config = node_config(ns)
     rows = _with_db(config, lambda db: db.read(store.list_accounts))
-    _out(f"{'ADDRESS':40} {'ROLE':10} DEVICES")
+    out(f"{'ADDRESS':40} {'ROLE':10} DEVICES")
     for row in rows:
-        _out(f"{row['address']:40} {row['role']:10} {row['devices']}")
+        out(f"{row['address']:40} {row['role']:10} {row['devices']}")
     return 0
 
 
@@ -128,12 +128,12 @@ def _invite_args(p: argparse.ArgumentParser) -> None:
 @command("invite create", "print a one-time registration token", _invite_args)
 def cmd_invite_create(ns: argparse.Namespace) -> int:
     if not 1 <= ns.days <= 90:
-        _err("--days must be between 1 and 90")
+        err("--days must be between 1 and 90")
         return 2
-    config = _node_config(ns)
+    config = node_config(ns)
     ttl = ns.days * 24 * 3600 * 1000
     token = _with_db(config, lambda db: accounts.create_invite(db, ns.role, ttl))
-    _out(token)
+    out(token)
     print(f"(one-time {ns.role} invite for {config.node.server_name}, valid {ns.days} days)",
           file=sys.stderr)
     return 0
@@ -145,13 +145,13 @@ def _address_arg(p: argparse.ArgumentParser) -> None:
 
 @command("device list", "list an account's devices", _address_arg)
 def cmd_device_list(ns: argparse.Namespace) -> int:
-    config = _node_config(ns)
+    config = node_config(ns)
     address = accounts.make_address(ns.address, config.node.server_name)
     devices = _with_db(config, lambda db: accounts.list_devices(db, address))
-    _out(f"{'DEVICE':12} {'NAME':24} {'KEYS':5} LAST SEEN (UTC)")
+    out(f"{'DEVICE':12} {'NAME':24} {'KEYS':5} LAST SEEN (UTC)")
     for d in devices:
         seen = time.strftime("%Y-%m-%d %H:%M", time.gmtime(d["last_seen_ms"] / 1000))
-        _out(f"{d['device_id']:12} {d['name'][:24]:24} {'yes' if d['has_keys'] else 'no':5} "
+        out(f"{d['device_id']:12} {d['name'][:24]:24} {'yes' if d['has_keys'] else 'no':5} "
              f"{seen}")
     return 0
 
@@ -163,8 +163,8 @@ def _revoke_args(p: argparse.ArgumentParser) -> None:
 
 @command("device revoke", "log a device out: token, keys and queue are removed", _revoke_args)
 def cmd_device_revoke(ns: argparse.Namespace) -> int:
-    config = _node_config(ns)
+    config = node_config(ns)
     address = accounts.make_address(ns.address, config.node.server_name)
     _with_db(config, lambda db: accounts.revoke_device(db, address, ns.device_id, config))
-    _out(f"revoked {address} device {ns.device_id}")
+    out(f"revoked {address} device {ns.device_id}")
     return 0

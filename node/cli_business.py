@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from node.cli import GROUPS, _err, _node_config, _out, command
+from node.cli_registry import GROUPS, command, err, node_config, out
 from node.config import Config
 from node.errors import InvalidParameter
 from node.nodekey import key_path, load_key
@@ -118,18 +118,18 @@ def open_status(doc: dict[str, Any], at_ms: int) -> str:
 
 def _print_profile(doc: dict[str, Any]) -> None:
     for name in ("address", *PROFILE_FLAGS):
-        _out(f"{name + ':':16} {doc.get(name) if doc.get(name) is not None else ''}")
+        out(f"{name + ':':16} {doc.get(name) if doc.get(name) is not None else ''}")
     for day in hours.WEEKDAYS:
-        _out(f"{day + ':':16} {_intervals(doc['hours'].get(day))}")
+        out(f"{day + ':':16} {_intervals(doc['hours'].get(day))}")
     for day, intervals in doc["exceptions"].items():
-        _out(f"{day + ':':16} {_intervals(intervals)}")
-    _out(f"{'open now:':16} {open_status(doc, now_ms())}")
-    _out(f"{'version:':16} {doc['version']}")
+        out(f"{day + ':':16} {_intervals(intervals)}")
+    out(f"{'open now:':16} {open_status(doc, now_ms())}")
+    out(f"{'version:':16} {doc['version']}")
 
 
 @command("business profile", "show or set the business profile", _profile_args)
 def cmd_business_profile(ns: argparse.Namespace) -> int:
-    config = _node_config(ns)
+    config = node_config(ns)
 
     async def run(biz: Business) -> dict[str, Any]:
         if ns.action == "show":
@@ -146,7 +146,7 @@ def cmd_business_profile(ns: argparse.Namespace) -> int:
 
     doc = with_business(config, run)
     if ns.json:
-        _out(json.dumps(doc, indent=2, ensure_ascii=False))
+        out(json.dumps(doc, indent=2, ensure_ascii=False))
     else:
         _print_profile(doc)
     return 0
@@ -208,19 +208,19 @@ def _row(row: dict[str, Any]) -> str:
          _stats_args)
 def cmd_stats(ns: argparse.Namespace) -> int:
     if not 1 <= ns.days <= stats.MAX_DAYS:
-        _err(f"--days must be between 1 and {stats.MAX_DAYS}")
+        err(f"--days must be between 1 and {stats.MAX_DAYS}")
         return 2
-    config = _node_config(ns)
+    config = node_config(ns)
     report = with_business(config, lambda biz: stats.report(biz, None, days=ns.days))
     if ns.json:
-        _out(json.dumps(report, indent=2))
+        out(json.dumps(report, indent=2))
         return 0
-    _out(f"{config.business.account}@{config.node.server_name}, days in {report['timezone']}")
-    _out(" ".join(f"{title:<{w}}" if key == "date" else f"{title:>{w}}"
+    out(f"{config.business.account}@{config.node.server_name}, days in {report['timezone']}")
+    out(" ".join(f"{title:<{w}}" if key == "date" else f"{title:>{w}}"
                   for key, title, w in COLUMNS).rstrip())
     for row in report["days"]:
-        _out(_row(row))
-    _out(_row({**report["totals"], "date": "total"}))
+        out(_row(row))
+    out(_row({**report["totals"], "date": "total"}))
     return 0
 
 
@@ -233,9 +233,9 @@ def _export_args(p: argparse.ArgumentParser) -> None:
 @command("customer export", "everything the node holds about a customer, as JSON",
          _export_args)
 def cmd_customer_export(ns: argparse.Namespace) -> int:
-    config = _node_config(ns)
+    config = node_config(ns)
     if ns.output is not None and ns.output.exists():
-        _err(f"{ns.output} already exists; choose a new file name")
+        err(f"{ns.output} already exists; choose a new file name")
         return 2
     data = with_business(config, lambda biz: datarights.export(biz, None, ns.address))
     text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
@@ -244,7 +244,7 @@ def cmd_customer_export(ns: argparse.Namespace) -> int:
     else:
         ns.output.write_text(text, encoding="utf-8")
         ns.output.chmod(0o600)
-        _out(f"export of {data['address']} written to {ns.output}")
+        out(f"export of {data['address']} written to {ns.output}")
     return 0
 
 
@@ -256,11 +256,11 @@ def _erase_args(p: argparse.ArgumentParser) -> None:
 @command("customer erase", "erase everything the node holds about a customer", _erase_args)
 def cmd_customer_erase(ns: argparse.Namespace) -> int:
     if not ns.yes:
-        _err("erasure cannot be undone; add --yes to confirm (kontor customer export first "
+        err("erasure cannot be undone; add --yes to confirm (kontor customer export first "
              "if the customer asked for a copy)")
         return 2
-    config = _node_config(ns)
+    config = node_config(ns)
     result = with_business(config, lambda biz: datarights.erase(biz, None, ns.address))
     removed = ", ".join(f"{k}: {v}" for k, v in sorted(result["removed"].items())) or "nothing"
-    _out(f"erased {result['address']} ({removed})")
+    out(f"erased {result['address']} ({removed})")
     return 0

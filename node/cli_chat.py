@@ -23,7 +23,7 @@ from pathlib import Path
 
 from node.chat.session import Chat
 from node.chat.terminal import Terminal
-from node.cli import command
+from node.cli_registry import command
 from node.client import Client
 from node.client.errors import ApiError, ClientError
 

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from crypto.encoding import b64decode
 from federation import pins
 from federation import storage as fed_store
-from node.cli import _node_config, _out, command
+from node.cli_registry import command, node_config, out
 from node.nodekey import NodeKey, key_path, load_key, write_key
 from node.services.setup import open_node
 from node.storage import nodestore
@@ -29,9 +29,9 @@ def _rotate_args(p: argparse.ArgumentParser) -> None:
 @command("keys rotate", "replace the node's signing key; the old one stays valid for a while",
          _rotate_args)
 def cmd_keys_rotate(ns: argparse.Namespace) -> int:
-    config = _node_config(ns)
+    config = node_config(ns)
     if not 1 <= ns.grace_hours <= 24 * 90:
-        _out("kontor: error: --grace-hours must be between 1 and 2160")
+        out("kontor: error: --grace-hours must be between 1 and 2160")
         return 2
     open_node(config)
     path = key_path(config.data_dir)
@@ -46,23 +46,23 @@ def cmd_keys_rotate(ns: argparse.Namespace) -> int:
     finally:
         db.close()
     write_key(path, new, replace=True)
-    _out(f"new signing key {new.key_id}; {old.key_id} stays valid for "
+    out(f"new signing key {new.key_id}; {old.key_id} stays valid for "
          f"{ns.grace_hours} hours")
-    _out("restart the node (kontor run) so that it signs with the new key, then publish "
+    out("restart the node (kontor run) so that it signs with the new key, then publish "
          "the new DNS pin:")
-    _out(pins.pin_record(config.node.server_name, new.public_key))
+    out(pins.pin_record(config.node.server_name, new.public_key))
     return 0
 
 
 @command("keys show", "the node's current signing key and its fingerprint")
 def cmd_keys_show(ns: argparse.Namespace) -> int:
-    config = _node_config(ns)
+    config = node_config(ns)
     open_node(config)
     key = load_key(key_path(config.data_dir))
-    _out(f"server name  {config.node.server_name}")
-    _out(f"key id       {key.key_id}")
-    _out(f"public key   {key.public_key_b64}")
-    _out(f"fingerprint  {pins.pin_value(key.public_key)}")
+    out(f"server name  {config.node.server_name}")
+    out(f"key id       {key.key_id}")
+    out(f"public key   {key.public_key_b64}")
+    out(f"fingerprint  {pins.pin_value(key.public_key)}")
     return 0
 
 
@@ -76,28 +76,28 @@ def _dns_args(p: argparse.ArgumentParser) -> None:
 
 @command("keys dns", "print the DNS records to publish (SRV and the TXT key pin)", _dns_args)
 def cmd_keys_dns(ns: argparse.Namespace) -> int:
-    config = _node_config(ns)
+    config = node_config(ns)
     key = load_key(key_path(config.data_dir))  # says to run kontor init when missing
     server_name = config.node.server_name
     public = urlsplit(config.node.public_url) if config.node.public_url else None
     target = ns.target or (public.hostname if public else None)
     port = ns.port or (public.port if public and public.port else 443)
-    _out(f"; DNS records for the Kontor node {server_name}")
+    out(f"; DNS records for the Kontor node {server_name}")
     if target is None:
-        _out("; no SRV record: set [node] public_url (or pass --target HOST), the public "
+        out("; no SRV record: set [node] public_url (or pass --target HOST), the public "
              "name that serves this node")
     elif _is_ip(target):
-        _out(f"; no SRV record: an SRV target must be a host name, not {target}; "
+        out(f"; no SRV record: an SRV target must be a host name, not {target}; "
              "pass --target HOST")
     else:
         try:
-            _out(pins.srv_record(server_name, target, port))
+            out(pins.srv_record(server_name, target, port))
         except ValueError as exc:
-            _out(f"; no SRV record: {exc}")
-    _out(pins.pin_record(server_name, key.public_key))
+            out(f"; no SRV record: {exc}")
+    out(pins.pin_record(server_name, key.public_key))
     for row in _old_keys(config.database_path, key.key_id):
-        _out(f"; while {row['key_id']} is still valid, keep its pin too:")
-        _out(pins.pin_record(server_name, _b64decode(row["public_key"])))
+        out(f"; while {row['key_id']} is still valid, keep its pin too:")
+        out(pins.pin_record(server_name, _b64decode(row["public_key"])))
     return 0
 
 
@@ -136,7 +136,7 @@ def _age(ms: int | None, now: int) -> str:
 @command("federation status", "each destination's queue depth, oldest message, last error "
          "and next retry")
 def cmd_federation_status(ns: argparse.Namespace) -> int:
-    config = _node_config(ns)
+    config = node_config(ns)
     open_node(config)
     db = connect(config.database_path)
     try:
@@ -144,15 +144,15 @@ def cmd_federation_status(ns: argparse.Namespace) -> int:
     finally:
         db.close()
     if not rows:
-        _out("no destinations yet")
+        out("no destinations yet")
         return 0
     now = int(time.time() * 1000)
-    _out(f"{'destination':32} {'queued':>6} {'oldest':>8} {'failures':>8} {'next retry':>10}"
+    out(f"{'destination':32} {'queued':>6} {'oldest':>8} {'failures':>8} {'next retry':>10}"
          "  last error")
     for r in rows:
         retry = "-" if not r["failures"] else (
             "now" if (r["next_attempt_ms"] or 0) <= now
             else f"in {((r['next_attempt_ms'] - now) // 1000)}s")
-        _out(f"{r['destination']:32} {r['depth']:>6} {_age(r['oldest_ms'], now):>8} "
+        out(f"{r['destination']:32} {r['depth']:>6} {_age(r['oldest_ms'], now):>8} "
              f"{r['failures']:>8} {retry:>10}  {(r['last_error'] or '-')[:80]}")
     return 0

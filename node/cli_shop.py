@@ -13,8 +13,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from node.cli import _node_config, _out, command
 from node.cli_business import upload_file, with_business
+from node.cli_registry import command, node_config, out
 from node.errors import InvalidParameter, NotFound
 from node.protocol.currencies import format_amount
 from node.services.business import automation, catalog, labels, quick_replies
@@ -105,17 +105,17 @@ def _product_line(p: dict[str, Any]) -> str:
 @command("business product", "the catalog: add, edit, remove or list products",
          _product_args)
 def cmd_business_product(ns: argparse.Namespace) -> int:
-    config = _node_config(ns)
+    config = node_config(ns)
     result = with_business(config, lambda biz: _product(biz, ns))
     if ns.action == "list":
         for product in result:
-            _out(_product_line(product))
+            out(_product_line(product))
         if not result:
-            _out("no products yet (kontor business product add SKU --name ... --price ...)")
+            out("no products yet (kontor business product add SKU --name ... --price ...)")
     elif ns.action == "remove":
-        _out(f"removed {ns.sku}")
+        out(f"removed {ns.sku}")
     else:
-        _out(_product_line(result))
+        out(_product_line(result))
     return 0
 
 
@@ -146,15 +146,15 @@ async def _quick_reply(biz: Business, ns: argparse.Namespace) -> Any:
 @command("business quick-reply", "canned answers: add, edit, remove or list",
          _quick_reply_args)
 def cmd_business_quick_reply(ns: argparse.Namespace) -> int:
-    config = _node_config(ns)
+    config = node_config(ns)
     result = with_business(config, lambda biz: _quick_reply(biz, ns))
     if ns.action == "list":
         for reply in result:
-            _out(f"{reply['shortcut']:20} {reply['text']}")
+            out(f"{reply['shortcut']:20} {reply['text']}")
     elif ns.action == "remove":
-        _out(f"removed {ns.shortcut}")
+        out(f"removed {ns.shortcut}")
     else:
-        _out(f"{result['shortcut']:20} {result['text']}")
+        out(f"{result['shortcut']:20} {result['text']}")
     return 0
 
 
@@ -192,15 +192,15 @@ async def _label(biz: Business, ns: argparse.Namespace) -> Any:
 
 @command("business label", "conversation labels: add, edit, remove or list", _label_args)
 def cmd_business_label(ns: argparse.Namespace) -> int:
-    config = _node_config(ns)
+    config = node_config(ns)
     result = with_business(config, lambda biz: _label(biz, ns))
     if ns.action == "list":
         for label in result:
-            _out(f"{label['label_id']:>4}  {label['color']}  {label['name']}")
+            out(f"{label['label_id']:>4}  {label['color']}  {label['name']}")
     elif ns.action == "remove":
-        _out(f"removed {ns.label}")
+        out(f"removed {ns.label}")
     else:
-        _out(f"{result['label_id']:>4}  {result['color']}  {result['name']}")
+        out(f"{result['label_id']:>4}  {result['color']}  {result['name']}")
     return 0
 
 
@@ -241,7 +241,7 @@ def automation_changes(kind: str, ns: argparse.Namespace) -> dict[str, Any]:
 
 def _automation_command(kind: str) -> None:
     def run(ns: argparse.Namespace) -> int:
-        config = _node_config(ns)
+        config = node_config(ns)
         changes = automation_changes(kind, ns)
 
         async def apply(biz: Business) -> dict[str, Any]:
@@ -249,13 +249,13 @@ def _automation_command(kind: str) -> None:
                 return await automation.update_settings(biz, operator(biz), changes)
             return await automation.get_settings(biz, operator(biz))
         settings = with_business(config, apply)[kind]
-        _out(f"{kind}: {'on' if settings['enabled'] else 'off'}")
-        _out(f"text: {settings['text'] or '(none)'}")
+        out(f"{kind}: {'on' if settings['enabled'] else 'off'}")
+        out(f"text: {settings['text'] or '(none)'}")
         if kind == "greeting":
-            _out(f"again after: {settings['after_days_silence']} days of silence")
+            out(f"again after: {settings['after_days_silence']} days of silence")
         else:
-            _out(f"away by hand: {'on' if settings['manual'] else 'off'}")
-            _out(f"outside opening hours: {'on' if settings['outside_hours'] else 'off'}")
+            out(f"away by hand: {'on' if settings['manual'] else 'off'}")
+            out(f"outside opening hours: {'on' if settings['outside_hours'] else 'off'}")
         return 0
     command(f"business {kind}", f"show or set the {kind} message", _automation_args(kind))(run)
 
