@@ -39,8 +39,8 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestHandler
 
-from node.config import HttpSettings
 from node.errors import BodyTimeout
+from node.settings import HttpSettings
 
 log = logging.getLogger("kontor.connections")
 
