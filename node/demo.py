@@ -124,114 +124,163 @@ async def _settle(clients: list[Client], rounds: int = 3) -> None:
                 await client.team.report(event)
 
 
+@dataclass
+class Scene:
+    """Who plays the demo: the two nodes, the team's and the customer's clients, and
+    every text a person typed (the databases must hold none of them)."""
+
+    p: Printer
+    root: Path
+    shop: DemoNode
+    home: DemoNode
+    maria: Client
+    anna: Client
+    otto: Client
+    carl: Client
+    said: list[str]
+
+    @property
+    def business(self) -> str:
+        return self.maria.speaks_as
+
+    async def say(self, client: Client, to: str, text: str) -> None:
+        self.said.append(text)
+        await client.send_text(to, text)
+
+
 async def run_demo(out: Callable[[str], None] = print, keep: Path | None = None) -> int:
     """Play the demo; returns 0 when neither database holds any of the plaintexts."""
     store_module.DEFAULT_OPSLIMIT = nacl.pwhash.argon2id.OPSLIMIT_MIN  # demo stores only
     store_module.DEFAULT_MEMLIMIT = nacl.pwhash.argon2id.MEMLIMIT_MIN
     p = Printer(out)
     root = keep or Path(tempfile.mkdtemp(prefix="kontor-demo-"))
-    said: list[str] = []
     async with _node(root, "business") as shop, _node(root, "customer") as home:
         p.step(f"Business node {shop.url}, customer node {home.url} (data in {root})")
-        for name, role in (("maria", "admin"), ("anna", "agent"), ("otto", "agent")):
-            await accounts.create_account(shop.app[DB], f"{name}@{shop.server_name}", role,
-                                          PASSWORD)
-        maria = await Client.login(shop.url, "maria", PASSWORD, passphrase="demo",
-                                   store=root / "maria.store")
-        anna = await Client.login(shop.url, "anna", PASSWORD, passphrase="demo",
-                                  store=root / "anna.store")
-        otto = await Client.login(shop.url, "otto", PASSWORD, passphrase="demo",
-                                  store=root / "otto.store")
-        business = maria.speaks_as
-        await maria.admin.update_profile(
-            name=SHOP, description="Loose leaf tea since 1998", category="Tea shop",
-            timezone=zone_at(10), hours={d: [{"open": "09:00", "close": "17:00"}]
-                                         for d in ("mon", "tue", "wed", "thu", "fri", "sat",
-                                                   "sun")})
-        for sku, name, price in (("SENCHA-100", "Sencha, 100 g", 1250),
-                                 ("ASSAM-250", "Assam, 250 g", 1490),
-                                 ("POT-1", "Cast iron teapot", 4500)):
-            await maria.admin.save_product(sku, name=name, price_minor=price, currency="EUR")
-        await maria.admin.set_automation(greeting={"enabled": True, "text": GREETING},
-                                         away={"enabled": True, "text": AWAY})
-        await maria.admin.save_quick_reply("thanks", THANKS)
-        p.say(f"business {business}: admin maria, agents anna and otto; profile, "
-              "3 products, greeting and away messages, a quick reply")
-
-        carl = await Client.register(home.url, "carl", PASSWORD, passphrase="demo",
-                                     store=root / "carl.store")
-        p.step(f"Customer {carl.address} looks the business up")
-        profile = await carl.business.profile(business)
-        catalog = await carl.business.catalog(business)
-        p.say(f"{profile['name']} - {profile['description']} ({profile['category']}); "
-              f"open now: {profile['open_now']}")
-        p.say(f"signature by {profile.key_id} checks; DNS verified: {profile.verified} "
-              f"({profile.why})")
-        for item in catalog["products"]:
-            p.say(f"  {item['sku']:12} {item['name']:20} {item['price_minor'] / 100:7.2f} "
-                  f"{item['currency']}")
-
-        async def say(client: Client, to: str, text: str) -> None:
-            said.append(text)
-            await client.send_text(to, text)
-
-        p.step("Morning: the customer asks about a product")
-        await say(carl, business, "Hi! Is the Sencha from this year's harvest?")
-        await _settle([carl, anna, otto, maria])
-        await anna.business.send_product(carl.address, "SENCHA-100")
-        await say(anna, carl.address, "Yes, first flush, picked in May. Shall I reserve some?")
-        await _settle([carl, anna, otto])
-        await carl.business.send_order(business, [("SENCHA-100", 2), ("POT-1", 1)],
-                                       order_id="order-1", total_minor=7000, currency="EUR")
-        await _settle([anna, otto, maria, carl])
-        await otto.team.send_order_status(carl.address, "order-1", "confirmed")
-        said.append((await otto.team.send_quick_reply(carl.address, "thanks")).text or "")
-        await _settle([carl, anna, otto])
-
-        p.step("Evening (simulated clock +8 hours): the shop is closed")
-        accounts.advance_clock(8 * HOUR_MS)
-        try:
-            await say(carl, business, "Could I still pick it up tonight?")
-            for _ in range(20):  # the automation device answers within moments
-                await _settle([carl], rounds=1)
-                if any("closed" in (m.text or "") for m in carl.history(business, 50)):
-                    break
-            await _settle([anna, otto, maria])
-        finally:
-            accounts.advance_clock(-8 * HOUR_MS)
-
-        p.step(f"The conversation as the customer ({carl.address}) sees it")
-        for m in carl.history(business, 50):
-            p.say(_line(m, carl.address))
-        p.step("The team inbox as the agents see it")
-        for c in await anna.team.inbox():
-            labels = ", ".join(label["name"] for label in c["labels"])
-            p.say(f"{c['customer']}: {c['status']}, unread {c['unread']}, labels: {labels}")
-        for o in await anna.team.orders(carl.address):
-            p.say(f"order {o['order_id']}: {o['total_minor'] / 100:.2f} {o['currency']} "
-                  f"(priced by the business's own catalog), {o['status']}")
-        for m in otto.history(carl.address, 50):
-            p.say(_line(m, business))
-        p.say(f"automation device sent: {shop.app[AUTOMATION].sent}")
-
-        p.step("Neither database holds what was said")
-        clean = True
-        # The business's own settings (greeting, away text, quick reply templates, with
-        # their placeholders) are stored in the clear on its node by design; what was
-        # sent, placeholders filled in, is on neither node.
-        automatic = [m.content.body for m in carl.history(business, 50)
-                     if isinstance(m.content, Text) and m.content.automated]
-        for node, texts in ((shop, [*said, *automatic]), (home, [*said, *automatic])):
-            raw = b"".join(f.read_bytes() for f in node.database.parent.glob(
-                node.database.name + "*"))
-            found = [s for s in texts if s.encode() in raw]
-            clean &= not found
-            p.say(f"{node.name} node ({node.database.name}, {len(raw)} bytes): "
-                  + (f"FOUND {found}" if found else
-                     f"none of the {len(texts)} texts appear in the file"))
-        for client in (maria, anna, otto, carl):
+        scene = await _cast(p, root, shop, home)
+        await _set_up_business(scene)
+        await _look_up(scene)
+        await _morning(scene)
+        await _evening(scene)
+        _show(scene)
+        await _show_inbox(scene)
+        clean = _check_databases(scene)
+        for client in (scene.maria, scene.anna, scene.otto, scene.carl):
             await client.close()
     return 0 if clean else 1
+
+
+async def _cast(p: Printer, root: Path, shop: DemoNode, home: DemoNode) -> Scene:
+    """The business's admin and agents (logged in), and a customer on the other node."""
+    team = []
+    for name, role in (("maria", "admin"), ("anna", "agent"), ("otto", "agent")):
+        await accounts.create_account(shop.app[DB], f"{name}@{shop.server_name}", role,
+                                      PASSWORD)
+        team.append(await Client.login(shop.url, name, PASSWORD, passphrase="demo",
+                                       store=root / f"{name}.store"))
+    carl = await Client.register(home.url, "carl", PASSWORD, passphrase="demo",
+                                 store=root / "carl.store")
+    maria, anna, otto = team
+    return Scene(p, root, shop, home, maria, anna, otto, carl, [])
+
+
+async def _set_up_business(s: Scene) -> None:
+    await s.maria.admin.update_profile(
+        name=SHOP, description="Loose leaf tea since 1998", category="Tea shop",
+        timezone=zone_at(10), hours={d: [{"open": "09:00", "close": "17:00"}]
+                                     for d in ("mon", "tue", "wed", "thu", "fri", "sat",
+                                               "sun")})
+    for sku, name, price in (("SENCHA-100", "Sencha, 100 g", 1250),
+                             ("ASSAM-250", "Assam, 250 g", 1490),
+                             ("POT-1", "Cast iron teapot", 4500)):
+        await s.maria.admin.save_product(sku, name=name, price_minor=price, currency="EUR")
+    await s.maria.admin.set_automation(greeting={"enabled": True, "text": GREETING},
+                                       away={"enabled": True, "text": AWAY})
+    await s.maria.admin.save_quick_reply("thanks", THANKS)
+    s.p.say(f"business {s.business}: admin maria, agents anna and otto; profile, "
+            "3 products, greeting and away messages, a quick reply")
+
+
+async def _look_up(s: Scene) -> None:
+    s.p.step(f"Customer {s.carl.address} looks the business up")
+    profile = await s.carl.business.profile(s.business)
+    catalog = await s.carl.business.catalog(s.business)
+    s.p.say(f"{profile['name']} - {profile['description']} ({profile['category']}); "
+            f"open now: {profile['open_now']}")
+    s.p.say(f"signature by {profile.key_id} checks; DNS verified: {profile.verified} "
+            f"({profile.why})")
+    for item in catalog["products"]:
+        s.p.say(f"  {item['sku']:12} {item['name']:20} {item['price_minor'] / 100:7.2f} "
+                f"{item['currency']}")
+
+
+async def _morning(s: Scene) -> None:
+    s.p.step("Morning: the customer asks about a product")
+    carl, anna, otto, maria = s.carl, s.anna, s.otto, s.maria
+    await s.say(carl, s.business, "Hi! Is the Sencha from this year's harvest?")
+    await _settle([carl, anna, otto, maria])
+    await anna.business.send_product(carl.address, "SENCHA-100")
+    await s.say(anna, carl.address, "Yes, first flush, picked in May. Shall I reserve some?")
+    await _settle([carl, anna, otto])
+    await carl.business.send_order(s.business, [("SENCHA-100", 2), ("POT-1", 1)],
+                                   order_id="order-1", total_minor=7000, currency="EUR")
+    await _settle([anna, otto, maria, carl])
+    await otto.team.send_order_status(carl.address, "order-1", "confirmed")
+    s.said.append((await otto.team.send_quick_reply(carl.address, "thanks")).text or "")
+    await _settle([carl, anna, otto])
+
+
+async def _evening(s: Scene) -> None:
+    s.p.step("Evening (simulated clock +8 hours): the shop is closed")
+    accounts.advance_clock(8 * HOUR_MS)
+    try:
+        await s.say(s.carl, s.business, "Could I still pick it up tonight?")
+        for _ in range(20):  # the automation device answers within moments
+            await _settle([s.carl], rounds=1)
+            if any("closed" in (m.text or "") for m in s.carl.history(s.business, 50)):
+                break
+        await _settle([s.anna, s.otto, s.maria])
+    finally:
+        accounts.advance_clock(-8 * HOUR_MS)
+
+
+def _show(s: Scene) -> None:
+    s.p.step(f"The conversation as the customer ({s.carl.address}) sees it")
+    for m in s.carl.history(s.business, 50):
+        s.p.say(_line(m, s.carl.address))
+
+
+async def _show_inbox(s: Scene) -> None:
+    s.p.step("The team inbox as the agents see it")
+    for c in await s.anna.team.inbox():
+        labels = ", ".join(label["name"] for label in c["labels"])
+        s.p.say(f"{c['customer']}: {c['status']}, unread {c['unread']}, labels: {labels}")
+    for o in await s.anna.team.orders(s.carl.address):
+        s.p.say(f"order {o['order_id']}: {o['total_minor'] / 100:.2f} {o['currency']} "
+                f"(priced by the business's own catalog), {o['status']}")
+    for m in s.otto.history(s.carl.address, 50):
+        s.p.say(_line(m, s.business))
+    s.p.say(f"automation device sent: {s.shop.app[AUTOMATION].sent}")
+
+
+def _check_databases(s: Scene) -> bool:
+    """Whether neither node's database files hold any text that was sent."""
+    s.p.step("Neither database holds what was said")
+    clean = True
+    # The business's own settings (greeting, away text, quick reply templates, with
+    # their placeholders) are stored in the clear on its node by design; what was
+    # sent, placeholders filled in, is on neither node.
+    automatic = [m.content.body for m in s.carl.history(s.business, 50)
+                 if isinstance(m.content, Text) and m.content.automated]
+    texts = [*s.said, *automatic]
+    for node in (s.shop, s.home):
+        raw = b"".join(f.read_bytes() for f in node.database.parent.glob(
+            node.database.name + "*"))
+        found = [t for t in texts if t.encode() in raw]
+        clean &= not found
+        s.p.say(f"{node.name} node ({node.database.name}, {len(raw)} bytes): "
+                + (f"FOUND {found}" if found else
+                   f"none of the {len(texts)} texts appear in the file"))
+    return clean
 
 
 def main(keep: Path | None = None) -> int:
