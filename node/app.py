@@ -11,24 +11,8 @@ from aiohttp import web
 
 from federation.policy import ServerPolicy
 from node import draining, logs
-from node.api import (
-    business,
-    business_inbox,
-    client_accounts,
-    client_directory,
-    client_history,
-    client_keys,
-    client_media,
-    client_messages,
-    federation,
-    health,
-    openapi,
-    public,
-)
-from node.api import (
-    web as web_app,
-)
 from node.api.fedauth import federation_auth
+from node.api.routes import add_routes
 from node.appkeys import (
     ACCOUNT_LIMITER,
     ADDRESS_LIMITER,
@@ -89,11 +73,7 @@ def create_app(config: Config) -> web.Application:
     app.cleanup_ctx.append(_storage)
     business_wiring.install(app)
     app.cleanup_ctx.append(_automation)
-    for module in (health, client_accounts, client_keys, client_messages, client_media,
-                   client_history,
-                   openapi, federation, business, business_inbox, public, client_directory,
-                   web_app):
-        app.router.add_routes(module.routes)
+    add_routes(app)
     return app
 
 

@@ -8,7 +8,7 @@
 The line being typed stays at the bottom while messages arrive above it; each message
 has a number (for ``/save``) and says who wrote it. What needs the node waits while the
 node cannot be reached and is sent when it is back. ``/help`` lists the commands
-(``node.chat.session.HELP``). The password and the store passphrase are asked for, or
+(``node.chat.commands.HELP``). The password and the store passphrase are asked for, or
 read from the environment variables KONTOR_PASSWORD and KONTOR_PASSPHRASE (scripts).
 """
 

@@ -1,4 +1,4 @@
-"""The slash commands of ``kontor chat`` (see ``node.chat.session.HELP``)."""
+"""The slash commands of ``kontor chat`` (listed in ``HELP``)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,21 @@ from node.chat import render
 if TYPE_CHECKING:
     from node.chat.session import Chat
 
+HELP = """commands:
+  /list                      conversations, with unread counts
+  /open ADDRESS              open a conversation (shows its last messages)
+  /history [N]               the last N messages of the open conversation
+  /send FILE                 send a file to the open conversation
+  /save N PATH               save the file of message #N to PATH
+  /profile [BUSINESS]        a business's verified profile and opening hours
+  /catalog [BUSINESS]        a business's products and prices
+  /order SKU QTY [SKU QTY]   order from the open conversation's business
+  /safety, /verify DEVICE NUMBER   compare safety numbers of the open peer
+  /help, /quit
+other lines are sent to the open conversation"""
+
 
 async def _help(chat: Chat, rest: str) -> None:
-    from node.chat.session import HELP
-
     chat.term.say(HELP)
 
 

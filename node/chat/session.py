@@ -39,19 +39,6 @@ from node.client import (
 )
 from node.protocol.names import home_of
 
-HELP = """commands:
-  /list                      conversations, with unread counts
-  /open ADDRESS              open a conversation (shows its last messages)
-  /history [N]               the last N messages of the open conversation
-  /send FILE                 send a file to the open conversation
-  /save N PATH               save the file of message #N to PATH
-  /profile [BUSINESS]        a business's verified profile and opening hours
-  /catalog [BUSINESS]        a business's products and prices
-  /order SKU QTY [SKU QTY]   order from the open conversation's business
-  /safety, /verify DEVICE NUMBER   compare safety numbers of the open peer
-  /help, /quit
-other lines are sent to the open conversation"""
-
 UNREACHABLE = (aiohttp.ClientError, OSError, TimeoutError)
 RETRY_FIRST, RETRY_MAX = 0.5, 10.0
 CACHE_SECONDS = 60.0
