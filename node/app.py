@@ -15,6 +15,7 @@ from node.api.fedauth import federation_auth
 from node.api.routes import add_routes
 from node.appkeys import (
     ACCOUNT_LIMITER,
+    ACCOUNTS,
     ADDRESS_LIMITER,
     AUTOMATION,
     BUSINESS,
@@ -34,6 +35,7 @@ from node.events import Hooks
 from node.middlewares import body_limit_middleware, request_middleware
 from node.nodekey import key_path, load_key
 from node.services import retention, runlock
+from node.services.accounts import Accounts
 from node.services.automation_device import AutomationDevice
 from node.services.business import wiring as business_wiring
 from node.services.federation_runtime import FederationRuntime
@@ -105,6 +107,7 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
     app[MESSAGING] = Messaging(db, app[NOTIFIER], app[HOOKS], config.node.server_name,
                                config.business_address, runtime.link if runtime else None,
                                epoch or "", runtime.policy if runtime else ServerPolicy())
+    app[ACCOUNTS] = Accounts(db, app[PASSWORDS], config)
     app[HISTORY] = History(db, app[NOTIFIER], config.business_address,
                            config.business.history_approval)
     tasks = [asyncio.create_task(retention.run_forever(db, config), name="retention"),

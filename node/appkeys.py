@@ -7,6 +7,7 @@ from aiohttp import web
 from node.config import Config
 from node.events import Hooks
 from node.nodekey import NodeKey
+from node.services.accounts import Accounts
 from node.services.business.context import Business
 from node.services.federation_runtime import FederationRuntime
 from node.services.history import History
@@ -29,6 +30,7 @@ LOGIN_FAILURES = web.AppKey("login_failures", RateLimiter)  # wrong passwords pe
 FEDERATION = web.AppKey("federation", FederationRuntime)
 BUSINESS = web.AppKey("business", Business)
 HISTORY = web.AppKey("history", History)
+ACCOUNTS = web.AppKey("accounts", Accounts)
 
 
 def _automation_key() -> web.AppKey:  # typed lazily: the device module imports the SDK

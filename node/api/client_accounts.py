@@ -8,7 +8,7 @@ from aiohttp import web
 
 from node.api.auth import limit_address, requester
 from node.api.parsing import field, name_field, read_json_object
-from node.appkeys import CONFIG, DB, LOGIN_FAILURES, NOTIFIER, PASSWORDS
+from node.appkeys import ACCOUNTS, CONFIG, DB, LOGIN_FAILURES, NOTIFIER
 from node.errors import RateLimited, Unauthorized
 from node.services import accounts
 
@@ -26,9 +26,7 @@ async def register(request: web.Request) -> web.Response:
     password = field(body, "password", str, max_len=accounts.MAX_PASSWORD)
     invite = field(body, "invite", str, required=False, max_len=128)
     name = name_field(body, "device_name", 100)
-    result = await accounts.register(request.app[DB], request.app[PASSWORDS],
-                                     config.accounts.registration, address,
-                                     password, invite, name)
+    result = await accounts.register(request.app[ACCOUNTS], address, password, invite, name)
     return web.json_response(result)
 
 
@@ -45,8 +43,8 @@ async def login(request: web.Request) -> web.Response:
         raise RateLimited("too many wrong passwords for this account; wait a minute",
                           retry_after_ms=60_000)
     try:
-        return web.json_response(await accounts.login(request.app[DB], request.app[PASSWORDS],
-                                                      address, password, name))
+        return web.json_response(await accounts.login(request.app[ACCOUNTS], address,
+                                                      password, name))
     except Unauthorized:
         with contextlib.suppress(RateLimited):
             failures.check(address, "account")

@@ -54,6 +54,17 @@ class Requester:
     role: Role
 
 
+@dataclass(frozen=True)
+class Accounts:
+    """The accounts service of a running node (built once in ``create_app``): its
+    database, the bounded argon2id pool for what clients start, and the config (the
+    registration mode)."""
+
+    db: Database
+    hasher: PasswordHasher
+    config: Config
+
+
 _clock_offset_ms = 0
 
 
@@ -212,30 +223,31 @@ def _register_txn(db: Any, address: str, hashed: str, invite: str | None, device
     return role
 
 
-async def register(db: Database, hasher: PasswordHasher, mode: str, address: str,
-                   password: str, invite: str | None, device_name: str) -> dict[str, Any]:
+async def register(acc: Accounts, address: str, password: str, invite: str | None,
+                   device_name: str) -> dict[str, Any]:
     """Self-registration under the node's registration mode."""
+    mode = acc.config.accounts.registration
     if mode == "closed":
         raise Forbidden("registration is closed on this node; ask its operator for an "
                         "account", code="REGISTRATION_CLOSED")
     if mode == "invite" and not invite:
         raise Forbidden("this node registers by invite only", code="INVALID_INVITE")
-    hashed = await hash_password(password, hasher)
+    hashed = await hash_password(password, acc.hasher)
     token, device_id = random_token("kt_"), _device_id()
-    role = await db.write(_register_txn, address, hashed, invite if mode == "invite" else None,
+    role = await acc.db.write(_register_txn, address, hashed, invite if mode == "invite" else None,
                           device_id, device_name, token, now_ms())
     return {"address": address, "device_id": device_id, "access_token": token, "role": role}
 
 
-async def login(db: Database, hasher: PasswordHasher, address: str, password: str,
+async def login(acc: Accounts, address: str, password: str,
                 device_name: str) -> dict[str, Any]:
     """A new device and token for correct credentials."""
-    account = await db.read(store.get_account, address)
+    account = await acc.db.read(store.get_account, address)
     stored = account["password_hash"] if account else None
-    if not await _password_matches(stored, password, hasher) or account is None:
+    if not await _password_matches(stored, password, acc.hasher) or account is None:
         raise Unauthorized("wrong address or password", code="INVALID_CREDENTIALS")
     token, device_id = random_token("kt_"), _device_id()
-    await db.write(store.add_device_txn, address, device_id, device_name, token_hash(token),
+    await acc.db.write(store.add_device_txn, address, device_id, device_name, token_hash(token),
                    now_ms())
     return {"address": address, "device_id": device_id, "access_token": token,
             "role": account["role"]}
