@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import re
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from crypto.canonicaljson import loads_json
+from crypto.errors import CanonicalJsonError
 from node import draining
 from node.api.auth import WS_PROTOCOL, requester
 from node.api.parsing import field, read_json_object
@@ -174,13 +175,13 @@ async def _on_client_message(ws: web.WebSocketResponse, m: messaging.Messaging,
     if m.notifier.is_revoked(who.device_pk):
         raise DeviceRevoked()
     try:
-        msg = json.loads(data)
+        msg = loads_json(data, max_depth=4)  # strict, as every client input
         up_to = msg.get("up_to")
         if msg.get("type") != "ack" or not isinstance(up_to, int) \
                 or isinstance(up_to, bool) or not 0 <= up_to < 2**62:
             raise ValueError
         epoch = _epoch(msg.get("epoch"))
-    except (ValueError, AttributeError, InvalidParameter):
+    except (CanonicalJsonError, ValueError, AttributeError, InvalidParameter):
         await ws.send_json({"type": "error", "error": {
             "code": "INVALID_MESSAGE",
             "message": 'expected {"type": "ack", "up_to": POS, "epoch"?: EPOCH}'}})

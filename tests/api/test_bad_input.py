@@ -86,3 +86,9 @@ async def test_huge_numbers_and_deviceless_recipients(node: RunningNode,
         await ws.send_json({"type": "ack", "up_to": 2**70})
         answer = await ws.receive_json(timeout=10)
         assert answer["type"] == "error" and answer["error"]["code"] == "INVALID_MESSAGE"
+        # Frames are parsed as strictly as bodies: no duplicate keys, NaN or deep nesting.
+        for frame in ('{"type": "ack", "up_to": 0, "up_to": 0}', '{"type": "ack", '
+                      '"up_to": NaN}', '{"type": "ack", "up_to": 0, "x": [[[[[0]]]]]}'):
+            await ws.send_str(frame)
+            answer = await ws.receive_json(timeout=10)
+            assert answer["error"]["code"] == "INVALID_MESSAGE", frame
