@@ -1,4 +1,8 @@
-"""SQL for accounts, invites and devices (tokens, key documents, one-time prekeys)."""
+"""SQL for accounts, invites and devices (tokens, key documents, one-time prekeys).
+
+Owns ``accounts``, ``invites``, ``devices``, ``one_time_prekeys`` and
+``retired_addresses`` (schema in ``node.storage.migrations``).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""SQL for per-device event streams, idempotent send transactions and message metadata."""
+"""SQL for per-device event streams, idempotent send transactions and message metadata.
+
+Owns ``events``, ``send_txns``, ``messages`` and ``media`` (schema in
+``node.storage.migrations``).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""SQL for the node's own metadata and its signing keys' public halves."""
+"""SQL for the node's own metadata and its signing keys' public halves.
+
+Owns ``node_meta`` and ``node_keys`` (schema in ``node.storage.migrations``).
+"""
 
 from __future__ import annotations
 
