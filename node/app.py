@@ -22,6 +22,7 @@ from node.appkeys import (
     CONFIG,
     DB,
     FEDERATION,
+    GUESTS,
     HISTORY,
     HOOKS,
     LOGIN_FAILURES,
@@ -34,7 +35,7 @@ from node.config import Config
 from node.events import Hooks
 from node.middlewares import body_limit_middleware, request_middleware
 from node.nodekey import key_path, load_key
-from node.services import retention, runlock
+from node.services import guests, retention, runlock
 from node.services.accounts import Accounts
 from node.services.automation_device import AutomationDevice
 from node.services.business import wiring as business_wiring
@@ -75,6 +76,7 @@ def create_app(config: Config) -> web.Application:
     app.cleanup_ctx.append(_storage)
     business_wiring.install(app)
     app.cleanup_ctx.append(_automation)
+    app.cleanup_ctx.append(_guests)
     add_routes(app)
     return app
 
@@ -138,3 +140,17 @@ async def _automation(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await device.close()
+
+
+async def _guests(app: web.Application) -> AsyncIterator[None]:
+    """The web chat's guest accounts and the task that removes idle ones."""
+    g = guests.build(app[DB], app[CONFIG], await guests.load_secret(app[DB]))
+    app[GUESTS] = g
+    task = asyncio.create_task(guests.run_forever(g, app[BUSINESS], app[AUTOMATION].forget),
+                               name="guest-expiry")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -10,6 +10,7 @@ from node.nodekey import NodeKey
 from node.services.accounts import Accounts
 from node.services.business.context import Business
 from node.services.federation_runtime import FederationRuntime
+from node.services.guests import Guests
 from node.services.history import History
 from node.services.messaging import Messaging
 from node.services.notifier import Notifier
@@ -31,6 +32,7 @@ FEDERATION = web.AppKey("federation", FederationRuntime)
 BUSINESS = web.AppKey("business", Business)
 HISTORY = web.AppKey("history", History)
 ACCOUNTS = web.AppKey("accounts", Accounts)
+GUESTS = web.AppKey("guests", Guests)
 
 
 def _automation_key() -> web.AppKey:  # typed lazily: the device module imports the SDK

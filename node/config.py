@@ -35,6 +35,7 @@ from node.settings import (
     Path_,
     RetentionSettings,
     TlsSettings,
+    WebchatSettings,
 )
 
 MAX_CONFIG_BYTES = 256 * 1024
@@ -57,6 +58,7 @@ class Config:
     business: BusinessSettings = field(default_factory=BusinessSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
+    webchat: WebchatSettings = field(default_factory=WebchatSettings)
     source: str = "<defaults>"
 
     @property
@@ -243,6 +245,12 @@ def _finish(config: Config, base: Path) -> Config:
     if config.federation.retry_initial_seconds > config.federation.retry_max_seconds:
         raise ConfigError(config.source, "federation", "retry_initial_seconds",
                           "must not exceed retry_max_seconds")
+    webchat = config.webchat
+    if webchat.guests_per_address_hour > webchat.guests_per_address_day:
+        raise ConfigError(config.source, "webchat", "guests_per_address_hour",
+                          f"must not exceed guests_per_address_day "
+                          f"({webchat.guests_per_address_day}), got "
+                          f"{webchat.guests_per_address_hour}")
     return config
 
 

@@ -220,3 +220,36 @@ class LoggingSettings:
         "default): each is written as a short keyed hash (acct:3f9a1c07d2, order:...), the "
         "same for one address on this node, so the lines of one conversation can be "
         "followed, but the log names no one and keeps nothing an erasure must remove.")
+
+
+@dataclass(frozen=True)
+class WebchatSettings:
+    """[webchat]: the chat page at /chat and its guest accounts."""
+
+    enabled: bool = setting(
+        False, "Let anyone who opens https://<server_name>/chat start a chat with the "
+        "business without signing up: the page creates a guest account (guest-...@"
+        "server_name, role customer) after a proof of work. Off by default, because it "
+        "lets strangers create accounts on this node; turn it on for a shop's chat link "
+        "and QR code (kontor business link).")
+    guests_per_address_hour: int = setting(
+        5, "Guest accounts one client IP address (an IPv6 /64) may create per hour; more "
+        "get 429 GUEST_LIMIT. Counted in memory: a restart forgets the counts. Behind a "
+        "reverse proxy every visitor has the proxy's address: raise both limits there.",
+        lo=1, hi=1_000_000)
+    guests_per_address_day: int = setting(
+        20, "Guest accounts one client IP address (an IPv6 /64) may create per day.",
+        lo=1, hi=1_000_000)
+    max_guests: int = setting(
+        10_000, "Live guest accounts (those without a password) on this node in all; "
+        "when reached, new guests get 429 GUEST_LIMIT until idle ones expire.",
+        lo=1, hi=10_000_000)
+    guest_expiry_days: int = setting(
+        30, "A guest without a password whose devices were not seen for this many days "
+        "is removed with everything about it (as by kontor customer erase). A guest that "
+        "set a password is kept like any customer account.", lo=1, hi=3650)
+    pow_difficulty: int = setting(
+        17, "Proof of work a browser must do before a guest account is created: leading "
+        "zero bits of a SHA-256. 17 takes about one second in Chromium on a small "
+        "laptop (each bit doubles it); the node checks a proof with one hash.",
+        lo=8, hi=28)

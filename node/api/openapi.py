@@ -61,7 +61,21 @@ ROUTES: list[tuple[str, str, str, bool, S | None, S]] = [
     ("post", "/logout", "Revoke this device and its token", True, EMPTY, EMPTY),
     ("get", "/account", "This account and its devices", True, None,
      obj(address=ADDRESS, role=STR, device_id=STR, business=ADDRESS, speaks_as=ADDRESS,
+         guest={"type": "boolean"}, has_password={"type": "boolean"},
          devices={"type": "array", "items": ANY_OBJ})),
+    ("post", "/account/password", "Set this account's password (a guest's first) or "
+     "change it (old_password needed then)", True,
+     obj(["password"], password=STR, old_password=STR), EMPTY),
+    ("post", "/guest/challenge", "A proof-of-work challenge for a web chat guest "
+     "(403 WEBCHAT_DISABLED when off)", False, EMPTY,
+     obj(["challenge", "difficulty", "expires_ms"], challenge=B64, difficulty=INT,
+         expires_ms=INT)),
+    ("post", "/guest/register", "Create a guest account and device: SHA-256(challenge || "
+     "nonce) must start with difficulty zero bits", False,
+     obj(["challenge", "nonce"], challenge=B64, nonce=B64, device_name=STR),
+     obj(["address", "device_id", "access_token", "role", "guest"], address=ADDRESS,
+         device_id=STR, access_token=STR, role={"type": "string", "enum": ["customer"]},
+         guest={"type": "boolean"})),
     ("put", "/keys", "Upload identity, signed prekey and one-time prekeys", True,
      obj(device_keys=ANY_OBJ, signed_prekey=ANY_OBJ,
          one_time_prekeys={"type": "array", "items": ANY_OBJ, "maxItems": 200}), COUNT),

@@ -16,6 +16,7 @@ from node.api import (
     business_inbox,
     client_accounts,
     client_directory,
+    client_guests,
     client_history,
     client_keys,
     client_media,
@@ -27,8 +28,8 @@ from node.api import (
 )
 from node.api import web as web_app
 
-MODULES = (health, client_accounts, client_keys, client_messages, client_media,
-           client_history, openapi, federation, business, business_inbox, public,
+MODULES = (health, client_accounts, client_guests, client_keys, client_messages,
+           client_media, client_history, openapi, federation, business, business_inbox, public,
            client_directory, web_app)
 
 

@@ -41,6 +41,7 @@ T = TypeVar("T")
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
 INVITE_TTL_MS = 7 * 24 * 3600 * 1000
+GUEST_PREFIX = "guest-"  # addresses of the web chat's guests (node.services.guests)
 _DUMMY_HASH = nacl.pwhash.argon2id.str(b"kontor-dummy-password").decode()
 
 
@@ -232,8 +233,11 @@ async def register(acc: Accounts, address: str, password: str, invite: str | Non
                         "account", code="REGISTRATION_CLOSED")
     if mode == "invite" and not invite:
         raise Forbidden("this node registers by invite only", code="INVALID_INVITE")
+    if address.startswith(GUEST_PREFIX):
+        raise InvalidParameter(f"user names starting with {GUEST_PREFIX!r} are kept for the "
+                               "web chat's guests; choose another", code="INVALID_USERNAME")
     hashed = await hash_password(password, acc.hasher)
-    token, device_id = random_token("kt_"), _device_id()
+    token, device_id = random_token("kt_"), new_device_id()
     role = await acc.db.write(_register_txn, address, hashed, invite if mode == "invite" else None,
                           device_id, device_name, token, now_ms())
     return {"address": address, "device_id": device_id, "access_token": token, "role": role}
@@ -246,14 +250,14 @@ async def login(acc: Accounts, address: str, password: str,
     stored = account["password_hash"] if account else None
     if not await _password_matches(stored, password, acc.hasher) or account is None:
         raise Unauthorized("wrong address or password", code="INVALID_CREDENTIALS")
-    token, device_id = random_token("kt_"), _device_id()
+    token, device_id = random_token("kt_"), new_device_id()
     await acc.db.write(store.add_device_txn, address, device_id, device_name, token_hash(token),
                    now_ms())
     return {"address": address, "device_id": device_id, "access_token": token,
             "role": account["role"]}
 
 
-def _device_id() -> str:
+def new_device_id() -> str:
     """11 base64url characters, never starting with '-' (a command line would read
     ``kontor device revoke anna -xyz`` as an option)."""
     raw = base64.urlsafe_b64encode(secrets.token_bytes(8)).rstrip(b"=").decode()
@@ -269,13 +273,36 @@ async def authenticate(db: Database, token: str) -> Requester:
     return Requester(row["address"], row["device_id"], row["pk"], Role(row["role"]))
 
 
+def _account_read(db: Any, address: str) -> tuple[list[dict[str, Any]], bool, bool]:
+    account = store.get_account(db, address)
+    has_password = account is not None and account["password_hash"] is not None
+    return store.list_devices(db, address), store.is_guest(db, address), has_password
+
+
 async def account_info(db: Database, who: Requester, business: str) -> dict[str, Any]:
-    """The account, its devices, and the business address a team member speaks as."""
-    devices = await db.read(store.list_devices, who.address)
+    """The account, its devices, the business address a team member speaks as, and
+    whether it is a web chat guest and has a password."""
+    devices, guest, has_password = await db.read(_account_read, who.address)
     return {"address": who.address, "role": who.role, "device_id": who.device_id,
             "business": business,
             "speaks_as": business if who.role in TEAM_ROLES else who.address,
+            "guest": guest, "has_password": has_password,
             "devices": [_public_device(d) for d in devices]}
+
+
+async def change_password(acc: Accounts, who: Requester, password: str,
+                          old_password: str | None) -> None:
+    """Set this account's password (a guest's first), or change it given the current
+    one (401 INVALID_CREDENTIALS otherwise). Its devices stay logged in."""
+    check_password(password)
+    account = await acc.db.read(store.get_account, who.address)
+    stored = account["password_hash"] if account else None
+    if stored is not None and not await _password_matches(stored, old_password or "",
+                                                          acc.hasher):
+        raise Unauthorized("the current password (old_password) is wrong or missing",
+                           code="INVALID_CREDENTIALS")
+    await acc.db.write(store.set_password_txn, who.address,
+                       await hash_password(password, acc.hasher))
 
 
 def _public_device(d: dict[str, Any]) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """SQL for accounts, invites and devices (tokens, key documents, one-time prekeys).
 
-Owns ``accounts``, ``invites``, ``devices``, ``one_time_prekeys`` and
-``retired_addresses`` (schema in ``node.storage.migrations``).
+Owns ``accounts``, ``invites``, ``devices``, ``one_time_prekeys``,
+``retired_addresses``, ``guests`` and ``guest_challenges`` (schema in
+``node.storage.migrations``).
 """
 
 from __future__ import annotations
@@ -201,3 +202,42 @@ def drop_one_time_prekeys_txn(db: sqlite_utils.Database) -> int:
     """Forget every device's one-time prekeys (after a restore some of them may have
     been handed out already); devices upload new ones."""
     return db.execute("DELETE FROM one_time_prekeys").rowcount
+
+
+def add_guest_txn(db: sqlite_utils.Database, address: str, now_ms: int) -> None:
+    """Mark an account just created as a guest of the web chat."""
+    db.execute("INSERT INTO guests (address, created_ms) VALUES (?, ?)", [address, now_ms])
+
+
+def is_guest(db: sqlite_utils.Database, address: str) -> bool:
+    return db.execute("SELECT 1 FROM guests WHERE address = ?",
+                      [address]).fetchone() is not None
+
+
+def live_guest_count(db: sqlite_utils.Database) -> int:
+    """Guests without a password (the ones that expire)."""
+    return db.execute("SELECT COUNT(*) FROM guests g JOIN accounts a ON a.address = "
+                      "g.address WHERE a.password_hash IS NULL").fetchone()[0]
+
+
+def idle_guests(db: sqlite_utils.Database, seen_before_ms: int, limit: int) -> list[str]:
+    """Up to ``limit`` guests without a password whose devices (or, with none, the
+    account itself) were last seen before ``seen_before_ms``, oldest first."""
+    return [r[0] for r in db.execute(
+        "SELECT g.address, MAX(g.created_ms, COALESCE((SELECT MAX(d.last_seen_ms) FROM "
+        "devices d WHERE d.address = g.address), 0)) AS seen FROM guests g JOIN accounts a "
+        "ON a.address = g.address WHERE a.password_hash IS NULL AND seen < ? "
+        "ORDER BY seen LIMIT ?", [seen_before_ms, limit])]
+
+
+def use_guest_challenge_txn(db: sqlite_utils.Database, challenge_hash: str,
+                            expires_ms: int) -> bool:
+    """Record a proof-of-work challenge as used; False when it was used before."""
+    return db.execute("INSERT OR IGNORE INTO guest_challenges (challenge_hash, expires_ms) "
+                      "VALUES (?, ?)", [challenge_hash, expires_ms]).rowcount == 1
+
+
+def expire_guest_challenges_txn(db: sqlite_utils.Database, now_ms: int) -> int:
+    """Forget used challenges past their expiry (they are refused as expired anyway)."""
+    return db.execute("DELETE FROM guest_challenges WHERE expires_ms < ?",
+                      [now_ms]).rowcount

@@ -171,3 +171,19 @@ def m0005_retired_addresses(db: sqlite_utils.Database) -> None:
             address_hash TEXT PRIMARY KEY,
             retired_ms INTEGER NOT NULL
         ) STRICT""")
+
+
+@MIGRATIONS(name="0006_guests")
+def m0006_guests(db: sqlite_utils.Database) -> None:
+    """Guest accounts made by the web chat, and the proof-of-work challenges used (kept
+    until they expire, so that each is used once)."""
+    db.execute("""
+        CREATE TABLE guests (
+            address TEXT PRIMARY KEY REFERENCES accounts (address) ON DELETE CASCADE,
+            created_ms INTEGER NOT NULL
+        ) STRICT""")
+    db.execute("""
+        CREATE TABLE guest_challenges (
+            challenge_hash TEXT PRIMARY KEY,
+            expires_ms INTEGER NOT NULL
+        ) STRICT""")

@@ -49,3 +49,9 @@ def merge_keys_txn(db: sqlite_utils.Database, rows: list[dict[str, Any]]) -> Non
                    "valid_from_ms = excluded.valid_from_ms, expired_ms = excluded.expired_ms",
                    [row["key_id"], row["public_key"], row["valid_from_ms"],
                     row["expired_ms"]])
+
+
+def meta_or_set_txn(db: sqlite_utils.Database, key: str, value: str) -> str:
+    """The stored value of ``key``; stores ``value`` first when there is none."""
+    db.execute("INSERT OR IGNORE INTO node_meta (key, value) VALUES (?, ?)", [key, value])
+    return db.execute("SELECT value FROM node_meta WHERE key = ?", [key]).fetchone()[0]

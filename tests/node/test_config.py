@@ -49,6 +49,10 @@ CASES = [
      "unknown time zone"),
     ("bad business account", BASE + "[business]\naccount = Big Shop\n", "business",
      "account", "local part"),
+    ("guest limits order", BASE + "[webchat]\nguests_per_address_hour = 30\n", "webchat",
+     "guests_per_address_hour", "must not exceed guests_per_address_day (20)"),
+    ("pow too hard", BASE + "[webchat]\npow_difficulty = 40\n", "webchat", "pow_difficulty",
+     "between 8 and 28"),
 ]
 
 
