@@ -75,14 +75,17 @@ def unpad(data: bytes) -> bytes:
 
 
 def seal(key: bytes, epoch: int, owner: str, item_id: str, conversation: str, ts: int,
-         record: bytes) -> bytes:
-    """Seal ``record`` (the canonical JSON of a message) to the epoch's key."""
+         record: bytes, nonce: bytes | None = None) -> bytes:
+    """Seal ``record`` (the canonical JSON of a message) to the epoch's key. ``nonce``
+    is random unless given (only known-answer vectors give one: never reuse a nonce)."""
     if len(key) != KEY_SIZE:
         raise HistoryError("a history key is 32 bytes")
+    if nonce is not None and len(nonce) != NONCE_SIZE:
+        raise HistoryError("a history nonce is 24 bytes")
     if len(record) > MAX_RECORD:
         raise HistoryError("a history record is at most 64 KiB")
     aad = associated_data(owner, item_id, conversation, ts, epoch)
-    nonce = random(NONCE_SIZE)
+    nonce = random(NONCE_SIZE) if nonce is None else nonce
     header = struct.pack(">BI", VERSION, epoch) + nonce
     return header + bindings.crypto_aead_xchacha20poly1305_ietf_encrypt(
         pad(record), aad, nonce, key)

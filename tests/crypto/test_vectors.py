@@ -13,8 +13,10 @@ from typing import Any
 
 import pytest
 
+from crypto import history
 from crypto.canonicaljson import encode_canonical, loads_strict
-from crypto.errors import CanonicalJsonError
+from crypto.encoding import b64decode, b64encode
+from crypto.errors import CanonicalJsonError, DecryptionError, HistoryError
 from crypto.fingerprint import key_fingerprint, safety_number
 from crypto.identity import (
     DeviceIdentity,
@@ -30,6 +32,7 @@ from crypto.session import Session
 from crypto.signing import sign_json, verify_json
 from crypto.verify import DeviceKeys, VerifiedBundle
 from crypto.x3dh import initiate, respond
+from node.client import content as contents
 from tests.vectors import generate
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"
@@ -156,3 +159,71 @@ def test_media_vectors(case: dict[str, Any]) -> None:
 
 def test_vector_files_are_up_to_date() -> None:
     assert generate.main(["--check"]) == 0
+
+
+HISTORY = load("history.json")
+HISTORY_ERRORS = {"DecryptionError": DecryptionError, "HistoryError": HistoryError}
+
+
+@pytest.mark.parametrize("copy", HISTORY["copies"], ids=lambda c: c["item_id"])
+def test_history_copy_vectors(copy: dict[str, Any]) -> None:
+    owner, key = HISTORY["owner"], h(HISTORY["keys"][str(copy["epoch"])])
+    where = (owner, copy["item_id"], copy["conversation"], copy["ts"])
+    canonical = encode_canonical(copy["record"])
+    assert canonical.decode() == copy["canonical"]
+    assert history.associated_data(*where, copy["epoch"]).hex() == copy["aad"]
+    assert history.pad(canonical).hex() == copy["padded"]
+    sealed = history.seal(key, copy["epoch"], *where, canonical, h(copy["nonce"]))
+    assert sealed.hex() == copy["sealed"]
+    assert b64encode(sealed) == copy["sealed_base64url"]
+    assert history.open_sealed(key, *where, sealed) == canonical
+    content = copy["record"]["content"]  # a valid message content, as the SDK checks it
+    _, sender, to = contents.decode(contents.pad(encode_canonical(content)))
+    assert (sender, to) == (copy["record"]["sender"], copy["record"]["to"])
+
+
+def test_an_image_in_the_history_opens_with_the_key_its_copy_carries() -> None:
+    image = next(c for c in HISTORY["copies"] if c["record"]["content"]["type"] == "media")
+    media = next(c for c in load("media.json")["cases"]
+                 if c["size"] == HISTORY["image_media_size"])
+    key = MediaKey.from_json({k: image["record"]["content"][k]
+                              for k in ("alg", "key", "sha256", "size")})
+    assert decrypt_media(h(media["ciphertext"]), key) == bytes(i % 251 for i in range(1000))
+
+
+@pytest.mark.parametrize("case", HISTORY["refused"], ids=lambda c: c["why"])
+def test_history_copies_that_must_not_open(case: dict[str, Any]) -> None:
+    with pytest.raises(HISTORY_ERRORS[case["error"]]):
+        history.open_sealed(h(HISTORY["keys"]["1"]), case["owner"], case["item_id"],
+                            case["conversation"], case["ts"], h(case["sealed"]))
+
+
+def test_history_key_delivery_vector() -> None:
+    """Anna's device gives Ben's device the keys; the keys open the copies."""
+    vector = HISTORY["delivery"]
+    anna = identity(vector["anna_ed25519_seed"], vector["anna_x25519_private"])
+    ben = identity(vector["ben_ed25519_seed"], vector["ben_x25519_private"])
+    sender = Session.initiate(
+        anna, verify_bundle(vector["bundle"], vector["ben_address"]),
+        X25519Key.from_private(h(vector["anna_ephemeral_private"])),
+        X25519Key.from_private(h(vector["anna_first_ratchet_private"])))
+    receiver: Session | None = None
+    keys: dict[int, bytes] = {}
+    for message in vector["messages"]:
+        body = encode_canonical(message["body"])
+        assert body.decode() == message["canonical"]
+        wire = sender.encrypt(history.pad(body))
+        assert (wire.hex(), b64encode(wire)) == (message["wire"], message["ciphertext"])
+        if receiver is None:
+            receiver, padded = Session.accept(
+                ben, X25519Key.from_private(h(vector["ben_signed_prekey_private"])),
+                X25519Key.from_private(h(vector["ben_one_time_prekey_private"])), wire)
+        else:
+            padded = receiver.decrypt(wire)
+        received = loads_strict(history.unpad(padded))
+        assert received["type"] == "history_keys" and sorted(map(int, received["keys"])) \
+            == message["epochs"]
+        keys.update({int(e): b64decode(k, 32) for e, k in received["keys"].items()})
+    for copy in HISTORY["copies"]:
+        history.open_sealed(keys[copy["epoch"]], HISTORY["owner"], copy["item_id"],
+                            copy["conversation"], copy["ts"], h(copy["sealed"]))

@@ -21,9 +21,13 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
 
+from nacl import bindings  # noqa: E402
+
 from crypto.canonicaljson import encode_canonical, loads_strict  # noqa: E402
+from crypto.encoding import b64encode  # noqa: E402
 from crypto.errors import CryptoError  # noqa: E402
 from crypto.fingerprint import key_fingerprint, safety_number  # noqa: E402
+from crypto.history import associated_data, pad, seal  # noqa: E402
 from crypto.identity import (  # noqa: E402
     DeviceIdentity,
     device_keys_document,
@@ -257,14 +261,120 @@ def media_vectors(existing: dict[str, Any] | None) -> dict[str, Any]:
     return {"chunk_size": 65536, "cases": cases}
 
 
+HISTORY_OWNER = "business@shop.example"
+CARL = "carl@customer.example"
+
+
+def history_records(media_key: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
+    """(epoch, record) of the sealed copies: the team's conversation with Carl."""
+    def record(n: int, outgoing: bool, content: dict[str, Any]) -> dict[str, Any]:
+        sender, to = (HISTORY_OWNER, CARL) if outgoing else (CARL, HISTORY_OWNER)
+        return {"message_id": f"m_vector{n}", "sender": sender,
+                "sender_device": "ANNADEVICE1" if outgoing else "CARLDEVICE1", "to": to,
+                "peer": CARL, "ts": 1764000000000 + n * 1000, "outgoing": outgoing,
+                "content": {**content, "from": sender, "to": to}}
+    image = {"type": "media", "media_id": media_key["sha256"], "server": "customer.example",
+             **media_key, "name": "tea.png", "mime": "image/png", "caption": "This one?"}
+    return [
+        (1, record(1, False, {"type": "text", "body": "Do you have green tea?"})),
+        (1, record(2, True, {"type": "text", "body": "Welcome to Tea Shop! Yes: Sencha "
+                             "and Gyokuro \u00e0 12 \u20ac \U0001f375"})),
+        (2, record(3, False, image)),
+    ]
+
+
+def history_copies(media_key: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every step of sealing each record (docs/crypto.md §11)."""
+    copies = []
+    for n, (epoch, record) in enumerate(history_records(media_key), 1):
+        key, nonce = secret(f"history key {epoch}"), secret(f"history nonce {n}")[:24]
+        canonical = encode_canonical(record)
+        where = (HISTORY_OWNER, record["message_id"], record["peer"], record["ts"])
+        sealed = seal(key, epoch, *where, canonical, nonce)
+        copies.append({"epoch": epoch, "item_id": where[1], "conversation": where[2],
+                       "ts": where[3], "record": record, "canonical": canonical.decode(),
+                       "aad": associated_data(*where, epoch).hex(), "nonce": nonce.hex(),
+                       "padded": pad(canonical).hex(), "sealed": sealed.hex(),
+                       "sealed_base64url": b64encode(sealed)})
+    return copies
+
+
+def history_refused(copy: dict[str, Any]) -> list[dict[str, Any]]:
+    """Copies that must not open with epoch 1's key, and the error class for each."""
+    sealed = bytes.fromhex(copy["sealed"])
+    where = (copy["item_id"], copy["conversation"], copy["ts"])
+    aad = associated_data(HISTORY_OWNER, *where, 1)
+    unpadded = sealed[:29] + bindings.crypto_aead_xchacha20poly1305_ietf_encrypt(
+        b"\x00" * 64, aad, bytes.fromhex(copy["nonce"]), secret("history key 1"))
+    cases = [
+        ("moved to another conversation", sealed, {"conversation": "mallory@x.example"},
+         "DecryptionError"),
+        ("moved to another time", sealed, {"ts": copy["ts"] + 1}, "DecryptionError"),
+        ("moved to another owner", sealed, {"owner": "other@shop.example"},
+         "DecryptionError"),
+        ("last byte altered", sealed[:-1] + bytes([sealed[-1] ^ 1]), {}, "DecryptionError"),
+        ("version 2", b"\x02" + sealed[1:], {}, "HistoryError"),
+        ("shorter than 45 bytes", sealed[:44], {}, "HistoryError"),
+        ("opens, but the padding has no 0x80", unpadded, {}, "HistoryError"),
+    ]
+    base = {"owner": HISTORY_OWNER, "item_id": where[0], "conversation": where[1],
+            "ts": where[2]}
+    return [{"why": why, **base, **change, "sealed": bad.hex(), "error": error}
+            for why, bad, change, error in cases]
+
+
+def history_delivery() -> dict[str, Any]:
+    """Anna's device gives Ben's new device the keys: two ratchet messages."""
+    anna, ben = identity("anna"), identity("ben")
+    spk, spk_doc = make_signed_prekey(ben, "spk-1", X25519Key.from_private(secret("ben spk")))
+    otk, otk_doc = make_one_time_prekey(ben, "otk-1",
+                                        X25519Key.from_private(secret("ben otk")))
+    bundle = {"device_id": "BENDEVICE01", "signed_prekey": spk_doc, "one_time_prekey": otk_doc,
+              "device_keys": device_keys_document(ben, "ben@shop.example", "BENDEVICE01")}
+    session = Session.initiate(anna, verify_bundle(bundle, "ben@shop.example"),
+                               X25519Key.from_private(secret("anna ephemeral")),
+                               X25519Key.from_private(secret("anna ratchet 0")))
+    messages = []
+    for epochs in ([1], [2]):
+        body = {"type": "history_keys", "from": HISTORY_OWNER, "to": HISTORY_OWNER,
+                "owner": HISTORY_OWNER,
+                "keys": {str(e): b64encode(secret(f"history key {e}")) for e in epochs}}
+        wire = session.encrypt(pad(encode_canonical(body)))
+        messages.append({"epochs": epochs, "body": body,
+                         "canonical": encode_canonical(body).decode(),
+                         "wire": wire.hex(), "ciphertext": b64encode(wire)})
+    return {"sender_address": "anna@shop.example", "sender_device": "ANNADEVICE1",
+            "anna_ed25519_seed": anna.signing.seed.hex(),
+            "anna_x25519_private": anna.dh.private.hex(),
+            "anna_ephemeral_private": secret("anna ephemeral").hex(),
+            "anna_first_ratchet_private": secret("anna ratchet 0").hex(),
+            "ben_address": "ben@shop.example", "ben_ed25519_seed": ben.signing.seed.hex(),
+            "ben_x25519_private": ben.dh.private.hex(),
+            "ben_signed_prekey_private": spk.private.hex(),
+            "ben_one_time_prekey_private": otk.private.hex(), "bundle": bundle,
+            "messages": messages}
+
+
+def history_vectors(media: dict[str, Any]) -> dict[str, Any]:
+    """tests/vectors/history.json; the image's key is media.json's 1000-byte case."""
+    media_key = next(c["media_key"] for c in media["cases"] if c["size"] == 1000)
+    copies = history_copies(media_key)
+    return {"owner": HISTORY_OWNER, "label": "Kontor history v1",
+            "keys": {str(e): secret(f"history key {e}").hex() for e in (1, 2)},
+            "copies": copies, "refused": history_refused(copies[0]),
+            "delivery": history_delivery(), "image_media_size": 1000}
+
+
 def build(existing_media: dict[str, Any] | None) -> dict[str, Any]:
     """Every vector file's content, by file name."""
+    media = media_vectors(existing_media)
     return {
         "x3dh.json": x3dh_vectors(),
         "session.json": session_vectors(),
         "json.json": json_vectors(),
         "fingerprint.json": fingerprint_vectors(),
-        "media.json": media_vectors(existing_media),
+        "media.json": media,
+        "history.json": history_vectors(media),
     }
 
 
