@@ -1,8 +1,9 @@
 // The known-answer vectors of tests/vectors/*.json, replayed through kontor.js's crypto.
 // Shared by the Node test runner (vectors.test.mjs) and the browser (tests/web).
 import * as bytes from "../src/crypto/bytes.js";
-import { canonicalText, loadsStrict } from "../src/crypto/canonicaljson.js";
-import { CryptoError, DecryptionError } from "../src/crypto/errors.js";
+import { canonicalText, encodeCanonical, loadsStrict } from "../src/crypto/canonicaljson.js";
+import { CryptoError, DecryptionError, HistoryError } from "../src/crypto/errors.js";
+import * as history from "../src/crypto/history.js";
 import { keyFingerprint, safetyNumber } from "../src/crypto/fingerprint.js";
 import { DeviceIdentity, deviceKeysDocument, makeOneTimePrekey, makeSignedPrekey } from "../src/crypto/identity.js";
 import { SigningKey, X25519Key, keyId } from "../src/crypto/keys.js";
@@ -135,7 +136,57 @@ function checkMedia(v) {
   return v.cases.length;
 }
 
-export const CHECKS = { "json.json": checkJson, "x3dh.json": checkX3dh, "session.json": checkSession, "fingerprint.json": checkFingerprint, "media.json": checkMedia };
+function checkHistoryCopies(v) {
+  for (const c of v.copies) {
+    const where = [v.owner, c.item_id, c.conversation, c.ts];
+    const record = encodeCanonical(c.record);
+    same(bytes.fromUtf8(record), c.canonical, `record ${c.item_id}`);
+    same(bytes.hex(history.associatedData(...where, c.epoch)), c.aad, `aad ${c.item_id}`);
+    same(bytes.hex(history.pad(record)), c.padded, `padded ${c.item_id}`);
+    const sealed = history.seal(h(v.keys[c.epoch]), c.epoch, ...where, record, h(c.nonce));
+    same(bytes.hex(sealed), c.sealed, `sealed ${c.item_id}`);
+    same(bytes.b64encode(sealed), c.sealed_base64url, `sealed base64url ${c.item_id}`);
+    same(bytes.fromUtf8(history.openSealed(h(v.keys[c.epoch]), ...where, sealed)), c.canonical, `opened ${c.item_id}`);
+  }
+  const errors = { DecryptionError, HistoryError };
+  for (const c of v.refused) {
+    let refused = false;
+    try {
+      history.openSealed(h(v.keys["1"]), c.owner, c.item_id, c.conversation, c.ts, h(c.sealed));
+    } catch (err) {
+      refused = err instanceof errors[c.error];
+    }
+    if (!refused) throw new Error(`history copy not refused as ${c.error}: ${c.why}`);
+  }
+  return v.copies.length + v.refused.length;
+}
+
+function checkHistoryDelivery(v) {
+  const d = v.delivery;
+  const anna = identity(d.anna_ed25519_seed, d.anna_x25519_private);
+  const ben = identity(d.ben_ed25519_seed, d.ben_x25519_private);
+  const sender = Session.initiate(anna, verifyBundle(d.bundle, d.ben_address), new X25519Key(h(d.anna_ephemeral_private)), new X25519Key(h(d.anna_first_ratchet_private)));
+  let receiver;
+  const keys = {};
+  for (const m of d.messages) {
+    const wire = sender.encrypt(history.pad(encodeCanonical(m.body)));
+    same(bytes.hex(wire), m.wire, `history keys message ${m.epochs}`);
+    same(bytes.b64encode(wire), m.ciphertext, `history keys ciphertext ${m.epochs}`);
+    let padded;
+    if (!receiver) [receiver, padded] = Session.accept(ben, new X25519Key(h(d.ben_signed_prekey_private)), new X25519Key(h(d.ben_one_time_prekey_private)), wire);
+    else padded = receiver.decrypt(wire);
+    const body = loadsStrict(history.unpad(padded));
+    for (const [epoch, key] of Object.entries(body.keys)) keys[epoch] = bytes.b64decode(key, 32);
+  }
+  for (const c of v.copies) history.openSealed(keys[c.epoch], v.owner, c.item_id, c.conversation, c.ts, h(c.sealed));
+  return d.messages.length;
+}
+
+function checkHistory(v) {
+  return checkHistoryCopies(v) + checkHistoryDelivery(v);
+}
+
+export const CHECKS = { "json.json": checkJson, "x3dh.json": checkX3dh, "session.json": checkSession, "fingerprint.json": checkFingerprint, "media.json": checkMedia, "history.json": checkHistory };
 
 /** Run the checks of the given files ({file name: parsed JSON}); returns {name: count}. */
 export async function runVectors(files) {

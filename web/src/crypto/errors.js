@@ -17,3 +17,4 @@ export class TooManySkipped extends DecryptionError {}
 export class SessionStateError extends CryptoError {}
 export class MessageTooLarge extends CryptoError {}
 export class MediaError extends CryptoError {}
+export class HistoryError extends CryptoError {}
