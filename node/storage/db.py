@@ -1,10 +1,16 @@
 """The node's SQLite database: one writer thread, one reader thread, WAL.
 
 All SQL lives in ``node/storage``. Services never touch a connection; they hand a
-store function to ``Database.write`` (runs inside ``BEGIN IMMEDIATE ... COMMIT`` on the
-writer thread and returns only after the commit) or ``Database.read`` (runs on the
-reader thread against a consistent WAL snapshot). Functions that must run inside a
-write transaction end in ``_txn``.
+store function to ``Database.write`` (runs inside a write transaction on the writer
+thread and returns only after the commit) or ``Database.read`` (runs on the reader
+thread against a consistent WAL snapshot). Functions that must run inside a write
+transaction end in ``_txn``.
+
+Writes are group-committed: the jobs that queue up while a transaction runs go into
+the next one together (at most ``MAX_BATCH``), each inside its own savepoint, so a job
+that raises rolls back only its own changes and fails only its own caller. Every
+caller is answered after the COMMIT that holds its job; a failed COMMIT (a full disk)
+fails every job of that transaction.
 """
 
 from __future__ import annotations
@@ -16,9 +22,12 @@ import functools
 import logging
 import os
 import sqlite3
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,6 +46,7 @@ T = TypeVar("T")
 BUSY_TIMEOUT_MS = 10_000
 PROBE_INTERVAL_SECONDS = 1.0
 PROBE_BYTES = 256 * 1024
+MAX_BATCH = 256  # write jobs in one group commit
 
 log = logging.getLogger("kontor.storage")
 
@@ -103,6 +113,10 @@ class Database:
         self._reader_db = connect(path)
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="kontor-db-write")
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="kontor-db-read")
+        self._pending: deque[_WriteJob] = deque()
+        self._lock = threading.Lock()
+        self._draining = False  # a _drain is queued or running on the writer thread
+        self.commits = 0  # write transactions committed (for tests and benchmarks)
         self._closed = False
         self.problem: str | None = None  # why writes fail now (None: they work)
         self._probed = 0.0
@@ -118,9 +132,16 @@ class Database:
 
         A full disk rolls the transaction back and raises ``StorageFull`` (507); the
         database is ``degraded`` (``problem``) until ``health`` finds room again."""
-        call = functools.partial(self._in_transaction, fn, *args, **kwargs)
+        loop = asyncio.get_running_loop()
+        job = _WriteJob(fn, args, kwargs, loop, loop.create_future())
+        with self._lock:
+            self._pending.append(job)
+            start = not self._draining
+            self._draining = True
+        if start:
+            self._writer.submit(self._drain)
         with self.files():
-            return await asyncio.get_running_loop().run_in_executor(self._writer, call)
+            return await job.future  # type: ignore[no-any-return]
 
     @contextlib.contextmanager
     def files(self) -> Iterator[None]:
@@ -162,17 +183,43 @@ class Database:
         call = functools.partial(self._read, fn, *args, **kwargs)
         return await asyncio.get_running_loop().run_in_executor(self._reader, call)
 
-    def _in_transaction(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    def _drain(self) -> None:
+        """Writer thread: commit the queued jobs in batches until none is left."""
+        while True:
+            with self._lock:
+                if not self._pending:
+                    self._draining = False
+                    return
+                batch = [self._pending.popleft()
+                         for _ in range(min(MAX_BATCH, len(self._pending)))]
+            self._commit(batch)
+            for job in batch:
+                with contextlib.suppress(RuntimeError):  # the caller's loop has closed
+                    job.loop.call_soon_threadsafe(job.settle)
+
+    def _commit(self, batch: list[_WriteJob]) -> None:
+        """Run ``batch`` in one transaction, each job in a savepoint, and commit it."""
         db = self._writer_db
-        db.execute("BEGIN IMMEDIATE")
         try:
-            result = fn(db, *args, **kwargs)
+            db.execute("BEGIN IMMEDIATE")
+            for job in batch:
+                db.execute("SAVEPOINT job")
+                try:
+                    job.result = job.fn(db, *job.args, **job.kwargs)
+                except Exception as exc:
+                    job.error = exc
+                    try:
+                        db.execute("ROLLBACK TO job")
+                    except sqlite3.Error:  # SQLite ended the whole transaction (full)
+                        raise exc from None
+                db.execute("RELEASE job")
             db.execute("COMMIT")
-        except BaseException:
+            self.commits += 1
+        except BaseException as exc:  # the whole transaction is lost: fail every job
             if db.conn.in_transaction:  # a failed COMMIT (disk full) leaves it open
                 db.conn.rollback()
-            raise
-        return result
+            for job in batch:
+                job.error = job.error or exc
 
     def _read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         db = self._reader_db
@@ -192,6 +239,28 @@ class Database:
         self._reader_db.close()
         self._writer_db.execute("PRAGMA optimize")
         self._writer_db.close()
+
+
+@dataclass
+class _WriteJob:
+    """One caller's write: the store function, where to answer, and the outcome."""
+
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Any]
+    result: Any = None
+    error: BaseException | None = field(default=None)
+
+    def settle(self) -> None:
+        """On the caller's loop: hand over the result (a cancelled caller gets none)."""
+        if self.future.cancelled():
+            return
+        if self.error is not None:
+            self.future.set_exception(self.error)
+        else:
+            self.future.set_result(self.result)
 
 
 def _probe_txn(db: sqlite_utils.Database) -> None:
