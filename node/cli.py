@@ -24,6 +24,7 @@ from node import cli_node  # noqa: F401
 from node import cli_accounts  # noqa: F401
 from node import cli_business  # noqa: F401
 from node import cli_shop  # noqa: F401
+from node import cli_link  # noqa: F401
 from node import cli_chat  # noqa: F401
 from node import cli_federation  # noqa: F401
 # isort: on
