@@ -10,6 +10,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const out = path.resolve(process.argv[2] ?? path.join(here, "..", "node", "web_dist"));
 // selftest: the known-answer vectors' checks (tests/vectors/*.json), runnable in a page.
 const ENTRIES = { kontor: "src/kontor.js", app: "app/app.js", style: "app/app.css", selftest: "test/selftest.js" };
+// The chat button businesses put on their own websites (served as button.js): a classic
+// script, so one self-contained file (no module, no shared chunk).
+const BUTTON = { button: "button.js" };
 
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
@@ -33,15 +36,31 @@ const result = await build({
   external: ["fs", "path", "crypto", "url", "module", "worker_threads"],
 });
 
+const button = await build({
+  absWorkingDir: here,
+  entryPoints: { button: path.join(here, BUTTON.button) },
+  outdir: out,
+  entryNames: "[name]-[hash]",
+  bundle: true,
+  format: "iife",
+  platform: "browser",
+  target: ["chrome120", "firefox120", "safari17"],
+  minify: true,
+  legalComments: "none",
+  metafile: true,
+  logLevel: "warning",
+});
+
 const manifest = { entries: {}, files: {} };
-for (const [file, meta] of Object.entries(result.metafile.outputs)) {
+const outputs = { ...result.metafile.outputs, ...button.metafile.outputs };
+for (const [file, meta] of Object.entries(outputs)) {
   const name = path.basename(file);
   const data = readFileSync(path.join(here, file));
   const integrity = "sha384-" + createHash("sha384").update(data).digest("base64");
   const type = name.endsWith(".css") ? "text/css" : name.endsWith(".js") ? "text/javascript" : "text/plain";
   const imports = meta.imports.filter((i) => !i.external).map((i) => path.basename(i.path));
   manifest.files[name] = { integrity, size: data.length, type, imports };
-  const entry = Object.entries(ENTRIES).find(([, src]) => meta.entryPoint && path.resolve(here, meta.entryPoint) === path.resolve(here, src));
+  const entry = Object.entries({ ...ENTRIES, ...BUTTON }).find(([, src]) => meta.entryPoint && path.resolve(here, meta.entryPoint) === path.resolve(here, src));
   if (entry) manifest.entries[entry[0]] = name;
 }
 // The PWA's icon (drawn here, in the repository) and its web app manifest, hashed like the rest.

@@ -1,7 +1,9 @@
 """The browser app: the built bundle under ``/_kontor/web/`` and the app shell at ``/app/``.
 
 Hashed file names are immutable and cached for a year; ``/_kontor/web/kontor.js`` (the
-stable name apps import) and the pages are revalidated on every load. Every answer
+stable name apps import) and the pages are revalidated on every load.
+``/_kontor/web/button.js``, the chat button that businesses load from their own
+websites, is a stable name cached for five minutes and may be loaded cross-origin. Every answer
 carries the page security headers (docs/web.md): a strict Content-Security-Policy, no
 referrer, no sniffing, no framing.
 """
@@ -14,7 +16,8 @@ from node.errors import NotFound
 from node.services import webbundle
 
 WEB_PREFIX = "/_kontor/web"
-STABLE_NAMES = {"kontor.js": "kontor"}
+STABLE_NAMES = {"kontor.js": "kontor", "button.js": "button"}
+BUTTON_CACHE = "public, max-age=300"  # other sites embed it: short, not revalidated each time
 CSP = ("default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; "
        "img-src 'self' blob: data:; media-src 'self' blob:; style-src 'self'; manifest-src 'self'; "
        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
@@ -49,6 +52,9 @@ async def web_file(request: web.Request) -> web.StreamResponse:
     etag = f'"{file.integrity}"'
     headers = {**SECURITY_HEADERS, "Cache-Control": REVALIDATE if entry else IMMUTABLE,
                "ETag": etag, "Vary": "Accept-Encoding"}
+    if entry == "button":  # a <script> on the business's own website, another origin
+        headers.update({"Cache-Control": BUTTON_CACHE,
+                        "Cross-Origin-Resource-Policy": "cross-origin"})
     if request.headers.get("If-None-Match") == etag:
         return web.Response(status=304, headers=headers)
     body = file.body

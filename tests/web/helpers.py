@@ -30,7 +30,7 @@ def ensure_bundle() -> Path:
     build = build_module()
     manifest = build.DIST / "manifest.json"
     sources = [p for folder in ("src", "app", "test") for p in (build.WEB / folder).rglob("*")]
-    sources += [build.WEB / "build.mjs", build.WEB / "package-lock.json"]
+    sources += [build.WEB / "build.mjs", build.WEB / "package-lock.json", build.WEB / "button.js"]
     if not manifest.exists() or max(p.stat().st_mtime for p in sources) > \
             manifest.stat().st_mtime:
         build.build()
