@@ -73,7 +73,7 @@ async def export(biz: Business, who: Requester | None, address: Any) -> dict[str
     """Everything about ``address``; ``who`` None is the operator's CLI."""
     if who is not None:
         require_admin(who)
-    return await biz.db.read(_export_read, biz, _customer(address))
+    return await biz.db.read_heavy(_export_read, biz, _customer(address))
 
 
 def _forget_offline(biz: Business) -> Forget:

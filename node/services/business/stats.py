@@ -87,4 +87,4 @@ async def report(biz: Business, who: Requester | None, first: str | None = None,
         totals["median_first_response_ms"] = int(median(samples)) if samples else None
         return {"timezone": tz_name, "from": start.isoformat(), "to": end.isoformat(),
                 "days": rows, "totals": totals}
-    return await biz.db.read(read)
+    return await biz.db.read_heavy(read)
