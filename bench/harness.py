@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -19,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
+import aiohttp  # noqa: E402
 import nacl.pwhash  # noqa: E402
 
 from node.client import Client, Message  # noqa: E402
@@ -45,6 +47,7 @@ class NodeProc:
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     limits: str = ""  # extra [limits] lines
+    profile: Path | None = None  # run under cProfile, written here when it stops
 
     @property
     def server_name(self) -> str:
@@ -66,7 +69,9 @@ class NodeProc:
             "[federation]\nallow_plain_http = true\nallow_private_addresses = true\n"
             "rate_per_origin = 1000000\n"
             "[logging]\nlevel = warning\n")
-        self.proc = subprocess.Popen([sys.executable, "-m", "node", "run", "-c", str(ini)],
+        profiler = ["-m", "cProfile", "-o", str(self.profile)] if self.profile else []
+        self.proc = subprocess.Popen([sys.executable, *profiler, "-m", "node", "run", "-c",
+                                      str(ini)],
                                      cwd=ROOT, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 30
@@ -122,6 +127,7 @@ class Inbox:
     def __init__(self, client: Client) -> None:
         self.client = client
         self.arrived: dict[str, float] = {}
+        self.duplicates = 0  # texts decrypted more than once
         self.waiters: dict[str, asyncio.Future[float]] = {}
         self.task = asyncio.create_task(self._run())
 
@@ -129,6 +135,9 @@ class Inbox:
         async for item in self.client.events():
             if isinstance(item, Message) and item.type == "text":
                 now = time.perf_counter()
+                if (item.text or "") in self.arrived:
+                    self.duplicates += 1
+                    continue
                 self.arrived[item.text or ""] = now
                 waiter = self.waiters.pop(item.text or "", None)
                 if waiter and not waiter.done():
@@ -180,3 +189,30 @@ def percentile(values: list[float], q: float) -> float:
 
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else 0.0
+
+
+def sqlite_commits_per_s(path: str, seconds: float = 1.0) -> float:
+    """Small WAL commits per second (synchronous=NORMAL, as the node uses)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("CREATE TABLE t (x BLOB)")
+    done, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds and done < 1_000_000:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO t VALUES (?)", [b"x" * 300])
+        conn.execute("COMMIT")
+        done += 1
+    conn.close()
+    return done / (time.perf_counter() - start)
+
+
+async def http_round_trips_per_s(url: str, seconds: float = 1.0) -> float:
+    """Sequential GET /health round trips per second against the running node."""
+    async with aiohttp.ClientSession() as http:
+        done, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds and done < 1_000_000:
+            async with http.get(url + "/health") as r:
+                await r.read()
+            done += 1
+    return done / (time.perf_counter() - start)

@@ -15,45 +15,17 @@ import argparse
 import asyncio
 import json
 import shutil
-import sqlite3
-import time
 
-import aiohttp
 from harness import (  # type: ignore[import-not-found]
     Inbox,
     NodeProc,
     closed_loop,
+    http_round_trips_per_s,
     make_client,
     percentile,
+    sqlite_commits_per_s,
     workdir,
 )
-
-
-def sqlite_commits_per_s(path: str, seconds: float = 1.0) -> float:
-    """Small WAL commits per second (synchronous=NORMAL, as the node uses)."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute("CREATE TABLE t (x BLOB)")
-    done, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds and done < 1_000_000:
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("INSERT INTO t VALUES (?)", [b"x" * 300])
-        conn.execute("COMMIT")
-        done += 1
-    conn.close()
-    return done / (time.perf_counter() - start)
-
-
-async def http_round_trips_per_s(url: str, seconds: float = 1.0) -> float:
-    """Sequential GET /health round trips per second against the running node."""
-    async with aiohttp.ClientSession() as http:
-        done, start = 0, time.perf_counter()
-        while time.perf_counter() - start < seconds and done < 1_000_000:
-            async with http.get(url + "/health") as r:
-                await r.read()
-            done += 1
-    return done / (time.perf_counter() - start)
 
 
 async def run(clients: int, seconds: float, max_messages: int) -> dict[str, object]:
