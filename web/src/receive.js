@@ -10,11 +10,11 @@ import { Session, peekPrekey } from "./crypto/session.js";
 import { decode } from "./content.js";
 import { ApiError, ClientError, ContentError, VerificationError } from "./errors.js";
 import { withLock } from "./locks.js";
+import { sessionKey } from "./names.js";
 import { Batch } from "./store.js";
 
 const WS_RETRY_MS = 60_000;
 const MAX_BACKOFF_MS = 30_000;
-const sessionKey = (address, deviceId) => `${address}\0${deviceId}`;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A decrypted message; `content` is the typed content (docs/protocol.md). */

@@ -1,0 +1,146 @@
+// The Client's sending (node/client/sending.py): one message at a time, encrypted for
+// every device of the recipient and of the sender's own account, X3DH for devices with no
+// session, and the 409 DEVICE_MISMATCH refresh-and-retry.
+import { b64encode, randomBytes } from "./crypto/bytes.js";
+import { CryptoError } from "./crypto/errors.js";
+import { Session } from "./crypto/session.js";
+import { verifyBundle } from "./crypto/verify.js";
+import { encode } from "./content.js";
+import { ApiError, DeliveryError, VerificationError } from "./errors.js";
+import { withLock } from "./locks.js";
+import { sessionKey } from "./names.js";
+import { Message } from "./receive.js";
+import { Batch } from "./store.js";
+
+const SEND_ATTEMPTS = 4;
+const DEVICE_LIST_TTL_MS = 60_000;
+
+/** Mixed into Client: sending. */
+export class Sending {
+  /** Send a text message to an account (a person or a business). */
+  sendText(to, text, extra = {}) {
+    return this.send(to, { type: "text", body: text, ...extra });
+  }
+
+  /** Encrypt `content` for every device that must get it and send it; the Message. */
+  send(to, content, { remember = true } = {}) {
+    const run = this.sending.then(() => this.sendNow(to, content, remember));
+    this.sending = run.catch(() => undefined); // one send at a time, in order
+    return run;
+  }
+
+  async sendNow(to, content, remember) {
+    const sender = await this.senderFor(to);
+    content = { ...content, from: sender, to };
+    const plaintext = encode(content);
+    const txnId = "t" + b64encode(randomBytes(16));
+    const answer = await this.sendWithRetries(txnId, sender, to, plaintext);
+    const message = new Message(answer.message_id, sender, this.deviceId, to, to, answer.ts, content, true);
+    if (remember) await this.store.write([["put", "messages", message.messageId, message.record(this.store)]]);
+    return message;
+  }
+
+  /** The padded plaintext of a content object (for tests and tools). */
+  encodeContent(content) {
+    return encode(content);
+  }
+
+  /** A team member speaks as the business to everyone outside the team. */
+  async senderFor(to) {
+    if (this.speaksAs === this.address || to === this.speaksAs) return this.address;
+    const team = new Set((await this.deviceEntries(this.speaksAs)).map((e) => e.account));
+    return team.has(to) ? this.address : this.speaksAs;
+  }
+
+  async sendWithRetries(txnId, sender, to, plaintext) {
+    let targets = await this.targets(sender, to);
+    for (let attempt = 0; attempt < SEND_ATTEMPTS; attempt++) {
+      const fresh = await this.claimMissing(targets);
+      const envelopes = await withLock(this.lockName, () => this.encryptAndPersist(targets, fresh, plaintext));
+      try {
+        return await this.transport.send(txnId, sender, to, envelopes);
+      } catch (err) {
+        if (!(err instanceof ApiError) || err.code !== "DEVICE_MISMATCH") throw err;
+        targets = this.applyMismatch(targets, err.details);
+      }
+    }
+    throw new DeliveryError(`the devices of ${to} kept changing; try again`);
+  }
+
+  /** Map address -> Set of device ids the message must be encrypted for. */
+  async targets(sender, to) {
+    const targets = new Map();
+    for (const address of new Set([to, sender])) {
+      const devices = new Set((await this.deviceEntries(address)).map((d) => d.device_id));
+      devices.delete(this.deviceId);
+      if (devices.size) targets.set(address, devices);
+    }
+    if (to !== sender && targets.has(to) && targets.has(sender)) for (const d of targets.get(to)) targets.get(sender).delete(d);
+    for (const [a, d] of targets) if (!d.size) targets.delete(a);
+    return targets;
+  }
+
+  /** The device list of `address`, cached for a minute (a 409 corrects a stale one). */
+  async deviceEntries(address) {
+    const cached = this.deviceLists.get(address);
+    if (cached && Date.now() - cached[0] < DEVICE_LIST_TTL_MS) return cached[1];
+    const entries = await this.transport.devices(address);
+    this.deviceLists.set(address, [Date.now(), entries]);
+    return entries;
+  }
+
+  applyMismatch(targets, details) {
+    const extra = details.extra ?? {};
+    const missing = details.missing ?? {};
+    for (const address of new Set([...Object.keys(extra), ...Object.keys(missing)])) this.deviceLists.delete(address);
+    const out = new Map([...targets].map(([a, d]) => [a, new Set(d)]));
+    for (const [address, ids] of Object.entries(extra)) for (const id of ids) out.get(address)?.delete(id);
+    for (const [address, ids] of Object.entries(missing)) {
+      if (!out.has(address)) out.set(address, new Set());
+      for (const id of ids) out.get(address).add(id);
+    }
+    for (const [a, d] of out) if (!d.size) out.delete(a);
+    return out;
+  }
+
+  /** New sessions (X3DH over claimed bundles) for target devices that have none. */
+  async claimMissing(targets) {
+    const fresh = new Map();
+    for (const [address, deviceIds] of targets) {
+      const need = [];
+      for (const d of [...deviceIds].sort()) if ((await this.store.getBytes("sessions", sessionKey(address, d))) === null) need.push(d);
+      if (!need.length) continue;
+      for (const entry of await this.transport.claim(address, need)) {
+        const { account, ...bundleDoc } = entry;
+        let bundle;
+        try {
+          bundle = verifyBundle(bundleDoc, this.keysOwner(address, entry));
+        } catch (err) {
+          if (err instanceof CryptoError) throw new VerificationError(`${address} device ${entry.device_id}: bad keys (${err.message})`);
+          throw err;
+        }
+        await this.trustOnFirstUse(address, entry.device_id, bundle.device);
+        fresh.set(sessionKey(address, entry.device_id), Session.initiate(this.identity, bundle));
+      }
+    }
+    return fresh;
+  }
+
+  /** Encrypt for every target device and store the advanced sessions in one transaction. */
+  async encryptAndPersist(targets, fresh, plaintext) {
+    const envelopes = {};
+    const batch = new Batch(this.store);
+    for (const [address, deviceIds] of targets) {
+      for (const deviceId of [...deviceIds].sort()) {
+        const key = sessionKey(address, deviceId);
+        const state = await batch.getBytes("sessions", key);
+        const session = state ? Session.fromBytes(state) : fresh.get(key);
+        if (!session) continue; // the device has no keys any more; a 409 will say
+        (envelopes[address] ??= {})[deviceId] = b64encode(session.encrypt(plaintext));
+        batch.put("sessions", key, session.toBytes());
+      }
+    }
+    await batch.commit();
+    return envelopes;
+  }
+}
