@@ -1,4 +1,4 @@
-// Bundle kontor.js and the app shell with esbuild into OUT_DIR (argument 1): hashed file
+// Bundle kontor.js, the app shell and the chat page with esbuild into OUT_DIR (argument 1): hashed file
 // names plus manifest.json with each file's Subresource Integrity hash.
 import { build } from "esbuild";
 import { createHash } from "node:crypto";
@@ -9,7 +9,11 @@ import { fileURLToPath } from "node:url";
 const here = path.dirname(fileURLToPath(import.meta.url));
 const out = path.resolve(process.argv[2] ?? path.join(here, "..", "node", "web_dist"));
 // selftest: the known-answer vectors' checks (tests/vectors/*.json), runnable in a page.
-const ENTRIES = { kontor: "src/kontor.js", app: "app/app.js", style: "app/app.css", selftest: "test/selftest.js" };
+// chat, chatstyle: the customer chat page at /chat (web/chat).
+const ENTRIES = {
+  kontor: "src/kontor.js", app: "app/app.js", style: "app/app.css", selftest: "test/selftest.js",
+  chat: "chat/chat.js", chatstyle: "chat/chat.css",
+};
 // The chat button businesses put on their own websites (served as button.js): a classic
 // script, so one self-contained file (no module, no shared chunk).
 const BUTTON = { button: "button.js" };

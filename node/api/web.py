@@ -1,4 +1,5 @@
-"""The browser app: the built bundle under ``/_kontor/web/`` and the app shell at ``/app/``.
+"""The browser app: the built bundle under ``/_kontor/web/``, the app shell at ``/app/``
+and the customer chat page at ``/chat``.
 
 Hashed file names are immutable and cached for a year; ``/_kontor/web/kontor.js`` (the
 stable name apps import) and the pages are revalidated on every load.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from node.appkeys import CONFIG
 from node.errors import NotFound
 from node.services import webbundle
 
@@ -74,5 +76,20 @@ async def app_page(request: web.Request) -> web.Response:
         page, status = webbundle.app_page(webbundle.load()), 200
     except webbundle.BundleMissing:
         page, status = webbundle.missing_page(), 503
+    return web.Response(text=page, status=status, content_type="text/html", charset="utf-8",
+                        headers={**SECURITY_HEADERS, "Cache-Control": REVALIDATE})
+
+
+@routes.get("/chat", name="web.chat")
+async def chat_page(request: web.Request) -> web.Response:
+    """The business's customer chat page; 404 with a plain page when [webchat] is off."""
+    config = request.app[CONFIG]
+    if not config.webchat.enabled:
+        page, status = webbundle.chat_off_page(), 404
+    else:
+        try:
+            page, status = webbundle.chat_page(webbundle.load(), config.business_address), 200
+        except webbundle.BundleMissing:
+            page, status = webbundle.missing_page(), 503
     return web.Response(text=page, status=status, content_type="text/html", charset="utf-8",
                         headers={**SECURITY_HEADERS, "Cache-Control": REVALIDATE})

@@ -1,8 +1,8 @@
-"""The built browser bundle (kontor.js and the app shell) that ships in node/web_dist/.
+"""The built browser bundle (kontor.js, the app shell, the chat page) in node/web_dist/.
 
 ``web/build.py`` writes hashed file names and ``manifest.json`` (SRI hash, size, type and
 imports of every file). This module loads them once into memory, with a gzip copy, and
-renders the app shell page that loads them with Subresource Integrity.
+renders the pages (app shell, chat) that load them with Subresource Integrity.
 """
 
 from __future__ import annotations
@@ -106,16 +106,34 @@ def app_page(bundle: Bundle, title: str = "Kontor") -> str:
 
     Every module the app imports is preloaded with its integrity, so the browser checks
     chunks too (an import inside a module carries no integrity of its own)."""
-    head = [_tag("style", bundle.entry("style"))]
-    head += [_tag("preload", f) for f in bundle.closure("app")]
-    head.append(_tag("module", bundle.entry("app")))
+    return _page(bundle, "app", "style", title, _pwa_links(bundle))
+
+
+def chat_page(bundle: Bundle, business: str, title: str = "Chat") -> str:
+    """The customer chat page of ``business`` (its address, in a meta element the page
+    reads: no inline script), built like the app shell."""
+    meta = f"<meta name=\"kontor-business\" content=\"{html.escape(business)}\">\n"
+    return _page(bundle, "chat", "chatstyle", title, meta + _icon_link(bundle))
+
+
+def _page(bundle: Bundle, script: str, style: str, title: str, links: str) -> str:
+    head = [_tag("style", bundle.entry(style))]
+    head += [_tag("preload", f) for f in bundle.closure(script)]
+    head.append(_tag("module", bundle.entry(script)))
     return ("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-            f"<title>{html.escape(title)}</title>\n" + _pwa_links(bundle)
+            f"<title>{html.escape(title)}</title>\n" + links
             + "\n".join(head) + "\n</head>\n<body>\n<main>\n"
             f"<h1>{html.escape(title)}</h1>\n"
             "<p id=\"status\" class=\"status\" role=\"status\">Loading kontor.js…</p>\n"
             "</main>\n</body>\n</html>\n")
+
+
+def _icon_link(bundle: Bundle) -> str:
+    if "icon" not in bundle.entries:
+        return "<link rel=\"icon\" href=\"data:,\">\n"
+    icon = html.escape(f"/_kontor/web/{bundle.entry('icon').name}")
+    return f"<link rel=\"icon\" href=\"{icon}\" type=\"image/svg+xml\">\n"
 
 
 def _pwa_links(bundle: Bundle) -> str:
@@ -129,8 +147,19 @@ def _pwa_links(bundle: Bundle) -> str:
             "<meta name=\"theme-color\" content=\"#2e6fd8\">\n")
 
 
+def chat_off_page() -> str:
+    """What /chat answers when the operator has not turned the web chat on."""
+    return ("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+            "<title>No chat here</title>\n<link rel=\"icon\" href=\"data:,\">\n"
+            "</head>\n<body>\n<h1>This node has no chat page</h1>\n"
+            "<p>The web chat is turned off here. If you run this node, set <code>enabled = "
+            "true</code> in the <code>[webchat]</code> section of its configuration and "
+            "restart it.</p>\n</body>\n</html>\n")
+
+
 def missing_page() -> str:
-    """What /app/ answers when no bundle is built."""
+    """What /app/ and /chat answer when no bundle is built."""
     return ("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             "<title>Kontor: web app not built</title>\n<link rel=\"icon\" href=\"data:,\">\n"
             "</head>\n<body>\n<h1>The web app is not built</h1>\n"

@@ -29,7 +29,8 @@ def ensure_bundle() -> Path:
     """node/web_dist, built now when this checkout has none or web/ changed since."""
     build = build_module()
     manifest = build.DIST / "manifest.json"
-    sources = [p for folder in ("src", "app", "test") for p in (build.WEB / folder).rglob("*")]
+    folders = ("src", "app", "chat", "shared", "test")
+    sources = [p for folder in folders for p in (build.WEB / folder).rglob("*")]
     sources += [build.WEB / "build.mjs", build.WEB / "package-lock.json", build.WEB / "button.js"]
     if not manifest.exists() or max(p.stat().st_mtime for p in sources) > \
             manifest.stat().st_mtime:

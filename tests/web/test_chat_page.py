@@ -1,0 +1,111 @@
+"""The customer chat page at /chat in Debian's Chromium against a real node: a guest
+created without typing (proof of work with progress), the business's signed profile
+(plainly "not verified": a browser cannot check the DNS pin), the greeting, messages both
+ways with an agent answering through the Python SDK, delivered and read marks, and the
+history after a reload; a plain 404 page when the web chat is off."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from playwright.async_api import expect
+
+from node.client import Client, Message
+from tests.nodes import RunningNode, running_node, write_config
+from tests.sdk.conftest import PASSPHRASE, fast_store_kdf  # noqa: F401
+from tests.web.inbox import PASSWORD, WAIT_MS, Agent, team_account
+
+ALL_DAY = {day: [{"open": "00:00", "close": "24:00"}]
+           for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+GREETING = "Welcome to Teehaus Berg! We answer within the hour."
+
+
+@pytest.fixture
+async def chat_shop(tmp_path: Path, web_bundle: Path) -> AsyncIterator[RunningNode]:
+    ini = write_config(tmp_path / "shop", sections={
+        "business": {"account": "shop"}, "webchat": {"enabled": "true", "pow_difficulty": 10}})
+    async with running_node(ini) as running:
+        yield running
+
+
+async def texts_from(client: Client, sender_prefix: str, count: int) -> list[Message]:
+    """The next ``count`` text messages whose sender starts with ``sender_prefix``."""
+    got: list[Message] = []
+    async with asyncio.timeout(WAIT_MS / 1000):
+        while len(got) < count:
+            got += [m for m in await client.sync_once(timeout_ms=2000)
+                    if isinstance(m, Message) and m.type == "text"
+                    and m.sender.startswith(sender_prefix)]
+    return got
+
+
+async def test_a_customer_chats_from_the_page_and_keeps_the_history(
+        chat_shop: RunningNode, browser: Any, tmp_path: Path) -> None:
+    await team_account(chat_shop, "olga", "admin")
+    olga = await Client.login(chat_shop.url, "olga", PASSWORD, passphrase=PASSPHRASE,
+                              store=tmp_path / "olga.kontor")
+    context = await browser.new_context(locale="en-GB")
+    try:
+        await olga.admin.update_profile(name="Teehaus Berg", description="Tea from everywhere",
+                                        timezone="Europe/Berlin", hours=ALL_DAY)
+        await olga.admin.set_automation(greeting={"enabled": True, "text": GREETING})
+        customer = Agent(await context.new_page(), chat_shop.url)
+        page = customer.page
+        await page.goto(chat_shop.url + "/chat")
+        await expect(page.get_by_role("heading", name="Teehaus Berg")).to_be_visible(
+            timeout=WAIT_MS)
+        await expect(page.get_by_text("Not verified:")).to_be_visible()
+        await expect(page.get_by_text("Open now")).to_be_visible()
+        await expect(page.get_by_text("Tea from everywhere")).to_be_visible()
+        thread = page.get_by_role("list", name="Messages")
+
+        await page.get_by_role("textbox", name="Message").fill("Do you have sencha?")
+        await page.get_by_role("button", name="Send").click()
+        await expect(thread).to_contain_text("Do you have sencha?", timeout=WAIT_MS)
+        [asked] = await texts_from(olga, "guest-", 1)
+        assert asked.text == "Do you have sencha?" and asked.sender.startswith("guest-")
+        await expect(thread).to_contain_text(GREETING, timeout=WAIT_MS)
+        mine = thread.get_by_role("listitem").filter(has_text="Do you have sencha?")
+        await expect(mine).to_contain_text("Delivered", timeout=WAIT_MS)
+        await olga.mark_read(asked)
+        await expect(mine).to_contain_text("Read", timeout=WAIT_MS)
+
+        await olga.send_text(asked.sender, "Yes, 4.50 EUR for 100 g.")
+        await expect(thread).to_contain_text("Yes, 4.50 EUR for 100 g.", timeout=WAIT_MS)
+
+        await page.reload()
+        for text in ("Do you have sencha?", GREETING, "Yes, 4.50 EUR for 100 g."):
+            await expect(thread).to_contain_text(text, timeout=WAIT_MS)
+        await expect(mine).to_contain_text("Read")
+        await page.get_by_role("textbox", name="Message").press_sequentially("One more")
+        await page.get_by_role("textbox", name="Message").press("Enter")
+        [again] = await texts_from(olga, "guest-", 1)
+        assert (again.sender, again.text) == (asked.sender, "One more")  # the same guest
+        customer.clean()
+    finally:
+        await context.close()
+        await olga.close()
+
+
+async def test_the_chat_page_is_a_plain_404_when_the_web_chat_is_off(
+        web_node: RunningNode) -> None:
+    async with aiohttp.ClientSession() as http, http.get(web_node.url + "/chat") as resp:
+        text = await resp.text()
+        assert resp.status == 404
+        assert "[webchat]" in text and "<script" not in text
+        assert "script-src 'self'" in resp.headers["Content-Security-Policy"]
+
+
+async def test_the_chat_page_has_sri_and_no_inline_script(chat_shop: RunningNode) -> None:
+    async with aiohttp.ClientSession() as http, http.get(chat_shop.url + "/chat") as resp:
+        text = await resp.text()
+        assert resp.status == 200
+        assert f'name="kontor-business" content="shop@{chat_shop.config.node.server_name}"' in text
+        scripts = text.count("<script")
+        assert scripts == 1 and text.count('integrity="sha384-') >= 3
+        assert "<script>" not in text and "style=" not in text
