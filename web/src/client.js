@@ -16,6 +16,7 @@ import { Prekeys, PREKEY_BATCH, PREKEY_LOW_WATER } from "./prekeys.js";
 import { Message, Receipt, Receiver } from "./receive.js";
 import { Sending } from "./sending.js";
 import { Batch, Store } from "./store.js";
+import { Team } from "./team.js";
 import { Transport } from "./transport.js";
 
 /** One device of one account. Create with `register`, `login` or `open`. */
@@ -141,10 +142,28 @@ export class Client {
     return this.receiver.syncOnce(timeoutMs);
   }
 
-  /** Tell the sender's devices (end to end) that this message was read. */
+  /**
+   * Tell the sender's devices (end to end) that this message was read; on a team device
+   * the receipt goes out as the business and the team's read state moves on the node.
+   */
   async markRead(message) {
     await this.store.write([["mark", "messages", message.messageId, "read"]]);
-    if (!message.outgoing) await this.send(message.peer, { type: "receipt", receipt: "read", message_ids: [message.messageId] }, { remember: false });
+    if (message.outgoing) return;
+    await this.send(message.peer, { type: "receipt", receipt: "read", message_ids: [message.messageId] }, { remember: false });
+    if (this.speaksAs !== this.address && message.to === this.speaksAs) await this.teamMarkRead(message.peer, message.messageId);
+  }
+
+  /** Peers with their last activity, message count and unread count, newest first. */
+  async conversations() {
+    const byPeer = new Map();
+    for (const r of await this.store.all("messages")) {
+      const c = byPeer.get(r.peer) ?? { peer: r.peer, lastTs: 0, messages: 0, unread: 0 };
+      c.lastTs = Math.max(c.lastTs, r.ts);
+      c.messages++;
+      if (!r.outgoing && !r.read) c.unread++;
+      byPeer.set(r.peer, c);
+    }
+    return [...byPeer.values()].sort((a, b) => b.lastTs - a.lastTs);
   }
 
   /** The stored messages with `peer`, oldest first (at most `limit`, the newest). */
@@ -155,6 +174,6 @@ export class Client {
 
 }
 
-mixin(Client, Prekeys, Sending, Devices, Media, Commerce);
+mixin(Client, Prekeys, Sending, Devices, Media, Commerce, Team);
 
 export { Message, Receipt, sessionKey, PREKEY_BATCH, PREKEY_LOW_WATER };

@@ -1,13 +1,13 @@
 // The Client's business side (node/client/business.py): signed profiles and catalogs,
-// checked and their node key pinned; products, orders, order status and quick replies.
+// checked and their node key pinned; products and orders (the team's
+// calls are in team.js).
 import { b64encode, hex, randomBytes } from "./crypto/bytes.js";
-import { expandQuickReply } from "./content.js";
-import { ClientError, VerificationError } from "./errors.js";
+import { VerificationError } from "./errors.js";
 import { checkBusinessDocument } from "./business.js";
 import { withLock } from "./locks.js";
 import { serverOf } from "./names.js";
 
-/** Mixed into Client: businesses and their documents, orders and quick replies. */
+/** Mixed into Client: businesses and their documents, products and orders. */
 export class Commerce {
   /** The signed profile of `business` (an address or server name), checked. */
   businessProfile(business) {
@@ -57,26 +57,5 @@ export class Commerce {
     if (totalMinor !== null) content.total_minor = totalMinor;
     if (currency !== null) content.currency = currency;
     return this.send(business, content);
-  }
-
-  /** (Team) Move an order to `status` on the business node and tell the customer. */
-  async sendOrderStatus(customer, orderId, status) {
-    await this.transport.request("PATCH", `/business/orders/${encodeURIComponent(orderId)}`, { status });
-    return this.send(customer, { type: "order_status", order_id: orderId, status });
-  }
-
-  /** (Team) The business's quick replies: {shortcut: text with placeholders}. */
-  async quickReplies() {
-    const answer = await this.transport.request("GET", "/business/quick-replies");
-    const items = Array.isArray(answer) ? answer : answer.quick_replies ?? [];
-    return Object.fromEntries(items.map((q) => [q.shortcut, q.text]));
-  }
-
-  /** (Team) Send the quick reply `shortcut` with its placeholders filled in. */
-  async sendQuickReply(to, shortcut, values = {}) {
-    const replies = await this.quickReplies();
-    if (!(shortcut in replies) && `/${shortcut}` in replies) shortcut = `/${shortcut}`;
-    if (!(shortcut in replies)) throw new ClientError(`no quick reply ${JSON.stringify(shortcut)}; known: ${Object.keys(replies).join(", ")}`);
-    return this.sendText(to, expandQuickReply(replies[shortcut], values));
   }
 }

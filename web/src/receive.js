@@ -8,7 +8,7 @@ import { CryptoError } from "./crypto/errors.js";
 import { sha256, X25519Key } from "./crypto/keys.js";
 import { Session, peekPrekey } from "./crypto/session.js";
 import { decode } from "./content.js";
-import { ApiError, ClientError, ContentError, VerificationError } from "./errors.js";
+import { ApiError, ClientError, ContentError, DeliveryFailed, VerificationError } from "./errors.js";
 import { withLock } from "./locks.js";
 import { sessionKey } from "./names.js";
 import { Batch } from "./store.js";
@@ -74,7 +74,16 @@ export class ConversationEvent {
   }
 }
 
+/** The DeliveryFailed of a node's `failed` event; null when it is malformed. */
+function failedEvent(event) {
+  const ok = ["message_id", "to", "reason"].every((k) => typeof event[k] === "string") && Number.isSafeInteger(event.ts);
+  if (!ok) return null;
+  const { message_id: messageId, to, reason, ts } = event;
+  return new DeliveryFailed(`message ${messageId} to ${to} was not delivered: ${reason}`, { messageId, to, reason, ts });
+}
+
 function revive(item) {
+  if (item.kind === "failed") return new DeliveryFailed(item.message, item);
   if (item.kind === "conversation") return new ConversationEvent(item.change, item.conversation, item.note);
   if (item.kind === "receipt") return new Receipt(item.receipt, item.messageIds, item.by, item.device, item.ts);
   return new Message(item.messageId, item.sender, item.senderDevice, item.to, item.peer, item.ts, item.content, item.outgoing);
@@ -167,7 +176,7 @@ export class Receiver {
     return out;
   }
 
-  /** Messages and receipts forever: first what is stored and not yet handed over. */
+  /** Messages, receipts, DeliveryFailed and conversation events forever: first what is stored and not yet handed over. */
   async *events({ websocket = true, pollTimeoutMs = 25_000 } = {}) {
     let delay = 500;
     while (!this.closed) {
@@ -238,7 +247,8 @@ export class Receiver {
     if (event.type === "conversation" && event.conversation && typeof event.conversation === "object") {
       return [new ConversationEvent(String(event.change ?? "updated"), event.conversation, event.note ?? null), false];
     }
-    return [null, false]; // "failed" events: not for this SDK's stream yet
+    if (event.type === "failed") return [failedEvent(event), false];
+    return [null, false]; // devices_changed: the fan-out repair is not in kontor.js yet
   }
 
   /** Fetch the published identity of every unknown device starting a session. */

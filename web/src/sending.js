@@ -6,7 +6,7 @@ import { CryptoError } from "./crypto/errors.js";
 import { Session } from "./crypto/session.js";
 import { verifyBundle } from "./crypto/verify.js";
 import { encode } from "./content.js";
-import { ApiError, DeliveryError, VerificationError } from "./errors.js";
+import { ApiError, DeliveryFailed, VerificationError } from "./errors.js";
 import { withLock } from "./locks.js";
 import { sessionKey } from "./names.js";
 import { Message } from "./receive.js";
@@ -64,7 +64,7 @@ export class Sending {
         targets = this.applyMismatch(targets, err.details);
       }
     }
-    throw new DeliveryError(`the devices of ${to} kept changing; try again`);
+    throw new DeliveryFailed(`the devices of ${to} kept changing; try again`, { to, reason: "DEVICE_MISMATCH", ts: Date.now() });
   }
 
   /** Map address -> Set of device ids the message must be encrypted for. */
