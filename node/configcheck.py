@@ -126,7 +126,21 @@ def warnings(config: Config) -> list[str]:
         out.append(f"[federation] allow_plain_http is on, but the server name {name} is a "
                    "public name: traffic with other nodes may go unencrypted and unchecked. "
                    "It is meant for development on loopback; turn it off in production")
+    out.extend(_webchat_warnings(config))
     return out
+
+
+def _webchat_warnings(config: Config) -> list[str]:
+    """Guests are counted per client address; behind a proxy they all share its one."""
+    webchat = config.webchat
+    proxied = bool(config.node.public_url) and not config.tls.cert_file
+    if not (webchat.enabled and proxied and webchat.guests_per_address_hour < 100):
+        return []
+    return [f"[webchat] is on behind a reverse proxy (public_url is set and [tls] is not): "
+            f"every visitor then has the proxy's address, so only "
+            f"{webchat.guests_per_address_hour} guests an hour can start a chat in all. "
+            "Raise guests_per_address_hour and guests_per_address_day (the proof of work "
+            "and max_guests still limit mass sign-ups)"]
 
 
 def _is_loopback(host: str) -> bool:

@@ -95,6 +95,21 @@ def test_warnings_for_risky_settings(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "tea-shop.de is a public name" in warnings[1]
 
 
+def test_a_warning_for_guests_behind_a_reverse_proxy(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    proxied = {"node": {"public_url": "https://shop.example"},
+               "webchat": {"enabled": "true"}}
+    code, out, _ = check(write_config(tmp_path / "n", sections=proxied), capsys)
+    assert code == 0
+    warnings = [line for line in out.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 1 and "[webchat] is on behind a reverse proxy" in warnings[0]
+    assert "only 5 guests an hour" in warnings[0]
+    raised = {**proxied, "webchat": {"enabled": "true", "guests_per_address_hour": 500,
+                                     "guests_per_address_day": 5000}}
+    code, out, _ = check(write_config(tmp_path / "m", sections=raised), capsys)
+    assert code == 0 and "warning: " not in out
+
+
 def test_an_inline_comment_gets_a_hint(tmp_path: Path,
                                        capsys: pytest.CaptureFixture[str]) -> None:
     ini = write_config(tmp_path / "n", sections={"http": {"listen_port": "80 # web"}})
