@@ -67,16 +67,33 @@ def m0001_federation(db: sqlite_utils.Database) -> None:
         ) STRICT""")
 
 
+@MIGRATIONS(name="0002_outbox_parties")
+def m0002_outbox_parties(db: sqlite_utils.Database) -> None:
+    """Who an outbox item is from and to, and the message it concerns, as columns (so
+    that erasure and export find an address's items without reading the item); filled
+    once here from the items already queued (messages name ``sender``, receipts ``by``)."""
+    for column in ("sender", "recipient", "message_id"):
+        db.execute(f"ALTER TABLE fed_outbox ADD COLUMN {column} TEXT")
+    db.execute("UPDATE fed_outbox SET sender = COALESCE(json_extract(item, '$.sender'), "
+               "json_extract(item, '$.by')), recipient = json_extract(item, '$.to'), "
+               "message_id = json_extract(item, '$.message_id')")
+
+
 # --- outbox ---------------------------------------------------------------------------
 
 def enqueue_txn(db: sqlite_utils.Database, policy: ServerPolicy, destination: str,
-                kind: str, item: dict[str, Any], now_ms: int) -> int:
+                kind: str, item: dict[str, Any], now_ms: int, *, sender: str | None = None,
+                recipient: str | None = None, message_id: str | None = None) -> int:
     """Append one item for ``destination``; returns its queue id. DestinationDenied
-    (nothing written) when ``policy`` does not federate with it."""
+    (nothing written) when ``policy`` does not federate with it. ``sender``,
+    ``recipient`` and ``message_id`` say whom the item concerns (for erasure and export:
+    nothing here reads the item's layout)."""
     policy.check(destination)
     text = json.dumps(item, separators=(",", ":"), sort_keys=True)
-    cur = db.execute("INSERT INTO fed_outbox (destination, kind, item, size, created_ms) "
-                     "VALUES (?, ?, ?, ?, ?)", [destination, kind, text, len(text), now_ms])
+    cur = db.execute("INSERT INTO fed_outbox (destination, kind, item, size, created_ms, "
+                     "sender, recipient, message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                     [destination, kind, text, len(text), now_ms, sender, recipient,
+                      message_id])
     db.execute("INSERT OR IGNORE INTO fed_destinations (destination) VALUES (?)",
                [destination])
     return int(cur.lastrowid or 0)
@@ -165,6 +182,37 @@ def queue_status(db: sqlite_utils.Database) -> list[dict[str, Any]]:
                d.failures, d.last_error, d.next_attempt_ms, d.last_success_ms
         FROM fed_destinations d LEFT JOIN fed_outbox o ON o.destination = d.destination
         GROUP BY d.destination ORDER BY d.destination"""))
+
+
+# --- data rights: one address's rows ---------------------------------------------------
+
+_PARTY = "(sender = ? OR recipient = ?)"
+
+
+def address_records(db: sqlite_utils.Database, address: str) -> dict[str, Any]:
+    """The outbox items from or to ``address`` (ids and sizes, not the items) and the
+    cached device list of it, if any."""
+    outbox = list(db.query(f"SELECT id, destination, kind, size, created_ms, message_id "
+                           f"FROM fed_outbox WHERE {_PARTY} ORDER BY id", [address] * 2))
+    cached = get_remote_devices(db, address)
+    return {"outbox": outbox,
+            "remote_devices": ({"devices": cached[0], "fetched_ms": cached[1]}
+                               if cached else None)}
+
+
+def erase_address_txn(db: sqlite_utils.Database, address: str) -> dict[str, int]:
+    """Drop outbox items from or to ``address`` and its cached device list. A batch
+    already bound to a transaction id loses its binding, so the rest goes out under a new
+    id (never a changed body under an old one)."""
+    bound = [r[0] for r in db.execute(f"SELECT DISTINCT txn_id FROM fed_outbox WHERE "
+                                      f"{_PARTY} AND txn_id IS NOT NULL", [address] * 2)]
+    removed = {"outbox": db.execute(f"DELETE FROM fed_outbox WHERE {_PARTY}",
+                                    [address] * 2).rowcount}
+    for txn_id in bound:
+        db.execute("UPDATE fed_outbox SET txn_id = NULL WHERE txn_id = ?", [txn_id])
+    removed["remote_devices"] = db.execute("DELETE FROM fed_remote_devices WHERE address = ?",
+                                           [address]).rowcount
+    return removed
 
 
 # --- inbound transactions ---------------------------------------------------------------

@@ -168,7 +168,8 @@ def _send_txn(db: Any, who: Requester, m: Messaging, txn_id: str, digest: str, s
     for address, per_device in envelopes.items():
         if address == to and not to_is_local:
             item = {**base, "envelopes": per_device} | ({"repair": True} if repair else {})
-            fed_store.enqueue_txn(db, m.policy, server_of(to), "message", item, now)
+            fed_store.enqueue_txn(db, m.policy, server_of(to), "message", item, now,
+                                  sender=sender, recipient=to, message_id=message_id)
             continue
         for device_id, ciphertext in per_device.items():
             pk = expected[address][device_id]
@@ -265,7 +266,8 @@ def _ack_txn(db: Any, who: Requester, m: Messaging, up_to: int,
             events += receipt_events(db, sender, business, payload)
         elif m.policy.permits(server_of(sender)):  # none for a server we do not federate
             fed_store.enqueue_txn(db, m.policy, server_of(sender), "receipt",
-                                  {**payload, "to": sender}, now)
+                                  {**payload, "to": sender}, now, sender=to,
+                                  recipient=sender, message_id=event["message_id"])
             destinations.add(server_of(sender))
     store.append_events_txn(db, events, now)
     account_store.touch_device_txn(db, who.device_pk, now)

@@ -89,6 +89,11 @@ def use_invite_txn(db: sqlite_utils.Database, token_hash: str, address: str,
     return row[0]
 
 
+def forget_invite_use_txn(db: sqlite_utils.Database, address: str) -> int:
+    """Invites used by ``address`` keep being used but stop naming it; return how many."""
+    return db.execute("UPDATE invites SET used_by = '' WHERE used_by = ?", [address]).rowcount
+
+
 def add_device_txn(db: sqlite_utils.Database, address: str, device_id: str, name: str,
                    token_hash: str, now_ms: int) -> int:
     cur = db.execute("INSERT INTO devices (address, device_id, name, token_hash, created_ms, "

@@ -2,11 +2,8 @@
 automation marks, catalog, orders, blocks, the message log, statistics, data rights and
 retention.
 
-Functions ending in ``_txn`` run inside ``Database.write``. The business layer's own
-tables start with ``biz_``; the few functions at the end that remove a customer's rows
-from messaging's and federation's tables (``events``, ``messages``, ``media``,
-``send_txns``, ``fed_outbox``, ``fed_remote_devices``) exist for erasure and retention
-only and touch nothing else there.
+Owns every ``biz_*`` table (schema in ``node.storage.business_migrations``) and touches
+no other. Functions ending in ``_txn`` run inside ``Database.write``.
 """
 
 from __future__ import annotations
@@ -111,18 +108,33 @@ def list_conversations(db: Db, *, status: str | None, label_id: int | None,
     if after is not None:
         where.append("(c.last_activity_ms < ? OR (c.last_activity_ms = ? AND c.customer < ?))")
         params += [after[0], after[0], after[1]]
-    sql = "SELECT c.customer FROM biz_conversations c"
+    sql = ("SELECT c.*, (SELECT COUNT(*) FROM biz_notes n WHERE n.customer = c.customer) "
+           "AS notes FROM biz_conversations c")
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY c.last_activity_ms DESC, c.customer DESC LIMIT ?"
-    customers = [r[0] for r in db.execute(sql, [*params, limit])]
-    return [c for c in (get_conversation(db, customer) for customer in customers) if c]
+    rows = list(db.query(sql, [*params, limit]))
+    labels = _labels_of(db, [row["customer"] for row in rows])
+    for row in rows:
+        row["labels"] = labels.get(row["customer"], [])
+    return rows
 
 
 def conversation_labels(db: Db, customer: str) -> list[dict[str, Any]]:
-    return list(db.query("SELECT l.label_id, l.name, l.color FROM biz_conversation_labels cl "
-                         "JOIN biz_labels l ON l.label_id = cl.label_id WHERE cl.customer = ? "
-                         "ORDER BY cl.attached_ms, l.label_id", [customer]))
+    return _labels_of(db, [customer]).get(customer, [])
+
+
+def _labels_of(db: Db, customers: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Each customer's labels, in the order they were attached (one query per 500)."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for i in range(0, len(customers), 500):
+        chunk = customers[i:i + 500]
+        for row in db.query(
+                f"SELECT cl.customer, l.label_id, l.name, l.color FROM biz_conversation_labels "
+                f"cl JOIN biz_labels l ON l.label_id = cl.label_id WHERE cl.customer IN "
+                f"({','.join('?' * len(chunk))}) ORDER BY cl.attached_ms, l.label_id", chunk):
+            found.setdefault(row.pop("customer"), []).append(row)
+    return found
 
 
 # --- labels -------------------------------------------------------------------------------
@@ -449,88 +461,23 @@ def customer_records(db: Db, customer: str) -> dict[str, Any]:
     }
 
 
-def held_messages(db: Db, address: str) -> dict[str, Any]:
-    """Message metadata, queued events, outbox items, media and send records of
-    ``address`` in messaging's and federation's tables (ids and sizes, no ciphertext)."""
-    messages = list(db.query("SELECT message_id, sender, sender_device, recipient, created_ms "
-                             "FROM messages WHERE sender = ? OR recipient = ? "
-                             "ORDER BY created_ms", [address, address]))
-    ids = [m["message_id"] for m in messages]
-    events = []
-    for chunk in _chunks(ids):
-        marks = ",".join("?" * len(chunk))
-        events += list(db.query(f"SELECT pos, device_pk, kind, message_id, LENGTH(payload) AS "
-                                f"size, created_ms FROM events WHERE message_id IN ({marks}) "
-                                "ORDER BY pos", chunk))
-    return {
-        "messages": messages,
-        "queued_events": events,
-        "outbox": list(db.query(f"SELECT id, destination, kind, size, created_ms, "
-                                f"json_extract(item, '$.message_id') AS message_id FROM "
-                                f"fed_outbox WHERE {_OUTBOX_MATCH} ORDER BY id",
-                                [address] * 3)),
-        "media": list(db.query("SELECT media_id, size, created_ms FROM media WHERE "
-                               "uploader = ? ORDER BY created_ms", [address])),
-        "send_txns": list(db.query("SELECT device_id, txn_id, created_ms FROM send_txns "
-                                   "WHERE address = ? ORDER BY created_ms", [address])),
-    }
-
-
-_OUTBOX_MATCH = ("(json_extract(item, '$.to') = ? OR json_extract(item, '$.sender') = ? OR "
-                 "json_extract(item, '$.by') = ?)")
-
-
-def _chunks(items: list[str], size: int = 500) -> list[list[str]]:
-    return [items[i:i + size] for i in range(0, len(items), size)]
-
-
-def erase_customer_txn(db: Db, customer: str) -> dict[str, Any]:
-    """Remove everything about ``customer`` but the account itself; return the media ids
-    whose files the caller must delete and a count per kind of row removed."""
-    removed: dict[str, int] = {}
-
-    def run(name: str, sql: str, params: list[Any]) -> None:
-        removed[name] = removed.get(name, 0) + db.execute(sql, params).rowcount
-
-    ids = [r[0] for r in db.execute("SELECT message_id FROM messages WHERE sender = ? OR "
-                                    "recipient = ?", [customer, customer])]
-    ids += [r[0] for r in db.execute("SELECT message_id FROM biz_message_log WHERE "
-                                     "customer = ?", [customer])]
-    for chunk in _chunks(sorted(set(ids))):
-        marks = ",".join("?" * len(chunk))
-        run("events", f"DELETE FROM events WHERE message_id IN ({marks})", chunk)
-        run("messages", f"DELETE FROM messages WHERE message_id IN ({marks})", chunk)
-    run("events", "DELETE FROM events WHERE kind = 'conversation' AND "
-        "json_extract(payload, '$.conversation.customer') = ?", [customer])
-    _erase_outbox_txn(db, customer, run)
-    run("remote_devices", "DELETE FROM fed_remote_devices WHERE address = ?", [customer])
-    run("send_txns", "DELETE FROM send_txns WHERE address = ?", [customer])
-    # Their uploads, and this node's copies of blobs fetched from their server (which
-    # may be theirs; the node cannot tell whose, the messages being end to end: copies
-    # of others' go too, and are fetched again when needed).
-    copies = "@" + customer.partition("@")[2]
-    media = [r[0] for r in db.execute("SELECT media_id FROM media WHERE uploader IN (?, ?)",
-                                      [customer, copies])]
-    run("media", "DELETE FROM media WHERE uploader IN (?, ?)", [customer, copies])
-    run("invites", "UPDATE invites SET used_by = '' WHERE used_by = ?", [customer])
+def erase_customer_txn(db: Db, customer: str) -> tuple[set[str], dict[str, int]]:
+    """Remove every business-layer row about ``customer`` (its conversation, labels,
+    notes, orders, automation marks, message log, response times, a block on exactly
+    this address); return the ids of the messages the log named (their rows elsewhere
+    go too) and a count per table."""
+    ids = {r[0] for r in db.execute("SELECT message_id FROM biz_message_log WHERE "
+                                    "customer = ?", [customer])}
+    removed = {}
     for table in ("biz_message_log", "biz_response_times", "biz_automation_marks",
                   "biz_orders", "biz_notes", "biz_conversation_labels"):
-        run(table, f"DELETE FROM {table} WHERE customer = ?", [customer])
-    run("biz_blocks", "DELETE FROM biz_blocks WHERE target = ?", [customer])
-    run("biz_conversations", "DELETE FROM biz_conversations WHERE customer = ?", [customer])
-    return {"media": media, "removed": {k: v for k, v in removed.items() if v}}
-
-
-def _erase_outbox_txn(db: Db, address: str, run: Any) -> None:
-    """Drop outbox items to or from ``address``. A batch already bound to a transaction
-    id loses its binding, so the rest goes out under a new id (never a changed body
-    under an old one)."""
-    bound = [r[0] for r in db.execute(f"SELECT DISTINCT txn_id FROM fed_outbox WHERE "
-                                      f"{_OUTBOX_MATCH} AND txn_id IS NOT NULL",
-                                      [address] * 3)]
-    run("outbox", f"DELETE FROM fed_outbox WHERE {_OUTBOX_MATCH}", [address] * 3)
-    for txn_id in bound:
-        db.execute("UPDATE fed_outbox SET txn_id = NULL WHERE txn_id = ?", [txn_id])
+        removed[table] = db.execute(f"DELETE FROM {table} WHERE customer = ?",
+                                    [customer]).rowcount
+    removed["biz_blocks"] = db.execute("DELETE FROM biz_blocks WHERE target = ?",
+                                       [customer]).rowcount
+    removed["biz_conversations"] = db.execute("DELETE FROM biz_conversations WHERE "
+                                              "customer = ?", [customer]).rowcount
+    return ids, removed
 
 
 # --- retention -----------------------------------------------------------------------------
@@ -548,23 +495,6 @@ def delete_conversation_records_txn(db: Db, customer: str) -> None:
                   "biz_conversation_labels"):
         db.execute(f"DELETE FROM {table} WHERE customer = ?", [customer])
     db.execute("DELETE FROM biz_conversations WHERE customer = ?", [customer])
-
-
-def expired_media(db: Db, before_ms: int, limit: int, keep: set[str]) -> list[str]:
-    """Media uploaded before ``before_ms``, oldest first, except the ids in ``keep``."""
-    kept = sorted(keep)
-    marks = ",".join("?" * len(kept))
-    return [r[0] for r in db.execute(f"SELECT media_id FROM media WHERE created_ms < ? AND "
-                                     f"media_id NOT IN ({marks}) ORDER BY created_ms LIMIT ?",
-                                     [before_ms, *kept, limit])]
-
-
-def delete_media_rows_txn(db: Db, media_ids: list[str]) -> int:
-    n = 0
-    for chunk in _chunks(media_ids):
-        n += db.execute(f"DELETE FROM media WHERE media_id IN ({','.join('?' * len(chunk))})",
-                        chunk).rowcount
-    return n
 
 
 def expire_message_log_txn(db: Db, before_ms: int) -> int:

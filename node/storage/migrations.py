@@ -187,3 +187,14 @@ def m0006_guests(db: sqlite_utils.Database) -> None:
             challenge_hash TEXT PRIMARY KEY,
             expires_ms INTEGER NOT NULL
         ) STRICT""")
+
+
+@MIGRATIONS(name="0007_event_subject")
+def m0007_event_subject(db: sqlite_utils.Database) -> None:
+    """The address an event is about when no message is (a conversation event's
+    customer), so that erasure finds it without reading payloads; filled once here for
+    the conversation events already queued."""
+    db.execute("ALTER TABLE events ADD COLUMN subject TEXT")
+    db.execute("UPDATE events SET subject = json_extract(payload, '$.conversation.customer') "
+               "WHERE kind = 'conversation'")
+    db.execute("CREATE INDEX events_by_subject ON events (subject) WHERE subject IS NOT NULL")

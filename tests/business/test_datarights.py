@@ -76,10 +76,12 @@ async def test_export_then_erase_leaves_nothing(node: RunningNode,
         "conversation": address, "order_id": "ord-7", "items": [{"sku": "tea", "quantity": 2}]})
     assert status == 200
     await call(http, node.url, "POST", B + "/blocks", admin, {"target": address})
-    # Something queued for federation that names Carl (a copy of a receipt, say).
+    # Something queued for federation that names Carl (a copy of a receipt, say), queued
+    # as messaging queues one: saying whom it concerns.
     await biz(node).db.write(fed_store.enqueue_txn, ServerPolicy(), "remote.example", "receipt",
                              {"receipt": "delivered", "message_id": "m_x", "by": address,
-                              "to": "eve@remote.example", "ts": 1}, 1)
+                              "to": "eve@remote.example", "ts": 1}, 1, sender=address,
+                             recipient="eve@remote.example", message_id="m_x")
 
     status, err = await call(http, node.url, "GET", B + f"/customers/{address}/export",
                              anna["access_token"])

@@ -45,6 +45,11 @@ async def test_destination_down_then_back_gets_everything_in_order_once(
                 await carl.send_text("bob@b.test", text)
             queued = await a.app[DB].read(fed_store.queue_status)
             assert [(q["destination"], q["depth"]) for q in queued] == [("b.test", 12)]
+            # Each item says whom it concerns (erasure and export find it by that).
+            for address in (carl.address, "bob@b.test"):
+                held = await a.app[DB].read(fed_store.address_records, address)
+                assert [i["kind"] for i in held["outbox"]] == ["message"] * 12
+                assert all(i["message_id"].startswith("m_") for i in held["outbox"])
             async with running_node(b_ini):
                 bob = await Client.open(tmp_path / "bob", PASSPHRASE)
                 try:

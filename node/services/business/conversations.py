@@ -66,16 +66,17 @@ def push_txn(db: Any, business: str, customers: list[str], change: str, now: int
              extra: dict[str, Any] | None = None) -> list[int]:
     """Append a conversation event per customer to every team device; return their pks."""
     pks = [pk for _, pk, _ in account_store.team_devices(db, business)]
-    events: Events = []
+    pushed = False
     for customer in customers:
         row = store.get_conversation(db, customer)
         if row is None:
             continue
         payload = {"type": "conversation", "change": change, "conversation": to_json(row),
                    **(extra or {})}
-        events += [(pk, "conversation", None, payload) for pk in pks]
-    message_store.append_events_txn(db, events, now)
-    return pks if events else []
+        events: Events = [(pk, "conversation", None, payload) for pk in pks]
+        message_store.append_events_txn(db, events, now, subject=customer)
+        pushed = pushed or bool(events)
+    return pks if pushed else []
 
 
 async def write_and_push(biz: Business, fn: Any, *args: Any) -> Any:

@@ -10,9 +10,11 @@ Erasure removes all of that in one transaction (the account too, when local: its
 devices, keys and queue go with it), with the team's sealed history copies of the
 conversation (and the customer's own history), and tells every team device (an
 ``erased`` event) so that its SDK deletes its local copies; then it deletes the
-customer's media files. Daily
-counters stay: they name no one. A block on exactly this address is lifted with the
-rest (a server block stays). The business's team cannot be erased this way.
+customer's media files. Each table's owner removes its own rows (``erase_customer_txn``
+of the business store, ``erase_address_txn`` of messaging's and federation's); this
+module only composes them. Daily counters stay: they name no one. A block on exactly
+this address is lifted with the rest (a server block stays). The business's team
+cannot be erased this way.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from node.services.business.context import Business, require_admin
 from node.services.media import blob_path
 from node.storage import accounts as account_store
 from node.storage import business as store
+from node.storage import messages as message_store
 
 log = logging.getLogger("kontor.business.datarights")
 
@@ -53,15 +56,17 @@ def _local_account(db: Any, biz: Business, address: str) -> dict[str, Any] | Non
 def _export_read(db: Any, biz: Business, address: str) -> dict[str, Any]:
     records = store.customer_records(db, address)
     conversation = records.pop("conversation")
-    cached = fed_store.get_remote_devices(db, address)
+    held = message_store.address_records(db, address)
+    federated = fed_store.address_records(db, address)
     return {
         "address": address, "exported_ms": now_ms(), "server_name": biz.server_name,
         "conversation": conversations.to_json(conversation) if conversation else None,
         **records,
-        **store.held_messages(db, address),
+        "messages": held["messages"], "queued_events": held["queued_events"],
+        "outbox": federated["outbox"], "media": held["media"],
+        "send_txns": held["send_txns"],
         "account": _local_account(db, biz, address),
-        "remote_devices": ({"devices": cached[0], "fetched_ms": cached[1]}
-                           if cached else None),
+        "remote_devices": federated["remote_devices"],
     }
 
 
@@ -86,14 +91,18 @@ def _erase_txn(db: Any, biz: Business, address: str) -> dict[str, Any]:
     if conversations.is_team(db, biz.address, address):
         raise InvalidParameter(f"{address} is on the business's team; remove it with "
                                "kontor account tools instead", code="CANNOT_ERASE")
-    result = store.erase_customer_txn(db, address)
-    copies, told = history.erase_conversation_txn(db, biz.address, address, now_ms())
-    result["removed"]["history_copies"] = copies
-    result["told"] = told  # team devices that delete their local copies
+    logged, removed = store.erase_customer_txn(db, address)
+    media, held = message_store.erase_address_txn(db, address, logged)
+    removed |= held | fed_store.erase_address_txn(db, address)
+    removed["invites"] = account_store.forget_invite_use_txn(db, address)
+    removed = {k: n for k, n in removed.items() if n}
+    removed["history_copies"], told = history.erase_conversation_txn(
+        db, biz.address, address, now_ms())
     if _local_account(db, biz, address) is not None:
         account_store.delete_account_txn(db, address)
-        result["removed"]["account"] = 1
-    return result
+        removed["account"] = 1
+    # told: the team devices that delete their local copies
+    return {"media": media, "removed": removed, "told": told}
 
 
 Forget = Callable[[str], Awaitable[int]]

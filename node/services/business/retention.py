@@ -19,6 +19,7 @@ from node.services.business import profile as profile_mod
 from node.services.business.context import DAY_MS, Business
 from node.services.media import blob_path
 from node.storage import business as store
+from node.storage import messages as message_store
 
 log = logging.getLogger("kontor.business.retention")
 
@@ -42,9 +43,9 @@ def _tick_txn(db: Any, biz: Business, now: int, batch: int) -> dict[str, Any]:
         stale = store.stale_resolved_conversations(db, before, batch)
         for customer in stale:
             store.delete_conversation_records_txn(db, customer)
-    media = store.expired_media(db, now - retention.media_days * DAY_MS, batch,
-                                _kept_media(db, biz))
-    store.delete_media_rows_txn(db, media)
+    media = message_store.expired_media(db, now - retention.media_days * DAY_MS, batch,
+                                        _kept_media(db, biz))
+    message_store.delete_media_rows_txn(db, media)
     logs = store.expire_message_log_txn(db, now - LOG_KEEP_DAYS * DAY_MS)
     return {"conversations": len(stale), "media": media, "message_log": logs}
 
