@@ -90,8 +90,9 @@ BLOCK = _obj(["target", "kind"], target=STR, kind=_enum("address", "server"), re
              created_by=ADDRESS, created_ms=INT)
 STATS_ROW = _obj(date=STR, conversations_started=INT, messages_sent=INT,
                  messages_received=INT, delivered=INT, read=INT, read_by_team=INT,
-                 responses=INT,
-                 median_first_response_ms=NINT)
+                 responses=INT, median_first_response_ms=NINT, orders=INT,
+                 revenue={"type": "object", "description": "currency -> total in minor units",
+                          "additionalProperties": INT})
 STATS = _obj(["timezone", "from", "to", "days", "totals"], timezone=STR,
              **{"from": STR, "to": STR}, days=_arr(STATS_ROW), totals=STATS_ROW)
 B = "/business"

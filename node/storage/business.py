@@ -341,6 +341,13 @@ def list_orders(db: Db, customer: str) -> list[dict[str, Any]]:
         [customer])) if o]
 
 
+def orders_created_between(db: Db, first_ms: int, end_ms: int) -> list[tuple[int, int, str, str]]:
+    """(created_ms, total_minor, currency, status) of the orders recorded in the window."""
+    return [tuple(r) for r in db.execute(
+        "SELECT created_ms, total_minor, currency, status FROM biz_orders "
+        "WHERE created_ms >= ? AND created_ms < ? ORDER BY created_ms", [first_ms, end_ms])]
+
+
 # --- blocks ---------------------------------------------------------------------------------
 
 def add_block_txn(db: Db, target: str, kind: str, reason: str, created_by: str,

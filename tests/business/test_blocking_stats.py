@@ -130,3 +130,32 @@ async def test_an_address_block_applies_to_every_local_recipient(
     stored = await biz(node).db.read(lambda db: db.execute(
         "SELECT COUNT(*) FROM messages WHERE sender = ?", [carl["address"]]).fetchone()[0])
     assert stored == 0
+
+
+async def test_statistics_count_orders_and_revenue(node: RunningNode,
+                                                   http: aiohttp.ClientSession) -> None:
+    """Orders recorded today count on today's row; cancelled ones bring no revenue."""
+    boss = await team_member(node, http, "boss", "admin")
+    token = boss["access_token"]
+    for sku, price, currency in (("tea", 450, "EUR"), ("cup", 1200, "JPY")):
+        status, _ = await call(http, node.url, "POST", B + "/products", token,
+                               {"sku": sku, "name": sku, "price_minor": price,
+                                "currency": currency})
+        assert status == 200
+    carl = await customer(node, http, "carl")
+    await customer_sends(node, http, carl, "c1")
+    for order_id, sku, quantity in (("o-1", "tea", 2), ("o-2", "tea", 1), ("o-3", "cup", 3)):
+        status, _ = await call(http, node.url, "POST", B + "/orders", token, {
+            "conversation": carl["address"], "order_id": order_id,
+            "items": [{"sku": sku, "quantity": quantity}]})
+        assert status == 200
+    status, _ = await call(http, node.url, "PATCH", B + "/orders/o-2", token,
+                           {"status": "cancelled"})
+    assert status == 200
+    status, report = await call(http, node.url, "GET", B + "/stats?days=2", token)
+    assert status == 200, report
+    yesterday, today = report["days"]
+    assert (yesterday["orders"], yesterday["revenue"]) == (0, {})
+    assert (today["orders"], today["revenue"]) == (3, {"EUR": 900, "JPY": 3600})
+    assert (report["totals"]["orders"], report["totals"]["revenue"]) == (
+        3, {"EUR": 900, "JPY": 3600})

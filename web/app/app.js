@@ -4,10 +4,12 @@ import { Client, ready } from "../src/kontor.js";
 import { Store } from "../src/store.js";
 import { fill, h } from "./dom.js";
 import { chooseLanguage, t } from "./i18n.js";
-import { Inbox } from "./model.js";
+import { displayName, Inbox } from "./model.js";
 import { helpDialog, installShortcuts } from "./keys.js";
+import { Alerts, alertSettings, titleWith } from "./notify.js";
 import { signInView } from "./signin.js";
-import { composer, filtersView, headView, listView, productPicker, sidePanel, thread } from "./views.js";
+import { statsView } from "./stats.js";
+import { composer, filtersView, headView, listView, preview, productPicker, sidePanel, thread } from "./views.js";
 
 const TEAM_ROLES = new Set(["admin", "agent"]);
 const body = document.body;
@@ -106,7 +108,7 @@ async function showInbox(client) {
     fill(regions.thread, thread(inbox, actions));
     if (atEnd) regions.thread.scrollTop = regions.thread.scrollHeight;
     const unread = [...inbox.conversations.values()].reduce((n, c) => n + (c.unread || 0), 0);
-    document.title = unread ? `(${unread}) ${t("appName")}` : t("appName");
+    document.title = titleWith(unread, t("appName"));
   };
   installShortcuts(inbox, {
     open, patch: actions.patch,
@@ -117,16 +119,72 @@ async function showInbox(client) {
       box.focus();
     },
   });
+  const layout = h("div", { class: "layout" },
+    h("nav", { class: "sidebar", "aria-label": t("conversations") }, regions.filters, regions.list),
+    h("main", { class: "conversation-pane", "aria-label": t("conversation") },
+      regions.head, regions.problem, regions.details, regions.thread, composerBox));
+  const pages = new Pages(layout, {
+    stats: () => statsView(inbox, (err) => pages.problem(err)),
+    settings: () => h("main", { class: "page settings", "aria-label": t("settings") }, alertSettings(alerts)),
+  });
+  const alerts = watchForAlerts(inbox, pages, open);
   fill(body,
-    h("header", { class: "banner" }, h("h1", {}, t("appName")),
+    h("header", { class: "banner" }, h("h1", {}, t("appName")), pages.nav,
       h("span", { class: "me" }, t("signedInAs", { who: client.address })), signOutButton(client, inbox)),
-    h("div", { class: "layout" },
-      h("nav", { class: "sidebar", "aria-label": t("conversations") }, regions.filters, regions.list),
-      h("main", { class: "conversation-pane", "aria-label": t("conversation") },
-        regions.head, regions.problem, regions.details, regions.thread, composerBox)));
+    pages.problemBox, layout, pages.box);
   await inbox.start();
   fill(regions.filters, filtersView(inbox, () => render()));
   inbox.listen((err) => { regions.problem.textContent = t("error", { why: err.message ?? String(err) }); });
+}
+
+/** The app's pages: the inbox (kept alive while hidden), statistics and settings. */
+class Pages {
+  constructor(inbox, makers) {
+    this.inbox = inbox;
+    this.makers = makers;
+    this.current = "inbox";
+    this.box = h("div", { class: "page-box", hidden: true });
+    this.problemBox = h("p", { class: "problem", role: "alert" });
+    const names = { inbox: t("inbox"), stats: t("statistics"), settings: t("settings") };
+    this.buttons = Object.fromEntries(Object.entries(names).map(([name, label]) => [name,
+      h("button", { type: "button", "aria-current": name === "inbox" ? "page" : null, onclick: () => this.show(name) }, label)]));
+    this.nav = h("nav", { class: "pages", "aria-label": t("sections") }, Object.values(this.buttons));
+  }
+
+  show(name) {
+    this.current = name;
+    this.problemBox.textContent = "";
+    for (const [n, button] of Object.entries(this.buttons)) {
+      if (n === name) button.setAttribute("aria-current", "page");
+      else button.removeAttribute("aria-current");
+    }
+    this.inbox.hidden = name !== "inbox";
+    this.box.hidden = name === "inbox";
+    if (name !== "inbox") fill(this.box, this.makers[name]());
+  }
+
+  problem(err) {
+    this.problemBox.textContent = t("error", { why: err.message ?? String(err) });
+  }
+}
+
+/** Sound, desktop notification and marking read as the tab is hidden and shown again. */
+function watchForAlerts(inbox, pages, open) {
+  const alerts = new Alerts();
+  const unlock = () => alerts.unlock();
+  document.addEventListener("pointerdown", unlock, { once: true });
+  document.addEventListener("keydown", unlock, { once: true });
+  const visible = () => document.visibilityState === "visible";
+  inbox.onincoming = (m) => alerts.customerWrote(
+    { customer: m.peer, name: displayName(m.peer), text: preview(m) },
+    { visible: visible() && pages.current === "inbox", current: m.peer === inbox.current,
+      onopen: (customer) => { pages.show("inbox"); open(customer); } });
+  document.addEventListener("visibilitychange", () => {
+    if (!visible()) return;
+    alerts.clear();
+    if (inbox.current && pages.current === "inbox") inbox.markRead(inbox.current).catch(() => undefined);
+  });
+  return alerts;
 }
 
 boot().catch((err) => {

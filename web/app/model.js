@@ -29,6 +29,7 @@ export class Inbox {
     this.stopped = false;
     this.shop = new Shop(this);
     this.mediaUrls = new Map();
+    this.onincoming = null; // a customer's message arrived live (notifications)
   }
 
   get business() {
@@ -78,10 +79,11 @@ export class Inbox {
 
   addMessage(message) {
     const list = this.messages.get(message.peer) ?? [];
-    if (list.some((m) => m.messageId === message.messageId)) return;
+    if (list.some((m) => m.messageId === message.messageId)) return false;
     list.push(message);
     if (list.length > 1 && list.at(-2).ts > message.ts) list.sort((a, b) => a.ts - b.ts);
     this.messages.set(message.peer, list);
+    return true;
   }
 
   /** Who wrote a message: the customer, an agent (by their account), the automation. */
@@ -227,9 +229,10 @@ export class Inbox {
   async take(item) {
     if (item instanceof Message) {
       if (item.type !== "text" && !["media", "product", "order", "order_status"].includes(item.type)) return;
-      this.addMessage(item);
+      const fresh = this.addMessage(item);
       if (!this.deviceOwners.has(item.senderDevice) && item.outgoing) await this.loadTeam().catch(() => undefined);
       this.changed();
+      if (fresh && !item.outgoing && this.conversations.get(item.peer)?.kind !== "private") this.onincoming?.(item);
       if (item.peer === this.current && !item.outgoing) {
         if (item.type === "order" && this.records(item.peer)) await this.shop.record(item);
         await this.markRead(item.peer);

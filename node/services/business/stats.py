@@ -6,14 +6,17 @@ them, business messages delivered (first device to acknowledge), business messag
 (reported by the agents' apps, which learn it end to end), customer messages the team
 read (``read_by_team``: marked read by a team device), and each first response
 time (the first business reply, not an automatic one, after a customer message that
-opened or reopened a conversation), whose median is reported per day.
+opened or reopened a conversation), whose median is reported per day. Orders are read
+from the orders themselves: those recorded that day, and their revenue per currency
+(cancelled orders count as orders, not as revenue).
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from statistics import median
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from node.errors import InvalidParameter
 from node.services.accounts import Requester, now_ms
@@ -45,8 +48,23 @@ def _days(first: date, last: date) -> list[str]:
     return [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
 
 
-def report_txn(db: Any, first: date, last: date) -> list[dict[str, Any]]:
+def _orders_by_day(db: Any, first: date, last: date, tz: ZoneInfo) -> dict[str, dict[str, Any]]:
+    """Day -> {"orders": n, "revenue": {currency: minor}} in the zone ``tz``."""
+    def edge(day: date) -> int:
+        return int(datetime.combine(day, time(), tz).timestamp() * 1000)
+    out: dict[str, dict[str, Any]] = {}
+    for created, total, currency, status in store.orders_created_between(
+            db, edge(first), edge(last + timedelta(days=1))):
+        day = out.setdefault(local_day(created, tz), {"orders": 0, "revenue": {}})
+        day["orders"] += 1
+        if status != "cancelled":
+            day["revenue"][currency] = day["revenue"].get(currency, 0) + total
+    return out
+
+
+def report_txn(db: Any, first: date, last: date, tz: ZoneInfo) -> list[dict[str, Any]]:
     counters, times = store.stats_between(db, first.isoformat(), last.isoformat())
+    orders = _orders_by_day(db, first, last, tz)
     rows = []
     for day in _days(first, last):
         row: dict[str, Any] = {"date": day}
@@ -54,8 +72,21 @@ def report_txn(db: Any, first: date, last: date) -> list[dict[str, Any]]:
         samples = times.get(day, [])
         row["responses"] = len(samples)
         row["median_first_response_ms"] = int(median(samples)) if samples else None
+        row |= orders.get(day, {"orders": 0, "revenue": {}})
         rows.append(row)
     return rows
+
+
+def _totals(rows: list[dict[str, Any]], samples: list[int]) -> dict[str, Any]:
+    totals: dict[str, Any] = {m: sum(r[m] for r in rows) for m in (*METRICS, "orders")}
+    revenue: dict[str, int] = {}
+    for row in rows:
+        for currency, minor in row["revenue"].items():
+            revenue[currency] = revenue.get(currency, 0) + minor
+    totals["revenue"] = revenue
+    totals["responses"] = len(samples)
+    totals["median_first_response_ms"] = int(median(samples)) if samples else None
+    return totals
 
 
 def _window(db: Any, biz: Business, first: str | None, last: str | None,
@@ -79,12 +110,9 @@ async def report(biz: Business, who: Requester | None, first: str | None = None,
 
     def read(db: Any) -> dict[str, Any]:
         start, end, tz_name = _window(db, biz, first, last, days)
-        rows = report_txn(db, start, end)
+        rows = report_txn(db, start, end, zone(tz_name))
         _, times = store.stats_between(db, start.isoformat(), end.isoformat())
         samples = [ms for day in times.values() for ms in day]
-        totals: dict[str, Any] = {m: sum(r[m] for r in rows) for m in METRICS}
-        totals["responses"] = len(samples)
-        totals["median_first_response_ms"] = int(median(samples)) if samples else None
         return {"timezone": tz_name, "from": start.isoformat(), "to": end.isoformat(),
-                "days": rows, "totals": totals}
+                "days": rows, "totals": _totals(rows, samples)}
     return await biz.db.read_heavy(read)
