@@ -109,3 +109,51 @@ async def test_the_chat_page_has_sri_and_no_inline_script(chat_shop: RunningNode
         scripts = text.count("<script")
         assert scripts == 1 and text.count('integrity="sha384-') >= 3
         assert "<script>" not in text and "style=" not in text
+
+
+async def test_what_is_written_offline_waits_and_is_sent_when_back(
+        chat_shop: RunningNode, browser: Any, tmp_path: Path) -> None:
+    await team_account(chat_shop, "olga", "admin")
+    olga = await Client.login(chat_shop.url, "olga", PASSWORD, passphrase=PASSPHRASE,
+                              store=tmp_path / "olga.kontor")
+    context = await browser.new_context(locale="en-GB")
+    try:
+        customer = Agent(await context.new_page(), chat_shop.url)
+        page = customer.page
+        await page.goto(chat_shop.url + "/chat")
+        box = page.get_by_role("textbox", name="Message")
+        await expect(box).to_be_visible(timeout=WAIT_MS)
+        await context.set_offline(True)
+        await box.fill("Are you open on Sunday?")
+        await page.get_by_role("button", name="Send").click()
+        waiting = page.get_by_role("list", name="Messages").get_by_role("listitem").filter(
+            has_text="Are you open on Sunday?")
+        await expect(waiting).to_contain_text("Waiting for the network", timeout=WAIT_MS)
+        await box.fill("And on Monday?")
+        await box.press("Enter")
+        await context.set_offline(False)
+        await expect(waiting).to_contain_text("Delivered", timeout=WAIT_MS)
+        got = await texts_from(olga, "guest-", 2)
+        assert [m.text for m in got] == ["Are you open on Sunday?", "And on Monday?"]
+        # the browser logs the refused requests while offline; nothing else went wrong
+        errors = [e for e in customer.console_errors if "ERR_INTERNET_DISCONNECTED" not in e]
+        assert errors == [] and customer.foreign_requests == []
+    finally:
+        await context.close()
+        await olga.close()
+
+
+def test_every_chat_catalogue_has_every_string() -> None:
+    """English and German name the same keys, with the same {placeholders}."""
+    import re
+
+    from tests.nodes import REPO
+
+    def catalogue(lang: str) -> dict[str, set[str]]:
+        text = (REPO / "web" / "chat" / "strings" / f"{lang}.js").read_text()
+        pairs = re.findall(r'^  (\w+): "((?:[^"\\]|\\.)*)",$', text, re.M)
+        assert len(pairs) == len(re.findall(r"^  \w+:", text, re.M)), f"{lang}: a line is odd"
+        return {key: set(re.findall(r"\{(\w+)\}", value)) for key, value in pairs}
+
+    english, german = catalogue("en"), catalogue("de")
+    assert english and english == german

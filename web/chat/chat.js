@@ -38,8 +38,9 @@ function showChat(client, business, profile) {
   const showProblem = (err) => { problem.textContent = t("error", { why: err.message ?? String(err) }); };
   const send = async (text) => {
     problem.textContent = "";
-    await chat.sendText(text).catch(showProblem);
+    await chat.sendText(text, showProblem).catch(showProblem);
   };
+  window.addEventListener("online", () => chat.flush(showProblem).catch(showProblem));
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible") chat.markShownRead().catch(showProblem);
   });

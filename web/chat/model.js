@@ -1,6 +1,8 @@
 // The chat page's state: the one conversation of this browser's guest with the business,
 // from the device's sealed store (so it stays on reload) and kept live by the device's
 // stream; delivered and read marks from receipts; read receipts sent for what is shown.
+// What is written while the network is down waits (in this page) and is sent, in order,
+// when the browser is back online.
 import { Message, Receipt } from "../src/receive.js";
 
 const SHOWN_TYPES = new Set(["text", "media", "product", "order", "order_status"]);
@@ -9,7 +11,8 @@ const HISTORY = 500;
 export class Chat {
   /** `onChange()` is called after every change worth drawing. */
   constructor(client, business, onChange) {
-    Object.assign(this, { client, business, onChange, messages: [], stopped: false });
+    Object.assign(this, { client, business, onChange, messages: [], pending: [], stopped: false });
+    this.flushing = null;
   }
 
   /** Load the stored history; then follow the stream until `stop()`. */
@@ -44,11 +47,30 @@ export class Chat {
     this.onChange();
   }
 
-  /** Send a text to the business; the stored Message. */
-  async sendText(text) {
-    const message = await this.client.sendText(this.business, text);
-    this.take(message);
-    return message;
+  /** Queue a text for the business and send what waits; `onError` for a refused one. */
+  sendText(text, onError) {
+    this.pending.push({ text, ts: Date.now(), key: `p${Date.now()}-${this.pending.length}` });
+    this.onChange();
+    return this.flush(onError);
+  }
+
+  /** Send the waiting texts in order; stop at the first that meets no network. */
+  flush(onError) {
+    this.flushing ??= this.sendWaiting(onError).finally(() => { this.flushing = null; });
+    return this.flushing;
+  }
+
+  async sendWaiting(onError) {
+    while (this.pending.length && !this.stopped) {
+      try {
+        this.take(await this.client.sendText(this.business, this.pending[0].text));
+      } catch (err) {
+        if (err instanceof TypeError || !navigator.onLine) return; // offline: retried when back
+        onError(err);
+      }
+      this.pending.shift();
+      this.onChange();
+    }
   }
 
   /** Tell the business (end to end) that its messages shown on screen were read. */

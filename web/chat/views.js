@@ -3,11 +3,16 @@ import { h } from "../app/dom.js";
 import { formatTime, t } from "./i18n.js";
 
 export function threadItems(chat) {
-  if (!chat.messages.length) return [h("li", { class: "empty" }, t("noMessages"))];
-  return chat.messages.map((m) => h("li", { class: m.outgoing ? "message outgoing" : "message incoming" },
-    h("p", { class: "body" }, bodyOf(m)),
-    h("p", { class: "meta" }, h("time", { datetime: new Date(m.ts).toISOString() }, formatTime(m.ts)),
-      m.outgoing ? h("span", { class: "mark" }, m.read ? t("read") : m.delivered ? t("delivered") : t("sent")) : null)));
+  if (!chat.messages.length && !chat.pending.length) return [h("li", { class: "empty" }, t("noMessages"))];
+  const sent = chat.messages.map((m) => item(m.outgoing ? "outgoing" : "incoming", bodyOf(m), m.ts,
+    m.outgoing ? (m.read ? t("read") : m.delivered ? t("delivered") : t("sent")) : null));
+  return [...sent, ...chat.pending.map((p) => item("outgoing pending", p.text, p.ts, t("waiting")))];
+}
+
+function item(kind, text, ts, mark) {
+  return h("li", { class: `message ${kind}` }, h("p", { class: "body" }, text),
+    h("p", { class: "meta" }, h("time", { datetime: new Date(ts).toISOString() }, formatTime(ts)),
+      mark ? h("span", { class: "mark" }, mark) : null));
 }
 
 function bodyOf(m) {

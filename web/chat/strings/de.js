@@ -20,6 +20,7 @@ export default {
   sent: "Gesendet",
   delivered: "Zugestellt",
   read: "Gelesen",
+  waiting: "Wartet auf das Netz",
   noMessages: "Schreiben Sie unten Ihre erste Nachricht.",
   privacy: "Nachrichten sind in diesem Browser Ende-zu-Ende-verschlüsselt: Der Shop liest, was Sie schreiben; sein Server speichert nur Verschlüsseltes und sieht, wann Sie schreiben.",
   mon: "Montag",

@@ -20,6 +20,7 @@ export default {
   sent: "Sent",
   delivered: "Delivered",
   read: "Read",
+  waiting: "Waiting for the network",
   noMessages: "Write your first message below.",
   privacy: "Messages are end-to-end encrypted in this browser: the shop reads what you write; its server stores only ciphertext and sees when you write.",
   mon: "Monday",
