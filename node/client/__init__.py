@@ -35,6 +35,7 @@ from node.client.errors import (
     ConnectionFailed,
     ContentError,
     DeliveryFailed,
+    DeviceRevoked,
     Forbidden,
     NotFound,
     RateLimited,
@@ -47,8 +48,8 @@ from node.client.models import ArchiveEvent, Event, Message, Receipt
 
 __all__ = [
     "ApiError", "ArchiveEvent", "BadResponse", "Client", "ClientError", "Conflict",
-    "ConnectionFailed",
-    "Content", "ContentError", "DeliveryFailed", "Event", "File", "Forbidden", "Message",
+    "ConnectionFailed", "Content", "ContentError", "DeliveryFailed", "DeviceRevoked",
+    "Event", "File", "Forbidden", "Message",
     "NotFound", "Order", "OrderItem", "OrderStatus", "Product", "RateLimited",
     "ReadReceipt", "Receipt", "ServerError", "StoreError", "Text", "Unauthorized",
     "VerificationError",

@@ -30,7 +30,13 @@ from node.client.admin import Admin
 from node.client.business import BusinessApi, parse_nameserver
 from node.client.content import Content, ReadReceipt, Text
 from node.client.devices import Devices
-from node.client.errors import ApiError, ClientError, is_transient, retry_delay
+from node.client.errors import (
+    ApiError,
+    ClientError,
+    DeviceRevoked,
+    is_transient,
+    retry_delay,
+)
 from node.client.history import Archive
 from node.client.media import Media
 from node.client.models import Account, Event, Message
@@ -69,6 +75,7 @@ class Client:
         self.admin = Admin(self)
         self.archive = Archive(self)
         if isinstance(transport, HttpTransport):  # (not the node's automation device)
+            transport.on_revoked = self._revoked
             self._receiver.on_other = self.archive.on_event
             self._receiver.on_message = self.archive.note
             self._receiver.after_batch = self.archive.after_batch
@@ -161,8 +168,13 @@ class Client:
         transport = HttpTransport(saved["base_url"], saved["access_token"], ssl=ssl)
         client = cls(transport, st, identity, Account.from_json(saved))
         client.dns_nameserver = nameserver
-        with contextlib.suppress(ClientError):  # offline: the stored account will do
+        try:
             await client._refresh_account()
+        except DeviceRevoked:  # revoked while it was away: the store is wiped now
+            await transport.close()
+            raise
+        except ClientError:
+            pass  # offline: the stored account will do
         return client
 
     @classmethod
@@ -270,13 +282,10 @@ class Client:
     async def sync_once(self, timeout_ms: int = 0) -> list[Event]:
         """Fetch what is waiting (waiting up to ``timeout_ms``), decrypt, store, ack, and
         return every event not handed over yet. ApiError or ConnectionFailed when the
-        node cannot be asked; nothing is lost then (the next call returns it)."""
+        node cannot be asked; nothing is lost then (the next call returns it).
+        ``DeviceRevoked`` (the store is wiped) when the node revoked this device."""
         async with self._recv_lock:
-            try:
-                await self._receiver.fetch(timeout_ms)
-            except ClientError as exc:
-                self._wipe_if_revoked(exc)
-                raise
+            await self._receiver.fetch(timeout_ms)
             return self._receiver.take(1_000_000)
 
     async def events(self, *, websocket: bool = True,
@@ -302,13 +311,14 @@ class Client:
                     backoff = FIRST_BACKOFF
                     continue
             except ClientError as exc:
+                if isinstance(exc, DeviceRevoked):
+                    raise  # (the store is wiped already: _revoked)
                 if self._closed.is_set():
                     return
                 if isinstance(exc, ApiError) and exc.code == "WEBSOCKET_REFUSED":
                     websocket = False  # a proxy that passes no WebSocket: long-poll
                     continue
                 if not is_transient(exc):
-                    self._wipe_if_revoked(exc)
                     raise
                 log.info("receiving failed (%s); retrying in %.1fs", exc, backoff)
                 await self._pause(retry_delay(exc, backoff))
@@ -317,11 +327,11 @@ class Client:
             await self._pause(backoff)  # the socket closed: reconnect after a pause
             backoff = min(backoff * 2, MAX_BACKOFF)
 
-    def _wipe_if_revoked(self, exc: ClientError) -> None:
-        """The node revoked this device: delete its local store (keys, sessions,
-        history). A copy of the file taken before cannot be wiped from here."""
-        if isinstance(exc, ApiError) and exc.code == "DEVICE_REVOKED" \
-                and not self._closed.is_set():
+    def _revoked(self) -> None:
+        """The node says this device is revoked (on any request, the WebSocket or at
+        ``open``): delete its local store (keys, sessions, history) before the app sees
+        ``DeviceRevoked``. A copy of the file taken before cannot be wiped from here."""
+        if not self.wiped:
             log.warning("this device was revoked; wiping its local store")
             self._closed.set()
             self.wiped = True

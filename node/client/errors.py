@@ -42,6 +42,13 @@ class Unauthorized(ApiError):
     """401: the device's token is not (or no longer) valid."""
 
 
+class DeviceRevoked(Unauthorized):
+    """401 ``DEVICE_REVOKED``: the node logged out or revoked this device, or removed its
+    account (also while it was offline). By the time the app sees this error the SDK has
+    deleted the device's local store (``Client.wiped``); a copy taken before cannot be
+    wiped. The device cannot be used again: log in for a new one."""
+
+
 class Forbidden(ApiError):
     """403: this account may not do that."""
 
@@ -121,6 +128,8 @@ def api_error(status: int, code: str, message: str, details: dict[str, Any] | No
         return RateLimited(status, code, message, details, retry_after)
     if status >= 500:
         return ServerError(status, code, message, details)
+    if status == 401 and code == "DEVICE_REVOKED":
+        return DeviceRevoked(status, code, message, details)
     return _BY_STATUS.get(status, ApiError)(status, code, message, details)
 
 

@@ -23,7 +23,7 @@ import nacl.exceptions
 import nacl.pwhash
 import nacl.utils
 
-from node.client.errors import StoreError
+from node.client.errors import DeviceRevoked, StoreError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
@@ -51,6 +51,14 @@ CREATE TABLE IF NOT EXISTS inbox (
 CHECK = b"kontor-store-v1"
 DEFAULT_OPSLIMIT = nacl.pwhash.argon2id.OPSLIMIT_INTERACTIVE
 DEFAULT_MEMLIMIT = nacl.pwhash.argon2id.MEMLIMIT_INTERACTIVE
+
+
+class _Wiped:
+    """Stands in for the connection of a wiped store: every use says why it is gone."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise DeviceRevoked(401, "DEVICE_REVOKED", "this device was revoked and its local "
+                            "store wiped; log in again for a new device")
 
 
 class Store:
@@ -286,6 +294,7 @@ class Store:
         with contextlib.suppress(sqlite3.Error):
             self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._conn.close()
+        self._conn = _Wiped()  # type: ignore[assignment]
         for suffix in ("", "-wal", "-shm", "-journal"):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path + suffix)

@@ -12,14 +12,20 @@ from __future__ import annotations
 import contextlib
 import json
 import ssl as ssl_module
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
 
 import aiohttp
 
-from node.client.errors import BadResponse, ConnectionFailed, ServerError, api_error
+from node.client.errors import (
+    BadResponse,
+    ConnectionFailed,
+    DeviceRevoked,
+    ServerError,
+    api_error,
+)
 
 PREFIX = "/_kontor/client/v1"
 MAX_RESPONSE = 16 * 1024 * 1024
@@ -59,6 +65,9 @@ class HttpTransport:
         self.token = token
         self._own_session = session is None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
+        #: Called (once per answer) when the node says ``DEVICE_REVOKED``, before the
+        #: ``DeviceRevoked`` error is raised: the ``Client`` wipes its store there.
+        self.on_revoked: Callable[[], None] | None = None
         self._session = session or aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(ssl=ssl if ssl is not None else True),
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=60))
@@ -74,7 +83,7 @@ class HttpTransport:
                       params: dict[str, Any] | None = None) -> Any:
         """One JSON call of the client API; ApiError (a subclass per status) or
         ConnectionFailed."""
-        with _wrapped():
+        with _wrapped(self.on_revoked):
             async with self._session.request(method, self.base_url + PREFIX + path,
                                              json=body, params=params,
                                              headers=self._headers()) as resp:
@@ -135,7 +144,7 @@ class HttpTransport:
 
     async def upload_media(self, data: bytes | AsyncIterator[bytes]) -> dict[str, Any]:
         """Upload encrypted bytes, whole or as they are produced (no file in memory)."""
-        with _wrapped():
+        with _wrapped(self.on_revoked):
             async with self._session.post(
                     self.base_url + PREFIX + "/media", data=data,
                     headers={**self._headers(),
@@ -146,7 +155,7 @@ class HttpTransport:
                                 server: str | None = None) -> int:
         """Stream a blob into the new file ``out``; returns its size."""
         params = {"server": server} if server else None
-        with _wrapped():
+        with _wrapped(self.on_revoked):
             async with self._session.get(self.base_url + PREFIX + f"/media/{quote(media_id)}",
                                          params=params, headers=self._headers()) as r:
                 if r.status != 200:
@@ -164,12 +173,12 @@ class HttpTransport:
     async def download_media(self, media_id: str, limit: int,
                              server: str | None = None) -> bytes:
         params = {"server": server} if server else None
-        with _wrapped():
+        with _wrapped(self.on_revoked):
             async with self._session.get(self.base_url + PREFIX + f"/media/{quote(media_id)}",
                                          params=params, headers=self._headers()) as r:
                 raw = await _read_all(r, limit + 1)
-        if r.status != 200:
-            _decode(r, raw)
+            if r.status != 200:
+                _decode(r, raw)
         if len(raw) > limit:
             raise BadResponse(r.status, "TOO_LARGE", f"media larger than {limit} bytes")
         return raw
@@ -179,7 +188,7 @@ class HttpTransport:
         """Yield pushed event batches until the socket closes (ConnectionFailed when it
         breaks, BadResponse for a frame that is not JSON)."""
         params: dict[str, Any] = {"since": since, **({"epoch": epoch} if epoch else {})}
-        with _wrapped():
+        with _wrapped(self.on_revoked):
             async with self._session.ws_connect(
                     self.base_url + PREFIX + "/ws", params=params,
                     headers=self._headers(), heartbeat=30.0, max_msg_size=MAX_RESPONSE) as ws:
@@ -199,17 +208,22 @@ class HttpTransport:
         ws = self._ws
         if ws is None or ws.closed:
             return False
-        with _wrapped():
+        with _wrapped(self.on_revoked):
             await ws.send_json({"type": "ack", "up_to": up_to,
                                 **({"epoch": epoch} if epoch else {})})
         return True
 
 
 @contextlib.contextmanager
-def _wrapped() -> Iterator[None]:
-    """Network failures become ConnectionFailed; an upgrade refused, an ApiError."""
+def _wrapped(on_revoked: Callable[[], None] | None = None) -> Iterator[None]:
+    """Network failures become ConnectionFailed; an upgrade refused, an ApiError;
+    ``DeviceRevoked`` first calls ``on_revoked``."""
     try:
         yield
+    except DeviceRevoked:
+        if on_revoked is not None:
+            on_revoked()
+        raise
     except aiohttp.WSServerHandshakeError as exc:
         raise api_error(exc.status, "WEBSOCKET_REFUSED", exc.message or "refused") from None
     except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:

@@ -22,7 +22,14 @@ import nacl.exceptions
 import nacl.pwhash
 
 from node.config import Config
-from node.errors import Conflict, Forbidden, InvalidParameter, NotFound, Unauthorized
+from node.errors import (
+    Conflict,
+    DeviceRevoked,
+    Forbidden,
+    InvalidParameter,
+    NotFound,
+    Unauthorized,
+)
 from node.protocol.names import (
     GIVEN_ROLES,
     TEAM_ROLES,
@@ -266,7 +273,10 @@ def new_device_id() -> str:
 
 async def authenticate(db: Database, token: str) -> Requester:
     """The device a bearer token belongs to; Unauthorized when unknown or revoked."""
-    row = await db.read(store.device_by_token, token_hash(token))
+    hashed = token_hash(token)
+    row = await db.read(store.device_by_token, hashed)
+    if row is None and await db.read(store.is_revoked_token, hashed):
+        raise DeviceRevoked()
     if row is None:
         raise Unauthorized("unknown or revoked access token; log in again",
                            code="UNKNOWN_TOKEN")

@@ -6,7 +6,7 @@ Each table has one owner, the only module with SQL for it; others call its funct
 
 - ``nodestore``: ``node_meta``, ``node_keys``;
 - ``accounts``: ``accounts``, ``invites``, ``devices``, ``one_time_prekeys``,
-  ``retired_addresses``;
+  ``retired_addresses``, ``revoked_tokens``;
 - ``messages``: ``events``, ``send_txns``, ``messages``, ``media``;
 - ``history``: ``history_epochs``, ``history_holders``, ``history_items``;
 - ``business``: every ``biz_*`` table (schema in ``business_migrations``);

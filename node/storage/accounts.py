@@ -1,7 +1,7 @@
 """SQL for accounts, invites and devices (tokens, key documents, one-time prekeys).
 
 Owns ``accounts``, ``invites``, ``devices``, ``one_time_prekeys``,
-``retired_addresses``, ``guests`` and ``guest_challenges`` (schema in
+``retired_addresses``, ``revoked_tokens``, ``guests`` and ``guest_challenges`` (schema in
 ``node.storage.migrations``).
 """
 
@@ -47,7 +47,9 @@ def set_password_txn(db: sqlite_utils.Database, address: str, password_hash: str
 
 
 def delete_account_txn(db: sqlite_utils.Database, address: str) -> bool:
-    """Delete the account (devices, keys and queues cascade) and retire its address."""
+    """Delete the account (devices, keys and queues cascade) and retire its address;
+    its devices' tokens are remembered as revoked."""
+    _revoke_tokens(db, "address = ?", [address])
     gone = db.execute("DELETE FROM accounts WHERE address = ?", [address]).rowcount == 1
     if gone:
         db.execute("INSERT OR IGNORE INTO retired_addresses (address_hash, retired_ms) "
@@ -122,7 +124,24 @@ def list_devices(db: sqlite_utils.Database, address: str) -> list[dict[str, Any]
                          [address]))
 
 
+_NOW_MS = "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+
+
+def _revoke_tokens(db: sqlite_utils.Database, where: str, params: list[Any]) -> None:
+    db.execute(f"INSERT OR IGNORE INTO revoked_tokens (token_hash, revoked_ms) "
+               f"SELECT token_hash, {_NOW_MS} FROM devices WHERE token_hash IS NOT NULL "
+               f"AND {where}", params)
+
+
+def is_revoked_token(db: sqlite_utils.Database, token_hash: str) -> bool:
+    """True when the token was a device's that was logged out, revoked or removed."""
+    return db.execute("SELECT 1 FROM revoked_tokens WHERE token_hash = ?",
+                      [token_hash]).fetchone() is not None
+
+
 def delete_device_txn(db: sqlite_utils.Database, address: str, device_id: str) -> bool:
+    """Delete a device (its token is remembered as revoked); False when there is none."""
+    _revoke_tokens(db, "address = ? AND device_id = ?", [address, device_id])
     return db.execute("DELETE FROM devices WHERE address = ? AND device_id = ?",
                       [address, device_id]).rowcount == 1
 

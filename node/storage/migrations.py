@@ -198,3 +198,15 @@ def m0007_event_subject(db: sqlite_utils.Database) -> None:
     db.execute("UPDATE events SET subject = json_extract(payload, '$.conversation.customer') "
                "WHERE kind = 'conversation'")
     db.execute("CREATE INDEX events_by_subject ON events (subject) WHERE subject IS NOT NULL")
+
+
+@MIGRATIONS(name="0008_revoked_tokens")
+def m0008_revoked_tokens(db: sqlite_utils.Database) -> None:
+    """Token hashes of devices that were logged out, revoked or whose account was
+    removed: a device that was offline then is told ``DEVICE_REVOKED`` on its next
+    request (and wipes its store), not just "unknown token". A hash names nobody."""
+    db.execute("""
+        CREATE TABLE revoked_tokens (
+            token_hash TEXT PRIMARY KEY,
+            revoked_ms INTEGER NOT NULL
+        ) STRICT""")

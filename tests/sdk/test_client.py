@@ -10,7 +10,13 @@ import pytest
 
 from node.appkeys import DB
 from node.client import Client, File, Message, Product, Receipt
-from node.client.errors import ApiError, ContentError, StoreError, VerificationError
+from node.client.errors import (
+    ApiError,
+    ContentError,
+    DeviceRevoked,
+    StoreError,
+    VerificationError,
+)
 from node.services import accounts
 from tests.nodes import RunningNode
 from tests.sdk.conftest import PASSPHRASE, PASSWORD, MakeClient, receive
@@ -344,11 +350,12 @@ async def test_large_media_files_stream_through(tmp_path: Path, make_client: Mak
 async def test_messages_ends_with_an_api_error_once_the_device_is_logged_out(
         make_client: MakeClient) -> None:
     """README: ``messages()`` never ends by itself, except when the node refuses the
-    device (401 UNKNOWN_TOKEN after a logout)."""
+    device (401 DEVICE_REVOKED after a logout: the store is wiped then)."""
     carl = await make_client("carl")
     await carl.logout()
     with pytest.raises(ApiError) as refused:
         async with asyncio.timeout(20):
             async for _ in carl.messages():
                 pass
-    assert (refused.value.status, refused.value.code) == (401, "UNKNOWN_TOKEN")
+    assert (refused.value.status, refused.value.code) == (401, "DEVICE_REVOKED")
+    assert isinstance(refused.value, DeviceRevoked) and carl.wiped
