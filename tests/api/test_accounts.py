@@ -27,7 +27,7 @@ async def test_register_login_logout(node: RunningNode, http: aiohttp.ClientSess
     status, _ = await call(http, node.url, "POST", "/logout", first["access_token"], {})
     assert status == 200
     status, err = await call(http, node.url, "GET", "/account", first["access_token"])
-    assert (status, err["error"]["code"]) == (401, "UNKNOWN_TOKEN")
+    assert (status, err["error"]["code"]) == (401, "DEVICE_REVOKED")
     status, info = await call(http, node.url, "GET", "/account", second["access_token"])
     assert [d["device_id"] for d in info["devices"]] == [second["device_id"]]
 
@@ -77,7 +77,7 @@ async def test_closed_mode_and_operator_accounts(tmp_path: Path) -> None:
         revoked = kontor(ini, "device", "revoke", "boss", session["device_id"])
         assert revoked.returncode == 0, revoked.stderr
         status, err = await call(http, node.url, "GET", "/account", session["access_token"])
-        assert (status, err["error"]["code"]) == (401, "UNKNOWN_TOKEN")
+        assert (status, err["error"]["code"]) == (401, "DEVICE_REVOKED")
 
 
 async def test_invite_mode_tokens_are_one_time(tmp_path: Path) -> None:

@@ -206,7 +206,7 @@ async def test_idle_guests_are_removed_with_their_data_a_bounded_batch_at_a_time
     for guest in idle:
         assert await app[DB].read(account_store.get_account, guest["address"]) is None
         status, body = await call(http, base, "GET", "/account", guest["access_token"])
-        assert (status, body["error"]["code"]) == (401, "UNKNOWN_TOKEN")
+        assert (status, body["error"]["code"]) == (401, "DEVICE_REVOKED")
     status, info = await call(http, base, "GET", "/account", kept["access_token"])
     assert status == 200 and info["guest"] is True
 
