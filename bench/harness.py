@@ -68,6 +68,9 @@ class NodeProc:
             f"{self.limits}"
             "[federation]\nallow_plain_http = true\nallow_private_addresses = true\n"
             "rate_per_origin = 1000000\n"
+            # Both nodes share 127.0.0.1: the per-address guard against unverified
+            # floods would count every peer of the benchmark as one client.
+            "max_unverified_per_address = 1024\nmax_inbound_per_origin = 64\n"
             "[logging]\nlevel = warning\n")
         profiler = ["-m", "cProfile", "-o", str(self.profile)] if self.profile else []
         self.proc = subprocess.Popen([sys.executable, *profiler, "-m", "node", "run", "-c",
