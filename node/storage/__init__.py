@@ -6,12 +6,12 @@ Each table has one owner, the only module with SQL for it; others call its funct
 
 - ``nodestore``: ``node_meta``, ``node_keys``;
 - ``accounts``: ``accounts``, ``invites``, ``devices``, ``one_time_prekeys``,
-  ``retired_addresses``, ``revoked_tokens``;
+  ``retired_addresses``, ``revoked_tokens``, ``guests``, ``guest_challenges``;
 - ``messages``: ``events``, ``send_txns``, ``messages``, ``media``;
 - ``history``: ``history_epochs``, ``history_holders``, ``history_items``;
 - ``business``: every ``biz_*`` table (schema in ``business_migrations``);
 - ``federation.storage``: every ``fed_*`` table.
 
 ``migrations`` holds the core schema (the tables of ``nodestore``, ``accounts`` and
-``messages``); ``db`` the connection, the writer and reader threads, and ``migrate``.
+``messages``); ``db`` the connections, the writer thread (group commit), the reads, and ``migrate``.
 """
