@@ -1,4 +1,5 @@
-"""Fixtures of the web tests: the built bundle, a node, and Chromium through Playwright."""
+"""Fixtures of the web tests: the built bundle, a node, a shop's node, Chromium through
+Playwright with its contexts, and Python SDK devices (the helpers are in helpers.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import Any
 import pytest
 
 from tests.nodes import RunningNode, running_node, write_config
-from tests.web.helpers import CHROMIUM_ARGS, chromium, ensure_bundle
+from tests.sdk.conftest import fast_store_kdf  # noqa: F401  (autouse: quick SDK stores)
+from tests.web.helpers import CHROMIUM_ARGS, Clients, Contexts, chromium, ensure_bundle, shop_node
 
 
 @pytest.fixture(scope="session")
@@ -38,3 +40,26 @@ async def browser(web_bundle: Path) -> AsyncIterator[Any]:
             yield instance
         finally:
             await instance.close()
+
+
+@pytest.fixture
+async def shop(tmp_path: Path, web_bundle: Path) -> AsyncIterator[RunningNode]:
+    """A business's node (business account `shop`) with open registration."""
+    async with shop_node(tmp_path, accounts={"registration": "open"}) as running:
+        yield running
+
+
+@pytest.fixture
+async def contexts(browser: Any) -> AsyncIterator[Contexts]:
+    """``await contexts(**options)``: a new browser context, closed at the end."""
+    made = Contexts(browser)
+    yield made
+    await made.close()
+
+
+@pytest.fixture
+async def clients(tmp_path: Path) -> AsyncIterator[Clients]:
+    """``await clients(url, name, login=False)``: a Python SDK device, closed at the end."""
+    made = Clients(tmp_path)
+    yield made
+    await made.close()

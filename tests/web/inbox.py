@@ -1,41 +1,20 @@
-"""Helpers of the inbox tests: a business node, team accounts, and an agent's browser page
-found by role and accessible name, with its console errors and foreign requests."""
+"""Helpers of the inbox tests: an agent's browser page on /app/, its controls found by role
+and accessible name, with its console errors and foreign requests (tests/web/helpers.py
+holds the set-ups all browser tests share)."""
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from playwright.async_api import expect
 
-from node.appkeys import DB
-from node.services import accounts
-from tests.nodes import RunningNode
+from tests.web.helpers import PASSWORD, WAIT_MS, Watched, team_account
 
-PASSWORD = "correct horse battery"
-WAIT_MS = 20_000
+__all__ = ["PASSWORD", "WAIT_MS", "Agent", "team_account"]
 
 
-async def team_account(node: RunningNode, name: str, role: str = "agent") -> str:
-    """An admin or agent account (the operator's path); its address."""
-    address = accounts.make_address(name, node.config.node.server_name)
-    await accounts.create_account(node.app[DB], address, role, PASSWORD)
-    return address
-
-
-class Agent:
+class Agent(Watched):
     """One agent's browser context on /app/, watched for errors and foreign hosts."""
-
-    def __init__(self, page: Any, url: str) -> None:
-        self.page = page
-        self.url = url
-        self.console_errors: list[str] = []
-        self.foreign_requests: list[str] = []
-        origin = urlsplit(url).netloc
-        page.on("console", lambda m: m.type == "error" and self.console_errors.append(m.text))
-        page.on("pageerror", lambda e: self.console_errors.append(str(e)))
-        page.on("request", lambda r: urlsplit(r.url).scheme in ("http", "https", "ws", "wss")
-                and urlsplit(r.url).netloc != origin and self.foreign_requests.append(r.url))
 
     @classmethod
     async def sign_in(cls, context: Any, url: str, name: str) -> Agent:
@@ -76,7 +55,3 @@ class Agent:
         await self.page.get_by_role("button", name="Add note").click()
         await expect(self.thread.locator(".note")).to_contain_text(text, timeout=WAIT_MS)
         await self.page.get_by_role("checkbox", name="Internal note").uncheck()
-
-    def clean(self) -> None:
-        assert self.console_errors == [], self.console_errors
-        assert self.foreign_requests == [], self.foreign_requests

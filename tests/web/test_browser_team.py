@@ -5,21 +5,18 @@ page as a typed DeliveryFailed (a business on another node refuses a blocked cus
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from node.appkeys import DB
 from node.client import Client, Order, OrderItem, Receipt
 from node.services import accounts
 from tests.dnsserver import DnsServer
 from tests.federation.network import start_nodes
-from tests.nodes import RunningNode, running_node, write_config
-from tests.sdk.conftest import PASSPHRASE, PASSWORD, fast_store_kdf, receive  # noqa: F401
-from tests.web.inbox import team_account
+from tests.nodes import RunningNode
+from tests.sdk.conftest import PASSPHRASE, PASSWORD, receive
+from tests.web.helpers import team_account
 from tests.web.page import WebDevice
 
 # Collect the page's events by long-poll until `count` of the kind `kind` are in
@@ -35,14 +32,6 @@ COLLECT = """async ([kind, count, ms]) => {
     for (const e of await window.me.syncOnce(1000)) window.got[kindOf(e)].push(e);
   }
   return window.got[kind].map((e) => e.toJSON()); }"""
-
-
-@pytest.fixture
-async def shop(tmp_path: Path, web_bundle: Path) -> AsyncIterator[RunningNode]:
-    ini = write_config(tmp_path / "shop", sections={
-        "accounts": {"registration": "open"}, "business": {"account": "shop"}})
-    async with running_node(ini) as running:
-        yield running
 
 
 async def test_team_device_records_orders_marks_read_and_reports_reads(

@@ -16,9 +16,9 @@ import pytest
 from playwright.async_api import expect
 
 from node.client import Client, Message
-from tests.nodes import RunningNode, running_node, write_config
-from tests.sdk.conftest import PASSPHRASE, fast_store_kdf  # noqa: F401
-from tests.web.inbox import PASSWORD, WAIT_MS, Agent, team_account
+from tests.nodes import RunningNode
+from tests.sdk.conftest import PASSPHRASE
+from tests.web.helpers import PASSWORD, WAIT_MS, Watched, catalogue, shop_node, team_account
 
 ALL_DAY = {day: [{"open": "00:00", "close": "24:00"}]
            for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
@@ -27,9 +27,7 @@ GREETING = "Welcome to Teehaus Berg! We answer within the hour."
 
 @pytest.fixture
 async def chat_shop(tmp_path: Path, web_bundle: Path) -> AsyncIterator[RunningNode]:
-    ini = write_config(tmp_path / "shop", sections={
-        "business": {"account": "shop"}, "webchat": {"enabled": "true", "pow_difficulty": 10}})
-    async with running_node(ini) as running:
+    async with shop_node(tmp_path, webchat={"enabled": "true", "pow_difficulty": 10}) as running:
         yield running
 
 
@@ -54,7 +52,7 @@ async def test_a_customer_chats_from_the_page_and_keeps_the_history(
         await olga.admin.update_profile(name="Teehaus Berg", description="Tea from everywhere",
                                         timezone="Europe/Berlin", hours=ALL_DAY)
         await olga.admin.set_automation(greeting={"enabled": True, "text": GREETING})
-        customer = Agent(await context.new_page(), chat_shop.url)
+        customer = Watched(await context.new_page(), chat_shop.url)
         page = customer.page
         await page.goto(chat_shop.url + "/chat")
         await expect(page.get_by_role("heading", name="Teehaus Berg")).to_be_visible(
@@ -118,7 +116,7 @@ async def test_what_is_written_offline_waits_and_is_sent_when_back(
                               store=tmp_path / "olga.kontor")
     context = await browser.new_context(locale="en-GB")
     try:
-        customer = Agent(await context.new_page(), chat_shop.url)
+        customer = Watched(await context.new_page(), chat_shop.url)
         page = customer.page
         await page.goto(chat_shop.url + "/chat")
         box = page.get_by_role("textbox", name="Message")
@@ -145,15 +143,5 @@ async def test_what_is_written_offline_waits_and_is_sent_when_back(
 
 def test_every_chat_catalogue_has_every_string() -> None:
     """English and German name the same keys, with the same {placeholders}."""
-    import re
-
-    from tests.nodes import REPO
-
-    def catalogue(lang: str) -> dict[str, set[str]]:
-        text = (REPO / "web" / "chat" / "strings" / f"{lang}.js").read_text()
-        pairs = re.findall(r'^  (\w+): "((?:[^"\\]|\\.)*)",$', text, re.M)
-        assert len(pairs) == len(re.findall(r"^  \w+:", text, re.M)), f"{lang}: a line is odd"
-        return {key: set(re.findall(r"\{(\w+)\}", value)) for key, value in pairs}
-
-    english, german = catalogue("en"), catalogue("de")
+    english, german = catalogue("chat", "en"), catalogue("chat", "de")
     assert english and english == german

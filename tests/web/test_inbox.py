@@ -4,16 +4,15 @@ other agent live and, where it should, the customer (notes never do)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from playwright.async_api import expect
 
 from node.client import Client, Receipt
-from tests.nodes import REPO, RunningNode, running_node, write_config
-from tests.sdk.conftest import PASSPHRASE, fast_store_kdf, receive  # noqa: F401
+from tests.nodes import RunningNode
+from tests.sdk.conftest import PASSPHRASE, receive
+from tests.web.helpers import catalogue
 from tests.web.inbox import PASSWORD, WAIT_MS, Agent, team_account
 
 
@@ -24,27 +23,6 @@ async def read_receipt(client: Client) -> Receipt:
             if isinstance(item, Receipt) and item.kind == "read":
                 return item
     raise AssertionError("no read receipt among ten receipts")
-
-
-@pytest.fixture
-async def shop(tmp_path: Path, web_bundle: Path) -> AsyncIterator[RunningNode]:
-    ini = write_config(tmp_path / "shop", sections={
-        "accounts": {"registration": "open"}, "business": {"account": "shop"}})
-    async with running_node(ini) as running:
-        yield running
-
-
-@pytest.fixture
-async def contexts(browser: Any) -> AsyncIterator[Any]:
-    made: list[Any] = []
-
-    async def make(**options: Any) -> Any:
-        made.append(await browser.new_context(**options))
-        return made[-1]
-
-    yield make
-    for ctx in made:
-        await ctx.close()
 
 
 async def test_two_agents_and_a_customer(shop: RunningNode, contexts: Any,
@@ -129,15 +107,7 @@ async def test_two_agents_and_a_customer(shop: RunningNode, contexts: Any,
 
 def test_every_catalogue_has_every_string() -> None:
     """English and German name the same keys, with the same {placeholders}."""
-    import re
-
-    def catalogue(lang: str) -> dict[str, set[str]]:
-        text = (REPO / "web" / "app" / "strings" / f"{lang}.js").read_text()
-        pairs = re.findall(r'^  (\w+): "((?:[^"\\]|\\.)*)",$', text, re.M)
-        assert len(pairs) == len(re.findall(r"^  \w+:", text, re.M)), f"{lang}: a line is odd"
-        return {key: set(re.findall(r"\{(\w+)\}", value)) for key, value in pairs}
-
-    english, german = catalogue("en"), catalogue("de")
+    english, german = catalogue("app", "en"), catalogue("app", "de")
     assert english and english == german
 
 

@@ -17,10 +17,8 @@ from typing import Any
 
 from playwright.async_api import expect
 
-from tests.sdk.conftest import fast_store_kdf, receive  # noqa: F401
+from tests.sdk.conftest import receive
 from tests.web.inbox import WAIT_MS, Agent, team_account
-from tests.web.test_inbox import contexts, shop  # noqa: F401
-from tests.web.test_inbox_shop import clients  # noqa: F401
 
 WATCH = """(() => {
   window.watched = { asked: 0, shown: [], notes: 0 };
@@ -49,8 +47,8 @@ async def watched(agent: Agent) -> dict[str, Any]:
     return await agent.page.evaluate("() => window.watched")
 
 
-async def test_notifications_sound_title_and_statistics(shop: Any, contexts: Any,  # noqa: F811
-                                                        clients: Any) -> None:  # noqa: F811
+async def test_notifications_sound_title_and_statistics(shop: Any, contexts: Any,
+                                                        clients: Any) -> None:
     await team_account(shop, "anna")
     context = await contexts()
     await context.add_init_script(WATCH)

@@ -15,13 +15,13 @@ import pytest
 from playwright.async_api import expect
 
 from node.appkeys import DB
-from node.client import Client, OrderStatus, Product
+from node.client import OrderStatus, Product
 from node.services import accounts
 from tests.dnsserver import DnsServer
 from tests.federation.network import start_nodes
-from tests.sdk.conftest import PASSPHRASE, fast_store_kdf, receive  # noqa: F401
+from tests.sdk.conftest import receive
+from tests.web.helpers import Clients
 from tests.web.inbox import PASSWORD, WAIT_MS, Agent
-from tests.web.test_inbox import contexts  # noqa: F401
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
          "device_scale_factor": 2}
@@ -36,20 +36,12 @@ async def world(tmp_path: Path, web_bundle: Path) -> AsyncIterator[dict[str, Any
             for name, role in (("boss", "admin"), ("anna", "agent"), ("ben", "agent")):
                 await accounts.create_account(nodes["a"].app[DB], f"{name}@a.test", role,
                                               PASSWORD)
-            made: list[Client] = []
-
-            async def client(url: str, name: str, login: bool = False) -> Client:
-                start = Client.login if login else Client.register
-                made.append(await start(url, name, PASSWORD, passphrase=PASSPHRASE,
-                                        store=tmp_path / f"{name}.kontor"))
-                return made[-1]
-
-            yield {"a": nodes["a"], "c": nodes["c"], "client": client}
-            for c in made:
-                await c.close()
+            clients = Clients(tmp_path)
+            stack.push_async_callback(clients.close)
+            yield {"a": nodes["a"], "c": nodes["c"], "client": clients}
 
 
-async def test_a_shops_day(world: dict[str, Any], contexts: Any,  # noqa: F811
+async def test_a_shops_day(world: dict[str, Any], contexts: Any,
                            tmp_path: Path) -> None:
     a, c = world["a"], world["c"]
     boss = await world["client"](a.url, "boss", login=True)

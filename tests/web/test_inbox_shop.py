@@ -6,18 +6,15 @@ from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from playwright.async_api import expect
 
-from node.client import Client, File, OrderStatus, Product
+from node.client import File, OrderStatus, Product
 from node.protocol.placeholders import values_for
-from tests.sdk.conftest import PASSPHRASE, fast_store_kdf, receive  # noqa: F401
-from tests.web.inbox import PASSWORD, WAIT_MS, Agent, team_account
-from tests.web.test_inbox import contexts, shop  # noqa: F401
+from tests.sdk.conftest import receive
+from tests.web.inbox import WAIT_MS, Agent, team_account
 
 
 def png(width: int = 3, height: int = 2) -> bytes:
@@ -31,22 +28,7 @@ def png(width: int = 3, height: int = 2) -> bytes:
             + chunk(b"IEND", b""))
 
 
-@pytest.fixture
-async def clients(tmp_path: Path) -> AsyncIterator[Any]:
-    made: list[Client] = []
-
-    async def make(url: str, name: str, login: bool = False) -> Client:
-        start = Client.login if login else Client.register
-        made.append(await start(url, name, PASSWORD, passphrase=PASSPHRASE,
-                                store=tmp_path / f"{name}.kontor"))
-        return made[-1]
-
-    yield make
-    for client in made:
-        await client.close()
-
-
-async def test_quick_replies_products_orders_and_files(shop: Any, contexts: Any,  # noqa: F811
+async def test_quick_replies_products_orders_and_files(shop: Any, contexts: Any,
                                                        clients: Any, tmp_path: Path) -> None:
     await team_account(shop, "olga", "admin")
     await team_account(shop, "anna")
