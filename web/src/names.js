@@ -3,6 +3,9 @@
 /** The key of a (peer address, device id) pair in the sessions and devices stores. */
 export const sessionKey = (address, deviceId) => `${address}\0${deviceId}`;
 
+/** The kv record of devices_changed reports waiting to be repaired (sending.js). */
+export const REPAIRS = "fanout_repairs";
+
 /** The server name of an address `local@server`. */
 export const serverOf = (address) => address.slice(address.indexOf("@") + 1);
 

@@ -10,7 +10,7 @@ import { Session, peekPrekey } from "./crypto/session.js";
 import { decode } from "./content.js";
 import { ApiError, ClientError, ContentError, DeliveryFailed, VerificationError } from "./errors.js";
 import { withLock } from "./locks.js";
-import { sessionKey } from "./names.js";
+import { REPAIRS, sessionKey } from "./names.js";
 import { Batch } from "./store.js";
 
 const WS_RETRY_MS = 60_000;
@@ -234,6 +234,7 @@ export class Receiver {
       return used;
     });
     if (usedPrekey) await this.client.topUpPrekeys().catch(() => undefined);
+    await this.client.repairFanouts();
   }
 
   async handle(batch, event) {
@@ -248,7 +249,20 @@ export class Receiver {
       return [new ConversationEvent(String(event.change ?? "updated"), event.conversation, event.note ?? null), false];
     }
     if (event.type === "failed") return [failedEvent(event), false];
-    return [null, false]; // devices_changed: the fan-out repair is not in kontor.js yet
+    if (event.type === "devices_changed") {
+      await this.noteRepair(batch, event);
+      return [null, false];
+    }
+    return [null, false]; // other events: not for this stream
+  }
+
+  /** Queue a fan-out repair (sending.js makes it after the batch is stored). */
+  async noteRepair(batch, event) {
+    const missing = (Array.isArray(event.missing) ? event.missing : []).filter((d) => typeof d === "string").slice(0, 100);
+    if (!missing.length || typeof event.message_id !== "string" || typeof event.to !== "string") return;
+    const repairs = (await batch.getJson("kv", REPAIRS)) ?? [];
+    repairs.push({ message_id: event.message_id, to: event.to, missing });
+    batch.putJson("kv", REPAIRS, repairs.slice(-1000));
   }
 
   /** Fetch the published identity of every unknown device starting a session. */

@@ -1,19 +1,23 @@
 // The Client's sending (node/client/sending.py): one message at a time, encrypted for
 // every device of the recipient and of the sender's own account, X3DH for devices with no
 // session, and the 409 DEVICE_MISMATCH refresh-and-retry.
-import { b64encode, randomBytes } from "./crypto/bytes.js";
+import { b64encode, hex, randomBytes, utf8 } from "./crypto/bytes.js";
+import { sha256 } from "./crypto/keys.js";
 import { CryptoError } from "./crypto/errors.js";
 import { Session } from "./crypto/session.js";
 import { verifyBundle } from "./crypto/verify.js";
 import { encode } from "./content.js";
-import { ApiError, DeliveryFailed, VerificationError } from "./errors.js";
+import { ApiError, ClientError, DeliveryFailed, VerificationError } from "./errors.js";
 import { withLock } from "./locks.js";
-import { sessionKey } from "./names.js";
+import { REPAIRS, sessionKey } from "./names.js";
 import { Message } from "./receive.js";
 import { Batch } from "./store.js";
 
 const SEND_ATTEMPTS = 4;
 const DEVICE_LIST_TTL_MS = 60_000;
+
+const repairFailed = (repair, reason) => new DeliveryFailed(`message ${repair.message_id} to ${repair.to} did not reach every device: ${reason}`,
+  { messageId: repair.message_id, to: repair.to, reason, ts: Date.now() });
 
 /** Mixed into Client: sending. */
 export class Sending {
@@ -65,6 +69,66 @@ export class Sending {
       }
     }
     throw new DeliveryFailed(`the devices of ${to} kept changing; try again`, { to, reason: "DEVICE_MISMATCH", ts: Date.now() });
+  }
+
+  /** Repair the fan-outs that `devices_changed` events asked for (receive.js queues them);
+   * one that cannot be made becomes a DeliveryFailed event. Offline: tried next batch. */
+  async repairFanouts() {
+    for (;;) {
+      const [repair] = (await this.store.getJson("kv", REPAIRS)) ?? [];
+      if (!repair) return;
+      let failed = null;
+      try {
+        await this.repairOne(repair);
+      } catch (err) {
+        if (err instanceof TypeError) return;
+        if (err instanceof DeliveryFailed) failed = err;
+        else if (err instanceof ClientError) failed = repairFailed(repair, err.code ?? err.name);
+        else throw err;
+      }
+      await withLock(this.lockName, async () => {
+        const batch = new Batch(this.store);
+        batch.putJson("kv", REPAIRS, ((await batch.getJson("kv", REPAIRS)) ?? []).slice(1));
+        if (failed) batch.putJson("inbox", "item", failed.toJSON());
+        await batch.commit();
+      });
+    }
+  }
+
+  /** Encrypt a stored sent message again for the devices that lacked an envelope. */
+  async repairOne(repair) {
+    const row = await this.store.get("messages", repair.message_id);
+    if (!row) return; // not kept (a receipt) or forgotten: nothing to repair
+    const message = Message.fromRecord(row);
+    const run = this.sending.then(() => this.repair(message.sender, repair.to, encode(message.content), repair.message_id, new Set(repair.missing)));
+    this.sending = run.catch(() => undefined);
+    await run;
+  }
+
+  /** Complete `messageId` for the devices of `to` its node reported without an envelope
+   * (docs/protocol.md, "Fan-out that repairs itself"); devices gone meanwhile are skipped.
+   * DeliveryFailed when it cannot be done. */
+  async repair(sender, to, plaintext, messageId, missing) {
+    // One txn id per repair: a retry after a lost answer is recognised (TXN_CONFLICT).
+    const txnId = "r" + hex(sha256(utf8(`${messageId} ${[...missing].sort().join(",")}`))).slice(0, 40);
+    this.deviceLists.delete(to);
+    const current = new Set((await this.deviceEntries(to)).map((d) => d.device_id));
+    let targets = new Map([[to, new Set([...missing].filter((d) => current.has(d)))]]);
+    for (let attempt = 0; attempt < SEND_ATTEMPTS; attempt++) {
+      if (!targets.get(to)?.size) return;
+      const fresh = await this.claimMissing(targets);
+      const envelopes = await withLock(this.lockName, () => this.encryptAndPersist(targets, fresh, plaintext));
+      try {
+        await this.transport.send(txnId, sender, to, envelopes, messageId);
+        return;
+      } catch (err) {
+        if (err instanceof ApiError && err.code === "TXN_CONFLICT") return;
+        if (!(err instanceof ApiError) || err.code !== "DEVICE_MISMATCH") throw err;
+        const gone = new Set(err.details?.extra?.[to] ?? []);
+        targets = new Map([[to, new Set([...targets.get(to)].filter((d) => !gone.has(d)))]]);
+      }
+    }
+    throw new DeliveryFailed(`message ${messageId} did not reach every device of ${to}`, { messageId, to, reason: "DEVICE_MISMATCH", ts: Date.now() });
   }
 
   /** Map address -> Set of device ids the message must be encrypted for. */

@@ -89,8 +89,10 @@ export class Transport {
     return (await this.request("POST", "/keys/claim", body)).devices;
   }
 
-  send(txnId, sender, to, envelopes) {
-    return this.request("PUT", `/send/${txnId}`, { from: sender, to, envelopes });
+  send(txnId, sender, to, envelopes, repair = null) {
+    const body = { from: sender, to, envelopes };
+    if (repair !== null) body.repair = repair;
+    return this.request("PUT", `/send/${txnId}`, body);
   }
 
   sync(since, timeoutMs = 0, limit = 100, signal = undefined) {
