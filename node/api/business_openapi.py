@@ -37,6 +37,12 @@ EMPTY: S = {"type": "object"}
 ADDRESS: S = {"type": "string", "example": "anna@shop.example"}
 INTERVALS = _arr(_obj(["open", "close"], open={"type": "string", "example": "09:00"},
                       close={"type": "string", "example": "17:30"}))
+DEVICE = _obj(["device_id", "name"], device_id=STR, name=STR, created_ms=INT,
+              last_seen_ms=INT, has_keys=BOOL, current=BOOL)
+MEMBER = _obj(["address", "role", "devices"], address=ADDRESS, role=_enum("admin", "agent"),
+              created_ms=INT, devices=_arr(DEVICE))
+INVITE = _obj(["invite_id", "role", "state"], invite_id=STR, role=STR, created_ms=INT,
+              expires_ms=INT, state=_enum("open", "used", "expired"), used_by=NSTR)
 SIGNATURES = {"type": "object", "description": "{server_name: {key_id: signature}}"}
 
 PROFILE_FIELDS: S = dict(
@@ -151,6 +157,19 @@ BUSINESS_ROUTES: list[tuple[str, str, str, bool, S | None, S]] = [
      True, None, ANY_OBJ),
     ("delete", B + "/customers/{address}", "Erase everything held about a customer (admins)",
      True, None, _obj(address=ADDRESS, removed=ANY_OBJ)),
+    ("get", B + "/team", "The admins and agents with their devices (admins)", True, None,
+     _obj(["members"], members=_arr(MEMBER))),
+    ("delete", B + "/team/{address}", "Remove a team account and its devices (admins)", True,
+     None, _obj(address=ADDRESS, removed_devices=INT)),
+    ("delete", B + "/team/{address}/devices/{device_id}", "Revoke a team member's device "
+     "(admins)", True, None, _obj(address=ADDRESS, device_id=STR)),
+    ("get", B + "/invites", "One-time invites by id and state (admins)", True, None,
+     _obj(["registration", "invites"], registration=STR, invites=_arr(INVITE))),
+    ("post", B + "/invites", "A one-time invite; its token is shown once (admins)", True,
+     _obj(role=_enum("admin", "agent", "customer"), days=INT), {**INVITE, "properties": {
+         **INVITE["properties"], "token": STR}}),
+    ("delete", B + "/invites/{invite_id}", "Withdraw an unused invite (admins)", True, None,
+     _obj(invite_id=STR)),
     ("get", B + "/conversations", "The team inbox, newest activity first (team)", True, None,
      _obj(["conversations"], conversations=_arr(CONVERSATION), next_cursor=NSTR)),
     ("get", C, "One conversation (team)", True, None, CONVERSATION),

@@ -14,6 +14,7 @@ from aiohttp import web
 from node.api import (
     business,
     business_inbox,
+    business_team,
     client_accounts,
     client_directory,
     client_guests,
@@ -29,8 +30,8 @@ from node.api import (
 from node.api import web as web_app
 
 MODULES = (health, client_accounts, client_guests, client_keys, client_messages,
-           client_media, client_history, openapi, federation, business, business_inbox, public,
-           client_directory, web_app)
+           client_media, client_history, openapi, federation, business, business_inbox,
+           business_team, public, client_directory, web_app)
 
 
 def add_routes(app: web.Application) -> None:

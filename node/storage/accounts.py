@@ -96,6 +96,22 @@ def forget_invite_use_txn(db: sqlite_utils.Database, address: str) -> int:
     return db.execute("UPDATE invites SET used_by = '' WHERE used_by = ?", [address]).rowcount
 
 
+INVITE_ID_CHARS = 16  # an invite's id: the first hex digits of its token's hash
+
+
+def list_invites(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """Every invite, newest first, by id (never the token or its whole hash)."""
+    return list(db.query(f"SELECT substr(token_hash, 1, {INVITE_ID_CHARS}) AS invite_id, role, "
+                         "created_ms, expires_ms, used_by FROM invites "
+                         "ORDER BY created_ms DESC, token_hash LIMIT 1000"))
+
+
+def delete_unused_invite_txn(db: sqlite_utils.Database, invite_id: str) -> bool:
+    """Withdraw an invite nobody used yet; False when there is no such one."""
+    return db.execute(f"DELETE FROM invites WHERE substr(token_hash, 1, {INVITE_ID_CHARS}) = ? "
+                      "AND used_by IS NULL", [invite_id]).rowcount > 0
+
+
 def add_device_txn(db: sqlite_utils.Database, address: str, device_id: str, name: str,
                    token_hash: str, now_ms: int) -> int:
     cur = db.execute("INSERT INTO devices (address, device_id, name, token_hash, created_ms, "

@@ -39,7 +39,8 @@ def concrete(path: str) -> str:
                                            "{order_id}": "o-1",
                                            "{target}": "spam.example",
                                            "{server}": "x.example",
-                                           "{document}": "profile"}[m.group(0)], path)
+                                           "{document}": "profile", "{device_id}": "ABC",
+                                           "{invite_id}": "0" * 16}[m.group(0)], path)
 
 
 @pytest.mark.parametrize("method,path", PROTECTED, ids=[f"{m} {p}" for m, p in PROTECTED])
