@@ -6,7 +6,7 @@
 // sending.js, devices.js, media.js, commerce.js; receiving is receive.js's Receiver.
 import { ready } from "./crypto/sodium.js";
 import { DeviceIdentity } from "./crypto/identity.js";
-import { ClientError } from "./errors.js";
+import { ClientError, DeviceRevoked } from "./errors.js";
 import { withLock } from "./locks.js";
 import { Commerce } from "./commerce.js";
 import { Devices } from "./devices.js";
@@ -34,6 +34,24 @@ export class Client {
     this.deviceLists = new Map();
     this.sending = Promise.resolve();
     this.receiver = new Receiver(this);
+    /** Called with the DeviceRevoked error once this device's store is wiped. */
+    this.onRevoked = null;
+    transport.onRevoked = () => this.revoked();
+  }
+
+  /** Whether the node revoked this device and its store was wiped. */
+  get wiped() {
+    return this.store.wiped;
+  }
+
+  /** The node says DEVICE_REVOKED (any answer, the socket, or at `open`): wipe the store
+   * (keys, sessions, messages) before the app sees DeviceRevoked. A copy of the store
+   * taken before cannot be wiped from here. */
+  async revoked() {
+    if (this.store.wiped) return;
+    this.receiver.close();
+    await this.store.wipe();
+    if (this.onRevoked) this.onRevoked(new DeviceRevoked());
   }
 
   /** Create an account (open or invite registration) and this browser's device. */

@@ -10,5 +10,5 @@ export { ready } from "./crypto/sodium.js";
 export { Client, Message, Receipt } from "./client.js";
 export { ConversationEvent } from "./receive.js";
 export { guestStatus, leadingZeroBits, registerGuest, setPassword, solveChallenge } from "./guest.js";
-export { ApiError, ClientError, ContentError, DeliveryError, DeliveryFailed, StoreError, VerificationError } from "./errors.js";
+export { ApiError, ClientError, ContentError, DeliveryError, DeliveryFailed, DeviceRevoked, StoreError, Unauthorized, VerificationError } from "./errors.js";
 export * as errors from "./crypto/errors.js";

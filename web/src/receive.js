@@ -8,10 +8,11 @@ import { CryptoError } from "./crypto/errors.js";
 import { sha256, X25519Key } from "./crypto/keys.js";
 import { Session, peekPrekey } from "./crypto/session.js";
 import { decode } from "./content.js";
-import { ApiError, ClientError, ContentError, DeliveryFailed, VerificationError } from "./errors.js";
+import { ApiError, ClientError, ContentError, DeliveryFailed, DeviceRevoked, VerificationError } from "./errors.js";
 import { withLock } from "./locks.js";
 import { REPAIRS, sessionKey } from "./names.js";
 import { Batch } from "./store.js";
+import { WS_CLOSE_DEVICE_REVOKED } from "./transport.js";
 
 const WS_RETRY_MS = 60_000;
 const MAX_BACKOFF_MS = 30_000;
@@ -108,7 +109,9 @@ class Push {
       }
       this.wake();
     };
-    this.ws.onclose = () => {
+    this.closeCode = null;
+    this.ws.onclose = (e) => {
+      this.closeCode = e.code;
       this.closed = true;
       this.wake();
     };
@@ -192,6 +195,7 @@ export class Receiver {
         delay = Math.min(delay * 2, MAX_BACKOFF_MS);
       }
     }
+    if (this.store.wiped) throw new DeviceRevoked(); // revoked while this loop waited
   }
 
   async syncToInbox(timeoutMs) {
@@ -206,6 +210,10 @@ export class Receiver {
     const msg = await this.push.next();
     if (msg === null) {
       if (this.closed) return; // closed by close(): no request after it (a logout follows)
+      if (this.push.closeCode === WS_CLOSE_DEVICE_REVOKED) {
+        await this.client.transport.revoked();
+        throw new DeviceRevoked();
+      }
       if (!this.push.opened) this.wsRetryAt = Date.now() + WS_RETRY_MS; // long-poll meanwhile
       this.push = null;
       await this.syncToInbox(0);

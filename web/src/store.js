@@ -7,7 +7,7 @@
 // material lies in storage: reading it needs this origin's WebCrypto handle.
 import { sodium } from "./crypto/sodium.js";
 import { concat, fromUtf8, randomBytes, utf8 } from "./crypto/bytes.js";
-import { StoreError } from "./errors.js";
+import { DeviceRevoked, StoreError } from "./errors.js";
 
 const VERSION = 1;
 export const STORES = ["meta", "kv", "prekeys", "sessions", "devices", "messages", "inbox", "handshakes"];
@@ -66,7 +66,20 @@ async function dataKey(db, name) {
 /** A sealed IndexedDB store for one device. Use `Store.open(name)`. */
 export class Store {
   constructor(db, name, key) {
-    Object.assign(this, { db, name, key });
+    Object.assign(this, { idb: db, name, key, wiped: false });
+    // Another tab deleted the database (this device was revoked there): let it go.
+    db.onversionchange = (e) => {
+      db.close();
+      if (e.newVersion === null) this.wiped = true;
+      else this.idb = null;
+    };
+  }
+
+  /** The open database; DeviceRevoked once the store is wiped. */
+  get db() {
+    if (this.wiped) throw new DeviceRevoked("this device was revoked and its local store wiped; log in again for a new device");
+    if (!this.idb) throw new StoreError("the store was upgraded by a newer page; reload this one");
+    return this.idb;
   }
 
   /** Open (or create) the store called `name` in this origin's IndexedDB. */
@@ -89,7 +102,16 @@ export class Store {
   }
 
   close() {
-    this.db.close();
+    this.idb?.close();
+  }
+
+  /** Delete this store (every key, session and message) and refuse every later use. */
+  async wipe() {
+    if (this.wiped) return;
+    this.wiped = true;
+    this.idb?.close();
+    this.key.fill(0);
+    await request(indexedDB.deleteDatabase(this.name));
   }
 
   seal(store, key, bytes) {

@@ -1,11 +1,13 @@
 // HTTP calls to the client API, one method per route (node/client/transport.py);
 // errors become ApiError. The WebSocket carries the token as a subprotocol
 // ("kontor-bearer.<token>"), since browsers cannot set its Authorization header.
-import { ApiError } from "./errors.js";
+import { ApiError, DeviceRevoked, apiError } from "./errors.js";
 
 export const PREFIX = "/_kontor/client/v1";
 export const WS_PROTOCOL = "kontor.v1";
 export const BEARER_PROTOCOL = "kontor-bearer.";
+/** The close code of a revoked device's WebSocket (docs/protocol.md, "Revocation"). */
+export const WS_CLOSE_DEVICE_REVOKED = 4001;
 const MAX_RESPONSE = 16 * 1024 * 1024;
 
 async function decode(resp) {
@@ -22,7 +24,7 @@ async function decode(resp) {
   if (resp.status >= 400) {
     const err = body && typeof body === "object" && body.error && typeof body.error === "object" ? body.error : {};
     const { code, message, ...details } = err;
-    throw new ApiError(resp.status, String(code ?? "HTTP_ERROR"), String(message ?? `HTTP ${resp.status}`), details);
+    throw apiError(resp.status, String(code ?? "HTTP_ERROR"), String(message ?? `HTTP ${resp.status}`), details);
   }
   return body;
 }
@@ -32,6 +34,24 @@ export class Transport {
   constructor(baseUrl, token = null) {
     this.baseUrl = String(baseUrl).replace(/\/+$/, "");
     this.token = token;
+    /** Awaited when the node says DEVICE_REVOKED, before the error is thrown: the Client
+     * wipes its store there. */
+    this.onRevoked = null;
+  }
+
+  /** The JSON of an answer; a DEVICE_REVOKED one calls `onRevoked` first. */
+  async decode(resp) {
+    try {
+      return await decode(resp);
+    } catch (err) {
+      if (err instanceof DeviceRevoked) await this.revoked();
+      throw err;
+    }
+  }
+
+  /** The node said DEVICE_REVOKED (an answer or the socket's close code 4001). */
+  async revoked() {
+    if (this.onRevoked) await this.onRevoked();
   }
 
   headers(extra = {}) {
@@ -50,7 +70,7 @@ export class Transport {
       init.body = JSON.stringify(body);
       init.headers["Content-Type"] = "application/json";
     }
-    return decode(await fetch(this.url(path, params), init));
+    return this.decode(await fetch(this.url(path, params), init));
   }
 
   register(username, password, invite, deviceName) {
@@ -97,7 +117,7 @@ export class Transport {
 
   sync(since, timeoutMs = 0, limit = 100, signal = undefined) {
     const init = { headers: this.headers(), cache: "no-store", signal };
-    return fetch(this.url("/sync", { since, timeout: timeoutMs, limit }), init).then(decode);
+    return fetch(this.url("/sync", { since, timeout: timeoutMs, limit }), init).then((resp) => this.decode(resp));
   }
 
   ack(upTo) {
@@ -110,13 +130,13 @@ export class Transport {
       method: "POST", body, cache: "no-store",
       headers: this.headers({ "Content-Type": "application/octet-stream" }),
     });
-    return decode(resp);
+    return this.decode(resp);
   }
 
   /** The response of a media download (its body is read as a stream by the caller). */
   async downloadMedia(mediaId, server = null) {
     const resp = await fetch(this.url(`/media/${encodeURIComponent(mediaId)}`, server ? { server } : undefined), { headers: this.headers(), cache: "no-store" });
-    if (resp.status !== 200) await decode(resp);
+    if (resp.status !== 200) await this.decode(resp);
     return resp;
   }
 
