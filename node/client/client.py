@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
 from pathlib import Path
 from ssl import SSLContext
 from typing import Any
@@ -31,28 +30,30 @@ from node.client.business import BusinessApi, parse_nameserver
 from node.client.content import Content, ReadReceipt, Text
 from node.client.devices import Devices
 from node.client.errors import (
-    ApiError,
     ClientError,
     DeviceRevoked,
-    is_transient,
-    retry_delay,
 )
 from node.client.history import Archive
 from node.client.media import Media
-from node.client.models import Account, Event, Message
+from node.client.models import (
+    Account,
+    Event,
+    HistoryPage,
+    Message,
+    message_from_row,
+    parse_cursor,
+)
 from node.client.receiving import Receiver
 from node.client.sending import Sender
 from node.client.store import Store
+from node.client.streaming import Streaming
 from node.client.team import Team
 from node.client.transport import HttpTransport, Transport
 
 log = logging.getLogger("kontor.client")
 
-FIRST_BACKOFF = 0.5
-MAX_BACKOFF = 30.0
 
-
-class Client:
+class Client(Streaming):
     """One device of one account. Create with ``register``, ``login`` or ``open``."""
 
     def __init__(self, transport: Transport, store: Store, identity: DeviceIdentity,
@@ -288,45 +289,6 @@ class Client:
             await self._receiver.fetch(timeout_ms)
             return self._receiver.take(1_000_000)
 
-    async def events(self, *, websocket: bool = True,
-                     poll_timeout_ms: int = 25_000) -> AsyncIterator[Event]:
-        """Messages, receipts and ``DeliveryFailed`` events as they arrive, each once,
-        until ``close()``: over a WebSocket when possible, else by long-poll. Rides out
-        lost connections, 5xx, garbled answers and 429 by itself; raises only what
-        retrying cannot fix (a revoked device: ``Unauthorized``)."""
-        backoff = FIRST_BACKOFF
-        websocket = websocket and isinstance(self.transport, HttpTransport)
-        while not self._closed.is_set():
-            while handed := self._handed():
-                yield handed[0]
-            try:
-                if websocket:
-                    async for _ in self._websocket_batches():
-                        backoff = FIRST_BACKOFF
-                        while handed := self._handed():
-                            yield handed[0]
-                else:
-                    async with self._recv_lock:
-                        await self._receiver.fetch(poll_timeout_ms)
-                    backoff = FIRST_BACKOFF
-                    continue
-            except ClientError as exc:
-                if isinstance(exc, DeviceRevoked):
-                    raise  # (the store is wiped already: _revoked)
-                if self._closed.is_set():
-                    return
-                if isinstance(exc, ApiError) and exc.code == "WEBSOCKET_REFUSED":
-                    websocket = False  # a proxy that passes no WebSocket: long-poll
-                    continue
-                if not is_transient(exc):
-                    raise
-                log.info("receiving failed (%s); retrying in %.1fs", exc, backoff)
-                await self._pause(retry_delay(exc, backoff))
-                backoff = min(backoff * 2, MAX_BACKOFF)
-                continue
-            await self._pause(backoff)  # the socket closed: reconnect after a pause
-            backoff = min(backoff * 2, MAX_BACKOFF)
-
     def _revoked(self) -> None:
         """The node says this device is revoked (on any request, the WebSocket or at
         ``open``): delete its local store (keys, sessions, history) before the app sees
@@ -337,54 +299,28 @@ class Client:
             self.wiped = True
             self.store.wipe()
 
-    def _handed(self) -> list[Event]:
-        """The next waiting event, taken out of the inbox (empty: none, or closed)."""
-        return [] if self._closed.is_set() else self._receiver.take(1)
-
-    async def _websocket_batches(self) -> AsyncIterator[None]:
-        """Store each pushed batch and acknowledge it; yields after each."""
-        async with self._recv_lock:
-            await self._receiver.ack()
-        async for batch in self.http.websocket(self._receiver.position(),
-                                               self._receiver.epoch()):
-            if batch.get("type") != "events":
-                continue
-            async with self._recv_lock:
-                await self._receiver.follow_epoch(batch)
-                await self._receiver.store_batch(batch.get("events") or [],
-                                                 batch.get("next"))
-                await self._receiver.ack(self.http.ws_ack)
-            yield None
-
-    async def _pause(self, seconds: float) -> None:
-        """Wait before reconnecting (backoff, not synchronisation); ends early on close."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._closed.wait(), seconds)
-
-    async def messages(self, *, websocket: bool = True,
-                       poll_timeout_ms: int = 25_000) -> AsyncIterator[Message]:
-        """Only the messages of ``events()`` (receipts are applied to the history)."""
-        async for event in self.events(websocket=websocket, poll_timeout_ms=poll_timeout_ms):
-            if isinstance(event, Message):
-                yield event
-
     # ----- history --------------------------------------------------------------------
 
     def conversations(self) -> list[dict[str, Any]]:
         """Peers with their last activity, message count and unread count."""
         return self.store.conversations()
 
-    def history(self, peer: str, limit: int = 50) -> list[Message]:
-        """The last ``limit`` messages with ``peer``, oldest first, as ``events()``
-        yielded or ``send`` returned them (with ``delivered`` and ``read`` known)."""
-        out = []
-        for row in self.store.history(peer, limit):
-            wire = row["content"]
-            out.append(Message(row["message_id"], row["sender"], row["sender_device"],
-                               wire.get("to", peer), peer, row["ts"],
-                               contents.from_wire(wire), row["outgoing"],
-                               row["delivered"], row["read"]))
-        return out
+    def history(self, peer: str, limit: int = 50, *,
+                before: str | None = None) -> list[Message]:
+        """The last ``limit`` messages with ``peer`` in the local store (before the
+        cursor ``before``, see ``history_page``), oldest first, as ``events()`` yielded
+        or ``send`` returned them (with ``delivered`` and ``read`` known)."""
+        cursor = parse_cursor(before) if before is not None else None
+        return [message_from_row(row) for row in self.store.history(peer, limit, cursor)]
+
+    async def history_page(self, peer: str, *, before: str | None = None,
+                           limit: int = 50) -> HistoryPage:
+        """A page of the conversation with ``peer``, newest first page by page: up to
+        ``limit`` (1..200) messages before the cursor ``before`` (None: the newest),
+        oldest first in the page, and ``next``, the cursor for the page before it (None
+        at the conversation's start). Where the local store has nothing older, an
+        approved device reads the node's sealed copies (and keeps them)."""
+        return await self.archive.reader.page(peer, before, limit)
 
 
 def _open_store(path: str | Path, passphrase: str,

@@ -15,6 +15,7 @@ time. Nothing here raises into the receive loop: a failure is logged and retried
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ from crypto.errors import CryptoError
 from crypto.session import Session
 from node.client import content as contents
 from node.client.errors import ApiError, ClientError, ContentError, DeliveryFailed
+from node.client.history_pages import Reader
 from node.client.models import ArchiveEvent, Message, event_to_json
 from node.protocol.names import TEAM_ROLES
 
@@ -39,7 +41,6 @@ REPAIRS = "fanout_repairs"  # devices_changed reports waiting to be repaired
 KEYS = "history_keys"
 MAX_PENDING = 20_000
 UPLOAD_BYTES = 600 * 1024
-PAGE = 200
 
 
 class Archive:
@@ -49,8 +50,9 @@ class Archive:
         self.client = client
         self.store = client.store
         self._state: dict[str, Any] | None = None
-        self._download_due = False
+        self._checked = False  # whether this run asked if the history must start
         self._forget_due: list[str] = []
+        self.reader = Reader(self)
 
     # ----- keys ---------------------------------------------------------------------
 
@@ -92,12 +94,26 @@ class Archive:
         return None
 
     def note(self, message: Message) -> None:
-        """A message was stored: seal it when this device holds the key."""
-        if not self.keys():
-            return
+        """A message was stored: seal it when this device holds the key and the message
+        belongs to the owner's history (for the team: a conversation of the business)."""
+        if self.keys() and self._belongs(message.sender, message.to):
+            self._queue([message.message_id])
+
+    def _belongs(self, sender: str, to: str) -> bool:
+        owner = self.owner
+        return owner == self.client.address or owner in (sender, to)
+
+    def _queue(self, message_ids: list[str]) -> None:
         pending = self.store.get_json(PENDING) or []
-        if len(pending) < MAX_PENDING:
-            self.store.put_json(PENDING, [*pending, message.message_id])
+        known = set(pending)
+        new = [m for m in message_ids if m not in known]
+        self.store.put_json(PENDING, [*pending, *new][:MAX_PENDING])
+
+    def _backfill(self) -> None:
+        """Queue what this device stored before it held a key (messages from before the
+        owner's history began, on a node or app upgraded to history), newest first;
+        copies other devices stored already are kept once by the node."""
+        self._queue(self.store.message_ids(MAX_PENDING))
 
     def _receive_keys(self, event: dict[str, Any]) -> ArchiveEvent | None:
         owner, device = self.owner, event.get("sender_device")
@@ -112,9 +128,12 @@ class Archive:
                 {body.get("from"), body.get("to"), body.get("owner")} != {owner}:
             raise ContentError("not a history keys message for this owner")
         keys = {int(e): b64decode(k, 32) for e, k in body["keys"].items()}
+        first = not self.keys()
         self._add_keys(owner, keys)
         self._state = None
-        self._download_due = True
+        if first:  # approved (or joined): fetch the history, seal what was kept before
+            self.reader.begin()
+            self._backfill()
         return ArchiveEvent("history_approved", owner, device, "", int(event.get("ts", 0)))
 
     def _erase(self, digest: str, ts: int) -> ArchiveEvent | None:
@@ -141,9 +160,11 @@ class Archive:
             self.store.forget(self._forget_due.pop())
         try:
             await self._repair_all()
-            if self._download_due:  # just approved: fetch the history, newest first
-                self._download_due = False
-                await self.download()
+            if not self._checked:
+                self._checked = True
+                await self.start()
+            if self.reader.due():  # approved: the history, newest first, resumed
+                await self.reader.download()
             await self.flush()
         except (ClientError, CryptoError) as exc:
             log.info("history work postponed: %s", exc)
@@ -154,22 +175,33 @@ class Archive:
         return self._state
 
     async def start(self) -> bool:
-        """Start the owner's history when there is none and this device may (the first
-        device of an account, an admin's device for the team); True when it holds a key."""
+        """Start the owner's history when there is none (or every holder of its key is
+        gone) and this device may (an account's device, an admin's device for the team):
+        the other devices the owner has now join it, and what this device kept from
+        before is sealed (``_backfill``). True when this device holds a key."""
         if self.keys():
             return True
+        self._state = None
         state = await self.state()
-        if state["epoch"] != 0 or not state.get("may_approve"):
+        if not (state["epoch"] == 0 or state.get("restart")) or not state.get("may_approve"):
             return False
+        epoch = state["epoch"] + 1
         try:
-            await self.client.http.request("POST", "/history/epochs", {"epoch": 1})
+            await self.client.http.request("POST", "/history/epochs", {"epoch": epoch})
         except ApiError as err:
             if err.code in ("EPOCH_EXISTS", "HISTORY_FORBIDDEN"):
                 self._state = None
                 return False
             raise
-        self._add_keys(self.owner, {1: sealing.new_key()})
+        key = sealing.new_key()
+        self._add_keys(self.owner, {epoch: key})
         self._state = None
+        self._backfill()
+        listed = await self.client.http.request("GET", "/history/devices")
+        for device in listed["devices"]:
+            if device["device_id"] != self.client.device_id and not device["current"]:
+                with contextlib.suppress(ClientError):  # (it can be approved later)
+                    await self._give(device["device_id"], {epoch: key})
         return True
 
     async def flush(self) -> int:
@@ -206,9 +238,12 @@ class Archive:
         row = self.store.get_message(message_id)
         if row is None:
             return None  # forgotten (erased) meanwhile
+        to = row["content"].get("to", row["peer"])
+        if not self._belongs(row["sender"], to):
+            return None  # an agent's own chat with a colleague: not the team's history
         record = {k: row[k] for k in ("message_id", "sender", "sender_device", "peer", "ts",
                                       "outgoing", "content")}
-        record["to"] = row["content"].get("to", row["peer"])
+        record["to"] = to
         sealed = sealing.seal(key, epoch, self.owner, message_id, row["peer"], row["ts"],
                               encode_canonical(record))
         return {"item_id": message_id, "conversation": row["peer"], "ts": row["ts"],
@@ -264,48 +299,10 @@ class Archive:
             "device_id": device_id, "epochs": sorted(keys), "ciphertext": b64encode(wire)})
         return list(answer["epochs"])
 
-    async def download(self, peer: str | None = None, *, max_pages: int = 1000) -> int:
-        """Fetch the sealed history page by page, newest first, open it and add it to
-        the local history (``client.history(peer)``); returns how many messages were
-        new. ``ApiError`` ``NOT_APPROVED`` before a device approved this one."""
-        keys, owner, before, added = self.keys(), self.owner, None, 0
-        for _ in range(max_pages):
-            params: dict[str, Any] = {"limit": PAGE}
-            if peer is not None:
-                params["conversation"] = peer
-            if before is not None:
-                params["before"] = before
-            page = await self.client.http.request("GET", "/history/items", params=params)
-            with self.store.batch():
-                for item in page["items"]:
-                    added += self._open_item(owner, keys, item)
-            before = page.get("next")
-            if before is None:
-                break
-        return added
-
-    def _open_item(self, owner: str, keys: dict[int, bytes], item: dict[str, Any]) -> int:
-        try:
-            sealed = b64decode(item["sealed"])
-            key = keys.get(sealing.epoch_of(sealed))
-            if key is None:
-                raise ContentError(f"no key for epoch {sealing.epoch_of(sealed)}")
-            record = loads_strict(sealing.open_sealed(key, owner, item["item_id"],
-                                                      item["conversation"], item["ts"],
-                                                      sealed))
-            content = record["content"]
-            _, claimed_from, claimed_to = contents.decode(  # refuses invalid content
-                sealing.pad(encode_canonical(content)))
-            if record["message_id"] != item["item_id"] or record["peer"] != \
-                    item["conversation"] or record["ts"] != item["ts"] or \
-                    (claimed_from, claimed_to) != (record["sender"], record["to"]):
-                raise ContentError("the copy names another message")
-        except (CryptoError, ClientError, KeyError, TypeError, ValueError) as exc:
-            log.warning("dropped history copy %s: %s", item.get("item_id"), exc)
-            return 0
-        return int(self.store.add_message(record["message_id"], record["peer"],
-                                          record["sender"], record["sender_device"],
-                                          bool(record["outgoing"]), record["ts"], content))
+    async def download(self, *, max_pages: int = 1000) -> int:
+        """Fetch the sealed history, newest first, resuming an unfinished download
+        (``history_pages``); returns how many messages were new."""
+        return await self.reader.download(max_pages=max_pages)
 
     # ----- fan-out repair ----------------------------------------------------------------
 

@@ -61,7 +61,9 @@ class ArchiveEvent:
       added; show "a new device was added", and approve it with
       ``client.archive.approve(device_id)`` if it is the person's own;
     - ``history_approved``: another device (``device_id``) gave this one the history
-      keys of ``address`` (the owner); ``client.archive.download()`` fetches it;
+      keys of ``address`` (the owner); the SDK downloads the history by itself
+      (newest first, resuming where it stopped), and ``Client.history_page`` pages
+      back through it on demand;
     - ``erased``: the business erased the customer ``address``; its local history and
       sealed copies are gone from this device.
     """
@@ -74,6 +76,37 @@ class ArchiveEvent:
 
 
 Event = Message | Receipt | DeliveryFailed | ArchiveEvent
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    """One page of a conversation (``Client.history_page``): ``messages`` oldest first;
+    ``next`` the cursor for the page before it (``before=``), None at the start."""
+
+    messages: list[Message]
+    next: str | None
+
+
+def message_from_row(row: dict[str, Any]) -> Message:
+    """A ``Message`` of a stored history row (``Store.history``)."""
+    wire = row["content"]
+    return Message(row["message_id"], row["sender"], row["sender_device"],
+                   wire.get("to", row["peer"]), row["peer"], row["ts"],
+                   contents.from_wire(wire), row["outgoing"], row.get("delivered", False),
+                   row.get("read", False))
+
+
+def cursor_of(message: Message) -> str:
+    """The keyset cursor of a message: ``"<ts>.<message id>"`` (as the node's pages)."""
+    return f"{message.ts}.{message.message_id}"
+
+
+def parse_cursor(cursor: str) -> tuple[int, str]:
+    """(ts, message id) of a cursor; ValueError when it is not one."""
+    ts, dot, message_id = cursor.partition(".")
+    if not dot or not ts.isdigit() or not message_id:
+        raise ValueError(f"not a history cursor: {cursor!r}")
+    return int(ts), message_id
 
 
 def event_to_json(event: Event) -> dict[str, Any]:

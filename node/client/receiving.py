@@ -127,8 +127,12 @@ class Receiver:
         """Decrypt and store a batch, its inbox events and the new position in one local
         transaction. Network lookups happen first: nothing inside the transaction
         awaits, so no other task's writes can join it."""
-        if not events or not isinstance(next_pos, int):
-            return
+        if events and isinstance(next_pos, int):
+            await self._store(events, next_pos)
+        if self.after_batch is not None:  # (also after an empty long-poll: resumed work)
+            await self.after_batch()
+
+    async def _store(self, events: list[dict[str, Any]], next_pos: int) -> None:
         await self._learn_senders(events)
         with self.store.batch():
             used_prekey = False
@@ -143,8 +147,6 @@ class Receiver:
         if used_prekey:
             with contextlib.suppress(ClientError):
                 await self.devices.top_up_prekeys()
-        if self.after_batch is not None:
-            await self.after_batch()
 
     def take(self, limit: int) -> list[Event]:
         """Take up to ``limit`` events out of the inbox, oldest first."""

@@ -319,17 +319,33 @@ class Store:
         return [{"peer": r[0], "last_ts": r[1], "messages": r[2], "unread": r[3]}
                 for r in rows]
 
-    def history(self, peer: str, limit: int = 50) -> list[dict[str, Any]]:
-        """The last ``limit`` messages with ``peer``, oldest first; ``content`` is the
-        content object as sent (with ``from`` and ``to``)."""
+    def history(self, peer: str, limit: int = 50,
+                before: tuple[int, str] | None = None) -> list[dict[str, Any]]:
+        """The last ``limit`` messages with ``peer`` (strictly before the (ts, message
+        id) cursor ``before``), oldest first; ``content`` is the content object as sent
+        (with ``from`` and ``to``). Ordered by (ts, message id), as the node's copies."""
+        where, args = "peer = ?", list[Any]([peer])
+        if before is not None:
+            where += " AND (ts < ? OR (ts = ? AND message_id < ?))"
+            args += [before[0], before[0], before[1]]
         rows = self._conn.execute(
             "SELECT message_id, sender, sender_device, outgoing, ts, content, delivered, read "
-            "FROM messages WHERE peer = ? ORDER BY ts DESC LIMIT ?", [peer, limit])
+            f"FROM messages WHERE {where} ORDER BY ts DESC, message_id DESC LIMIT ?",
+            [*args, limit])
         out = [{"message_id": r[0], "peer": peer, "sender": r[1], "sender_device": r[2],
                 "outgoing": bool(r[3]), "ts": r[4],
                 "content": json.loads(self._open(r[5], "m:" + r[0])),
                 "delivered": bool(r[6]), "read": bool(r[7])} for r in rows]
         return out[::-1]
+
+    def message_ids(self, limit: int) -> list[str]:
+        """The ids of the newest ``limit`` stored messages, newest first."""
+        return [r[0] for r in self._conn.execute(
+            "SELECT message_id FROM messages ORDER BY ts DESC, message_id DESC LIMIT ?",
+            [limit])]
+
+    def delete_secret(self, name: str) -> None:
+        self._conn.execute("DELETE FROM secrets WHERE name = ?", [name])
 
 
 def _now() -> int:

@@ -78,6 +78,13 @@ def _rotation_due(db: Any, owner: str, epoch: int, business: str) -> bool:
     return not set(store.holders(db, owner, epoch)) <= current
 
 
+def _orphaned(db: Any, owner: str, epoch: int, business: str) -> bool:
+    """No device that may hold the owner's key holds the current epoch's any more (all
+    its holders were removed): a device allowed to approve may start the next epoch."""
+    current = {pk for pk, _ in members(db, owner, business).values()}
+    return epoch > 0 and not set(store.holders(db, owner, epoch)) & current
+
+
 def _may_approve(db: Any, h: History, who: Requester, owner: str) -> bool:
     if owner != h.business or h.approval == "team":
         return True
@@ -90,6 +97,7 @@ def state_read(db: Any, h: History, who: Requester) -> dict[str, Any]:
     held = store.held_epochs(db, owner, who.device_pk)
     return {"owner": owner, "epoch": epoch, "held": held,
             "rotate": epoch > 0 and _rotation_due(db, owner, epoch, h.business),
+            "restart": _orphaned(db, owner, epoch, h.business),
             "may_approve": _may_approve(db, h, who, owner),
             "approval": h.approval if owner == h.business else "account"}
 
@@ -113,10 +121,11 @@ def _start_epoch_txn(db: Any, h: History, who: Requester, epoch: int,
     if epoch != current + 1:
         raise Conflict(f"the current epoch is {current}; the next one is {current + 1}",
                        code="EPOCH_EXISTS", details={"epoch": current})
-    if current == 0 and not _may_approve(db, h, who, owner):
+    restart = current == 0 or _orphaned(db, owner, current, h.business)
+    if restart and not _may_approve(db, h, who, owner):
         raise Forbidden("only an admin's device may start the team's history",
                         code="HISTORY_FORBIDDEN")
-    if current > 0 and current not in store.held_epochs(db, owner, who.device_pk):
+    if not restart and current not in store.held_epochs(db, owner, who.device_pk):
         raise Forbidden("only a device holding the current key may start the next one",
                         code="HISTORY_FORBIDDEN")
     store.create_epoch_txn(db, owner, epoch, who.device_pk, now)

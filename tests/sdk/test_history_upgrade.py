@@ -1,0 +1,120 @@
+"""Devices that existed before there was a history join it (issue 13).
+
+A node upgraded from a version without history has empty history tables, and its
+devices' stores hold no history key; a team whose devices logged in before any admin's
+device has no history yet either. Here the node's history rows of Carl are deleted
+through the history store and his devices' stores lose their history entries (the
+state such an upgrade leaves), and a team starts with an agent's device only. Then:
+
+- the first device that may start the history does so, the owner's other devices
+  join without an approval, and what they kept from before is sealed, so a device
+  approved later reads messages from before the history existed;
+- an agent's own chat with a colleague is not sealed into the team's history;
+- when every holder of an account's key is gone (its only approved device revoked),
+  a remaining device starts the next epoch instead of waiting for ever.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from node.appkeys import DB
+from node.client import Client
+from node.client.models import ArchiveEvent
+from node.services import accounts
+from node.storage import history as history_store
+from tests.nodes import RunningNode
+from tests.sdk.conftest import PASSPHRASE, PASSWORD, MakeClient, receive
+
+FORGOTTEN = ("history_keys", "history_pending", "history_download")
+
+
+async def _as_before_history(node: RunningNode, *clients: Client) -> list[Client]:
+    """The node and the devices as an upgrade to history leaves them; reopened."""
+    await node.app[DB].write(history_store.erase_owner_txn, clients[0].address)
+    reopened = []
+    for client in clients:
+        for name in FORGOTTEN:
+            client.store.delete_secret(name)
+        path = client.store._conn.execute("PRAGMA database_list").fetchone()[2]
+        await client.close()
+        reopened.append(await Client.open(path, PASSPHRASE))
+    return reopened
+
+
+def texts(client: Client, peer: str) -> list[str | None]:
+    return [m.text for m in client.history(peer, limit=50)]
+
+
+async def test_an_accounts_old_devices_start_and_join_and_keep_their_past(
+        node: RunningNode, make_client: MakeClient) -> None:
+    carl, dora = await make_client("carl"), await make_client("dora")
+    carl2 = await make_client("carl", login=True)
+    await dora.send_text(carl.address, "before the upgrade")
+    await carl.send_text(dora.address, "an answer from before")
+    await receive(carl2, 2)
+    carl, carl2 = await _as_before_history(node, carl, carl2)
+    try:
+        assert not carl.archive.keys() and not carl2.archive.keys()
+        await carl.sync_once()  # the first run after the upgrade starts the history
+        assert list(carl.archive.keys()) == [1]
+        await receive(carl2, 1, kinds=(ArchiveEvent,))  # joined: no approval asked
+        assert list(carl2.archive.keys()) == [1]
+        listed = await carl.http.request("GET", "/history/devices")
+        assert {d["device_id"]: d["epochs"] for d in listed["devices"]} == \
+            {carl.device_id: [1], carl2.device_id: [1]}
+
+        carl3 = await make_client("carl", login=True)  # a new device: approved
+        await carl.archive.approve(carl3.device_id)
+        await receive(carl3, 1, kinds=(ArchiveEvent,))
+        assert texts(carl3, dora.address) == ["before the upgrade", "an answer from before"]
+    finally:
+        await carl.close()
+        await carl2.close()
+
+
+async def test_a_team_whose_agents_came_first_starts_with_the_admin(
+        node: RunningNode, make_client: MakeClient) -> None:
+    db = node.app[DB]
+    server = node.config.node.server_name
+    for name, role in (("anna", "admin"), ("ben", "agent"), ("chris", "agent"),
+                       ("dave", "agent")):
+        await accounts.create_account(db, f"{name}@{server}", role, PASSWORD)
+    ben, chris = await make_client("ben", login=True), await make_client("chris", login=True)
+    shop = ben.speaks_as
+    assert not ben.archive.keys(), "an agent's device cannot start the team's history"
+    carl = await make_client("carl")
+    await carl.send_text(shop, "a question before any history")
+    await ben.send_text(chris.address, "a private word to Chris")
+    assert [m.text for m in await receive(ben, 1)] == ["a question before any history"]
+    assert len(await receive(chris, 2)) == 2
+
+    anna = await make_client("anna", login=True)  # the first admin's device starts it
+    assert list(anna.archive.keys()) == [1]
+    for agent in (ben, chris):  # the agents' devices join and seal their past
+        await receive(agent, 1, kinds=(ArchiveEvent,))
+        assert list(agent.archive.keys()) == [1]
+        assert not agent.store.get_json("history_pending")
+
+    dave = await make_client("dave", login=True)  # a new device: approved
+    await anna.archive.approve(dave.device_id)
+    await receive(dave, 1, kinds=(ArchiveEvent,))
+    assert texts(dave, carl.address) == ["a question before any history"]
+    assert texts(dave, chris.address) == [], "colleagues' chats are not the team's"
+    page = await dave.http.request("GET", "/history/items")
+    assert {i["conversation"] for i in page["items"]} == {carl.address}
+
+
+async def test_a_device_left_without_holders_starts_the_next_epoch(
+        node: RunningNode, make_client: MakeClient, tmp_path: Path) -> None:
+    eve = await make_client("eve")
+    eve2 = await make_client("eve", login=True)  # never approved
+    await accounts.revoke_device(node.app[DB], eve.address, eve.device_id)
+    state = await eve2.http.request("GET", "/history")
+    assert (state["epoch"], state["held"], state["restart"]) == (1, [], True)
+    await eve2.sync_once()
+    assert list(eve2.archive.keys()) == [2]
+    eve3 = await make_client("eve", login=True)
+    assert await eve2.archive.approve(eve3.device_id) == [2]
+    state = await eve2.http.request("GET", "/history")
+    assert (state["epoch"], state["restart"]) == (2, False)
