@@ -9,7 +9,8 @@ Each table has one owner, the only module with SQL for it; others call its funct
   ``retired_addresses``, ``revoked_tokens``, ``guests``, ``guest_challenges``;
 - ``messages``: ``events``, ``send_txns``, ``messages``, ``media``;
 - ``history``: ``history_epochs``, ``history_holders``, ``history_items``;
-- ``business``: every ``biz_*`` table (schema in ``business_migrations``);
+- ``business`` (a package, one module per table group): every ``biz_*`` table (schema
+  in ``business_migrations``);
 - ``federation.storage``: every ``fed_*`` table.
 
 ``migrations`` holds the core schema (the tables of ``nodestore``, ``accounts`` and

@@ -1,7 +1,7 @@
 """Schema of the business layer: its own sqlite-utils migration set ("kontor-business").
 
 Append-only, like the core's set: never edit a migration that has shipped. Every table
-is prefixed ``biz_``; only ``node/storage/business.py`` reads or writes them.
+is prefixed ``biz_``; only the package ``node/storage/business/`` reads or writes them.
 """
 
 from __future__ import annotations

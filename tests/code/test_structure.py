@@ -22,8 +22,6 @@ MAX_FUNCTION_LINES = 40
 # Migrations are long data (append-only, never edited once shipped).
 MIGRATION = re.compile(r"^m\d{4}_")
 MODULE_EXEMPT = {
-    # Left over the limit by the work on table ownership (issue 12), to be split there.
-    "node/storage/business.py": "the business layer's SQL, being divided by owner",
     # Left over the limit by the federation seams work (issue 12), to be split there.
     "federation/signatures.py": "RFC 9421/9530 signing and verifying",
     "federation/discovery.py": "server discovery (SRV, well-known, fallback)",

@@ -1,0 +1,39 @@
+"""Blocked addresses and servers (``biz_blocks``).
+
+Functions ending in ``_txn`` run inside ``Database.write``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from node.storage.business._sql import Db
+
+
+def add_block_txn(db: Db, target: str, kind: str, reason: str, created_by: str,
+                  now_ms: int) -> bool:
+    return db.execute("INSERT OR IGNORE INTO biz_blocks VALUES (?, ?, ?, ?, ?)",
+                      [target, kind, reason, created_by, now_ms]).rowcount == 1
+
+
+def remove_block_txn(db: Db, target: str) -> bool:
+    return db.execute("DELETE FROM biz_blocks WHERE target = ?", [target]).rowcount == 1
+
+
+def list_blocks(db: Db) -> list[dict[str, Any]]:
+    return list(db.query("SELECT target, kind, reason, created_by, created_ms FROM biz_blocks "
+                         "ORDER BY created_ms, target"))
+
+
+def is_blocked_txn(db: Db, sender: str) -> bool:
+    """Whether ``sender`` (an address) or its server is blocked; usable in any transaction."""
+    server = sender.partition("@")[2].lower()
+    return db.execute("SELECT 1 FROM biz_blocks WHERE (kind = 'address' AND target = ?) OR "
+                      "(kind = 'server' AND target = ?) LIMIT 1",
+                      [sender, server]).fetchone() is not None
+
+
+def is_server_blocked(db: Db, server: str) -> bool:
+    """Whether the whole server ``server`` is blocked."""
+    return db.execute("SELECT 1 FROM biz_blocks WHERE kind = 'server' AND target = ? LIMIT 1",
+                      [server.lower()]).fetchone() is not None
