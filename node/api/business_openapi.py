@@ -57,7 +57,7 @@ PROFILE_DOC = _obj(["type", "server_name", "address", "version", "updated_ms",
                     "valid_until_ms", "signatures"],
                    type=STR, server_name=STR, address=ADDRESS, **PROFILE_FIELDS,
                    version=INT, updated_ms=INT, valid_until_ms=INT, open_now=BOOL,
-                   signatures=SIGNATURES)
+                   next_change_ms=NINT, typical_response_ms=NINT, signatures=SIGNATURES)
 GREETING = _obj(enabled=BOOL, text=STR, after_days_silence=INT)
 AWAY = _obj(enabled=BOOL, text=STR, manual=BOOL, outside_hours=BOOL, manual_since_ms=NINT)
 AUTOMATION = _obj(greeting=GREETING, away=AWAY)

@@ -113,7 +113,8 @@ def chat_page(bundle: Bundle, business: str, title: str = "Chat") -> str:
     """The customer chat page of ``business`` (its address, in a meta element the page
     reads: no inline script), built like the app shell."""
     meta = f"<meta name=\"kontor-business\" content=\"{html.escape(business)}\">\n"
-    return _page(bundle, "chat", "chatstyle", title, meta + _icon_link(bundle))
+    return _page(bundle, "chat", "chatstyle", title,
+                 meta + _pwa_links(bundle, "chaticon", "chatmanifest", "#2a9d55"))
 
 
 def _page(bundle: Bundle, script: str, style: str, title: str, links: str) -> str:
@@ -129,22 +130,16 @@ def _page(bundle: Bundle, script: str, style: str, title: str, links: str) -> st
             "</main>\n</body>\n</html>\n")
 
 
-def _icon_link(bundle: Bundle) -> str:
-    if "icon" not in bundle.entries:
-        return "<link rel=\"icon\" href=\"data:,\">\n"
-    icon = html.escape(f"/_kontor/web/{bundle.entry('icon').name}")
-    return f"<link rel=\"icon\" href=\"{icon}\" type=\"image/svg+xml\">\n"
-
-
-def _pwa_links(bundle: Bundle) -> str:
+def _pwa_links(bundle: Bundle, icon_entry: str = "icon", manifest_entry: str = "webmanifest",
+               theme: str = "#2e6fd8") -> str:
     """The icon and web app manifest links (installable as a PWA), when the bundle has them."""
-    if "webmanifest" not in bundle.entries or "icon" not in bundle.entries:
+    if manifest_entry not in bundle.entries or icon_entry not in bundle.entries:
         return "<link rel=\"icon\" href=\"data:,\">\n"
-    icon = html.escape(f"/_kontor/web/{bundle.entry('icon').name}")
-    manifest = html.escape(f"/_kontor/web/{bundle.entry('webmanifest').name}")
+    icon = html.escape(f"/_kontor/web/{bundle.entry(icon_entry).name}")
+    manifest = html.escape(f"/_kontor/web/{bundle.entry(manifest_entry).name}")
     return (f"<link rel=\"icon\" href=\"{icon}\" type=\"image/svg+xml\">\n"
             f"<link rel=\"manifest\" href=\"{manifest}\">\n"
-            "<meta name=\"theme-color\" content=\"#2e6fd8\">\n")
+            f"<meta name=\"theme-color\" content=\"{html.escape(theme)}\">\n")
 
 
 def chat_off_page() -> str:

@@ -104,3 +104,36 @@ async def test_bad_profile_input_changes_nothing(node: RunningNode,
         media_id = (await r.json())["media_id"]
     status, doc = await call(http, node.url, "PUT", B + "/profile", token, {"logo": media_id})
     assert status == 200 and doc["logo"] == media_id
+
+
+async def test_the_node_adds_when_it_opens_and_the_measured_first_response(
+        node: RunningNode, http: aiohttp.ClientSession) -> None:
+    """next_change_ms from the hours; typical_response_ms is the median of the team's
+    measured first responses of the last 30 days, null until there are three."""
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from node.appkeys import DB
+    from node.storage import business as store
+
+    boss = await team_member(node, http, "boss", "admin")
+    status, doc = await call(http, node.url, "PUT", B + "/profile", boss["access_token"],
+                             {"hours": {"mon": [{"open": "09:00", "close": "17:00"}]}})
+    assert status == 200 and doc["typical_response_ms"] is None
+    change = datetime.fromtimestamp(doc["next_change_ms"] / 1000, ZoneInfo("Europe/Berlin"))
+    assert (change.weekday(), change.hour, change.minute) in ((0, 9, 0), (0, 17, 0))
+    assert doc["next_change_ms"] > doc["updated_ms"]
+    assert (change.hour == 17) == doc["open_now"]
+    day = lambda back: (datetime.now(UTC).date() - timedelta(days=back)).isoformat()  # noqa: E731
+    db = node.app[DB]
+    for back, ms in ((0, 60_000), (3, 600_000), (40, 1)):  # the last is older than 30 days
+        await db.write(store.add_response_time_txn, day(back), f"c{back}@x.example", ms)
+    async with http.get(node.url + "/_kontor/public/v1/profile") as r:
+        assert (await r.json())["typical_response_ms"] is None, "two samples are too few"
+    await db.write(store.add_response_time_txn, day(1), "c1@x.example", 7_200_000)
+    async with http.get(node.url + "/_kontor/public/v1/profile") as r:
+        public = await r.json()
+    assert public["typical_response_ms"] == 600_000
+    status, cleared = await call(http, node.url, "PUT", B + "/profile", boss["access_token"],
+                                 {"hours": None})
+    assert status == 200 and cleared["next_change_ms"] is None and cleared["open_now"]

@@ -1,25 +1,33 @@
 // The chat page's state: the one conversation of this browser's guest with the business,
 // from the device's sealed store (so it stays on reload) and kept live by the device's
 // stream; delivered and read marks from receipts; read receipts sent for what is shown.
-// What is written while the network is down waits (in this page) and is sent, in order,
-// when the browser is back online.
+// Texts go through the Outbox (outbox.js): what is written while the network is down
+// waits in the device's store and is sent, once and in order, when the network is back.
 import { Message, Receipt } from "../src/receive.js";
+import { Outbox } from "./outbox.js";
 
 const SHOWN_TYPES = new Set(["text", "media", "product", "order", "order_status"]);
 const HISTORY = 500;
+const RETRY_MS = 10_000;
 
 export class Chat {
   /** `onChange()` is called after every change worth drawing. */
   constructor(client, business, onChange) {
-    Object.assign(this, { client, business, onChange, messages: [], pending: [], stopped: false });
-    this.flushing = null;
+    Object.assign(this, { client, business, onChange, messages: [], stopped: false, flushing: null, retry: null });
+    this.outbox = new Outbox(client.store);
   }
 
-  /** Load the stored history; then follow the stream until `stop()`. */
+  get pending() {
+    return this.outbox.items;
+  }
+
+  /** Load the stored history and what waits to be sent; then follow the stream. */
   async start(onError) {
     this.messages = (await this.client.history(this.business, HISTORY)).filter(shown);
+    await this.outbox.load(this.messages);
     this.onChange();
     this.follow(onError);
+    if (navigator.onLine) await this.flush(onError);
   }
 
   async follow(onError) {
@@ -48,10 +56,20 @@ export class Chat {
   }
 
   /** Queue a text for the business and send what waits; `onError` for a refused one. */
-  sendText(text, onError) {
-    this.pending.push({ text, ts: Date.now(), key: `p${Date.now()}-${this.pending.length}` });
+  async sendText(text, onError) {
+    await this.outbox.add(text);
     this.onChange();
     return this.flush(onError);
+  }
+
+  /** Send a file (not queued: it needs the network now). */
+  async sendFile(file) {
+    this.take(await this.client.sendMediaFile(this.business, file, { name: file.name, mime: file.type || undefined }));
+  }
+
+  /** Send what `send()` (a promise of the sent Message) gives, as one of ours. */
+  async sendOther(send) {
+    this.take(await send());
   }
 
   /** Send the waiting texts in order; stop at the first that meets no network. */
@@ -61,16 +79,28 @@ export class Chat {
   }
 
   async sendWaiting(onError) {
-    while (this.pending.length && !this.stopped) {
+    for (let item = this.outbox.first(); item && !this.stopped; item = this.outbox.first()) {
+      await this.outbox.mark(item, true);
       try {
-        this.take(await this.client.sendText(this.business, this.pending[0].text));
+        this.take(await this.client.sendText(this.business, item.text));
       } catch (err) {
-        if (err instanceof TypeError || !navigator.onLine) return; // offline: retried when back
+        if (err instanceof TypeError || !navigator.onLine) { // offline: retried when back
+          await this.outbox.mark(item, false);
+          this.retryLater(onError);
+          this.onChange();
+          return;
+        }
         onError(err);
       }
-      this.pending.shift();
+      await this.outbox.remove(item);
       this.onChange();
     }
+  }
+
+  /** Try again in RETRY_MS (a network that failed without the browser going offline). */
+  retryLater(onError) {
+    if (this.retry || this.stopped) return;
+    this.retry = setTimeout(() => { this.retry = null; this.flush(onError); }, RETRY_MS);
   }
 
   /** Tell the business (end to end) that its messages shown on screen were read. */

@@ -1,12 +1,16 @@
 """The business profile: what customers see, edited by admins, served signed.
 
 The stored document holds only what the admins set; ``public_document`` adds the
-business address, the version (incremented on every edit), times, and the node's
-signature, so a peer or a customer's app can check that it came from this node.
+business address, the version (incremented on every edit), times, what the node knows
+at serving time (open now, when that changes next, the team's measured typical first
+response) and the node's signature, so a peer or a customer's app can check that it came
+from this node.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from statistics import median
 from typing import Any
 
 from node.config import Config
@@ -21,6 +25,8 @@ from node.storage import messages as message_store
 
 DOCUMENT = "profile"
 VALID_FOR_MS = 24 * 3600 * 1000
+RESPONSE_DAYS = 30  # typical_response_ms: the median first response of these last days
+RESPONSE_SAMPLES = 3  # ... when at least this many were measured (else null)
 TEXT_FIELDS = {"description": 1000, "category": 100, "postal_address": 300}
 FIELDS = frozenset({"name", "description", "category", "postal_address", "website", "email",
                     "phone", "logo", "timezone", "hours", "exceptions"})
@@ -99,12 +105,28 @@ async def update(biz: Business, who: Requester, changes: dict[str, Any]) -> dict
     return await public_document(biz)
 
 
+def typical_response_ms(db: Any, now: int) -> int | None:
+    """The median first response by a person on the team (business.stats' samples) of
+    the last RESPONSE_DAYS days; None with fewer than RESPONSE_SAMPLES of them."""
+    today = datetime.fromtimestamp(now / 1000, UTC).date()
+    first = (today - timedelta(days=RESPONSE_DAYS)).isoformat()
+    _, times = store.stats_between(db, first, (today + timedelta(days=1)).isoformat())
+    samples = [ms for day in times.values() for ms in day]
+    return int(median(samples)) if len(samples) >= RESPONSE_SAMPLES else None
+
+
+def _served(db: Any, config: Config, now: int) -> tuple[dict[str, Any], int | None]:
+    return stored(db, config), typical_response_ms(db, now)
+
+
 async def public_document(biz: Business) -> dict[str, Any]:
     """The signed profile document."""
-    found = await biz.db.read(stored, biz.config)
     now = now_ms()
+    found, response_ms = await biz.db.read(_served, biz.config, now)
     doc = {"type": "kontor.business.profile", "server_name": biz.server_name,
            "address": biz.address, **found["doc"], "version": found["version"],
            "updated_ms": found["updated_ms"], "valid_until_ms": now + VALID_FOR_MS,
-           "open_now": hours_mod.is_open(found["doc"], now)}
+           "open_now": hours_mod.is_open(found["doc"], now),
+           "next_change_ms": hours_mod.next_change_ms(found["doc"], now),
+           "typical_response_ms": response_ms}
     return sign_document(doc, biz.server_name, biz.node_key)

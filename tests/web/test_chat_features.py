@@ -1,0 +1,203 @@
+"""The chat page's other parts in Debian's Chromium against a real node: attachments both
+ways (pictures previewed, files downloaded), the greeting and away messages marked as
+automatic, what waits for the network kept in the device's store across a reload and
+sent once, a password set by the guest and the chat continued from another browser, the
+language chosen from a select, the page at 360 px, and the PWA manifest."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from playwright.async_api import expect
+
+from node.client import Client, File
+from tests.nodes import RunningNode
+from tests.sdk.conftest import PASSPHRASE, fast_store_kdf  # noqa: F401
+from tests.web.inbox import PASSWORD, WAIT_MS, Agent, team_account
+from tests.web.test_chat_page import chat_shop, texts_from  # noqa: F401
+from tests.web.test_chat_shop import next_of
+from tests.web.test_inbox_shop import png
+
+AWAY = "We are away right now and answer tomorrow."
+
+
+async def admin(shop: RunningNode, tmp_path: Path) -> Client:
+    await team_account(shop, "olga", "admin")
+    return await Client.login(shop.url, "olga", PASSWORD, passphrase=PASSPHRASE,
+                              store=tmp_path / "olga.kontor")
+
+
+async def open_chat(context: Any, url: str) -> Agent:
+    customer = Agent(await context.new_page(), url)
+    await customer.page.goto(url + "/chat")
+    await expect(customer.page.get_by_role("textbox", name="Message")).to_be_visible(
+        timeout=WAIT_MS)
+    return customer
+
+
+async def test_attachments_both_ways_and_automatic_messages(
+        chat_shop: RunningNode, browser: Any, tmp_path: Path) -> None:  # noqa: F811
+    olga = await admin(chat_shop, tmp_path)
+    context = await browser.new_context(locale="en-GB", accept_downloads=True)
+    try:
+        await olga.admin.set_automation(greeting={"enabled": True, "text": "Hello there!"},
+                                        away={"enabled": True, "text": AWAY, "manual": True})
+        customer = await open_chat(context, chat_shop.url)
+        page = customer.page
+        thread = page.get_by_role("list", name="Messages")
+        await page.get_by_label("Attach a file").set_input_files(
+            {"name": "receipt.png", "mimeType": "image/png", "buffer": png(5, 4)})
+        [sent] = await next_of(olga, File)
+        assert isinstance(sent.content, File) and sent.content.name == "receipt.png"
+        assert await olga.media.download(sent) == png(5, 4)
+        mine = thread.get_by_role("img", name="receipt.png")
+        await expect(mine).to_be_visible(timeout=WAIT_MS)
+        assert await mine.evaluate("(img) => img.naturalWidth") == 5
+
+        for text in ("Hello there!", AWAY):  # the customer's first message started both
+            item = thread.get_by_role("listitem").filter(has_text=text)
+            await expect(item).to_contain_text("Automatic message", timeout=WAIT_MS)
+
+        await olga.media.send(sent.sender, png(9, 3), name="map.png", mime="image/png")
+        terms = b"%PDF-1.4\n% the shop's terms\n"
+        await olga.media.send(sent.sender, terms, name="terms.pdf", mime="application/pdf")
+        theirs = thread.get_by_role("img", name="map.png")
+        await expect(theirs).to_be_visible(timeout=WAIT_MS)
+        assert await theirs.evaluate("(img) => img.naturalWidth") == 9
+        button = thread.get_by_role("button", name="Download terms.pdf")
+        await expect(button).to_be_visible(timeout=WAIT_MS)
+        async with page.expect_download() as info:
+            await button.click()
+        download = await info.value
+        assert download.suggested_filename == "terms.pdf"
+        assert Path(await download.path()).read_bytes() == terms
+        assert customer.console_errors == [] and customer.foreign_requests == []
+    finally:
+        await context.close()
+        await olga.close()
+
+
+async def test_what_waits_for_the_network_survives_a_reload_and_is_sent_once(
+        chat_shop: RunningNode, browser: Any, tmp_path: Path) -> None:  # noqa: F811
+    olga = await admin(chat_shop, tmp_path)
+    context = await browser.new_context(locale="en-GB")
+    try:
+        customer = await open_chat(context, chat_shop.url)
+        page = customer.page
+        thread = page.get_by_role("list", name="Messages")
+
+        async def refuse(route: Any) -> None:
+            await route.abort("internetdisconnected")
+
+        await page.route("**/_kontor/client/v1/send/**", refuse)  # the node is unreachable
+        await page.get_by_role("textbox", name="Message").fill("Still there?")
+        await page.get_by_role("button", name="Send").click()
+        waiting = thread.get_by_role("listitem").filter(has_text="Still there?")
+        await expect(waiting).to_contain_text("Waiting for the network", timeout=WAIT_MS)
+        await page.reload()
+        await expect(waiting).to_contain_text("Waiting for the network", timeout=WAIT_MS)
+        await page.unroute("**/_kontor/client/v1/send/**", refuse)
+        await expect(waiting).to_contain_text("Delivered", timeout=WAIT_MS)  # retried
+        await page.reload()
+        await page.get_by_role("textbox", name="Message").fill("Second")
+        await page.get_by_role("button", name="Send").click()
+        got = await texts_from(olga, "guest-", 2)
+        assert [m.text for m in got] == ["Still there?", "Second"]  # sent once
+        await expect(thread.get_by_role("listitem").filter(has_text="Still there?")
+                     ).to_have_count(1)
+        errors = [e for e in customer.console_errors if "ERR_INTERNET_DISCONNECTED" not in e]
+        assert errors == [] and customer.foreign_requests == []
+    finally:
+        await context.close()
+        await olga.close()
+
+
+async def test_a_guest_sets_a_password_and_continues_on_another_browser(
+        chat_shop: RunningNode, browser: Any, tmp_path: Path) -> None:  # noqa: F811
+    olga = await admin(chat_shop, tmp_path)
+    phone = await browser.new_context(locale="en-GB")
+    laptop = await browser.new_context(locale="en-GB")
+    try:
+        first = await open_chat(phone, chat_shop.url)
+        await first.page.get_by_role("textbox", name="Message").fill("Hello from my phone")
+        await first.page.get_by_role("button", name="Send").click()
+        [hello] = await texts_from(olga, "guest-", 1)
+        await first.page.get_by_role("button", name="Keep chat").click()
+        await first.page.get_by_label("New password").fill("a long password")
+        await first.page.get_by_role("button", name="Set password").click()
+        done = first.page.get_by_role("status").filter(has_text="Password set")
+        await expect(done).to_be_visible(timeout=WAIT_MS)
+        address = await first.page.locator("code.address").inner_text()
+        assert address == hello.sender
+        await first.page.get_by_role("button", name="Chat", exact=True).click()
+
+        second = await open_chat(laptop, chat_shop.url)
+        page = second.page
+        await page.get_by_role("button", name="Keep chat").click()
+        await page.get_by_label("Chat address").fill(address)
+        await page.get_by_label("Password", exact=True).fill("a long password")
+        await page.get_by_role("button", name="Sign in").click()
+        await expect(page.get_by_role("textbox", name="Message")).to_be_visible(timeout=WAIT_MS)
+        await page.get_by_role("button", name="Keep chat").click()
+        await expect(page.locator("code.address")).to_have_text(address, timeout=WAIT_MS)
+        await page.get_by_role("button", name="Chat", exact=True).click()
+        await page.get_by_role("textbox", name="Message").fill("Hello from my laptop")
+        await page.get_by_role("button", name="Send").click()
+        [again] = await texts_from(olga, "guest-", 1)
+        assert (again.sender, again.text) == (address, "Hello from my laptop")
+        await olga.send_text(address, "Both of your browsers get this.")
+        for device in (first, second):
+            await expect(device.page.get_by_role("list", name="Messages")).to_contain_text(
+                "Both of your browsers get this.", timeout=WAIT_MS)
+        # the phone learns of the laptop's device by a 409 DEVICE_MISMATCH on its next send
+        # (its read receipt), which Chromium logs; it is expected and handled (docs/web.md)
+        errors = [e for e in first.console_errors + second.console_errors if "409" not in e]
+        assert errors == [] and first.foreign_requests == second.foreign_requests == []
+    finally:
+        await phone.close()
+        await laptop.close()
+        await olga.close()
+
+
+async def test_the_language_select_and_the_page_at_360_px(
+        chat_shop: RunningNode, browser: Any) -> None:  # noqa: F811
+    context = await browser.new_context(locale="de-DE", viewport={"width": 360, "height": 740})
+    try:
+        customer = Agent(await context.new_page(), chat_shop.url)
+        page = customer.page
+        await page.goto(chat_shop.url + "/chat")
+        await expect(page.get_by_role("button", name="Senden")).to_be_visible(timeout=WAIT_MS)
+        await expect(page.get_by_text("Nicht bestätigt:")).to_be_visible()
+        for tab in ("Katalog", "Warenkorb (0)", "Behalten", "Chat"):
+            await page.get_by_role("button", name=tab, exact=True).click()
+            assert await page.evaluate("document.documentElement.scrollWidth") <= 360, tab
+        await page.get_by_role("combobox", name="Sprache").select_option("en")
+        await expect(page.get_by_role("button", name="Send")).to_be_visible()
+        await expect(page.get_by_role("textbox", name="Message")).to_be_visible()
+        assert await page.evaluate("document.documentElement.lang") == "en"
+        assert customer.console_errors == [] and customer.foreign_requests == []
+    finally:
+        await context.close()
+
+
+async def test_the_chat_page_installs_as_its_own_pwa_and_sets_no_cookie(
+        chat_shop: RunningNode) -> None:  # noqa: F811
+    import re
+
+    async with aiohttp.ClientSession() as http:
+        async with http.get(chat_shop.url + "/chat") as resp:
+            page = await resp.text()
+            assert "Set-Cookie" not in resp.headers
+        found = re.search(r'<link rel="manifest" href="(/_kontor/web/[^"]+)">', page)
+        assert found, page
+        async with http.get(chat_shop.url + found.group(1)) as resp:
+            assert resp.headers["Content-Type"].startswith("application/manifest+json")
+            manifest = json.loads(await resp.text())
+        assert (manifest["start_url"], manifest["scope"]) == ("/chat", "/chat")
+        [icon] = manifest["icons"]
+        async with http.get(chat_shop.url + icon["src"]) as resp:
+            assert resp.status == 200 and resp.headers["Content-Type"].startswith("image/svg+xml")
+            assert "<title>Chat</title>" in await resp.text()
