@@ -50,6 +50,13 @@ async def shop(tmp_path: Path, web_bundle: Path) -> AsyncIterator[RunningNode]:
 
 
 @pytest.fixture
+async def chat_shop(tmp_path: Path, web_bundle: Path) -> AsyncIterator[RunningNode]:
+    """A business's node with the web chat on (a low proof-of-work difficulty)."""
+    async with shop_node(tmp_path, webchat={"enabled": "true", "pow_difficulty": 10}) as running:
+        yield running
+
+
+@pytest.fixture
 async def contexts(browser: Any) -> AsyncIterator[Contexts]:
     """``await contexts(**options)``: a new browser context, closed at the end."""
     made = Contexts(browser)

@@ -7,39 +7,24 @@ language chosen from a select, the page at 360 px, and the PWA manifest."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 from playwright.async_api import expect
 
-from node.client import Client, File
+from node.client import File
 from tests.nodes import RunningNode
-from tests.sdk.conftest import PASSPHRASE, fast_store_kdf  # noqa: F401
-from tests.web.inbox import PASSWORD, WAIT_MS, Agent, team_account
-from tests.web.test_chat_page import chat_shop, texts_from  # noqa: F401
-from tests.web.test_chat_shop import next_of
+from tests.web.chat import admin, next_of, open_chat, texts_from
+from tests.web.helpers import WAIT_MS, Watched
 from tests.web.test_inbox_shop import png
 
 AWAY = "We are away right now and answer tomorrow."
 
 
-async def admin(shop: RunningNode, tmp_path: Path) -> Client:
-    await team_account(shop, "olga", "admin")
-    return await Client.login(shop.url, "olga", PASSWORD, passphrase=PASSPHRASE,
-                              store=tmp_path / "olga.kontor")
-
-
-async def open_chat(context: Any, url: str) -> Agent:
-    customer = Agent(await context.new_page(), url)
-    await customer.page.goto(url + "/chat")
-    await expect(customer.page.get_by_role("textbox", name="Message")).to_be_visible(
-        timeout=WAIT_MS)
-    return customer
-
-
 async def test_attachments_both_ways_and_automatic_messages(
-        chat_shop: RunningNode, browser: Any, tmp_path: Path) -> None:  # noqa: F811
+        chat_shop: RunningNode, browser: Any, tmp_path: Path) -> None:
     olga = await admin(chat_shop, tmp_path)
     context = await browser.new_context(locale="en-GB", accept_downloads=True)
     try:
@@ -81,7 +66,7 @@ async def test_attachments_both_ways_and_automatic_messages(
 
 
 async def test_what_waits_for_the_network_survives_a_reload_and_is_sent_once(
-        chat_shop: RunningNode, browser: Any, tmp_path: Path) -> None:  # noqa: F811
+        chat_shop: RunningNode, browser: Any, tmp_path: Path) -> None:
     olga = await admin(chat_shop, tmp_path)
     context = await browser.new_context(locale="en-GB")
     try:
@@ -116,7 +101,7 @@ async def test_what_waits_for_the_network_survives_a_reload_and_is_sent_once(
 
 
 async def test_a_guest_sets_a_password_and_continues_on_another_browser(
-        chat_shop: RunningNode, browser: Any, tmp_path: Path) -> None:  # noqa: F811
+        chat_shop: RunningNode, browser: Any, tmp_path: Path) -> None:
     olga = await admin(chat_shop, tmp_path)
     phone = await browser.new_context(locale="en-GB")
     laptop = await browser.new_context(locale="en-GB")
@@ -163,10 +148,10 @@ async def test_a_guest_sets_a_password_and_continues_on_another_browser(
 
 
 async def test_the_language_select_and_the_page_at_360_px(
-        chat_shop: RunningNode, browser: Any) -> None:  # noqa: F811
+        chat_shop: RunningNode, browser: Any) -> None:
     context = await browser.new_context(locale="de-DE", viewport={"width": 360, "height": 740})
     try:
-        customer = Agent(await context.new_page(), chat_shop.url)
+        customer = Watched(await context.new_page(), chat_shop.url)
         page = customer.page
         await page.goto(chat_shop.url + "/chat")
         await expect(page.get_by_role("button", name="Senden")).to_be_visible(timeout=WAIT_MS)
@@ -184,9 +169,7 @@ async def test_the_language_select_and_the_page_at_360_px(
 
 
 async def test_the_chat_page_installs_as_its_own_pwa_and_sets_no_cookie(
-        chat_shop: RunningNode) -> None:  # noqa: F811
-    import re
-
+        chat_shop: RunningNode) -> None:
     async with aiohttp.ClientSession() as http:
         async with http.get(chat_shop.url + "/chat") as resp:
             page = await resp.text()

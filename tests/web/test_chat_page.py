@@ -6,40 +6,19 @@ history after a reload; a plain 404 page when the web chat is off."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 from playwright.async_api import expect
 
-from node.client import Client, Message
+from node.client import Client
 from tests.nodes import RunningNode
 from tests.sdk.conftest import PASSPHRASE
-from tests.web.helpers import PASSWORD, WAIT_MS, Watched, catalogue, shop_node, team_account
+from tests.web.chat import ALL_DAY, texts_from
+from tests.web.helpers import PASSWORD, WAIT_MS, Watched, catalogue, team_account
 
-ALL_DAY = {day: [{"open": "00:00", "close": "24:00"}]
-           for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 GREETING = "Welcome to Teehaus Berg! We answer within the hour."
-
-
-@pytest.fixture
-async def chat_shop(tmp_path: Path, web_bundle: Path) -> AsyncIterator[RunningNode]:
-    async with shop_node(tmp_path, webchat={"enabled": "true", "pow_difficulty": 10}) as running:
-        yield running
-
-
-async def texts_from(client: Client, sender_prefix: str, count: int) -> list[Message]:
-    """The next ``count`` text messages whose sender starts with ``sender_prefix``."""
-    got: list[Message] = []
-    async with asyncio.timeout(WAIT_MS / 1000):
-        while len(got) < count:
-            got += [m for m in await client.sync_once(timeout_ms=2000)
-                    if isinstance(m, Message) and m.type == "text"
-                    and m.sender.startswith(sender_prefix)]
-    return got
 
 
 async def test_a_customer_chats_from_the_page_and_keeps_the_history(

@@ -10,8 +10,8 @@ screenshot of each step is written to $KONTOR_ARTIFACTS (else the test's tmp fol
 
 from __future__ import annotations
 
-import asyncio
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,12 +20,11 @@ from playwright.async_api import expect
 
 from node.appkeys import DB
 from node.cli_link import chat_link
-from node.client import Client, Message, Order
+from node.client import Client, Order
 from node.storage import business as business_store
 from tests.nodes import RunningNode
-from tests.sdk.conftest import PASSPHRASE, fast_store_kdf  # noqa: F401
-from tests.web.inbox import PASSWORD, WAIT_MS, Agent, team_account
-from tests.web.test_chat_page import ALL_DAY, chat_shop, texts_from  # noqa: F401
+from tests.web.chat import ALL_DAY, admin, next_of, texts_from
+from tests.web.helpers import WAIT_MS, Watched
 from tests.web.test_inbox_shop import png
 
 PHONE = {"width": 390, "height": 844}
@@ -36,16 +35,6 @@ def artifacts(tmp_path: Path) -> Path:
     folder = Path(os.environ.get("KONTOR_ARTIFACTS") or tmp_path) / "chat-page"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-async def next_of(client: Client, kind: type, count: int = 1) -> list[Message]:
-    """The next ``count`` messages whose content is a ``kind``."""
-    got: list[Message] = []
-    async with asyncio.timeout(WAIT_MS / 1000):
-        while len(got) < count:
-            got += [m for m in await client.sync_once(timeout_ms=2000)
-                    if isinstance(m, Message) and isinstance(m.content, kind)]
-    return got
 
 
 async def stock_the_shop(shop: RunningNode, olga: Client) -> None:
@@ -59,7 +48,6 @@ async def stock_the_shop(shop: RunningNode, olga: Client) -> None:
         image = (await olga.http.upload_media(png(size, size)))["media_id"]
         await olga.admin.save_product(sku, name=name, price_minor=price, currency="EUR",
                                       description=f"{name}, 100 g", image=image)
-    from datetime import UTC, datetime
     today = datetime.now(UTC).date().isoformat()
     for i, minutes in enumerate((15, 20, 25)):
         await shop.app[DB].write(business_store.add_response_time_txn, today,
@@ -67,18 +55,16 @@ async def stock_the_shop(shop: RunningNode, olga: Client) -> None:
 
 
 async def test_a_customer_orders_from_the_shops_link_and_keeps_the_history(
-        chat_shop: RunningNode, browser: Any, tmp_path: Path) -> None:  # noqa: F811
+        chat_shop: RunningNode, browser: Any, tmp_path: Path) -> None:
     shots = artifacts(tmp_path)
-    await team_account(chat_shop, "olga", "admin")
-    olga = await Client.login(chat_shop.url, "olga", PASSWORD, passphrase=PASSPHRASE,
-                              store=tmp_path / "olga.kontor")
+    olga = await admin(chat_shop, tmp_path)
     context = await browser.new_context(locale="en-GB", viewport=PHONE, is_mobile=True,
                                         has_touch=True)
     try:
         await stock_the_shop(chat_shop, olga)
         link = urlsplit(chat_link(chat_shop.config, "tea-sencha"))
         assert (link.path, link.query) == ("/chat", "product=tea-sencha")
-        customer = Agent(await context.new_page(), chat_shop.url)
+        customer = Watched(await context.new_page(), chat_shop.url)
         page = customer.page
         await page.goto(f"{chat_shop.url}{link.path}?{link.query}")
 
