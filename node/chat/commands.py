@@ -69,7 +69,7 @@ async def _send(chat: Chat, rest: str) -> None:
         peer = chat.open_peer
         assert peer is not None
         chat.send_later(f"the file {path.name}",
-                        lambda: chat.client.media.send_file(peer, path))
+                        lambda txn: chat.client.media.send_file(peer, path, txn_id=txn))
 
 
 async def _save(chat: Chat, rest: str) -> None:
@@ -136,7 +136,8 @@ async def _order(chat: Chat, rest: str) -> None:
         total = {"total_minor": sum(q * int(products[s]["price_minor"]) for s, q in items),
                  "currency": currencies.pop()}
     chat.send_later(f"the order of {rest}",
-                    lambda: chat.client.business.send_order(business, items, **total))
+                    lambda txn: chat.client.business.send_order(business, items, txn_id=txn,
+                                                                **total))
 
 
 async def _safety(chat: Chat, rest: str) -> None:

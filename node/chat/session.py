@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -53,11 +53,14 @@ def _unreachable(exc: BaseException) -> bool:
 
 @dataclass
 class Pending:
-    """Something for the node that waits its turn in the outbox."""
+    """Something for the node that waits its turn in the outbox. ``run`` is given the
+    item's own transaction id, the same for every retry, so a send whose answer was
+    lost is not sent twice (``Client.send(..., txn_id=)``)."""
 
     what: str
-    run: Callable[[], Awaitable[Message | None]]
+    run: Callable[[str], Awaitable[Message | None]]
     quiet: bool = False
+    txn_id: str = field(default_factory=Client.new_txn_id)
 
 
 class Chat:
@@ -196,14 +199,15 @@ class Chat:
 
     def mark_read(self, message: Message) -> None:
         """Mark a message shown to the person read (through the outbox)."""
-        async def run() -> None:
+        async def run(_: str) -> None:
             await self.client.mark_read(message)
         self.queue(Pending(f"read mark for #{len(self.shown)}", run, quiet=True))
 
     # ----- the outbox -------------------------------------------------------------------
 
-    def send_later(self, what: str, run: Callable[[], Awaitable[Message | None]]) -> None:
-        """Queue something for the node; a Message it returns is shown when sent."""
+    def send_later(self, what: str, run: Callable[[str], Awaitable[Message | None]]) -> None:
+        """Queue something for the node; ``run`` gets the item's transaction id; a
+        Message it returns is shown when sent."""
         self.queue(Pending(what, run))
 
     def queue(self, item: Pending) -> None:
@@ -218,7 +222,7 @@ class Chat:
             delay = RETRY_FIRST
             while True:
                 try:
-                    sent = await item.run()
+                    sent = await item.run(item.txn_id)
                 except Exception as exc:  # noqa: BLE001 - each error is shown, none kills
                     if _unreachable(exc):
                         self._went_offline(item, exc)
@@ -271,7 +275,7 @@ class Chat:
             peer = self.open_peer
             assert peer is not None
             self.send_later(f"the message {line[:40]!r}",
-                            lambda: self.client.send_text(peer, line))
+                            lambda txn: self.client.send_text(peer, line, txn_id=txn))
         return True
 
     def need_open(self) -> bool:

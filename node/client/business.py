@@ -122,10 +122,11 @@ class BusinessApi:
 
     async def send_order(self, business: str, items: list[tuple[str, int]], *,
                          order_id: str | None = None, total_minor: int | None = None,
-                         currency: str | None = None) -> Message:
+                         currency: str | None = None, txn_id: str | None = None) -> Message:
         """Order ``[(sku, quantity), ...]`` from ``business``. A claimed total, when
-        given, is checked by the business against its catalog."""
+        given, is checked by the business against its catalog. ``txn_id``: as for
+        ``Client.send`` (a retry sends the first order, not a second one)."""
         order = Order(order_id or "o" + secrets.token_hex(8),
                       tuple(OrderItem(sku, quantity) for sku, quantity in items),
                       total_minor, currency)
-        return await self._client.send(business, order)
+        return await self._client.send(business, order, txn_id=txn_id)

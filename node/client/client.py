@@ -44,7 +44,7 @@ from node.client.models import (
     parse_cursor,
 )
 from node.client.receiving import Receiver
-from node.client.sending import Sender
+from node.client.sending import Sender, new_txn_id
 from node.client.store import Store
 from node.client.streaming import Streaming
 from node.client.team import Team
@@ -247,15 +247,42 @@ class Client(Streaming):
 
     # ----- sending --------------------------------------------------------------------
 
-    async def send_text(self, to: str, text: str) -> Message:
+    async def send_text(self, to: str, text: str, *, txn_id: str | None = None) -> Message:
         """Send a text message to an account (a person or a business)."""
-        return await self.send(to, Text(text))
+        return await self.send(to, Text(text), txn_id=txn_id)
 
-    async def send(self, to: str, content: Content) -> Message:
+    @staticmethod
+    def new_txn_id() -> str:
+        """A transaction id for ``send(..., txn_id=)``: an app that retries a send whose
+        answer it never got (ConnectionFailed, 5xx, 429) passes the same one each time."""
+        return new_txn_id()
+
+    async def send(self, to: str, content: Content, *, txn_id: str | None = None) -> Message:
         """Encrypt ``content`` for every device that must get it and send it.
-        DeliveryFailed when it cannot be sent; ApiError, ConnectionFailed."""
+        DeliveryFailed when it cannot be sent; ApiError, ConnectionFailed.
+
+        ``txn_id`` (``new_txn_id()``) makes retries safe: when an earlier call with it
+        got no answer, this one sends the envelopes that call stored (whatever
+        ``content`` is now), and the node answers with the message it stored then; a
+        message is never sent twice. Without one, every call is a new message."""
+        if txn_id and (resent := await self.resend(txn_id)) is not None:
+            return resent
         sender = await self._sender.sender_for(to)
-        answer = await self._sender.send(sender, to, contents.encode(content, sender, to))
+        return await self._sent(sender, to, contents.encode(content, sender, to), content,
+                                txn_id)
+
+    async def resend(self, txn_id: str) -> Message | None:
+        """Send again what a call with ``txn_id`` stored and got no answer for (the
+        same envelopes); None when there is nothing pending under it."""
+        pending = self._sender.pending(txn_id)
+        if pending is None:
+            return None
+        sender, to, plaintext = pending
+        return await self._sent(sender, to, plaintext, contents.decode(plaintext)[0], txn_id)
+
+    async def _sent(self, sender: str, to: str, plaintext: bytes, content: Content,
+                    txn_id: str | None) -> Message:
+        answer = await self._sender.send(sender, to, plaintext, txn_id)
         message = Message(answer["message_id"], sender, self.device_id, to, to, answer["ts"],
                           content, outgoing=True)
         if not isinstance(content, ReadReceipt):  # (after the sessions' transaction)

@@ -34,18 +34,25 @@ class Media:
         self._client = client
 
     async def send(self, to: str, data: bytes, *, name: str = "",
-                   mime: str = "application/octet-stream", caption: str = "") -> Message:
-        """Encrypt ``data`` with a fresh key, upload the ciphertext, send the key."""
+                   mime: str = "application/octet-stream", caption: str = "",
+                   txn_id: str | None = None) -> Message:
+        """Encrypt ``data`` with a fresh key, upload the ciphertext, send the key.
+        ``txn_id``: as for ``Client.send`` (a retry uploads nothing again)."""
+        if txn_id and (resent := await self._client.resend(txn_id)) is not None:
+            return resent
         if len(data) > MAX_MEDIA:
             raise ContentError("media is limited to 2 GiB")
         ciphertext, key = encrypt_media(data)
         uploaded = await self._client.http.upload_media(ciphertext)
-        return await self._send(to, uploaded["media_id"], key, name, mime, caption)
+        return await self._send(to, uploaded["media_id"], key, name, mime, caption, txn_id)
 
     async def send_file(self, to: str, path: str | Path, *, name: str | None = None,
-                        mime: str = "application/octet-stream", caption: str = "") -> Message:
+                        mime: str = "application/octet-stream", caption: str = "",
+                        txn_id: str | None = None) -> Message:
         """Like ``send`` for a file of any size: read, encrypted and uploaded in 64 KiB
         chunks, never whole in memory."""
+        if txn_id and (resent := await self._client.resend(txn_id)) is not None:
+            return resent
         path = Path(path)
         if path.stat().st_size > MAX_MEDIA:
             raise ContentError("media is limited to 2 GiB")
@@ -57,16 +64,16 @@ class Media:
 
         uploaded = await self._client.http.upload_media(body())
         return await self._send(to, uploaded["media_id"], stream.media_key(),
-                                name or path.name, mime, caption)
+                                name or path.name, mime, caption, txn_id)
 
     async def _send(self, to: str, media_id: str, key: MediaKey, name: str, mime: str,
-                    caption: str) -> Message:
+                    caption: str, txn_id: str | None) -> Message:
         if media_id != key.media_id:
             raise VerificationError("the node stored the media under another hash")
         wire = key.to_json()
         return await self._client.send(to, File(
             media_id, home_of(self._client.address), wire["alg"], wire["key"],
-            wire["sha256"], wire["size"], name, mime, caption))
+            wire["sha256"], wire["size"], name, mime, caption), txn_id=txn_id)
 
     async def download(self, message: Message) -> bytes:
         """Fetch, check and decrypt the media a message refers to, in memory (see

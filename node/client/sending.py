@@ -14,16 +14,18 @@ import hashlib
 import secrets
 from typing import Any
 
-from crypto.encoding import b64encode
+from crypto.encoding import b64decode, b64encode
 from crypto.session import Session
 from node.client.devices import Devices
-from node.client.errors import ApiError, DeliveryFailed
+from node.client.errors import ApiError, DeliveryFailed, is_transient
 from node.client.models import Account
 from node.client.store import Store
 from node.client.transport import Transport
 
 SEND_ATTEMPTS = 4
+OUTGOING = "outgoing:"  # store secrets: envelopes of a send not answered yet, per txn id
 Targets = dict[str, set[str]]
+Envelopes = dict[str, dict[str, str]]
 
 
 class Sender:
@@ -43,21 +45,50 @@ class Sender:
         team = {entry.get("account") for entry in await self.devices.entries(speaks_as)}
         return me if to in team else speaks_as
 
-    async def send(self, sender: str, to: str, plaintext: bytes) -> dict[str, Any]:
+    def pending(self, txn_id: str) -> tuple[str, str, bytes] | None:
+        """(sender, to, plaintext) of a send under ``txn_id`` whose answer never came."""
+        saved = self.store.get_json(OUTGOING + txn_id)
+        if not isinstance(saved, dict):
+            return None
+        return saved["sender"], saved["to"], b64decode(saved["plaintext"])
+
+    async def send(self, sender: str, to: str, plaintext: bytes,
+                   txn_id: str | None = None) -> dict[str, Any]:
         """Send ``plaintext`` from ``sender`` to ``to``: the node's answer (message id,
-        ts). DeliveryFailed when the recipient's devices kept changing."""
-        txn_id = "t" + secrets.token_urlsafe(16)
+        ts). DeliveryFailed when the recipient's devices kept changing.
+
+        The envelopes are kept in the store under ``txn_id`` (with the sessions they
+        advanced) until the node answers: a retry with the same ``txn_id`` after a lost
+        answer sends the same body again, which the node recognises (one message)."""
+        txn_id = txn_id or new_txn_id()
         async with self._lock:
-            targets = await self._targets(sender, to)
+            saved = self.store.get_json(OUTGOING + txn_id)
+            if isinstance(saved, dict):
+                sender, to = saved["sender"], saved["to"]
+                plaintext = b64decode(saved["plaintext"])
+            targets: Targets | None = None
             for _ in range(SEND_ATTEMPTS):
-                fresh = await self._claim_missing(targets)
-                envelopes = self._encrypt_and_persist(targets, fresh, plaintext)
+                if not isinstance(saved, dict):
+                    targets = targets if targets is not None else \
+                        await self._targets(sender, to)
+                    fresh = await self._claim_missing(targets)
+                    saved = {"envelopes": self._encrypt_and_persist(
+                        targets, fresh, plaintext, (txn_id, sender, to))}
                 try:
-                    return await self.transport.send(txn_id, sender, to, envelopes)
+                    answer = await self.transport.send(txn_id, sender, to, saved["envelopes"])
                 except ApiError as err:
+                    if is_transient(err):
+                        raise  # kept: the caller retries with the same txn id
+                    self.store.delete_secret(OUTGOING + txn_id)
                     if err.code != "DEVICE_MISMATCH":
                         raise
-                    targets = self._apply_mismatch(targets, err.details)
+                    known = targets if targets is not None else \
+                        await self._targets(sender, to)
+                    targets = self._apply_mismatch(known, err.details)
+                    saved = None
+                    continue
+                self.store.delete_secret(OUTGOING + txn_id)
+                return answer
         raise DeliveryFailed(f"the devices of {to} kept changing; try again", to=to,
                              reason="DEVICE_MISMATCH")
 
@@ -127,12 +158,14 @@ class Sender:
         return fresh
 
     def _encrypt_and_persist(self, targets: Targets, fresh: dict[tuple[str, str], Session],
-                             plaintext: bytes) -> dict[str, dict[str, str]]:
-        """Encrypt for every target device and store the advanced sessions in one local
-        transaction, before anything is sent. Nothing here awaits, so a message being
-        received at the same time cannot interleave and lose a session update; a session
-        that advanced for a message that then failed to send only makes the peer skip a
-        message key."""
+                             plaintext: bytes,
+                             keep: tuple[str, str, str] | None = None) -> Envelopes:
+        """Encrypt for every target device and store the advanced sessions (with the
+        envelopes under the txn id of ``keep``, (txn id, sender, to)) in one local
+        transaction, before anything is sent.
+        Nothing here awaits, so a message being received at the same time cannot
+        interleave and lose a session update; a session that advanced for a message
+        that then failed to send only makes the peer skip a message key."""
         envelopes: dict[str, dict[str, str]] = {}
         with self.store.batch():
             for address, device_ids in targets.items():
@@ -147,4 +180,14 @@ class Sender:
                     envelopes.setdefault(address, {})[device_id] = b64encode(
                         session.encrypt(plaintext))
                     self.store.put_session(address, device_id, session.to_bytes())
+            if keep is not None:
+                txn_id, sender, to = keep
+                self.store.put_json(OUTGOING + txn_id, {
+                    "sender": sender, "to": to, "plaintext": b64encode(plaintext),
+                    "envelopes": envelopes})
         return envelopes
+
+
+def new_txn_id() -> str:
+    """A fresh transaction id for ``PUT /send/{txn_id}``."""
+    return "t" + secrets.token_urlsafe(16)

@@ -1,0 +1,130 @@
+"""Issue 11: a send retried after its answer was lost is not delivered twice.
+
+Between the device and its node sits a forwarding proxy on loopback that passes each
+``PUT /send/...`` on to the node (which stores the message) and then loses the answer:
+a 504 once, a dropped connection the next time, as a flaky network does. The SDK keeps
+the envelopes it sent under the transaction id, so a retry with the same id sends the
+same body and the node answers with the message it stored; ``kontor chat`` retries
+its outbox that way, through a pseudo-terminal as a person runs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from node.client import Client, ConnectionFailed, Message, ServerError
+from tests.nodes import RunningNode, free_port
+from tests.sdk.chatpty import pty_chat
+from tests.sdk.conftest import PASSPHRASE, PASSWORD, MakeClient, receive
+
+HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length",
+               "content-encoding", "host"}
+
+
+class AnswerLosingProxy:
+    """Forwards everything to ``upstream``; after the node handled a send, loses its
+    answer as ``losing`` says, one entry a send: ``"504"`` or ``"drop"`` (the
+    connection closes; aiohttp retries that once by itself, so a drop the app sees
+    takes two)."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream, self.losing, self.lost, self.sends = upstream, list[str](), 0, 0
+        self.port = free_port()
+        self._runner: web.AppRunner | None = None
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        self._session = aiohttp.ClientSession()
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._forward)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self._session is not None:
+            await self._session.close()
+
+    async def _forward(self, request: web.Request) -> web.StreamResponse:
+        assert self._session is not None
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_HEADERS}
+        async with self._session.request(request.method, self.upstream + request.path_qs,
+                                         headers=headers, data=await request.read(),
+                                         allow_redirects=False) as answer:
+            body = await answer.read()
+            out = {k: v for k, v in answer.headers.items() if k.lower() not in HOP_HEADERS}
+        if request.method == "PUT" and "/send/" in request.path:
+            self.sends += 1
+            if answer.status == 200 and self.losing:
+                self.lost += 1
+                if self.losing.pop(0) == "504":
+                    return web.Response(status=504, text="<html>504 Gateway Time-out</html>",
+                                        content_type="text/html")
+                assert request.transport is not None
+                request.transport.close()  # the connection drops before the answer
+                raise ConnectionResetError("answer lost")
+        return web.Response(status=answer.status, body=body, headers=out)
+
+
+@pytest.fixture
+async def proxy(node: RunningNode) -> AsyncIterator[AnswerLosingProxy]:
+    running = AnswerLosingProxy(node.url)
+    await running.start()
+    yield running
+    await running.stop()
+
+
+async def test_a_retry_with_the_same_txn_id_is_one_message(
+        proxy: AnswerLosingProxy, make_client: MakeClient, tmp_path: Path) -> None:
+    bob = await make_client("bob")
+    carl = await Client.register(proxy.url, "carl", PASSWORD, passphrase=PASSPHRASE,
+                                 store=tmp_path / "carl.store")
+    try:
+        txn = carl.new_txn_id()
+        proxy.losing = ["504", "drop", "drop"]
+        with pytest.raises(ServerError):
+            await carl.send_text(bob.address, "only once, please", txn_id=txn)
+        with pytest.raises(ConnectionFailed):  # the retry: the answer is lost again
+            await carl.send_text(bob.address, "only once, please", txn_id=txn)
+        sent = await carl.send_text(bob.address, "what is typed now is ignored", txn_id=txn)
+        assert sent.text == "only once, please" and proxy.sends == 4
+        marker = await carl.send_text(bob.address, "after it")
+        got = await receive(bob, 2)
+        assert [(m.message_id, m.text) for m in got if isinstance(m, Message)] == \
+            [(sent.message_id, "only once, please"), (marker.message_id, "after it")]
+        assert [m.text for m in carl.history(bob.address)] == ["only once, please",
+                                                               "after it"]
+        assert not carl.store.get_json("outgoing:" + txn), "nothing left pending"
+    finally:
+        await carl.close()
+
+
+async def test_kontor_chat_retries_its_outbox_without_duplicates(
+        proxy: AnswerLosingProxy, make_client: MakeClient, tmp_path: Path) -> None:
+    bob = await make_client("bob")
+    async with pty_chat(proxy.url, "carl", tmp_path / "carl-chat.store",
+                        "--register") as chat:
+        await chat.expect("logged in as carl@")
+        proxy.losing = ["504", "drop", "drop"]
+        chat.type(f"/open {bob.address}\rare you there?\r")
+        await chat.expect(r"cannot reach the node: .*wait and are sent when it is back")
+        await chat.expect(r"the node is back")
+        await chat.expect(r"you: are you there\?")
+        chat.type("and this one\r")
+        await chat.expect(r"you: and this one")
+        got = await receive(bob, 2)
+        assert [m.text for m in got if isinstance(m, Message)] == ["are you there?",
+                                                                   "and this one"]
+        assert proxy.lost == 3 and proxy.sends == 5
+        assert await chat.quit() == 0
