@@ -1,13 +1,14 @@
 // The team inbox at /app/: sign in, then the shop's customer conversations, all crypto
 // in this page (kontor.js). No inline script or style: the CSP allows neither.
-import { Client, ready } from "../src/kontor.js";
+import { Client, DeviceRevoked, ready } from "../src/kontor.js";
 import { Store } from "../src/store.js";
 import { fill, h } from "./dom.js";
 import { chooseLanguage, t } from "./i18n.js";
 import { displayName, Inbox } from "./model.js";
 import { helpDialog, installShortcuts } from "./keys.js";
-import { Alerts, alertSettings, titleWith } from "./notify.js";
-import { signInView } from "./signin.js";
+import { Alerts, titleWith } from "./notify.js";
+import { settingsView } from "./settings/index.js";
+import { inviteFromAddress, registerView, signInView } from "./signin.js";
 import { statsView } from "./stats.js";
 import { composer, filtersView, headView, listView, preview, productPicker, sidePanel, thread } from "./views.js";
 
@@ -19,14 +20,36 @@ async function boot() {
   document.documentElement.lang = chooseLanguage();
   document.title = t("appName");
   body.dataset.kontor = "ready";
+  const invite = inviteFromAddress();
+  if (invite && !(await Client.exists())) return showRegister(invite);
   if (!(await Client.exists())) return showSignIn();
-  const client = await Client.open();
-  if (!TEAM_ROLES.has(client.role)) return showNotTeam(client);
-  return showInbox(client);
+  let client;
+  try {
+    client = await Client.open();
+  } catch (err) {
+    if (err instanceof DeviceRevoked) return showSignIn(t("deviceWasRevoked")); // kontor.js wiped it
+    throw err;
+  }
+  return enter(client);
 }
 
-function showSignIn() {
-  fill(body, signInView(async (client) => (TEAM_ROLES.has(client.role) ? showInbox(client) : showNotTeam(client))));
+/** The signed-in device's page; a revoke (kontor.js wipes the device) leads back to sign in. */
+function enter(client) {
+  client.onRevoked = () => {
+    if (body.dataset.revoked === client.deviceId) return;
+    body.dataset.revoked = client.deviceId;
+    showSignIn(t("deviceWasRevoked"));
+  };
+  return TEAM_ROLES.has(client.role) ? showInbox(client) : showNotTeam(client);
+}
+
+function showSignIn(message = "") {
+  fill(body, signInView(enter, message));
+  body.querySelector("#username")?.focus();
+}
+
+function showRegister(invite) {
+  fill(body, registerView(invite, enter, () => showSignIn()));
   body.querySelector("#username")?.focus();
 }
 
@@ -125,7 +148,7 @@ async function showInbox(client) {
       regions.head, regions.problem, regions.details, regions.thread, composerBox));
   const pages = new Pages(layout, {
     stats: () => statsView(inbox, (err) => pages.problem(err)),
-    settings: () => h("main", { class: "page settings", "aria-label": t("settings") }, alertSettings(alerts)),
+    settings: () => settingsView(inbox, alerts),
   });
   const alerts = watchForAlerts(inbox, pages, open);
   fill(body,
@@ -134,7 +157,10 @@ async function showInbox(client) {
     pages.problemBox, layout, pages.box);
   await inbox.start();
   fill(regions.filters, filtersView(inbox, () => render()));
-  inbox.listen((err) => { regions.problem.textContent = t("error", { why: err.message ?? String(err) }); });
+  inbox.listen((err) => {
+    if (err instanceof DeviceRevoked) return client.onRevoked(err);
+    regions.problem.textContent = t("error", { why: err.message ?? String(err) });
+  });
 }
 
 /** The app's pages: the inbox (kept alive while hidden), statistics and settings. */

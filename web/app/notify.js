@@ -115,7 +115,7 @@ export function alertSettings(alerts, onchange) {
     alerts.unlock();
     if (sound.checked) alerts.playSound();
   } });
-  return h("section", { class: "settings-part", "aria-labelledby": "alerts-title" },
+  return h("section", { class: "settings-part", id: "set-alerts", "aria-labelledby": "alerts-title" },
     h("h2", { id: "alerts-title" }, t("thisBrowser")),
     h("div", { class: "row" }, desktop), status,
     h("label", { class: "check" }, sound, t("soundOnMessage")));

@@ -1,4 +1,5 @@
 // Sign in: username and password; the device's keys then live in this browser's store.
+// An admin's one-time invite link (/app/#invite=<token>) opens the registration instead.
 import { Client } from "../src/kontor.js";
 import { h } from "./dom.js";
 import { t } from "./i18n.js";
@@ -14,10 +15,10 @@ export function browserName() {
 }
 
 /** The sign-in form; resolves `onsignedin(client)` after a successful login. */
-export function signInView(onsignedin) {
+export function signInView(onsignedin, message = "") {
   const user = h("input", { name: "username", autocomplete: "username", required: true, id: "username", maxlength: 64 });
   const pass = h("input", { name: "password", type: "password", autocomplete: "current-password", required: true, id: "password", maxlength: 1024 });
-  const problem = h("p", { class: "problem", role: "alert" });
+  const problem = h("p", { class: "problem", role: "alert" }, message);
   const button = h("button", { type: "submit" }, t("signIn"));
   const form = h("form", { class: "signin", "aria-labelledby": "signin-title" },
     h("h1", { id: "signin-title" }, t("signInTitle")),
@@ -35,6 +36,44 @@ export function signInView(onsignedin) {
       await onsignedin(client);
     } catch (err) {
       problem.textContent = t("signInFailed", { why: err.message ?? String(err) });
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return h("main", { class: "signin-page" }, form);
+}
+
+const INVITE = /^#invite=(ki_[A-Za-z0-9_-]{10,120})$/;
+
+/** The invite token of a one-time link, taken out of the address bar (it is used once). */
+export function inviteFromAddress() {
+  const m = INVITE.exec(location.hash);
+  if (location.hash.startsWith("#invite=")) history.replaceState(null, "", location.pathname + location.search);
+  return m ? m[1] : null;
+}
+
+/** Registration with an invite: a new account for the team, this browser its device. */
+export function registerView(invite, onsignedin, onsignin) {
+  const user = h("input", { name: "username", autocomplete: "username", required: true, id: "username", maxlength: 64 });
+  const pass = h("input", { name: "password", type: "password", autocomplete: "new-password", required: true, id: "password", minlength: 8, maxlength: 1024 });
+  const problem = h("p", { class: "problem", role: "alert" });
+  const button = h("button", { type: "submit" }, t("createAccount"));
+  const form = h("form", { class: "signin", "aria-labelledby": "register-title" },
+    h("h1", { id: "register-title" }, t("registerTitle")), h("p", { class: "hint" }, t("registerHint")),
+    h("label", { for: "username" }, t("chooseUsername")), user,
+    h("label", { for: "password" }, t("choosePassword")), pass,
+    button, problem, h("button", { type: "button", class: "link", onclick: onsignin }, t("haveAccount")));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    button.disabled = true;
+    problem.textContent = t("registering");
+    try {
+      const client = await Client.register(location.origin, user.value.trim().toLowerCase(), pass.value, { deviceName: browserName(), invite });
+      pass.value = "";
+      problem.textContent = "";
+      await onsignedin(client);
+    } catch (err) {
+      problem.textContent = t("registerFailed", { why: err.message ?? String(err) });
     } finally {
       button.disabled = false;
     }
