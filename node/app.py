@@ -25,6 +25,7 @@ from node.appkeys import (
     GUESTS,
     HISTORY,
     HOOKS,
+    KEY_PINS,
     LOGIN_FAILURES,
     MESSAGING,
     NODE_KEY,
@@ -41,6 +42,7 @@ from node.services.automation_device import AutomationDevice
 from node.services.business import wiring as business_wiring
 from node.services.federation_runtime import FederationRuntime
 from node.services.history import History
+from node.services.keypins import KeyPins
 from node.services.messaging import Messaging
 from node.services.notifier import Notifier
 from node.services.passwords import PasswordHasher
@@ -72,6 +74,7 @@ def create_app(config: Config) -> web.Application:
     app[ACCOUNT_LIMITER] = RateLimiter(limits.rate_per_account)
     app[ADDRESS_LIMITER] = RateLimiter(limits.rate_per_address)
     app[LOGIN_FAILURES] = RateLimiter(LOGIN_FAILURES_PER_MINUTE)
+    app[KEY_PINS] = KeyPins.for_nameserver(config.federation.dns_nameserver)
     app.cleanup_ctx.append(_passwords)
     app.cleanup_ctx.append(_storage)
     business_wiring.install(app)

@@ -12,6 +12,7 @@ from node.services.business.context import Business
 from node.services.federation_runtime import FederationRuntime
 from node.services.guests import Guests
 from node.services.history import History
+from node.services.keypins import KeyPins
 from node.services.messaging import Messaging
 from node.services.notifier import Notifier
 from node.services.passwords import PasswordHasher
@@ -33,6 +34,7 @@ BUSINESS = web.AppKey("business", Business)
 HISTORY = web.AppKey("history", History)
 ACCOUNTS = web.AppKey("accounts", Accounts)
 GUESTS = web.AppKey("guests", Guests)
+KEY_PINS = web.AppKey("key_pins", KeyPins)  # DNS key pins for browsers
 
 
 def _automation_key() -> web.AppKey:  # typed lazily: the device module imports the SDK

@@ -5,6 +5,10 @@ the key document of the server that signed it, so the app verifies both itself (
 node is not trusted with them). For this node's own business the documents come from
 its database; for another server, over federation from that server's discovered
 address.
+
+``GET /keypins/{server}`` answers the DNS key pins of a server (or of an address's
+server), looked up by this node for browsers, which cannot query DNS
+(``node.services.keypins``).
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ from aiohttp import web
 from federation.client import FED_PREFIX, RemoteError
 from federation.discovery import InvalidServerName, parse_server_name
 from node.api.auth import requester
-from node.appkeys import BUSINESS, CONFIG, DB, FEDERATION, NODE_KEY
+from node.appkeys import BUSINESS, CONFIG, DB, FEDERATION, KEY_PINS, NODE_KEY
 from node.errors import Forbidden, InvalidParameter, NotFound, Unavailable
+from node.services.accounts import split_address
 from node.services.business import catalog, profile
 from node.services.federation_runtime import own_key_document
 
@@ -56,3 +61,13 @@ async def directory(request: web.Request) -> web.Response:
         raise Unavailable(f"cannot fetch the {document} of {server}: {exc}",
                           code="REMOTE_UNAVAILABLE") from None
     return web.json_response({"server_name": server, "document": doc, "keys": keys})
+
+
+@routes.get(PREFIX + "/keypins/{server}", name="client.keypins")
+async def keypins(request: web.Request) -> web.Response:
+    """The ``_kontor-key`` pins of a server name or of an address's server."""
+    await requester(request)
+    name = request.match_info["server"]
+    server = split_address(name)[1] if "@" in name else name
+    found, published = await request.app[KEY_PINS].lookup(server)
+    return web.json_response({"server_name": server, "pins": found, "published": published})

@@ -112,6 +112,11 @@ ROUTES.append(
      "(document: profile or catalog) with the key document to verify it", True, None,
      obj(["server_name", "document", "keys"], server_name=STR, document=ANY_OBJ,
          keys=ANY_OBJ)))
+ROUTES.append(
+    ("get", "/keypins/{server}", "The DNS key pins (_kontor-key TXT) of a server name or an "
+     "address's server, looked up by this node for browsers", True, None,
+     obj(["server_name", "pins", "published"], server_name=STR,
+         pins={"type": "array", "items": STR}, published={"type": "boolean"})))
 EPOCH_PARAM = {"type": "string", "description": "the stream epoch the device last saw; "
                "another one than the node's answers the stream from its start at once"}
 QUERY: dict[str, list[tuple[str, S | int]]] = {

@@ -1,8 +1,7 @@
 // Business documents (node/client/business.py): a profile or catalog signed by its
 // node's key, fetched through the device's own node with that node's key document.
-// The browser cannot look up DNS, so instead of the DNS key pin it pins the business
-// node's key on first use: a later document signed by a key that is neither the pinned
-// one nor announced by a key document that still lists the pinned key is refused.
+// The checks of the signature chain; the "verified" mark (the DNS key pin, asked of the
+// device's node) and the key pinned on first use are commerce.js's.
 import { b64decode } from "./crypto/bytes.js";
 import { CryptoError } from "./crypto/errors.js";
 import { verifyJson } from "./crypto/signing.js";
