@@ -21,7 +21,7 @@ from node.cli_registry import GROUPS, command, err, node_config, out
 from node.config import Config
 from node.errors import InvalidParameter
 from node.nodekey import key_path, load_key
-from node.services import media
+from node.services import media, rename
 from node.services.accounts import now_ms
 from node.services.business import datarights, hours, profile, stats
 from node.services.business.context import Business, operator
@@ -263,4 +263,29 @@ def cmd_customer_erase(ns: argparse.Namespace) -> int:
     result = with_business(config, lambda biz: datarights.erase(biz, None, ns.address))
     removed = ", ".join(f"{k}: {v}" for k, v in sorted(result["removed"].items())) or "nothing"
     out(f"erased {result['address']} ({removed})")
+    return 0
+
+
+def _rename_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", help="the business account's new name (the part before @)")
+    p.add_argument("--yes", action="store_true",
+                   help="really rename (the old address is retired for good)")
+
+
+@command("business rename", "rename the business account (the node must be stopped)",
+         _rename_args)
+def cmd_business_rename(ns: argparse.Namespace) -> int:
+    if not ns.yes:
+        err("renaming changes the address customers and other nodes know the business by; "
+            "the old one is retired and messages to it are refused. Add --yes to rename")
+        return 2
+    config = node_config(ns)
+    report = rename.rename_business(config, ns.name)
+    out(f"renamed the business account {report.old} to {report.new}")
+    out(f"  the old address is retired; tell customers to write to {report.new}")
+    out(f"  the team's sealed history ({report.history_copies} copies, bound to the old "
+        "address) was deleted; the team's devices keep their own history")
+    out("  the team's apps use the new address once they are opened again")
+    if config.business.account != report.new.partition("@")[0]:
+        out(f"  now set [business] account = {ns.name} in {config.source}, then kontor run")
     return 0

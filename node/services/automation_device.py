@@ -271,6 +271,17 @@ def forget_customer(config: Config, address: str) -> int:
         store.close()
 
 
+def discard(config: Config) -> bool:
+    """Delete the automation device's store (the node is stopped; the business account
+    was renamed, so ``kontor run`` makes a new device). True when there was one."""
+    path = config.data_dir / "automation" / "device.store"
+    found = path.exists()
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(f"{path}{suffix}")
+    return found
+
+
 def drop_sessions(config: Config) -> int:
     """Forget the automation device's sessions (the node is stopped; after a restore its
     ratchets went back in time, so it starts new ones). Returns how many there were."""

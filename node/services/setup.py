@@ -111,10 +111,13 @@ def identity_problem(config: Config, db: Any) -> ConfigError | None:
         local = local_of(business)
         return ConfigError(
             config.source, "business", "account",
-            f"this database was set up for the business account {local!r} ({business}). "
-            "It cannot be renamed by editing the config: customers' apps and other nodes "
-            f"know the business by that address. Set account = {local} again, or use a "
-            "new data_dir for a new business")
+            f"this database was set up for the business account {local!r} ({business}); "
+            "editing the config does not rename it (customers' apps and other nodes know "
+            f"the business by that address). Set account = {local} again; or, to rename "
+            f"the business, stop the node and run: kontor business rename "
+            f"{config.business.account} --yes -c {config.source} (the old address is "
+            "retired; tell customers the new one); or use a new data_dir for a new "
+            "business")
     existing = account_store.get_account(db, config.business_address)
     if existing is not None and existing["role"] != Role.AUTOMATION:
         return ConfigError(config.source, "business", "account",

@@ -69,9 +69,10 @@ def test_the_config_must_match_the_database(tmp_path: Path,
     code, _, err = check(ini, capsys)
     assert code == 2 and "[business] account" in err
     assert "set up for the business account 'tea'" in err and "account = tea" in err
+    assert "kontor business rename teashop --yes -c" in err
     for command in (["init"], ["account", "list"]):
         assert main([*command, "-c", str(ini)]) == 2, command
-        assert "cannot be renamed" in capsys.readouterr().err
+        assert "does not rename it" in capsys.readouterr().err
     db = connect(load_config(ini).database_path)
     try:
         assert account_store.addresses_with_role(db, "automation") == ["tea@shop.test"]
