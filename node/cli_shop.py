@@ -34,21 +34,35 @@ def _product_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--currency", metavar="CODE", help="ISO 4217: EUR, USD, JPY, ...")
     p.add_argument("--image", type=Path, metavar="FILE", help="upload this image for it")
     p.add_argument("--no-image", action="store_true", help="edit: remove the image")
-    p.add_argument("--stock", choices=tuple(STOCK), help="in stock or sold out")
+    p.add_argument("--stock", type=_stock, metavar="N|in|out",
+                   help="how many are left (counted: orders take from it, 0 is sold out), "
+                        "or in / out to say it by hand (not counted)")
     shown = p.add_mutually_exclusive_group()
     shown.add_argument("--hidden", action="store_true",
                        help="not in the public catalog (availability discontinued)")
     shown.add_argument("--visible", action="store_true", help="edit: in the catalog again")
 
 
+def _stock(text: str) -> str | int:
+    if text in STOCK:
+        return text
+    if text.isascii() and text.isdigit() and len(text) <= 9:
+        return int(text)
+    raise argparse.ArgumentTypeError(f"{text!r}: a count (0, 12, ...), in or out")
+
+
 def _availability(ns: argparse.Namespace, current: dict[str, Any] | None) -> str | None:
-    """The availability the flags ask for; None when they leave it as it is."""
+    """The availability the flags ask for; None when they leave it as it is (or a
+    stock count decides it)."""
     was = current["availability"] if current else "in_stock"
     hidden = ns.hidden or (was == "discontinued" and not ns.visible)
     if hidden:
         return "discontinued"
-    if ns.stock:
+    if isinstance(ns.stock, str):
         return STOCK[ns.stock]
+    count = ns.stock if isinstance(ns.stock, int) else (current or {}).get("stock")
+    if count is not None:  # counted: the count decides
+        return "in_stock" if count > 0 else "out_of_stock"
     return "in_stock" if was == "discontinued" else None
 
 
@@ -67,6 +81,10 @@ def product_body(ns: argparse.Namespace, current: dict[str, Any] | None) -> dict
     if availability is not None and (current is None
                                      or availability != current["availability"]):
         body["availability"] = availability
+    if isinstance(ns.stock, int):
+        body["stock"] = ns.stock
+    elif isinstance(ns.stock, str) and (current or {}).get("stock") is not None:
+        body["stock"] = None  # in / out by hand: no longer counted
     if ns.no_image:
         body["image"] = None
     return body
@@ -97,6 +115,8 @@ async def _product(biz: Business, ns: argparse.Namespace) -> Any:
 def _product_line(p: dict[str, Any]) -> str:
     state = {"in_stock": "in stock", "out_of_stock": "sold out",
              "discontinued": "hidden"}[p["availability"]]
+    if p.get("stock") is not None and p["availability"] == "in_stock":
+        state = f"{p['stock']} left"
     image = "image" if p["image"] else "no image"
     price = format_amount(p["price_minor"], p["currency"])
     return f"{p['sku']:16} {p['name'][:32]:32} {price:>14}  {state:8}  {image}"

@@ -70,7 +70,7 @@ PRODUCT_FIELDS: S = dict(sku=STR, name=STR, description=STR, price_minor=INT,
                          currency={"type": "string", "example": "EUR"}, image=NSTR,
                          availability=AVAILABILITY)
 PRODUCT = _obj(["sku", "name", "price_minor", "currency", "availability"], **PRODUCT_FIELDS,
-               created_ms=INT, updated_ms=INT)
+               stock=NINT, created_ms=INT, updated_ms=INT)
 CATALOG_DOC = _obj(["type", "server_name", "address", "products", "version", "signatures"],
                    type=STR, server_name=STR, address=ADDRESS,
                    products=_arr(_obj(**PRODUCT_FIELDS)), version=INT, updated_ms=INT,

@@ -184,3 +184,11 @@ def m0003_waiting_since(db: sqlite_utils.Database) -> None:
         WHERE direction = 'in' AND read_ms IS NULL AND ts <= (
             SELECT COALESCE(c.read_ms, -1) FROM biz_conversations c
             WHERE c.customer = biz_message_log.customer)""")
+
+
+@MIGRATIONS(name="0004_product_stock")
+def m0004_product_stock(db: sqlite_utils.Database) -> None:
+    """``stock``: how many of a product are left (null: not counted; the availability
+    is then set by hand)."""
+    db.execute("ALTER TABLE biz_products ADD COLUMN stock INTEGER "
+               "CHECK (stock IS NULL OR stock >= 0)")

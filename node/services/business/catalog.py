@@ -27,8 +27,9 @@ MAX_PRICE = 10**12
 MAX_PRODUCTS = 1000
 MAX_ITEMS = 100
 MAX_QUANTITY = 999
+MAX_STOCK = 10**9
 FIELDS = frozenset({"sku", "name", "description", "price_minor", "currency", "image",
-                    "availability"})
+                    "availability", "stock"})
 
 
 def check_sku(value: Any) -> str:
@@ -64,7 +65,7 @@ def check_product(body: dict[str, Any], base: dict[str, Any] | None = None) -> d
     """A full product from ``body`` (over ``base`` for a partial update)."""
     v.no_unknown(body, FIELDS, "product")
     out: dict[str, Any] = dict(base or {"description": "", "image": None,
-                                        "availability": "in_stock"})
+                                        "availability": "in_stock", "stock": None})
     if base is None:
         out["sku"] = check_sku(body.get("sku"))
         for required in ("name", "price_minor", "currency"):
@@ -87,12 +88,54 @@ def check_product(body: dict[str, Any], base: dict[str, Any] | None = None) -> d
             raise InvalidParameter(f"availability is one of {', '.join(AVAILABILITY)}",
                                    code="INVALID_AVAILABILITY")
         out["availability"] = body["availability"]
-    return out
+    if "stock" in body:
+        out["stock"] = None if body["stock"] is None else \
+            v.whole(body["stock"], "stock", 0, MAX_STOCK)
+    return _with_stock(out, body.get("availability"))
+
+
+def _with_stock(product: dict[str, Any], asked: str | None) -> dict[str, Any]:
+    """A counted product (``stock`` not null) is in stock while any is left and sold
+    out at 0; only ``discontinued`` (hidden) is set by hand beside a count."""
+    stock = product.get("stock")
+    if stock is None or product["availability"] == "discontinued":
+        return product
+    derived = "in_stock" if stock > 0 else "out_of_stock"
+    if asked in ("in_stock", "out_of_stock") and asked != derived:
+        raise InvalidParameter(f"availability follows the stock count ({stock}): change "
+                               "stock, or set stock to null to set availability by hand",
+                               code="INVALID_AVAILABILITY")
+    return {**product, "availability": derived}
+
+
+def take_stock_txn(db: Any, lines: list[dict[str, Any]], now: int, sign: int = -1) -> None:
+    """An order of ``lines`` takes its quantities from counted products (``sign`` +1
+    gives them back: the order was cancelled); 409 ``OUT_OF_STOCK`` when fewer are
+    left than ordered, with nothing changed. The catalog's version moves when a
+    product sells out or comes back."""
+    changed, flipped = [], False
+    for line in lines:
+        product = store.get_product(db, line["sku"])
+        if product is None or product["stock"] is None:
+            continue
+        left = product["stock"] + sign * line["quantity"]
+        if left < 0:
+            raise Conflict(f"only {product['stock']} of {line['sku']} left",
+                           code="OUT_OF_STOCK",
+                           details={"sku": line["sku"], "stock": product["stock"]})
+        counted = _with_stock({**product, "stock": min(left, MAX_STOCK)}, None)
+        flipped |= counted["availability"] != product["availability"]
+        changed.append(counted)
+    for product in changed:
+        store.update_product_txn(db, product, now)
+    if flipped:  # the public catalog says it: a new version
+        store.put_document_txn(db, DOCUMENT, {}, now)
 
 
 def to_json(row: dict[str, Any]) -> dict[str, Any]:
     return {k: row[k] for k in ("sku", "name", "description", "price_minor", "currency",
-                                "image", "availability", "created_ms", "updated_ms")}
+                                "image", "availability", "stock", "created_ms",
+                                "updated_ms")}
 
 
 def compute_order_total(catalog: dict[str, dict[str, Any]] | list[dict[str, Any]],

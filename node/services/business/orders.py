@@ -57,6 +57,8 @@ def _record_txn(db: Any, business: str, order: dict[str, Any], items: Any,
                                code="TOTAL_MISMATCH",
                                details={"total_minor": total, "currency": currency})
     order |= {"lines": lines, "total_minor": total, "currency": currency}
+    if store.get_order(db, order["order_id"]) is None:  # (a repeat takes nothing)
+        catalog.take_stock_txn(db, lines, now)
     if not store.insert_order_txn(db, order, now):
         existing = store.get_order(db, order["order_id"])
         if existing is not None and existing["customer"] != customer:
@@ -112,6 +114,8 @@ def _status_txn(db: Any, business: str, order_id: str, status: str,
     pks: list[int] = []
     if status != row["status"]:
         store.set_order_status_txn(db, order_id, status, now)
+        if status == "cancelled":  # what it took from counted stock goes back
+            catalog.take_stock_txn(db, row["lines"], now, sign=+1)
         add, remove = LABELS_ON.get(status, (None, None))
         if add:
             attach_by_name_txn(db, row["customer"], add, now)

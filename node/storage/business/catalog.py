@@ -10,7 +10,7 @@ from typing import Any
 from node.storage.business._sql import Db, _one
 
 _PRODUCT_COLS = ("sku, name, description, price_minor, currency, image, availability, "
-                 "created_ms, updated_ms")
+                 "stock, created_ms, updated_ms")
 
 
 def list_products(db: Db, include_discontinued: bool = True) -> list[dict[str, Any]]:
@@ -30,18 +30,20 @@ def insert_product_txn(db: Db, product: dict[str, Any], now_ms: int) -> bool:
     """False when the sku exists."""
     return db.execute(
         "INSERT OR IGNORE INTO biz_products (sku, name, description, price_minor, currency, "
-        "image, availability, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "image, availability, stock, created_ms, updated_ms) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [product["sku"], product["name"], product["description"], product["price_minor"],
-         product["currency"], product["image"], product["availability"], now_ms,
-         now_ms]).rowcount == 1
+         product["currency"], product["image"], product["availability"],
+         product.get("stock"), now_ms, now_ms]).rowcount == 1
 
 
 def update_product_txn(db: Db, product: dict[str, Any], now_ms: int) -> bool:
     return db.execute(
         "UPDATE biz_products SET name = ?, description = ?, price_minor = ?, currency = ?, "
-        "image = ?, availability = ?, updated_ms = ? WHERE sku = ?",
+        "image = ?, availability = ?, stock = ?, updated_ms = ? WHERE sku = ?",
         [product["name"], product["description"], product["price_minor"], product["currency"],
-         product["image"], product["availability"], now_ms, product["sku"]]).rowcount == 1
+         product["image"], product["availability"], product.get("stock"), now_ms,
+         product["sku"]]).rowcount == 1
 
 
 def delete_product_txn(db: Db, sku: str) -> bool:
