@@ -27,27 +27,34 @@ from typing import Any
 import aiohttp
 import yarl
 
-from federation.discovery import Discovery, DiscoveryError, InvalidServerName
+from federation.discovery import Destination, Discovery, DiscoveryError
+from federation.errors import FederationError
 from federation.policy import DestinationDenied, ServerPolicy
 from federation.sender import DeliveryError
+from federation.servername import InvalidServerName
 from federation.signatures import sign_kontor_request
 
 MAX_RESPONSE = 4 * 1024 * 1024
 FED_PREFIX = "/_kontor/federation/v1"
 
 
-class RemoteError(Exception):
-    """The remote node answered with an error (``status``, ``code``) or not at all
-    (``status`` 0)."""
+class RemoteError(FederationError):
+    """The remote node answered with an error (``remote_status``, ``code``) or not at
+    all (``remote_status`` 0). Answered 502 when it ends a request of ours."""
 
-    def __init__(self, destination: str, status: int, code: str, message: str) -> None:
-        super().__init__(f"{destination}: {status or 'unreachable'} {code}: {message}")
-        self.destination, self.status, self.code = destination, status, code
+    status = 502
+
+    def __init__(self, destination: str, remote_status: int, code: str, message: str) -> None:
+        super().__init__(f"{destination}: {remote_status or 'unreachable'} {code}: {message}",
+                         code=code)
+        self.destination, self.remote_status = destination, remote_status
 
 
 class DeniedRemote(RemoteError):
     """Not sent: the local ``[federation]`` policy does not federate with it (403
     ``DESTINATION_DENIED``)."""
+
+    status = 403
 
 
 @dataclass(frozen=True)
@@ -90,10 +97,7 @@ class FederationClient:
         the policy does not federate with ``destination``)."""
         raw = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
         path = yarl.URL(path).raw_path_qs  # exactly the path aiohttp will put on the wire
-        headers = sign_kontor_request(method, f"{self.scheme}://{destination}{path}", raw,
-                                      self.identity.server_name, destination,
-                                      self.identity.key_id, self.identity.sign,
-                                      int(self.clock()))
+        headers = self._signed(method, destination, path, raw)
         if body is not None:
             headers["Content-Type"] = "application/json"
         return await self._send(destination, method, path, raw, headers)
@@ -111,19 +115,30 @@ class FederationClient:
             denied = DestinationDenied(destination)
             raise DeniedRemote(destination, denied.status, denied.code, str(denied))
 
-    async def _send(self, destination: str, method: str, path: str, raw: bytes,
-                    headers: dict[str, str]) -> Any:
+    async def _resolve(self, destination: str) -> tuple[Destination, dict[str, Any]]:
+        """Where ``destination`` lives, and the TLS arguments for the connection."""
         self._permit(destination)
         try:
             found = await self.discovery.resolve(destination)
         except (DiscoveryError, InvalidServerName) as exc:
             raise RemoteError(destination, 0, "DISCOVERY_FAILED", str(exc)) from None
-        url = yarl.URL(found.base_url + path, encoded=True)
-        headers = {**headers, "Host": destination}
         kwargs: dict[str, Any] = {}
         if self.scheme == "https":
             kwargs["ssl"] = self.tls or True
             kwargs["server_hostname"] = found.tls_name
+        return found, kwargs
+
+    def _signed(self, method: str, destination: str, path: str, raw: bytes) -> dict[str, str]:
+        return sign_kontor_request(method, f"{self.scheme}://{destination}{path}", raw,
+                                   self.identity.server_name, destination,
+                                   self.identity.key_id, self.identity.sign,
+                                   int(self.clock()))
+
+    async def _send(self, destination: str, method: str, path: str, raw: bytes,
+                    headers: dict[str, str]) -> Any:
+        found, kwargs = await self._resolve(destination)
+        url = yarl.URL(found.base_url + path, encoded=True)
+        headers = {**headers, "Host": destination}
         try:
             async with self.session.request(method, url, data=raw or None, headers=headers,
                                             timeout=self.timeout, allow_redirects=False,
@@ -149,21 +164,9 @@ class FederationClient:
                           limit: int) -> int:
         """Download a media blob (signed request) into ``out``; returns its size.
         RemoteError on an error answer or when it is larger than ``limit``."""
-        self._permit(destination)
         path = f"{FED_PREFIX}/media/{media_id}"
-        headers = sign_kontor_request("GET", f"{self.scheme}://{destination}{path}", b"",
-                                      self.identity.server_name, destination,
-                                      self.identity.key_id, self.identity.sign,
-                                      int(self.clock()))
-        try:
-            found = await self.discovery.resolve(destination)
-        except (DiscoveryError, InvalidServerName) as exc:
-            raise RemoteError(destination, 0, "DISCOVERY_FAILED", str(exc)) from None
-        kwargs: dict[str, Any] = {}
-        if self.scheme == "https":
-            kwargs["ssl"] = self.tls or True
-            kwargs["server_hostname"] = found.tls_name
-        size = 0
+        headers = self._signed("GET", destination, path, b"")
+        found, kwargs = await self._resolve(destination)
         try:
             async with self.session.get(yarl.URL(found.base_url + path, encoded=True),
                                         headers={**headers, "Host": destination},
@@ -174,19 +177,10 @@ class FederationClient:
                     body = await _read_limited(resp, 64 * 1024)
                     raise RemoteError(destination, resp.status, "MEDIA_UNAVAILABLE",
                                       body[:200].decode(errors="replace"))
-                with open(out, "xb") as fh:
-                    async for chunk in resp.content.iter_chunked(256 * 1024):
-                        size += len(chunk)
-                        if size > limit:
-                            raise RemoteError(destination, 413, "TOO_LARGE",
-                                              f"media larger than {limit} bytes")
-                        fh.write(chunk)
-                    fh.flush()
-                    os.fsync(fh.fileno())
+                return await _save(resp, out, limit, destination)
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise RemoteError(destination, 0, "UNREACHABLE",
                               f"{type(exc).__name__}: {exc}") from None
-        return size
 
     async def send_transaction(self, destination: str, txn_id: str,
                                body: dict[str, Any]) -> dict[str, Any]:
@@ -195,9 +189,26 @@ class FederationClient:
             answer = await self.request(destination, "PUT", f"{FED_PREFIX}/send/{txn_id}",
                                         body)
         except RemoteError as exc:
-            permanent = 400 <= exc.status < 500 and exc.status not in (401, 408, 421, 429)
+            status = exc.remote_status
+            permanent = 400 <= status < 500 and status not in (401, 408, 421, 429)
             raise DeliveryError(str(exc), permanent=permanent, code=exc.code) from None
         return answer if isinstance(answer, dict) else {}
+
+
+async def _save(resp: aiohttp.ClientResponse, out: Path, limit: int, destination: str) -> int:
+    """Stream the body into the new file ``out`` (synced); its size. RemoteError 413
+    when it grows past ``limit``."""
+    size = 0
+    with open(out, "xb") as fh:
+        async for chunk in resp.content.iter_chunked(256 * 1024):
+            size += len(chunk)
+            if size > limit:
+                raise RemoteError(destination, 413, "TOO_LARGE",
+                                  f"media larger than {limit} bytes")
+            fh.write(chunk)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return size
 
 
 async def _read_limited(resp: aiohttp.ClientResponse, limit: int) -> bytes:

@@ -16,6 +16,7 @@ import base64
 import hashlib
 import hmac
 
+from federation.errors import FederationError
 from federation.structfields import Item, StructuredFieldError, parse_dictionary
 
 ALGORITHMS = {"sha-256": hashlib.sha256, "sha-512": hashlib.sha512}
@@ -23,12 +24,13 @@ MAX_DIGEST_FIELD_LENGTH = 1024
 MAX_DIGEST_MEMBERS = 8
 
 
-class DigestError(ValueError):
+class DigestError(FederationError):
     """The body does not match its ``Content-Digest``; ``code`` says how."""
 
+    status = 400
+
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+        super().__init__(message, code=code)
 
 
 def compute(body: bytes, algorithm: str = "sha-256") -> bytes:

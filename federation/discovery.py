@@ -1,7 +1,7 @@
 """Server-name discovery: where to connect for a Kontor server name.
 
-A server name is ``host`` or ``host:port``; host is a DNS name, an IPv4 address or an
-IPv6 address in brackets (``parse_server_name`` validates it). ``Discovery.resolve``
+A server name is ``host`` or ``host:port`` (``federation.servername`` validates it);
+``Discovery.resolve``
 turns it into a ``Destination`` by the first of these steps that answers (the
 ``source`` field says which):
 
@@ -47,61 +47,47 @@ operator's development switch (the node decides; this module only takes the valu
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
-import json
 import logging
 import random
-import re
 import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import aiohttp
 import dns.exception
 import dns.name
 import dns.resolver
 
+from federation.delegation import (
+    InvalidWellKnown,
+    SrvRecord,
+    cache_ttl,
+    choose_srv,
+    parse_well_known,
+    srv_record,
+)
+from federation.errors import FederationError
 from federation.netguard import GuardedResolver, TtlCache, make_connector, make_dns_resolver
+from federation.servername import InvalidServerName, ServerName, parse_server_name
 
 log = logging.getLogger("kontor.federation.discovery")
 
 DEFAULT_PORT = 8448
-MAX_SERVER_NAME = 255
-MAX_HOST = 253
 MAX_SRV_RECORDS = 16
 WELL_KNOWN_PATH = "/.well-known/kontor/server"
 WELL_KNOWN_MAX_BYTES = 4096
-WELL_KNOWN_TTL = (60.0, 86400.0, 3600.0)  # min, max, default
 SRV_TTL = (30.0, 86400.0)
 LITERAL_TTL = 86400.0
 
 Source = Literal["literal", "srv", "well-known", "default"]
-_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z", re.IGNORECASE)
-_PORT = re.compile(r"^[0-9]{1,5}\Z")
-_MAX_AGE = re.compile(r"^\s*max-age\s*=\s*\"?([0-9]{1,10})\"?\s*$", re.IGNORECASE)
 
 
-class InvalidServerName(ValueError):
-    """A server name that is not ``host`` or ``host:port`` by the rules."""
-
-
-class DiscoveryError(Exception):
+class DiscoveryError(FederationError):
     """The server name is valid but cannot be resolved now (DNS failure, no service)."""
 
-
-@dataclass(frozen=True)
-class ServerName:
-    """A parsed server name: host (IPv6 without brackets), optional port."""
-
-    host: str
-    port: int | None
-    is_ip: bool
-
-    @property
-    def url_host(self) -> str:
-        return f"[{self.host}]" if ":" in self.host else self.host
+    status, code = 502, "DISCOVERY_FAILED"
 
 
 @dataclass(frozen=True)
@@ -115,108 +101,6 @@ class Destination:
     base_url: str
     source: Source
     expires_at: float
-
-
-def parse_server_name(server_name: str) -> ServerName:
-    """Validate ``host[:port]``; raise InvalidServerName with the reason."""
-    if not isinstance(server_name, str) or not 0 < len(server_name) <= MAX_SERVER_NAME:
-        raise InvalidServerName("server name must be 1..255 characters")
-    if server_name.startswith("["):
-        end = server_name.find("]")
-        if end < 0:
-            raise InvalidServerName(f"{server_name!r}: unclosed '['")
-        host, rest = server_name[1:end], server_name[end + 1 :]
-        if "%" in host or not _is_ip(host, 6):
-            raise InvalidServerName(f"{server_name!r}: not an IPv6 address in brackets")
-        if rest and not rest.startswith(":"):
-            raise InvalidServerName(f"{server_name!r}: junk after ']'")
-        return ServerName(str(ipaddress.IPv6Address(host)), _port(rest[1:], rest), True)
-    host, sep, port_text = server_name.partition(":")
-    port = _port(port_text, sep)
-    if ":" in port_text:
-        raise InvalidServerName(f"{server_name!r}: IPv6 addresses need brackets")
-    if re.fullmatch(r"[0-9.]+", host):
-        if not _is_ip(host, 4):
-            raise InvalidServerName(f"{server_name!r}: not a valid IPv4 address")
-        return ServerName(host, port, True)
-    if not is_dns_name(host):
-        raise InvalidServerName(f"{server_name!r}: host is not a valid DNS name")
-    return ServerName(host, port, False)
-
-
-def is_dns_name(host: str) -> bool:
-    """A DNS host name: LDH labels of 1..63, total <= 253, no trailing dot."""
-    return 0 < len(host) <= MAX_HOST and all(_LABEL.match(lab) for lab in host.split("."))
-
-
-def _is_ip(text: str, version: int) -> bool:
-    try:
-        return ipaddress.ip_address(text).version == version
-    except ValueError:
-        return False
-
-
-def _port(text: str, sep: str) -> int | None:
-    if not sep:
-        return None
-    if not _PORT.match(text) or not 1 <= int(text) <= 65535:
-        raise InvalidServerName(f"port {text!r} is not 1..65535")
-    return int(text)
-
-
-@dataclass(frozen=True)
-class SrvRecord:
-    priority: int
-    weight: int
-    port: int
-    target: str
-
-
-def choose_srv(records: list[SrvRecord], rng: random.Random) -> SrvRecord:
-    """RFC 2782: lowest priority, then a weighted random pick.
-
-    A number in [0, sum of weights] picks the first record, zero weights first, whose
-    running sum reaches it; so a weight-0 record has the RFC's small 1/(sum+1) chance."""
-    best = min(r.priority for r in records)
-    group = sorted((r for r in records if r.priority == best), key=lambda r: r.weight != 0)
-    point = rng.randint(0, sum(r.weight for r in group))
-    running = 0
-    for record in group:
-        running += record.weight
-        if running >= point:
-            return record
-    return group[-1]
-
-
-def cache_ttl(cache_control: str | None) -> float:
-    """Seconds to keep a well-known answer, from Cache-Control max-age, bounded."""
-    low, high, default = WELL_KNOWN_TTL
-    for directive in (cache_control or "").split(","):
-        match = _MAX_AGE.match(directive)
-        if match:
-            return min(max(float(match.group(1)), low), high)
-    return default
-
-
-def _strict_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    keys = [k for k, _ in pairs]
-    if len(keys) != len(set(keys)):
-        raise ValueError("duplicate key in JSON object")
-    return dict(pairs)
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def parse_well_known(body: bytes) -> ServerName:
-    """The delegated server name from a well-known body; ValueError/InvalidServerName."""
-    doc = json.loads(
-        body.decode("utf-8"), object_pairs_hook=_strict_object, parse_constant=_reject_constant
-    )
-    if not isinstance(doc, dict) or not isinstance(doc.get("server"), str):
-        raise ValueError('well-known must be a JSON object with a string "server"')
-    return parse_server_name(doc["server"])
 
 
 class Discovery:
@@ -354,7 +238,7 @@ class Discovery:
             raise DiscoveryError(f"{qname}: {len(rrset)} SRV records, limit {MAX_SRV_RECORDS}")
         if len(rrset) == 1 and next(iter(rrset)).target == dns.name.root:
             raise DiscoveryError(f"{qname}: service explicitly not offered (target '.')")
-        records = [r for r in map(_srv_record, rrset) if r is not None]
+        records = [r for r in map(srv_record, rrset) if r is not None]
         if not records:
             raise DiscoveryError(f"{qname}: no valid SRV record")
         return records, float(rrset.ttl)
@@ -373,7 +257,7 @@ class Discovery:
             return parse_well_known(body), "", ttl
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             return None, f"fetch failed: {type(exc).__name__}: {exc}", 0.0
-        except (ValueError, RecursionError) as exc:
+        except InvalidServerName as exc:  # also an oversize body (InvalidWellKnown)
             return None, f"invalid well-known: {exc}", 0.0
 
     def _http(self) -> aiohttp.ClientSession:
@@ -396,27 +280,14 @@ def _with_expiry(dest: Destination, expires_at: float) -> Destination:
     return dataclasses.replace(dest, expires_at=expires_at)
 
 
-def _srv_record(rdata: Any) -> SrvRecord | None:
-    """One SRV rdata as a record, or None (logged) when its target or port is unusable."""
-    target = rdata.target.to_text(omit_final_dot=True)
-    try:
-        parsed = parse_server_name(target)
-    except InvalidServerName:
-        parsed = None
-    if parsed is None or parsed.port is not None or not 1 <= rdata.port <= 65535:
-        log.warning("ignoring SRV record with target %r port %s", target[:300], rdata.port)
-        return None
-    return SrvRecord(rdata.priority, rdata.weight, rdata.port, parsed.host)
-
-
 async def _read_limited(resp: aiohttp.ClientResponse, limit: int) -> bytes:
-    """The body, or ValueError when it is larger than limit bytes."""
+    """The body, or InvalidWellKnown when it is larger than limit bytes."""
     if resp.content_length is not None and resp.content_length > limit:
-        raise ValueError(f"body of {resp.content_length} bytes, limit {limit}")
+        raise InvalidWellKnown(f"body of {resp.content_length} bytes, limit {limit}")
     body = b""
     while len(body) <= limit:
         chunk = await resp.content.read(limit + 1 - len(body))
         if not chunk:
             return body
         body += chunk
-    raise ValueError(f"body larger than {limit} bytes")
+    raise InvalidWellKnown(f"body larger than {limit} bytes")

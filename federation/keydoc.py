@@ -21,6 +21,7 @@ from crypto.encoding import b64decode, b64encode
 from crypto.errors import CryptoError
 from crypto.keys import SigningKey
 from crypto.signing import sign_json, verify_json
+from federation.errors import FederationError
 
 KEY_ID_PREFIX = "ed25519:"
 DOCUMENT_LIFETIME_MS = 24 * 3600 * 1000
@@ -28,12 +29,13 @@ MAX_CACHE_MS = 24 * 3600 * 1000
 MAX_KEYS = 32
 
 
-class KeyLookupError(LookupError):
+class KeyLookupError(FederationError):
     """A key cannot be found or trusted; ``code`` says why."""
 
+    status = 401
+
     def __init__(self, message: str, code: str = "UNKNOWN_KEY") -> None:
-        super().__init__(message)
-        self.code = code
+        super().__init__(message, code=code)
 
 
 def own_document(server_name: str, key_id: str, key: SigningKey,

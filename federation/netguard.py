@@ -38,6 +38,8 @@ import dns.nameserver
 import dns.resolver
 from aiohttp.abc import AbstractResolver, ResolveResult
 
+from federation.errors import FederationError
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 MAX_ADDRESSES = 32  # per name and family; more is a bad (or hostile) answer
@@ -55,8 +57,11 @@ _EXTRA_BLOCKED = [
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
-class BlockedAddress(OSError):
-    """The policy refuses every address of a host (aiohttp reports it as a connect error)."""
+class BlockedAddress(FederationError, OSError):
+    """The policy refuses every address of a host. Also an ``OSError``, so that aiohttp
+    reports it as a connect error like any other failed connection."""
+
+    status, code = 502, "ADDRESS_BLOCKED"
 
     def __init__(self, host: str, address: str) -> None:
         super().__init__(f"refusing to connect to {host!r} at {address}: address not allowed")
@@ -64,8 +69,11 @@ class BlockedAddress(OSError):
         self.address = address
 
 
-class ResolveError(OSError):
-    """A host name did not resolve (no such name, no address, or DNS failure)."""
+class ResolveError(FederationError, OSError):
+    """A host name did not resolve (no such name, no address, or DNS failure); an
+    ``OSError`` too, for aiohttp's connector."""
+
+    status, code = 502, "RESOLVE_FAILED"
 
     def __init__(self, host: str, reason: str) -> None:
         super().__init__(f"cannot resolve {host!r}: {reason}")

@@ -19,7 +19,7 @@ replay). Instead, when there is no room the new nonce is refused with
 
 Expiry is kept in one-second buckets, so remembering and purging cost O(1) amortised
 per entry. ``window_seconds`` is the longest an entry may be kept: a nonce whose expiry
-lies further ahead is refused with ``ValueError`` rather than forgotten early. Set it to
+lies further ahead is refused with ``NonceError`` rather than forgotten early. Set it to
 at least the verifier's ``max_lifetime + 2 * max_skew`` (the furthest ``accept_until``
 can lie ahead of ``now``).
 """
@@ -29,27 +29,34 @@ from __future__ import annotations
 import math
 from collections import Counter
 
+from federation.errors import FederationError
+
 MAX_ORIGIN_LENGTH = 255
 MAX_NONCE_LENGTH = 128
 HIGH_WATER = 0.9
 
 
-class NonceError(Exception):
-    """A nonce cannot be accepted; ``code`` says why."""
+class NonceError(FederationError):
+    """A nonce cannot be accepted; ``code`` says why (an over-long origin or nonce, or
+    an expiry further ahead than the window: ``MALFORMED_SIGNATURE``)."""
 
-    code = "NONCE_ERROR"
+    status, code = 400, "MALFORMED_SIGNATURE"
 
 
 class ReplayError(NonceError):
     """The (origin, nonce) pair was seen before."""
 
-    code = "REPLAYED_NONCE"
+    status, code = 401, "REPLAYED_NONCE"
 
 
 class NonceCapacityError(NonceError):
-    """No room to remember the nonce; the request should be retried later."""
+    """No room to remember the nonce; the request should be retried later (429, in a
+    second)."""
 
-    code = "NONCE_CACHE_FULL"
+    status, code = 429, "NONCE_CACHE_FULL"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, details={"retry_after_ms": 1000})
 
 
 class NonceCache:
@@ -77,17 +84,18 @@ class NonceCache:
     def check_and_remember(self, origin: str, nonce: str, expires: float, now: float) -> None:
         """Refuse a replayed nonce, else remember it until ``expires``.
 
-        Raises ``ReplayError`` or ``NonceCapacityError``; ``ValueError`` for an over-long
+        Raises ``ReplayError`` or ``NonceCapacityError``; ``NonceError`` for an over-long
         origin or nonce, or an expiry more than ``window_seconds`` ahead.
         """
         if len(origin) > MAX_ORIGIN_LENGTH or len(nonce) > MAX_NONCE_LENGTH:
-            raise ValueError("origin or nonce too long")
+            raise NonceError("origin or nonce too long")
         if expires > now + self.window_seconds:
-            raise ValueError(f"nonce expiry more than {self.window_seconds} seconds ahead")
+            raise NonceError(f"nonce expiry more than {self.window_seconds} seconds ahead")
         self.purge(now)
         key = (origin, nonce)
         if key in self._expiry:
-            raise ReplayError(f"nonce already used by {origin}")
+            raise ReplayError(f"this request was already received (nonce seen before from "
+                              f"{origin})")
         if expires < now:
             return  # already unacceptable to the signature check; nothing to remember
         self._make_room_for(origin)

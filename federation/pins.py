@@ -31,8 +31,9 @@ import dns.asyncresolver
 import dns.exception
 import dns.resolver
 
-from federation.discovery import parse_server_name
+from federation.errors import FederationError
 from federation.netguard import TtlCache
+from federation.servername import parse_server_name
 
 log = logging.getLogger("kontor.federation.pins")
 
@@ -45,12 +46,16 @@ PIN_TTL = (60.0, 86400.0)
 _FINGERPRINT = re.compile(r"^[A-Za-z0-9_-]{43}\Z")
 
 
-class PinMismatch(Exception):
+class PinMismatch(FederationError):
     """The key does not match any pin the server name publishes."""
 
+    status, code = 401, "KEY_PIN_MISMATCH"
 
-class PinLookupError(Exception):
+
+class PinLookupError(FederationError):
     """The pin record could not be looked up now (DNS timeout, SERVFAIL)."""
+
+    status, code = 503, "PIN_LOOKUP_FAILED"
 
 
 def pin_value(public_key: bytes) -> str:

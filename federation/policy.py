@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from federation.errors import FederationError
 
-class DestinationDenied(Exception):
+
+class DestinationDenied(FederationError):
     """The local policy does not federate with ``destination``."""
 
     status = 403

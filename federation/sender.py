@@ -52,6 +52,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from federation import storage
+from federation.errors import FederationError
 
 log = logging.getLogger("kontor.federation.sender")
 
@@ -65,13 +66,14 @@ class Database(Protocol):
     async def read(self, fn: Callable[..., Any], *args: Any) -> Any: ...
 
 
-class DeliveryError(Exception):
+class DeliveryError(FederationError):
     """A transaction did not get through; ``permanent`` when retrying cannot help."""
 
+    code = "DELIVERY_FAILED"
+
     def __init__(self, message: str, *, permanent: bool = False, code: str = "") -> None:
-        super().__init__(message)
+        super().__init__(message, code=code or None)
         self.permanent = permanent
-        self.code = code
 
 
 Transport = Callable[[str, str, dict[str, Any]], Awaitable[dict[str, Any]]]

@@ -1,5 +1,6 @@
-"""SQL for federation's own tables: the outbox, destination state, inbound
-transactions, remote signing keys and remote device lists.
+"""SQL for federation's own tables: the outbox (``fed_outbox``), destination state
+(``fed_destinations``), inbound transactions (``fed_inbound_txns``), remote signing
+keys (``fed_remote_keys``) and remote device lists (``fed_remote_devices``).
 
 Federation owns these tables and their migrations (a separate sqlite-utils migration
 set, applied by the node with its own). Functions ending in ``_txn`` run inside the

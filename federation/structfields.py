@@ -23,12 +23,16 @@ import re
 import string
 from dataclasses import dataclass, field
 
+from federation.errors import FederationError
+
 MAX_FIELD_LENGTH = 8192
 MAX_INTEGER = 999_999_999_999_999
 
 
-class StructuredFieldError(ValueError):
+class StructuredFieldError(FederationError):
     """A field value is not a valid structured field of the expected type."""
+
+    status, code = 400, "MALFORMED_FIELD"
 
 
 class Token(str):

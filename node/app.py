@@ -31,6 +31,7 @@ from node.appkeys import (
     NODE_KEY,
     NOTIFIER,
     PASSWORDS,
+    ROUTER,
 )
 from node.config import Config
 from node.events import Hooks
@@ -47,6 +48,7 @@ from node.services.messaging import Messaging
 from node.services.notifier import Notifier
 from node.services.passwords import PasswordHasher
 from node.services.ratelimit import RateLimiter
+from node.services.routing import Router
 from node.services.setup import STREAM_EPOCH, init_node
 from node.storage import accounts as account_store
 from node.storage import nodestore
@@ -78,6 +80,7 @@ def create_app(config: Config) -> web.Application:
     app.cleanup_ctx.append(_passwords)
     app.cleanup_ctx.append(_storage)
     business_wiring.install(app)
+    app.cleanup_ctx.append(_routing)
     app.cleanup_ctx.append(_automation)
     app.cleanup_ctx.append(_guests)
     add_routes(app)
@@ -132,11 +135,18 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
         runlock.release(lock)
 
 
+async def _routing(app: web.Application) -> AsyncIterator[None]:
+    """The one decision of local or remote for keys, media and the directory."""
+    runtime = app.get(FEDERATION)
+    app[ROUTER] = Router(app[DB], app[CONFIG], app[NODE_KEY], app[BUSINESS],
+                         runtime.link if runtime else None, runtime.client if runtime else None)
+    yield
+
+
 async def _automation(app: web.Application) -> AsyncIterator[None]:
     """The business's automation device (greeting and away messages)."""
-    runtime = app.get(FEDERATION)
     device = AutomationDevice(app[DB], app[CONFIG], app[MESSAGING], app[BUSINESS],
-                              runtime.link if runtime else None)
+                              app[ROUTER])
     await device.start(app[HOOKS])
     app[AUTOMATION] = device
     try:

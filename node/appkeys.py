@@ -17,6 +17,7 @@ from node.services.messaging import Messaging
 from node.services.notifier import Notifier
 from node.services.passwords import PasswordHasher
 from node.services.ratelimit import RateLimiter
+from node.services.routing import Router
 from node.storage.db import Database
 
 CONFIG = web.AppKey("config", Config)
@@ -35,6 +36,7 @@ HISTORY = web.AppKey("history", History)
 ACCOUNTS = web.AppKey("accounts", Accounts)
 GUESTS = web.AppKey("guests", Guests)
 KEY_PINS = web.AppKey("key_pins", KeyPins)  # DNS key pins for browsers
+ROUTER = web.AppKey("router", Router)  # local or remote: keys, media, directory
 
 
 def _automation_key() -> web.AppKey:  # typed lazily: the device module imports the SDK

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from crypto.encoding import b64decode
 from federation import pins
 from federation import storage as fed_store
+from federation.servername import InvalidServerName
 from node.cli_registry import command, node_config, out
 from node.nodekey import NodeKey, key_path, load_key, write_key
 from node.services.setup import open_node
@@ -92,7 +93,7 @@ def cmd_keys_dns(ns: argparse.Namespace) -> int:
     else:
         try:
             out(pins.srv_record(server_name, target, port))
-        except ValueError as exc:
+        except (ValueError, InvalidServerName) as exc:  # the target is the operator's input
             out(f"; no SRV record: {exc}")
     out(pins.pin_record(server_name, key.public_key))
     for row in _old_keys(config.database_path, key.key_id):

@@ -1,4 +1,5 @@
-"""Request middlewares: request ids and logging, body limits, and the one error mapper."""
+"""Request middlewares: request ids and logging, body limits, and the one error mapper
+(``KontorError`` and federation's ``FederationError`` become JSON here, nowhere else)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from aiohttp.web_protocol import RequestPayloadError
 
+from federation.errors import FederationError
 from node import logs
 from node.errors import KontorError, MethodNotAllowed, NotFound, PayloadTooLarge
 
@@ -23,8 +25,11 @@ _HTTP_CODES = {
 }
 
 
-def error_response(exc: KontorError) -> web.Response:
-    """The JSON body for one of our errors."""
+def error_response(exc: KontorError | FederationError) -> web.Response:
+    """The JSON body for one of our errors, the node's or federation's (both carry a
+    status, a code, a message and details)."""
+    if isinstance(exc, FederationError):
+        exc = KontorError(exc.message, code=exc.code, status=exc.status, details=exc.details)
     headers = {}
     retry = exc.details.get("retry_after_ms")
     if isinstance(retry, int):
@@ -73,7 +78,7 @@ def logged_path(request: web.Request) -> str:
 async def _mapped(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
-    except KontorError as exc:
+    except (KontorError, FederationError) as exc:
         return error_response(exc)
     except ConnectionError as exc:  # the client went away mid-request: its affair
         log.info("client went away during %s %s: %s", request.method, logged_path(request),

@@ -6,12 +6,10 @@ from aiohttp import web
 
 from node.api.auth import requester
 from node.api.parsing import field, read_json_object
-from node.appkeys import CONFIG, DB, FEDERATION, NOTIFIER
-from node.errors import Forbidden, InvalidParameter
-from node.protocol.names import server_of
+from node.appkeys import CONFIG, DB, NOTIFIER, ROUTER
+from node.errors import InvalidParameter
 from node.services import keys
 from node.services.accounts import split_address
-from node.services.federation import FederationLink
 
 PREFIX = "/_kontor/client/v1"
 routes = web.RouteTableDef()
@@ -40,11 +38,7 @@ async def devices(request: web.Request) -> web.Response:
     await requester(request)
     address = request.match_info["address"]
     split_address(address)
-    remote = _remote(request, address)
-    if remote is not None:
-        return web.json_response(await remote.fetch_devices(address))
-    return web.json_response(await keys.device_list(request.app[DB], address,
-                                                     request.app[CONFIG].business_address))
+    return web.json_response(await request.app[ROUTER].devices(address))
 
 
 @routes.post(PREFIX + "/keys/claim", name="client.keys.claim")
@@ -56,18 +50,4 @@ async def claim(request: web.Request) -> web.Response:
     device_ids = field(body, "device_ids", list, required=False, max_len=100)
     if device_ids is not None and not all(isinstance(d, str) for d in device_ids):
         raise InvalidParameter("device_ids must be a list of strings")
-    remote = _remote(request, address)
-    if remote is not None:
-        return web.json_response(await remote.claim(address, device_ids))
-    return web.json_response(await keys.claim(request.app[DB], address,
-                                               request.app[CONFIG].business_address, device_ids))
-
-
-def _remote(request: web.Request, address: str) -> FederationLink | None:
-    """The federation link when ``address`` lives on another node (403 if disabled)."""
-    if server_of(address) == request.app[CONFIG].node.server_name:
-        return None
-    runtime = request.app.get(FEDERATION)
-    if runtime is None:
-        raise Forbidden("federation is disabled on this node", code="FEDERATION_DISABLED")
-    return runtime.link
+    return web.json_response(await request.app[ROUTER].claim(address, device_ids))

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from federation.client import RemoteError
 from node.api.auth import requester
 from node.api.fedauth import verified_origin
-from node.appkeys import CONFIG, DB, FEDERATION
-from node.errors import Forbidden, InvalidParameter, NotFound, Unavailable, UnsupportedMediaType
+from node.appkeys import CONFIG, DB, ROUTER
+from node.errors import InvalidParameter, UnsupportedMediaType
 from node.protocol.names import is_server_name
 from node.services import media
 
@@ -36,25 +35,9 @@ async def download(request: web.Request) -> web.FileResponse:
     config = request.app[CONFIG]
     media_id = request.match_info["media_id"]
     server = request.query.get("server", config.node.server_name)
-    if server == config.node.server_name:
-        path = await media.locate(request.app[DB], config.data_dir, media_id)
-    else:
-        if not is_server_name(server):
-            raise InvalidParameter("server must be a server name", code="INVALID_SERVER_NAME")
-        runtime = request.app.get(FEDERATION)
-        if runtime is None:
-            raise Forbidden("federation is disabled on this node", code="FEDERATION_DISABLED")
-        media.blob_path(config.data_dir, media_id)  # validates the id first
-        try:
-            path = await media.fetch_remote(request.app[DB], config.data_dir, runtime.client,
-                                            server, media_id, config.limits.max_media_bytes)
-        except RemoteError as exc:
-            if exc.status == 403:  # our [federation] policy (DESTINATION_DENIED) or theirs
-                raise Forbidden(str(exc), code=exc.code) from None
-            if exc.status in (404, 413):
-                raise NotFound(f"{server} has no such media", code="UNKNOWN_MEDIA") from None
-            raise Unavailable(f"cannot fetch the media from {server}: {exc}",
-                              code="REMOTE_UNAVAILABLE") from None
+    if server != config.node.server_name and not is_server_name(server):
+        raise InvalidParameter("server must be a server name", code="INVALID_SERVER_NAME")
+    path = await request.app[ROUTER].media(server, media_id)
     return web.FileResponse(path, headers={"Content-Type": "application/octet-stream"})
 
 

@@ -1,5 +1,6 @@
 """Federation API: what other nodes call. Every route but the key document requires an
-RFC 9421 signature from the origin node (``node.api.fedauth``)."""
+RFC 9421 signature from the origin node (``node.api.fedauth``, which also read the body
+within its limit); transactions go to ``node.services.inbound``."""
 
 from __future__ import annotations
 
@@ -9,9 +10,8 @@ from aiohttp import web
 
 from node.api.fedauth import verified_origin
 from node.api.parsing import field, parse_json_bytes
-from node.appkeys import CONFIG, DB, FEDERATION, HOOKS, NOTIFIER
-from node.errors import InvalidJson, InvalidParameter, NotFound, PayloadTooLarge
-from node.services import federation as fed
+from node.appkeys import CONFIG, DB, FEDERATION
+from node.errors import InvalidJson, InvalidParameter, NotFound
 from node.services import keys
 from node.services.accounts import split_address
 
@@ -60,14 +60,9 @@ async def send(request: web.Request) -> web.Response:
         raise InvalidParameter("txn_id is 1-64 characters of A-Z a-z 0-9 . _ ~ -",
                                code="INVALID_TXN_ID")
     body = _object(origin.body, check_text=False)  # items are checked one by one
-    app = request.app
-    config = app[CONFIG]
-    if len(origin.body) > config.limits.max_body_bytes:
-        raise PayloadTooLarge("transaction too large", code="TOO_LARGE")
-    result = await fed.receive_transaction(app[DB], app[NOTIFIER], app[HOOKS],
-                                           config.node.server_name, config.business_address,
-                                           origin.server_name, txn_id, body)
-    return web.json_response(result)
+    inbound = request.app[FEDERATION].inbound
+    return web.json_response(await inbound.receive_transaction(origin.server_name, txn_id,
+                                                               body))
 
 
 def _object(raw: bytes, check_text: bool = True) -> dict:

@@ -30,13 +30,13 @@ from node.client.store import Store
 from node.config import Config
 from node.errors import KontorError
 from node.events import Hooks
-from node.protocol.names import Role, server_of
+from node.protocol.names import Role
 from node.services import accounts, keys, messaging, team
 from node.services.accounts import Requester, now_ms
 from node.services.business import automation
 from node.services.business.context import Business
-from node.services.federation import FederationLink
 from node.services.messaging import Messaging
+from node.services.routing import Router
 from node.storage import accounts as account_store
 from node.storage.db import Database
 
@@ -55,14 +55,11 @@ class DeviceStoreError(Exception):
 class LocalTransport:
     """The SDK's ``Transport``, answered by this node's services in-process (no HTTP)."""
 
-    def __init__(self, db: Database, config: Config, m: Messaging,
-                 link: FederationLink | None, who: Requester) -> None:
-        self.db, self.config, self.m, self.link, self.who = db, config, m, link, who
+    def __init__(self, db: Database, config: Config, m: Messaging, router: Router,
+                 who: Requester) -> None:
+        self.db, self.config, self.m, self.router, self.who = db, config, m, router, who
         self.base_url = "local:"
         self.token: str | None = None
-
-    def _remote(self, address: str) -> bool:
-        return server_of(address) != self.config.node.server_name
 
     async def _call(self, coro: Awaitable[T]) -> T:
         try:
@@ -86,23 +83,11 @@ class LocalTransport:
         return (await keys.count(self.db, self.who))["one_time_prekeys"]
 
     async def devices(self, address: str) -> list[dict[str, Any]]:
-        if self._remote(address):
-            if self.link is None:
-                raise ApiError(403, "FEDERATION_DISABLED", "federation is disabled")
-            return (await self._call(self.link.fetch_devices(address)))["devices"]
-        answer = await self._call(keys.device_list(self.db, address,
-                                                   self.config.business_address))
-        return answer["devices"]
+        return (await self._call(self.router.devices(address)))["devices"]
 
     async def claim(self, address: str, device_ids: list[str] | None = None
                     ) -> list[dict[str, Any]]:
-        if self._remote(address):
-            if self.link is None:
-                raise ApiError(403, "FEDERATION_DISABLED", "federation is disabled")
-            return (await self._call(self.link.claim(address, device_ids)))["devices"]
-        answer = await self._call(keys.claim(self.db, address, self.config.business_address,
-                                             device_ids))
-        return answer["devices"]
+        return (await self._call(self.router.claim(address, device_ids)))["devices"]
 
     async def send(self, txn_id: str, sender: str, to: str,
                    envelopes: dict[str, dict[str, str]],
@@ -145,9 +130,8 @@ class AutomationDevice:
     """Runs the automation device: reacts to customers' messages, drains its stream."""
 
     def __init__(self, db: Database, config: Config, m: Messaging, biz: Business,
-                 link: FederationLink | None,
-                 clock: Callable[[], int] = now_ms) -> None:
-        self.db, self.config, self.m, self.biz, self.link = db, config, m, biz, link
+                 router: Router, clock: Callable[[], int] = now_ms) -> None:
+        self.db, self.config, self.m, self.biz, self.router = db, config, m, biz, router
         self.clock = clock  # the demo and tests may simulate the time of day
         self.client: Client | None = None
         self._queue: asyncio.Queue[str] = asyncio.Queue(QUEUE_LIMIT)
@@ -162,7 +146,7 @@ class AutomationDevice:
         store = directory / "device.store"
         business = self.config.business_address
         who = await self.db.write(_device_txn, business, now_ms())
-        transport = LocalTransport(self.db, self.config, self.m, self.link, who)
+        transport = LocalTransport(self.db, self.config, self.m, self.router, who)
         if store.exists():
             self.client = await Client.open_with(transport, store, _passphrase(directory))
         else:

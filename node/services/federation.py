@@ -1,9 +1,10 @@
-"""The node's side of federation: remote device lists and claims, inbound transactions.
+"""The node's outbound side of federation: remote device lists and claims.
 
 ``FederationLink`` is what the rest of the node uses to reach other nodes: it fetches
 (and caches) remote device lists, proxies one-time prekey claims, and wakes the outbox.
-``receive_transaction`` stores an inbound transaction exactly once per (origin, txn id)
-and delivers its items to local devices.
+``remote_failure`` is the one translation of a failed request to another node into
+what a local client is told. (The inbound side is ``node.services.inbound``; which of
+local or remote answers a client is ``node.services.routing``.)
 """
 
 from __future__ import annotations
@@ -14,25 +15,19 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 from federation import storage as fed_store
-from federation.client import DeniedRemote
+from federation.client import DeniedRemote, RemoteError
+from federation.errors import FederationError
 from federation.policy import DestinationDenied
 from federation.sender import Sender
-from node.errors import BadRequest, Conflict, Forbidden, Unavailable
-from node.events import Hooks
-from node.services import keycheck, team
-from node.services.accounts import now_ms, split_address
-from node.services.messaging import body_hash, receipt_events, server_of
-from node.services.notifier import Notifier
-from node.storage import accounts as account_store
-from node.storage import business as business_store
-from node.storage import messages as message_store
+from node.errors import BadRequest, Forbidden, KontorError, Unavailable
+from node.protocol.names import server_of
+from node.services import keycheck
+from node.services.accounts import now_ms
 from node.storage.db import Database
-from node.text import bad_text_path, is_clean_id
 
 log = logging.getLogger("kontor.federation")
 
 FED_PREFIX = "/_kontor/federation/v1"
-MAX_ITEMS = 500
 MAX_DEVICES = 100
 
 
@@ -88,17 +83,10 @@ class FederationLink:
                     body: dict[str, Any] | None = None) -> Any:
         try:
             return await self.client.request(destination, method, path, body)
-        except Exception as exc:  # noqa: BLE001 - reported to the client as unavailable
-            code = getattr(exc, "code", "") or "REMOTE_UNAVAILABLE"
-            status = getattr(exc, "status", 0)
-            if status == 404:
-                raise Forbidden(f"{destination} does not know that account",
-                                code="UNKNOWN_ACCOUNT", status=404) from None
-            if isinstance(exc, DeniedRemote):  # our own policy: nothing was sent
-                raise Forbidden(str(DestinationDenied(destination)), code=code) from None
-            if status == 403:  # refused by the peer (BLOCKED, ORIGIN_DENIED): say so
-                raise Forbidden(f"{destination} refuses this: {exc}", code=code) from None
-            raise Unavailable(f"cannot reach {destination}: {exc}", code=code) from None
+        except FederationError as exc:
+            unknown = Forbidden(f"{destination} does not know that account",
+                                code="UNKNOWN_ACCOUNT", status=404)
+            raise remote_failure(exc, destination, unknown, keep_code=True) from None
 
     def _checked_devices(self, address: str, answer: Any,
                          claimed: bool = False) -> list[dict[str, Any]]:
@@ -117,152 +105,20 @@ class FederationLink:
         return out
 
 
-# --- inbound ---------------------------------------------------------------------------
-
-def check_items(origin: str, body: dict[str, Any]) -> list[dict[str, Any]]:
-    """The transaction's items; every author must live on ``origin`` (else the whole
-    transaction is refused). A malformed item does not sink the others: it is answered
-    INVALID_ITEM on its own (``item_problem``)."""
-    items = body.get("items")
-    if not isinstance(items, list) or not 0 < len(items) <= MAX_ITEMS:
-        raise BadRequest(f"items must be a list of 1 to {MAX_ITEMS} items",
-                         code="INVALID_TRANSACTION")
-    for item in items:
-        author = item.get(AUTHOR.get(_kind(item), "")) if isinstance(item, dict) else None
-        if isinstance(author, str) and server_of(author).lower() != origin.lower() \
-                and author.count("@") == 1:
-            raise Forbidden(f"{author[:320]} does not live on {origin}",
-                            code="SENDER_NOT_ON_ORIGIN")
-    return items
-
-
-AUTHOR = {"message": "sender", "receipt": "by"}
-
-
-def _kind(item: dict[str, Any]) -> str:
-    kind = item.get("kind")
-    return kind if isinstance(kind, str) else ""
-
-
-def _short_str(value: Any, limit: int = 64) -> bool:
-    """An id: 1..``limit`` characters, no whitespace, control, bidi or surrogate."""
-    return isinstance(value, str) and 0 < len(value) <= limit and is_clean_id(value)
-
-
-def _ts(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**53
-
-
-def item_problem(origin: str, item: Any) -> str | None:
-    """Why an item cannot be taken (None when it is well formed)."""
-    if not isinstance(item, dict) or _kind(item) not in AUTHOR:
-        return "every item is an object of kind message or receipt"
-    bad = bad_text_path(item)
-    if bad is not None:
-        return f"{bad} is not valid Unicode text"
-    for key in (AUTHOR[item["kind"]], "to"):
-        value = item.get(key)
-        if not isinstance(value, str) or len(value) > 320:
-            return f"{key} must be an address"
-        try:
-            split_address(value)
-        except BadRequest as exc:
-            return exc.message
-        if value != value.lower():  # one spelling per address (blocks, conversations)
-            return f"{key} must be written in lower case"
-    if server_of(item[AUTHOR[item["kind"]]]) != origin:
-        return "the author does not live on the origin"
-    if not (_short_str(item.get("message_id")) and _ts(item.get("ts"))):
-        return "message_id (1-64 visible characters) and ts (ms) are required"
-    if item["kind"] == "receipt":
-        if item.get("receipt") != "delivered" or not _short_str(item.get("device")):
-            return "a receipt is delivered, with the device that got the message"
-        return None
-    envelopes = item.get("envelopes")
-    if not (_short_str(item.get("sender_device")) and isinstance(envelopes, dict)
-            and 0 < len(envelopes) <= MAX_DEVICES
-            and all(_short_str(k) and isinstance(v, str) and 0 < len(v) <= 64 * 1024
-                    for k, v in envelopes.items())):
-        return f"a message needs sender_device and 1 to {MAX_DEVICES} envelopes"
-    if item.get("repair", False) is not True and "repair" in item:
-        return "repair is true when present"
-    return None
-
-
-@dataclass
-class _Delivered:
-    """What a transaction stored: device wake-ups and the items that went in."""
-
-    pks: list[int]
-    messages: list[dict[str, Any]]
-    receipts: list[dict[str, Any]]
-
-
-def _deliver_item_txn(db: Any, server_name: str, business: str, origin: str,
-                      item: dict[str, Any], now: int, done: _Delivered) -> dict[str, Any]:
-    problem = item_problem(origin, item)
-    if problem is not None:
-        return {"error": "INVALID_ITEM", "message": problem}
-    to = item["to"]
-    if server_of(to) != server_name or account_store.get_account(db, to) is None:
-        return {"error": "UNKNOWN_ACCOUNT"}
-    if business_store.is_blocked_txn(db, item[AUTHOR[item["kind"]]]):
-        return {"error": "BLOCKED"}  # refused at the door: nothing of it is stored
-    if item["kind"] == "receipt":
-        payload = {k: item[k] for k in ("receipt", "message_id", "by", "device", "ts")}
-        events = receipt_events(db, to, business, payload)
-        message_store.append_events_txn(db, events, now)
-        done.pks += [e[0] for e in events]
-        done.receipts.append(payload)
-        return {}
-    devices = team.devices(db, to, business)
-    payload = {k: item[k] for k in ("message_id", "sender", "sender_device", "to", "ts")}
-    events = [(devices[d], "message", item["message_id"], {**payload, "ciphertext": c})
-              for d, c in item["envelopes"].items() if d in devices]
-    message_store.record_message_txn(db, item["message_id"], item["sender"],
-                                     item["sender_device"], to, now)
-    message_store.append_events_txn(db, events, now)
-    done.pks += [e[0] for e in events]
-    repair = item.get("repair") is True  # completes an earlier item: only the named devices
-    if not repair:
-        done.messages.append(payload)
-    missing = [] if repair else sorted(set(devices) - set(item["envelopes"]))
-    extra = sorted(set(item["envelopes"]) - set(devices))
-    if missing or extra:
-        return {"error": "DEVICE_MISMATCH", "missing": missing, "extra": extra}
-    return {}
-
-
-def _receive_txn(db: Any, server_name: str, business: str, origin: str, txn_id: str,
-                 digest: str, items: list[Any], now: int) -> tuple[dict[str, Any], _Delivered]:
-    done = _Delivered([], [], [])
-    previous = fed_store.get_inbound_txn(db, origin, txn_id)
-    if previous is not None:
-        if previous[0] != digest:
-            raise Conflict("transaction id reused with a different body", code="TXN_CONFLICT")
-        return previous[1], done
-    results = [_deliver_item_txn(db, server_name, business, origin, item, now, done)
-               for item in items]
-    response = {"results": results}
-    fed_store.record_inbound_txn(db, origin, txn_id, digest, response, now)
-    return response, done
-
-
-async def receive_transaction(db: Database, notifier: Notifier, hooks: Hooks,
-                              server_name: str, business: str, origin: str, txn_id: str,
-                              body: dict[str, Any]) -> dict[str, Any]:
-    """Store an inbound transaction once; answer only after the commit."""
-    items = check_items(origin, body)
-    now = now_ms()
-    response, done = await db.write(_receive_txn, server_name, business, origin, txn_id,
-                                    body_hash(body), items, now)
-    notifier.notify(done.pks)
-    # Hooks see only what was stored, stamped with our clock, not the peer's.
-    for item in done.messages:
-        await hooks.fire("message.stored", sender=item["sender"], to=item["to"],
-                         message_id=item["message_id"], sender_device=item["sender_device"],
-                         ts=now)
-    for receipt in done.receipts:
-        await hooks.fire("receipt.delivered", message_id=receipt["message_id"],
-                         by=receipt["by"], device=receipt["device"], ts=now)
-    return response
+def remote_failure(exc: FederationError, destination: str, not_found: KontorError, *,
+                   gone: tuple[int, ...] = (404,), keep_code: bool = False) -> KontorError:
+    """What a local client is told when a request to ``destination`` failed: our own
+    policy refused it (403 ``DESTINATION_DENIED``, nothing was sent); the peer has no
+    such thing (``not_found``, for the peer's statuses in ``gone``); the peer refused
+    (403 with the peer's code, such as ``BLOCKED`` or ``ORIGIN_DENIED``); else 503, with
+    the failure's own code when ``keep_code`` (``UNREACHABLE``, ``DISCOVERY_FAILED``,
+    ...), ``REMOTE_UNAVAILABLE`` otherwise."""
+    status = exc.remote_status if isinstance(exc, RemoteError) else 0
+    if isinstance(exc, DeniedRemote | DestinationDenied):
+        return Forbidden(str(DestinationDenied(destination)), code="DESTINATION_DENIED")
+    if status in gone:
+        return not_found
+    if status == 403:
+        return Forbidden(f"{destination} refuses this: {exc}", code=exc.code)
+    code = exc.code if keep_code and exc.code else "REMOTE_UNAVAILABLE"
+    return Unavailable(f"cannot reach {destination}: {exc}", code=code)

@@ -1,8 +1,9 @@
 """Everything federation needs at run time, built from the config in one place.
 
 ``FederationRuntime.start`` creates the discovery, the guarded HTTP session, the signed
-client, the key ring, the replay cache, the outbox sender and the link the rest of the
-node uses; ``close`` stops them. The node runs without it when ``[federation] enabled``
+client, the key ring, the outbox sender, the link the rest of the node uses to reach
+other nodes and the inbound door (``Inbound``, with the replay cache and the per-origin
+rate limit); ``close`` stops them. The node runs without it when ``[federation] enabled``
 is off (remote addresses are then refused with FEDERATION_DISABLED).
 """
 
@@ -11,10 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 
@@ -35,6 +34,7 @@ from node.nodekey import NodeKey
 from node.services import team
 from node.services.accounts import now_ms
 from node.services.federation import FederationLink
+from node.services.inbound import Inbound
 from node.services.notifier import Notifier
 from node.services.ratelimit import RateLimiter
 from node.storage import messages as message_store
@@ -60,41 +60,25 @@ class FederationRuntime:
     client: FederationClient = field(init=False)
     policy: ServerPolicy = field(init=False)  # [federation] allow / deny, both directions
     keyring: KeyRing = field(init=False)
-    nonces: NonceCache = field(init=False)
     sender: Sender = field(init=False)
     link: FederationLink = field(init=False)
-    limiter: RateLimiter = field(init=False)
-    inflight: dict[str, tuple[asyncio.Semaphore, int]] = field(default_factory=dict)
-    #: Requests being read and verified, per client address (node.api.fedauth).
-    unverified: Counter[str] = field(default_factory=Counter)
+    inbound: Inbound = field(init=False)  # the door: node.api.fedauth asks it
     _session: aiohttp.ClientSession | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    #: When this process began accepting requests. The nonce replay cache lives in
-    #: memory, so a request signed before this moment is refused: it could be a replay
-    #: of one seen before a restart (a peer signs every attempt anew, so it just retries).
-    started_at: float = field(default_factory=time.time)
 
     @property
     def server_name(self) -> str:
         return self.config.node.server_name
 
+    @property
+    def started_at(self) -> float:
+        """When this process began accepting requests (``Inbound.started_at``)."""
+        return self.inbound.started_at
+
     async def start(self) -> None:
         fed = self.config.federation
         nameserver = _host_port(fed.dns_nameserver) if fed.dns_nameserver else None
-        scheme = "http" if fed.allow_plain_http else "https"
-        tls = ssl_context(str(fed.ca_file) if fed.ca_file else None)
-        resolver = GuardedResolver(nameserver, allow_private=fed.allow_private_addresses)
-        self._session = aiohttp.ClientSession(
-            connector=make_connector(resolver, tls, limit=200),
-            timeout=aiohttp.ClientTimeout(total=60, sock_connect=10))
-        session = self._session
-        self.discovery = Discovery(nameserver, lambda: session, scheme=scheme,  # type: ignore[arg-type]
-                                   allow_private=fed.allow_private_addresses,
-                                   ssl_context=tls)
-        identity = Identity(self.server_name, self.node_key.key_id, self.node_key.sign)
-        self.policy = ServerPolicy(fed.allow, fed.deny)
-        self.client = FederationClient(identity, self.discovery, self._session, scheme=scheme,
-                                       tls=tls, policy=self.policy)
+        self._connect(nameserver)
         dns = make_dns_resolver(nameserver)
         pin_cache: TtlCache[frozenset[str] | None] = TtlCache(1024)
 
@@ -102,17 +86,36 @@ class FederationRuntime:
             return await pins.lookup_pins(dns, server_name, cache=pin_cache)
 
         self.keyring = KeyRing(self.db, self.client.fetch_keys, lookup, pins.check_pin)
-        self.nonces = NonceCache(window_seconds=600 + 2 * fed.clock_skew_seconds,
-                                 max_entries=200_000)
-        self.limiter = RateLimiter(fed.rate_per_origin)
         policy = SenderPolicy(batch_max_envelopes=fed.batch_max_envelopes,
                               batch_max_bytes=fed.batch_max_bytes,
                               retry_initial_seconds=fed.retry_initial_seconds,
                               retry_max_seconds=fed.retry_max_seconds)
         self.sender = Sender(self.db, self.client.send_transaction, policy, self._failed)
         self.link = FederationLink(self.db, self.client, self.sender, self.server_name)
+        nonces = NonceCache(window_seconds=600 + 2 * fed.clock_skew_seconds,
+                            max_entries=200_000)
+        self.inbound = Inbound(self.config, self.db, self.notifier, self.hooks, self.policy,
+                               self.keyring, nonces, RateLimiter(fed.rate_per_origin),
+                               self.sender)
         await self.sender.start()
         self._tasks.append(asyncio.create_task(self._expire_loop(), name="federation-expiry"))
+
+    def _connect(self, nameserver: tuple[str, int] | None) -> None:
+        """The guarded HTTP session, discovery and the signed client."""
+        fed = self.config.federation
+        scheme: Literal["https", "http"] = "http" if fed.allow_plain_http else "https"
+        tls = ssl_context(str(fed.ca_file) if fed.ca_file else None)
+        resolver = GuardedResolver(nameserver, allow_private=fed.allow_private_addresses)
+        session = self._session = aiohttp.ClientSession(
+            connector=make_connector(resolver, tls, limit=200),
+            timeout=aiohttp.ClientTimeout(total=60, sock_connect=10))
+        self.discovery = Discovery(nameserver, lambda: session, scheme=scheme,
+                                   allow_private=fed.allow_private_addresses,
+                                   ssl_context=tls)
+        identity = Identity(self.server_name, self.node_key.key_id, self.node_key.sign)
+        self.policy = ServerPolicy(fed.allow, fed.deny)
+        self.client = FederationClient(identity, self.discovery, session, scheme=scheme,
+                                       tls=tls, policy=self.policy)
 
     async def close(self) -> None:
         for task in self._tasks:

@@ -19,8 +19,8 @@ from __future__ import annotations
 import asyncio
 
 from federation import pins
-from federation.discovery import InvalidServerName, parse_server_name
 from federation.netguard import TtlCache, make_dns_resolver
+from federation.servername import InvalidServerName, parse_server_name
 from node.errors import InvalidParameter, Unavailable
 
 MAX_INFLIGHT = 8

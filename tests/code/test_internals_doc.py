@@ -1,10 +1,15 @@
 """docs/internals.md says where every table lives and which events exist: a table or an
-event added without a line there fails here."""
+event added without a line there fails here, as does an owner whose docstring does not
+name its tables or a "Fired by" that does not fire the event."""
 
 from __future__ import annotations
 
+import ast
+import importlib
+import inspect
 import pathlib
 import re
+from types import ModuleType
 
 from node.events import EVENTS, payload_fields
 from node.storage.db import connect, migrate
@@ -42,3 +47,39 @@ def test_every_event_is_listed_with_its_payload() -> None:
     assert set(rows) == set(EVENTS)
     for event, (payload, *_) in rows.items():
         assert set(re.findall(r"`(\w+)`", payload)) == payload_fields(event), event
+
+
+def _owner_docstring(owner: str) -> str:
+    return ast.get_docstring(ast.parse((REPO / owner).read_text())) or ""
+
+
+def test_each_table_owner_names_its_tables_in_its_docstring() -> None:
+    for table, (owner, *_) in _rows("### Tables and their owners").items():
+        assert re.search(rf"\b{table}\b", _owner_docstring(owner.strip("`"))), \
+            f"the docstring of {owner} does not say it holds {table}"
+
+
+def _resolve(dotted: str) -> tuple[ModuleType, object]:
+    """The module of ``dotted`` (the longest importable prefix) and the object named."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            module = importlib.import_module(".".join(parts[:cut]))
+        except ModuleNotFoundError:
+            continue
+        found: object = module
+        for name in parts[cut:]:
+            found = getattr(found, name)
+        return module, found
+    raise AssertionError(f"{dotted} names nothing")
+
+
+def test_each_event_is_fired_where_the_doc_says() -> None:
+    for event, (_, fired_by, *_) in _rows("## Events (hooks)").items():
+        names = re.findall(r"`([\w.]+)`", fired_by)
+        assert names, event
+        for name in names:
+            module, found = _resolve(name)
+            assert callable(found), name
+            assert f'fire("{event}"' in inspect.getsource(module), \
+                f"{name}'s module does not fire {event}"

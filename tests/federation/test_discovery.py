@@ -16,15 +16,8 @@ from aiohttp.test_utils import TestServer
 from hypothesis import given
 from hypothesis import strategies as st
 
-from federation.discovery import (
-    Discovery,
-    DiscoveryError,
-    InvalidServerName,
-    SrvRecord,
-    cache_ttl,
-    choose_srv,
-    parse_server_name,
-)
+from federation.delegation import SrvRecord, cache_ttl, choose_srv
+from federation.discovery import Discovery, DiscoveryError
 from federation.netguard import TtlCache, make_dns_resolver
 from federation.pins import (
     PinMismatch,
@@ -35,6 +28,7 @@ from federation.pins import (
     pin_value,
     srv_record,
 )
+from federation.servername import InvalidServerName, parse_server_name
 from tests.dnsserver import DnsServer
 
 START = 1_000_000.0

@@ -1,6 +1,6 @@
 """What a federation request merely claims reserves nothing: connections that name a
 real peer in their keyid but never finish their body hold up no one but their own
-client address (node.api.fedauth)."""
+client address (node.api.fedauth, node.services.inbound)."""
 
 from __future__ import annotations
 
@@ -52,10 +52,10 @@ async def _forged_request(a: RunningNode, b: RunningNode, txn_id: str
 async def test_forged_never_ending_requests_do_not_delay_the_real_peer(
         pair: tuple[RunningNode, RunningNode]) -> None:
     a, b = pair
-    runtime = b.app[FEDERATION]
+    inbound = b.app[FEDERATION].inbound
     held = [await _forged_request(a, b, f"forged{i}") for i in range(FORGED)]
     try:
-        await eventually(lambda: _async(runtime.unverified.get(ATTACKER) == FORGED),
+        await eventually(lambda: _async(inbound.unverified.get(ATTACKER) == FORGED),
                          what="the forged requests being read")
         # The same address gets no more places; it is told so at once.
         extra = await _forged_request(a, b, "forged-extra")
@@ -94,7 +94,7 @@ async def test_a_body_that_does_not_arrive_whole_in_time_is_refused(
             assert answer.startswith(b"HTTP/1.1 408") and b"BODY_TIMEOUT" in answer
             assert time.monotonic() - start < 3
             writer.close()
-            assert not b.app[FEDERATION].unverified
+            assert not b.app[FEDERATION].inbound.unverified
 
 
 async def _async(value: bool) -> bool:

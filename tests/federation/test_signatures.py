@@ -21,18 +21,25 @@ from hypothesis import strategies as st
 from multidict import CIMultiDict
 
 from federation.digest import content_digest
+from federation.errors import FederationError
+from federation.httpsig import (
+    SignatureVerificationError,
+    candidate_base,
+    check_clock,
+    check_signature,
+    request_components,
+    select_signature,
+    sign_request,
+)
+from federation.keydoc import KeyLookupError
+from federation.sigbase import ComponentError, SignatureParams, signature_base
 from federation.signatures import (
     KONTOR_COMPONENTS,
-    SignatureParams,
-    SignatureVerificationError,
+    InvalidKeyId,
     VerifiedRequest,
-    averify_request,
     parse_keyid,
     sign_kontor_request,
-    sign_request,
-    signature_base,
     verify_kontor_request,
-    verify_request,
 )
 from federation.structfields import (
     InnerList,
@@ -123,6 +130,24 @@ def test_rfc_b26_signature_reproduced() -> None:
     assert headers == {"Signature-Input": B26_SIGNATURE_INPUT, "Signature": B26_SIGNATURE}
 
 
+def verify_request(method: str, url: str, headers: Any, *, label: str | None = None,
+                   required_components: list[str], lookup_key: Callable[[str], bytes],
+                   now: float, max_skew_seconds: float, max_lifetime_seconds: float
+                   ) -> tuple[str, tuple[str, ...], SignatureParams]:
+    """The generic RFC 9421 steps that ``verify_kontor_request`` is made of, in its
+    order, for signatures outside the Kontor profile (the RFC's own vectors)."""
+    request = request_components(method, url, headers)
+    c = select_signature(request, label)
+    check_clock(c, required_components, now, max_skew_seconds, max_lifetime_seconds)
+    base = candidate_base(request, c)
+    try:
+        key = lookup_key(c.params.keyid or "")
+    except KeyError:
+        raise SignatureVerificationError("UNKNOWN_KEY", "unknown key") from None
+    check_signature(c, base, key)
+    return c.label, c.covered, c.params
+
+
 def test_rfc_b26_signature_verifies() -> None:
     headers = {**RFC_HEADERS, "Signature-Input": B26_SIGNATURE_INPUT,
                "Signature": B26_SIGNATURE}
@@ -131,10 +156,11 @@ def test_rfc_b26_signature_verifies() -> None:
                               lookup_key={"test-key-ed25519": rfc_public_key()}.__getitem__,
                               now=1618884473 + 10, max_skew_seconds=60,
                               max_lifetime_seconds=300)
-    assert verified.keyid == "test-key-ed25519"
-    assert verified.covered == tuple(B26_COVERED)
-    assert verified.params.created == 1618884473
-    assert verified.params.order == ("created", "keyid")
+    label, covered, params = verified
+    assert (label, params.keyid) == (B26_LABEL, "test-key-ed25519")
+    assert covered == tuple(B26_COVERED)
+    assert params.created == 1618884473
+    assert params.order == ("created", "keyid")
 
 
 def test_rfc_b26_tampered_base_fails() -> None:
@@ -226,7 +252,7 @@ def test_header_fields_trimmed_case_insensitive_and_combined() -> None:
 )
 def test_uncomputable_components_refused(url: str, covered: list[str],
                                          headers: dict[str, str]) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ComponentError):
         signature_base("GET", url, headers, covered, SignatureParams())
 
 
@@ -356,7 +382,7 @@ def kontor_headers(method: str = "PUT", url: str = URL, body: bytes = BODY,
 async def _lookup(origin: str, key_id: str) -> bytes:
     if (origin, key_id) == (ORIGIN, KEY_ID):
         return PUBLIC_KEY
-    raise KeyError(key_id)
+    raise KeyLookupError(key_id)
 
 
 def verify(method: str, url: str, headers: Any, body: bytes, *,
@@ -603,16 +629,16 @@ def test_parse_keyid(keyid: str, expected: tuple[str, str]) -> None:
      "shop.example/ed25519:" + "a" * 65, "x" * 300 + "/ed25519:x"],
 )
 def test_parse_keyid_refuses_junk(keyid: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(InvalidKeyId):
         parse_keyid(keyid)
 
 
 def test_sign_kontor_refuses_bad_arguments() -> None:
     with pytest.raises(ValueError):
         kontor_headers(nonce="short")
-    with pytest.raises(ValueError):
+    with pytest.raises(InvalidKeyId):
         sign_kontor_request("PUT", URL, BODY, "bad origin", DEST, KEY_ID, _sign, NOW)
-    with pytest.raises(ValueError):
+    with pytest.raises(InvalidKeyId):
         sign_kontor_request("PUT", URL, BODY, ORIGIN, DEST, "rsa:1", _sign, NOW)
 
 
@@ -620,19 +646,31 @@ def test_sign_kontor_refuses_bad_arguments() -> None:
 
 
 def _generic(headers: dict[str, str], lookup: Any, **kw: Any):  # type: ignore[no-untyped-def]
-    return asyncio.run(averify_request(
-        "PUT", URL, headers, required_components=["@method"], lookup_key=lookup, now=NOW,
-        max_skew_seconds=60, max_lifetime_seconds=600, **kw))
+    return verify_request("PUT", URL, headers, required_components=["@method"],
+                          lookup_key=lookup, now=NOW, max_skew_seconds=60,
+                          max_lifetime_seconds=600, **kw)
 
 
-def test_averify_accepts_sync_and_async_lookups() -> None:
-    headers = _resign(("@method", "@target-uri"))({})
+def test_kontor_verify_accepts_sync_and_async_lookups() -> None:
+    headers = kontor_headers()
+    assert verify("PUT", URL, headers, BODY, lookup=_lookup).origin == ORIGIN
+    assert verify("PUT", URL, headers, BODY,
+                  lookup=lambda origin, key_id: PUBLIC_KEY).key_id == KEY_ID
 
-    async def lookup(keyid: str) -> bytes:
-        return PUBLIC_KEY
 
-    assert _generic(headers, lookup).label == "kontor"
-    assert _generic(headers, lambda keyid: PUBLIC_KEY).keyid == f"{ORIGIN}/{KEY_ID}"
+def test_kontor_verify_unknown_key_and_pin_mismatch() -> None:
+    def unknown(origin: str, key_id: str) -> bytes:
+        raise KeyLookupError("no such key", "EXPIRED_KEY")
+
+    def mismatch(origin: str, key_id: str) -> bytes:
+        raise KeyLookupError("not the pinned key", "KEY_PIN_MISMATCH")
+
+    with pytest.raises(SignatureVerificationError) as err:
+        verify("PUT", URL, kontor_headers(), BODY, lookup=unknown)
+    assert (err.value.code, err.value.status) == ("UNKNOWN_KEY", 401)
+    with pytest.raises(KeyLookupError) as pinned:
+        verify("PUT", URL, kontor_headers(), BODY, lookup=mismatch)
+    assert (pinned.value.code, pinned.value.status) == ("KEY_PIN_MISMATCH", 401)
 
 
 def test_verify_without_label_needs_exactly_one_signature() -> None:
@@ -642,7 +680,7 @@ def test_verify_without_label_needs_exactly_one_signature() -> None:
     with pytest.raises(SignatureVerificationError) as err:
         _generic(headers, lambda k: PUBLIC_KEY)
     assert err.value.code == "MALFORMED_SIGNATURE"
-    assert _generic(headers, lambda k: PUBLIC_KEY, label="kontor").label == "kontor"
+    assert _generic(headers, lambda k: PUBLIC_KEY, label="kontor")[0] == "kontor"
 
 
 def test_verify_reports_absent_covered_field() -> None:
@@ -655,7 +693,7 @@ def test_verify_reports_absent_covered_field() -> None:
 
 def test_verify_unknown_key_from_lookup_error() -> None:
     def lookup(keyid: str) -> bytes:
-        raise LookupError(keyid)
+        raise KeyError(keyid)
 
     with pytest.raises(SignatureVerificationError) as err:
         verify_request("PUT", URL, _resign(("@method",))({}), required_components=[],
@@ -664,9 +702,13 @@ def test_verify_unknown_key_from_lookup_error() -> None:
     assert err.value.code == "UNKNOWN_KEY"
 
 
-def test_error_codes_are_a_fixed_set() -> None:
+def test_error_codes_are_a_fixed_set_with_their_statuses() -> None:
     with pytest.raises(ValueError):
         SignatureVerificationError("SOMETHING_ELSE", "x")
+    error = SignatureVerificationError("WRONG_DESTINATION", "x")
+    assert isinstance(error, FederationError) and error.status == 421
+    assert SignatureVerificationError("DIGEST_MISMATCH", "x").status == 400
+    assert SignatureVerificationError("BAD_SIGNATURE", "x").status == 401
 
 
 # --- garbage never escapes as anything but SignatureVerificationError --------------------------

@@ -1,8 +1,9 @@
 """Blocking: the business refuses messages from an address or from a whole server.
 
-``check_sender`` is what messaging (local sends) and federation (inbound transactions)
-call before storing anything; ``node.storage.business.is_blocked_txn`` answers the same
-question inside a write transaction. A block applies to everything the sender would
+``check_sender`` is what messaging (local sends) calls before storing anything, and
+``is_server_blocked`` what the federation door asks of a verified origin;
+``node.storage.business.is_blocked_txn`` answers the same question inside a write
+transaction (an inbound transaction's items). A block applies to everything the sender would
 deliver to this node. The business's own team and this node's server cannot be blocked.
 """
 
@@ -26,6 +27,12 @@ async def check_sender(db: Database, sender: str, to: str) -> None:
     """Raise Forbidden (code BLOCKED) when ``sender`` or its server is blocked."""
     if await db.read(store.is_blocked_txn, sender.lower()):
         raise Forbidden(f"{to} does not accept messages from {sender}", code="BLOCKED")
+
+
+async def is_server_blocked(db: Database, server: str) -> bool:
+    """Whether the business refuses everything from the whole server ``server`` (asked by
+    ``node.services.inbound`` of every verified federation request)."""
+    return bool(await db.read(store.is_server_blocked, server))
 
 
 def parse_target(value: Any) -> tuple[str, str]:
