@@ -96,6 +96,9 @@ def _tag(kind: str, file: WebFile) -> str:
     sri = html.escape(file.integrity)
     if kind == "style":
         return f'<link rel="stylesheet" href="{src}" integrity="{sri}" crossorigin="anonymous">'
+    if kind == "altstyle":  # off until the page enables it (link.disabled = false)
+        return (f'<link rel="alternate stylesheet" title="customer" id="chat-style" href="{src}" '
+                f'integrity="{sri}" crossorigin="anonymous">')
     if kind == "preload":
         return f'<link rel="modulepreload" href="{src}" integrity="{sri}" crossorigin="anonymous">'
     return f'<script type="module" src="{src}" integrity="{sri}" crossorigin="anonymous"></script>'
@@ -106,7 +109,10 @@ def app_page(bundle: Bundle, title: str = "Kontor") -> str:
 
     Every module the app imports is preloaded with its integrity, so the browser checks
     chunks too (an import inside a module carries no integrity of its own)."""
-    return _page(bundle, "app", "style", title, _pwa_links(bundle))
+    chat_style = ""
+    if "chatstyle" in bundle.entries:  # the customer side of /app/ (web/app/customer) uses it
+        chat_style = _tag("altstyle", bundle.entry("chatstyle")) + "\n"
+    return _page(bundle, "app", "style", title, _pwa_links(bundle) + chat_style)
 
 
 def chat_page(bundle: Bundle, business: str, title: str = "Chat") -> str:

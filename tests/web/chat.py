@@ -5,6 +5,7 @@ set-ups all browser tests share; the `chat_shop` fixture is in tests/web/conftes
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,13 @@ from tests.web.helpers import PASSPHRASE, PASSWORD, WAIT_MS, Watched, team_accou
 
 ALL_DAY = {day: [{"open": "00:00", "close": "24:00"}]
            for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+
+
+def artifacts(tmp_path: Path) -> Path:
+    """Where screenshots go: $KONTOR_ARTIFACTS when set (kept by CI), else tmp_path."""
+    folder = Path(os.environ.get("KONTOR_ARTIFACTS") or tmp_path) / "chat-page"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 async def admin(shop: RunningNode, tmp_path: Path) -> Client:

@@ -10,7 +10,6 @@ screenshot of each step is written to $KONTOR_ARTIFACTS (else the test's tmp fol
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,18 +22,11 @@ from node.cli_link import chat_link
 from node.client import Client, Order
 from node.storage import business as business_store
 from tests.nodes import RunningNode
-from tests.web.chat import ALL_DAY, admin, next_of, texts_from
+from tests.web.chat import ALL_DAY, admin, artifacts, next_of, texts_from
 from tests.web.helpers import WAIT_MS, Watched
 from tests.web.test_inbox_shop import png
 
 PHONE = {"width": 390, "height": 844}
-
-
-def artifacts(tmp_path: Path) -> Path:
-    """Where screenshots go: $KONTOR_ARTIFACTS when set (kept by CI), else tmp_path."""
-    folder = Path(os.environ.get("KONTOR_ARTIFACTS") or tmp_path) / "chat-page"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 async def stock_the_shop(shop: RunningNode, olga: Client) -> None:

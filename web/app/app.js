@@ -10,6 +10,7 @@ import { Alerts, titleWith } from "./notify.js";
 import { settingsView } from "./settings/index.js";
 import { inviteFromAddress, registerView, signInView } from "./signin.js";
 import { statsView } from "./stats.js";
+import { showCustomer } from "./customer/customer.js";
 import { composer, filtersView, headView, listView, preview, productPicker, sidePanel, thread } from "./views.js";
 
 const TEAM_ROLES = new Set(["admin", "agent"]);
@@ -53,8 +54,9 @@ function showRegister(invite) {
   body.querySelector("#username")?.focus();
 }
 
+/** An account that is not on the team: its own chats with businesses (web/app/customer/). */
 function showNotTeam(client) {
-  fill(body, h("main", { class: "signin-page" }, h("p", { role: "alert" }, t("notTeam")), signOutButton(client, null)));
+  showCustomer(client, body, signOutButton(client, null));
 }
 
 function signOutButton(client, inbox) {

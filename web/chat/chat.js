@@ -3,153 +3,28 @@
 // page (kontor.js). No inline script or style: the CSP allows neither. The node names the
 // business in <meta name="kontor-business">; `?product=SKU` shows that product first.
 import { ready } from "../src/kontor.js";
-import { fill, h, select } from "../app/dom.js";
-import { accountView } from "./account.js";
-import { Shop, cartView, catalogView, productCard } from "./catalog.js";
+import { fill, h } from "../app/dom.js";
 import { openDevice } from "./device.js";
-import { CATALOGUES, chooseLanguage, language, t } from "./i18n.js";
-import { Pictures } from "./images.js";
-import { Chat } from "./model.js";
-import { loadProfile, profileView } from "./profile.js";
-import { composer, threadItems } from "./views.js";
+import { chooseLanguage, t } from "./i18n.js";
+import { ChatPage, loadBusiness } from "./page.js";
 
 const body = document.body;
-const TABS = ["chat", "catalog", "cart", "account"];
 
 async function boot() {
   await ready();
   document.documentElement.lang = chooseLanguage();
   const business = document.querySelector("meta[name=kontor-business]").content;
   const client = await startDevice();
-  const pictures = new Pictures(client, business);
-  const shop = new Shop(client, business, pictures);
-  const [profile] = await Promise.all([loadProfile(client, business), shop.load()]);
-  if (profile.document?.name) document.title = profile.document.name;
-  const asked = new URLSearchParams(location.search).get("product");
-  new ChatPage({ client, business, profile, pictures, shop, asked: shop.product(asked ?? "") ? asked : null }).start();
+  const state = await loadBusiness(client, business, new URLSearchParams(location.search).get("product"));
+  if (state.profile.document?.name) document.title = state.profile.document.name;
+  new ChatPage(state, { root: body }).start();
+  body.dataset.kontor = "ready";
 }
 
 async function startDevice() {
   const bar = h("progress", { max: 1, value: 0, "aria-label": t("preparing") });
   fill(body, h("main", { class: "start" }, h("p", { role: "status" }, t("starting")), bar));
   return openDevice((fraction) => { bar.value = fraction; });
-}
-
-class ChatPage {
-  constructor(state) {
-    Object.assign(this, state, { tab: "chat" });
-    this.chat = new Chat(this.client, this.business, () => this.refresh());
-    this.actions = { add: (sku) => this.addToCart(sku), problem: (err) => this.showProblem(err), pictures: this.pictures };
-  }
-
-  start() {
-    this.draw();
-    window.addEventListener("online", () => this.chat.flush((e) => this.showProblem(e)).catch((e) => this.showProblem(e)));
-    document.addEventListener("visibilitychange", () => this.markRead());
-    body.dataset.kontor = "ready";
-    this.chat.start((e) => this.showProblem(e)).catch((e) => this.showProblem(e));
-  }
-
-  /** Build the whole page (again after a change of language). */
-  draw() {
-    this.regions = {
-      thread: h("ol", { class: "thread", "aria-label": t("messages"), "aria-live": "polite" }),
-      problem: h("p", { class: "problem", role: "alert" }),
-      catalog: h("div", { class: "panel-body" }), cart: h("div", { class: "panel-body" }),
-      tabs: h("nav", { class: "tabs", "aria-label": t("sections") }),
-    };
-    const r = this.regions;
-    const panels = {
-      chat: [this.askedCard(), r.thread, r.problem, composer((text) => this.sendText(text), (file) => this.sendFile(file))],
-      catalog: [h("h2", { class: "visually-hidden" }, t("catalog")), r.catalog],
-      cart: [h("h2", { class: "visually-hidden" }, t("cart")), r.cart],
-      account: [accountView(this.client, () => location.reload())],
-    };
-    this.panels = Object.fromEntries(TABS.map((tab) => [tab, h("section", { class: `panel panel-${tab}`, id: `panel-${tab}`, hidden: tab !== this.tab }, panels[tab])]));
-    fill(body, h("div", { class: "chat" },
-      h("div", { class: "top" }, profileView(this.profile, this.pictures), this.languageSelect()), r.tabs,
-      h("main", { class: "conversation", "aria-label": t("title") }, Object.values(this.panels)),
-      h("footer", { class: "privacy" }, t("privacy"))));
-    this.refresh();
-  }
-
-  refresh() {
-    const r = this.regions;
-    const was = document.activeElement;
-    const focused = was?.getAttribute("aria-label");
-    fill(r.thread, threadItems(this.chat, this.shop, this.actions));
-    r.thread.scrollTop = r.thread.scrollHeight;
-    fill(r.catalog, catalogView(this.shop, this.actions.add));
-    fill(r.cart, cartView(this.shop, { onQuantity: (sku, q) => { this.shop.setQuantity(sku, q); this.refresh(); }, onOrder: () => this.order() }));
-    fill(r.tabs, TABS.map((tab) => h("button", { type: "button", "aria-controls": `panel-${tab}`, "aria-pressed": String(tab === this.tab),
-      onclick: () => this.show(tab) }, tab === "cart" ? t("cartTab", { count: this.shop.count() }) : t(`${tab}Tab`))));
-    if (focused && !was.isConnected) { // redrawn: keep the keyboard's place
-      [...body.querySelectorAll("[aria-label]")].find((el) => el.getAttribute("aria-label") === focused)?.focus();
-    }
-    this.markRead();
-  }
-
-  show(tab) {
-    this.tab = tab;
-    for (const [name, panel] of Object.entries(this.panels)) panel.hidden = name !== tab;
-    this.refresh();
-  }
-
-  /** The product of `?product=SKU` above the chat, until it is added to the cart or hidden. */
-  askedCard() {
-    const p = this.asked && this.shop.product(this.asked);
-    if (!p) return null;
-    const card = h("aside", { class: "asked", "aria-label": t("askedAbout") },
-      h("p", {}, t("askedAbout"), h("button", { type: "button", class: "hide", "aria-label": t("hideProduct"), onclick: () => card.remove() }, "×")),
-      productCard(this.shop, p, (sku) => { this.addToCart(sku); card.remove(); }));
-    return card;
-  }
-
-  languageSelect() {
-    const options = Object.keys(CATALOGUES).map((code) => [code, CATALOGUES[code].languageName]);
-    return h("div", { class: "lang" }, select(t("language"), options, language(), (code) => {
-      document.documentElement.lang = chooseLanguage([code]);
-      this.draw();
-    }));
-  }
-
-  addToCart(sku) {
-    this.shop.add(sku);
-    this.refresh();
-  }
-
-  async order() {
-    this.clearProblem();
-    try {
-      await this.chat.sendOther(() => this.shop.order());
-      this.show("chat");
-    } catch (err) {
-      this.showProblem(err);
-      this.show("chat");
-    }
-  }
-
-  async sendText(text) {
-    this.clearProblem();
-    await this.chat.sendText(text, (e) => this.showProblem(e)).catch((e) => this.showProblem(e));
-  }
-
-  async sendFile(file) {
-    this.clearProblem();
-    await this.chat.sendFile(file).catch((e) => this.showProblem(e));
-  }
-
-  markRead() {
-    if (document.visibilityState === "visible" && this.tab === "chat") this.chat.markShownRead().catch((e) => this.showProblem(e));
-  }
-
-  clearProblem() {
-    this.regions.problem.textContent = "";
-  }
-
-  showProblem(err) {
-    this.regions.problem.textContent = t("error", { why: err.message ?? String(err) });
-  }
 }
 
 function startFailed(err) {

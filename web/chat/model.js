@@ -14,19 +14,22 @@ export class Chat {
   /** `onChange()` is called after every change worth drawing. */
   constructor(client, business, onChange) {
     Object.assign(this, { client, business, onChange, messages: [], stopped: false, flushing: null, retry: null });
-    this.outbox = new Outbox(client.store);
+    this.outbox = new Outbox(client.store, business);
   }
 
   get pending() {
     return this.outbox.items;
   }
 
-  /** Load the stored history and what waits to be sent; then follow the stream. */
-  async start(onError) {
+  /**
+   * Load the stored history and what waits to be sent; then follow the device's stream
+   * (unless `follow` is false: then the caller hands items to `take`).
+   */
+  async start(onError, { follow = true } = {}) {
     this.messages = (await this.client.history(this.business, HISTORY)).filter(shown);
     await this.outbox.load(this.messages);
     this.onChange();
-    this.follow(onError);
+    if (follow) this.follow(onError);
     if (navigator.onLine) await this.flush(onError);
   }
 
@@ -110,6 +113,13 @@ export class Chat {
       m.read = true;
       await this.client.markRead(m);
     }
+  }
+
+  /** Stop drawing and retrying (the device and its stream stay open for others). */
+  detach() {
+    this.stopped = true;
+    this.onChange = () => undefined;
+    clearTimeout(this.retry);
   }
 
   stop() {

@@ -86,4 +86,12 @@ export default {
   signIn: "Anmelden",
   signInFailed: "Die Anmeldung hat nicht geklappt: {why}",
   hideProduct: "Dieses Produkt ausblenden",
+  yourChats: "Ihre Chats",
+  chats: "Chats",
+  businessAddress: "Adresse des Unternehmens",
+  openChat: "Chat öffnen",
+  back: "Zurück zu Ihren Chats",
+  noChats: "Noch keine Chats: Schreiben Sie oben einem Unternehmen über seine Adresse.",
+  notABusiness: "Kein Unternehmensprofil für {address}: {why}",
+  unreadCount: "{count} ungelesen",
 };

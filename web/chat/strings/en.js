@@ -86,4 +86,12 @@ export default {
   signIn: "Sign in",
   signInFailed: "Signing in did not work: {why}",
   hideProduct: "Hide this product",
+  yourChats: "Your chats",
+  chats: "Chats",
+  businessAddress: "Business address",
+  openChat: "Open chat",
+  back: "Back to your chats",
+  noChats: "No chats yet: write to a business by its address above.",
+  notABusiness: "No business profile for {address}: {why}",
+  unreadCount: "{count} unread",
 };
