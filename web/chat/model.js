@@ -13,7 +13,7 @@ const RETRY_MS = 10_000;
 export class Chat {
   /** `onChange()` is called after every change worth drawing. */
   constructor(client, business, onChange) {
-    Object.assign(this, { client, business, onChange, messages: [], stopped: false, flushing: null, retry: null });
+    Object.assign(this, { client, business, onChange, messages: [], stopped: false, flushing: null, again: false, retry: null });
     this.outbox = new Outbox(client.store, business);
   }
 
@@ -75,9 +75,22 @@ export class Chat {
     this.take(await send());
   }
 
-  /** Send the waiting texts in order; stop at the first that meets no network. */
+  /**
+   * Send the waiting texts in order; stop at the first that meets no network. A call
+   * while a run is under way (the network came back during a failing try) makes that run
+   * go once more at its end, so the call is never lost.
+   */
   flush(onError) {
-    this.flushing ??= this.sendWaiting(onError).finally(() => { this.flushing = null; });
+    if (this.flushing) {
+      this.again = true;
+      return this.flushing;
+    }
+    this.flushing = (async () => {
+      do {
+        this.again = false;
+        await this.sendWaiting(onError);
+      } while (this.again && !this.stopped);
+    })().finally(() => { this.flushing = null; });
     return this.flushing;
   }
 
