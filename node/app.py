@@ -32,6 +32,7 @@ from node.appkeys import (
     NOTIFIER,
     PASSWORDS,
     ROUTER,
+    PRESENCE,
 )
 from node.config import Config
 from node.events import Hooks
@@ -47,6 +48,7 @@ from node.services.keypins import KeyPins
 from node.services.messaging import Messaging
 from node.services.notifier import Notifier
 from node.services.passwords import PasswordHasher
+from node.services.presence import Presence
 from node.services.ratelimit import RateLimiter
 from node.services.routing import Router
 from node.services.setup import STREAM_EPOCH, init_node
@@ -73,6 +75,7 @@ def create_app(config: Config) -> web.Application:
     draining.install(app)
     app[HOOKS] = Hooks()
     app[NOTIFIER] = Notifier()
+    app[PRESENCE] = Presence()
     app[ACCOUNT_LIMITER] = RateLimiter(limits.rate_per_account)
     app[ADDRESS_LIMITER] = RateLimiter(limits.rate_per_address)
     app[LOGIN_FAILURES] = RateLimiter(LOGIN_FAILURES_PER_MINUTE)

@@ -16,6 +16,7 @@ from node.services.keypins import KeyPins
 from node.services.messaging import Messaging
 from node.services.notifier import Notifier
 from node.services.passwords import PasswordHasher
+from node.services.presence import Presence
 from node.services.ratelimit import RateLimiter
 from node.services.routing import Router
 from node.storage.db import Database
@@ -37,6 +38,7 @@ ACCOUNTS = web.AppKey("accounts", Accounts)
 GUESTS = web.AppKey("guests", Guests)
 KEY_PINS = web.AppKey("key_pins", KeyPins)  # DNS key pins for browsers
 ROUTER = web.AppKey("router", Router)  # local or remote: keys, media, directory
+PRESENCE = web.AppKey("presence", Presence)  # who on the team views which conversation
 
 
 def _automation_key() -> web.AppKey:  # typed lazily: the device module imports the SDK

@@ -9,8 +9,10 @@ from aiohttp import web
 from node.api.auth import requester
 from node.api.business import body_of, ok, path_int, query_flag, query_int, query_str
 from node.api.parsing import field
-from node.appkeys import BUSINESS
+from node.appkeys import BUSINESS, PRESENCE
+from node.services.accounts import parse_address
 from node.services.business import conversations, labels, orders
+from node.services.business.validate import no_unknown
 
 PREFIX = "/_kontor/client/v1/business/conversations"
 routes = web.RouteTableDef()
@@ -105,3 +107,15 @@ async def list_orders(request: web.Request) -> web.Response:
     who = await requester(request)
     return ok({"orders": await orders.for_conversation(request.app[BUSINESS], who,
                                                         request.match_info["address"])})
+
+
+@routes.post(PREFIX + "/{address}/viewing", name="client.business.conversations.viewing")
+async def viewing(request: web.Request) -> web.Response:
+    """This team device shows (or left) the conversation: the team's other sockets hear
+    it at once; nothing is stored (node/services/presence.py)."""
+    who = await requester(request)
+    conversation = str(parse_address(request.match_info["address"]))
+    body = await body_of(request)
+    no_unknown(body, {"viewing"}, "a viewing announcement")
+    shown = field(body, "viewing", bool)
+    return ok(await request.app[PRESENCE].announce(who, conversation, shown))

@@ -188,6 +188,9 @@ BUSINESS_ROUTES: list[tuple[str, str, str, bool, S | None, S]] = [
     ("get", C + "/notes", "Internal notes (team)", True, None, _obj(notes=_arr(NOTE))),
     ("post", C + "/notes", "Add an internal note, never sent to the customer (team)", True,
      _obj(["text"], text=STR), NOTE),
+    ("post", C + "/viewing", "This device shows (or left) the conversation: the team's "
+     "other sockets hear it; nothing is stored (team)", True, _obj(["viewing"], viewing=BOOL),
+     _obj(conversation=ADDRESS, viewing=BOOL, expires_ms=NINT, sockets=INT)),
     ("get", C + "/orders", "The conversation's orders (team)", True, None,
      _obj(orders=_arr(ORDER))),
 ]

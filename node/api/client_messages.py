@@ -15,8 +15,9 @@ from crypto.errors import CanonicalJsonError
 from node import draining
 from node.api.auth import WS_PROTOCOL, requester
 from node.api.parsing import field, read_json_object
-from node.appkeys import CONFIG, MESSAGING
+from node.appkeys import CONFIG, MESSAGING, PRESENCE
 from node.errors import Conflict, DeviceRevoked, InvalidParameter
+from node.protocol.names import TEAM_ROLES
 from node.services import messaging
 from node.services.accounts import Requester, split_address
 
@@ -130,7 +131,10 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     draining.register_socket(request, ws)
     m = request.app[MESSAGING]
     pusher = asyncio.create_task(_push(ws, m, who, since, epoch))
+    presence = request.app[PRESENCE] if who.role in TEAM_ROLES else None
     try:
+        if presence is not None:  # the team's sockets carry who views which conversation
+            await presence.attach(who.device_pk, ws)
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
                 break
@@ -142,6 +146,8 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
         pusher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await pusher
+        if presence is not None:
+            await presence.detach(who.device_pk, ws)
     return ws
 
 

@@ -58,6 +58,11 @@ async def test_two_agents_and_a_customer(shop: RunningNode, contexts: Any,
         await ben.open("carl.berg@")
         await expect(ben.thread.get_by_role("listitem").filter(
             has_text="Sencha and Matcha")).to_contain_text("Anna")
+        # Both have it open: each sees the other (presence over the team's sockets).
+        await expect(anna.page.get_by_role("status").filter(has_text="also viewing")).to_have_text(
+            "Ben is also viewing this conversation", timeout=WAIT_MS)
+        await expect(ben.page.get_by_role("status").filter(has_text="also viewing")).to_have_text(
+            "Anna is also viewing this conversation", timeout=WAIT_MS)
 
         # A note: Ben sees it live; it never reaches Carl.
         await anna.note("Carl is a regular, give him the discount")
@@ -93,6 +98,10 @@ async def test_two_agents_and_a_customer(shop: RunningNode, contexts: Any,
         await page.get_by_role("searchbox", name="Search").fill("coffee")
         await expect(anna.item("carl.berg@")).to_have_count(0)
         await page.get_by_role("searchbox", name="Search").fill("")
+
+        # Ben's tab closes: Anna no longer sees him viewing.
+        await ben.page.close()
+        await expect(anna.page.get_by_text("also viewing")).to_have_count(0, timeout=WAIT_MS)
 
         # A reload keeps the device and shows the stored history; sign out ends it.
         await page.reload()

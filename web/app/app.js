@@ -93,7 +93,7 @@ async function showInbox(client) {
     }
   };
   const actions = {
-    back: () => { inbox.current = null; body.classList.remove("reading"); render(); },
+    back: () => { inbox.current = null; inbox.viewers.show(null); body.classList.remove("reading"); render(); },
     send: guard((text) => inbox.sendText(text)),
     note: guard((text) => inbox.addNote(text)),
     patch: guard((changes) => inbox.patch(changes)),
@@ -208,6 +208,7 @@ function watchForAlerts(inbox, pages, open) {
     { visible: visible() && pages.current === "inbox", current: m.peer === inbox.current,
       onopen: (customer) => { pages.show("inbox"); open(customer); } });
   document.addEventListener("visibilitychange", () => {
+    inbox.viewers.visible(visible());
     if (!visible()) return;
     alerts.clear();
     if (inbox.current && pages.current === "inbox") inbox.markRead(inbox.current).catch(() => undefined);

@@ -2,6 +2,7 @@
 // assignee, labels, unread), the decrypted messages from the device's sealed store, the
 // open conversation's notes; kept live from the device's event stream.
 import { ConversationEvent, Message, Receipt } from "../src/receive.js";
+import { Viewers } from "./presence.js";
 import { Shop } from "./shop.js";
 
 const MAX_PAGES = 20;
@@ -30,6 +31,7 @@ export class Inbox {
     this.shop = new Shop(this);
     this.mediaUrls = new Map();
     this.onincoming = null; // a customer's message arrived live (notifications)
+    this.viewers = new Viewers(client, () => this.changed());
   }
 
   get business() {
@@ -120,6 +122,7 @@ export class Inbox {
 
   async open(customer) {
     this.current = customer;
+    this.viewers.show(customer);
     this.notes = [];
     this.changed();
     this.notes = (await this.api("GET", `/conversations/${q(customer)}/notes`)).notes;
@@ -255,6 +258,7 @@ export class Inbox {
 
   stop() {
     this.stopped = true;
+    this.viewers.stop();
   }
 }
 

@@ -62,7 +62,15 @@ export function headView(inbox, actions) {
     h("button", { class: "back", "aria-label": t("back"), onclick: actions.back }, "←"),
     h("h2", {}, displayName(c.customer), " ", h("span", { class: "address" }, c.customer)),
     c.waiting_since_ms ? h("span", { class: "waiting" }, t("waiting")) : null,
+    viewingLine(inbox.viewers.of(c.customer)),
   ];
+}
+
+/** "Ben is also viewing this conversation" (a status: screen readers hear it once). */
+function viewingLine(names) {
+  if (!names.length) return null;
+  const who = names.length === 1 ? names[0] : `${names.slice(0, -1).join(", ")} ${t("and")} ${names.at(-1)}`;
+  return h("p", { class: "viewing", role: "status" }, t(names.length === 1 ? "alsoViewingOne" : "alsoViewingMany", { who }));
 }
 
 export function sidePanel(inbox, actions) {

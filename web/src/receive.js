@@ -90,6 +90,11 @@ function revive(item) {
   return new Message(item.messageId, item.sender, item.senderDevice, item.to, item.peer, item.ts, item.content, item.outgoing);
 }
 
+/** A team socket's `viewing` frame for the app: who shows (or left) which conversation, until when. */
+function viewingOf(f) {
+  return { conversation: String(f.conversation), account: String(f.account), deviceId: String(f.device_id), viewing: f.viewing === true, expiresMs: Number(f.expires_ms) || 0 };
+}
+
 /** A WebSocket whose batches are awaited one by one. */
 class Push {
   constructor(transport, since) {
@@ -219,6 +224,7 @@ export class Receiver {
       await this.syncToInbox(0);
       return;
     }
+    if (msg.type === "viewing") return this.client.onViewing?.(viewingOf(msg)); // team presence, never stored
     if (msg.type !== "events") return;
     await this.process(msg.events, msg.next);
     if (msg.events.length && !this.push?.ack(msg.next)) await this.client.transport.ack(msg.next);

@@ -23,6 +23,16 @@ export class Team {
     return this.transport.request("POST", `${path(customer)}/read`, messageId === null ? {} : { message_id: messageId });
   }
 
+  /**
+   * (Team) Tell the team's other devices that this one shows (`true`) or left (`false`)
+   * the conversation with `customer`; repeat within `expires_ms` while it stays open. They
+   * hear it on their WebSocket as `client.onViewing({conversation, account, deviceId,
+   * viewing, expiresMs})`; nothing is stored.
+   */
+  announceViewing(customer, viewing) {
+    return this.transport.request("POST", `${path(customer)}/viewing`, { viewing: Boolean(viewing) });
+  }
+
   /** (Team) Move an order to `status` on the business node and tell the customer. */
   async sendOrderStatus(customer, orderId, status) {
     await this.transport.request("PATCH", `/business/orders/${encodeURIComponent(orderId)}`, { status });

@@ -273,4 +273,7 @@ export default {
   registerFailed: "Das Konto wurde nicht erstellt: {why}",
   haveAccount: "Ich habe ein Konto: anmelden",
   deviceWasRevoked: "Dieser Browser wurde abgemeldet: ein Admin hat sein Gerät gesperrt oder das Konto entfernt, seine Schlüssel und Nachrichten hier sind gelöscht. Melden Sie sich erneut an, um ein neues Gerät zu erhalten.",
+  and: "und",
+  alsoViewingOne: "{who} sieht sich diese Unterhaltung auch gerade an",
+  alsoViewingMany: "{who} sehen sich diese Unterhaltung auch gerade an",
 };

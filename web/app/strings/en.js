@@ -273,4 +273,7 @@ export default {
   registerFailed: "The account was not created: {why}",
   haveAccount: "I have an account: sign in",
   deviceWasRevoked: "This browser was signed out: an admin revoked its device or removed the account, and its keys and messages here are deleted. Sign in again for a new device.",
+  and: "and",
+  alsoViewingOne: "{who} is also viewing this conversation",
+  alsoViewingMany: "{who} are also viewing this conversation",
 };
