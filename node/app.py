@@ -31,8 +31,8 @@ from node.appkeys import (
     NODE_KEY,
     NOTIFIER,
     PASSWORDS,
-    ROUTER,
     PRESENCE,
+    ROUTER,
 )
 from node.config import Config
 from node.events import Hooks
