@@ -63,7 +63,7 @@ async def test_a_customer_on_its_own_node_orders_from_a_business_elsewhere(
             await expect(page.get_by_text("Not verified:")).to_be_visible()
             logo_img = page.get_by_role("img", name="Logo of Teehaus Berg")
             await expect(logo_img).to_be_visible(timeout=WAIT_MS)  # fetched through node home
-            assert await logo_img.evaluate("(img) => img.naturalWidth") == 8
+            await expect(logo_img).to_have_js_property("naturalWidth", 8)  # loaded
             await page.get_by_role("button", name="Catalog").click()
             catalog = page.get_by_role("list", name="Catalog")
             for name in ("Sencha", "Genmaicha"):

@@ -40,7 +40,7 @@ async def test_attachments_both_ways_and_automatic_messages(
         assert await olga.media.download(sent) == png(5, 4)
         mine = thread.get_by_role("img", name="receipt.png")
         await expect(mine).to_be_visible(timeout=WAIT_MS)
-        assert await mine.evaluate("(img) => img.naturalWidth") == 5
+        await expect(mine).to_have_js_property("naturalWidth", 5)  # loaded
 
         for text in ("Hello there!", AWAY):  # the customer's first message started both
             item = thread.get_by_role("listitem").filter(has_text=text)
@@ -51,7 +51,7 @@ async def test_attachments_both_ways_and_automatic_messages(
         await olga.media.send(sent.sender, terms, name="terms.pdf", mime="application/pdf")
         theirs = thread.get_by_role("img", name="map.png")
         await expect(theirs).to_be_visible(timeout=WAIT_MS)
-        assert await theirs.evaluate("(img) => img.naturalWidth") == 9
+        await expect(theirs).to_have_js_property("naturalWidth", 9)  # loaded
         button = thread.get_by_role("button", name="Download terms.pdf")
         await expect(button).to_be_visible(timeout=WAIT_MS)
         async with page.expect_download() as info:
@@ -184,3 +184,41 @@ async def test_the_chat_page_installs_as_its_own_pwa_and_sets_no_cookie(
         async with http.get(chat_shop.url + icon["src"]) as resp:
             assert resp.status == 200 and resp.headers["Content-Type"].startswith("image/svg+xml")
             assert "<title>Chat</title>" in await resp.text()
+
+
+async def test_a_send_cut_off_by_closing_the_page_is_not_sent_twice(
+        chat_shop: RunningNode, browser: Any, tmp_path: Path) -> None:
+    """Items marked `sending` in the stored queue (the page closed mid-send): one whose
+    text the history holds since it was queued is dropped, the other is sent."""
+    olga = await admin(chat_shop, tmp_path)
+    context = await browser.new_context(locale="en-GB")
+    try:
+        customer = await open_chat(context, chat_shop.url)
+        page = customer.page
+        await page.get_by_role("textbox", name="Message").fill("Hello")
+        await page.get_by_role("button", name="Send").click()
+        [hello] = await texts_from(olga, "guest-", 1)
+        business = f"shop@{chat_shop.config.node.server_name}"
+        await page.goto(chat_shop.url + "/app/")  # a page of the node to run kontor.js in
+        await page.evaluate("""async ([business, sentTs]) => {
+            const kontor = await import("/_kontor/web/kontor.js");
+            const me = await kontor.Client.open({ store: "chat" });
+            const key = `chat_outbox:${business}`;
+            const items = [
+              { key: "a", text: "Hello", ts: sentTs - 1000, sending: true },
+              { key: "b", text: "Lost in the cut", ts: Date.now(), sending: true }];
+            await me.store.write([["put", "kv", key, me.store.jsonRecord("kv", key, items)]]);
+            me.close(); }""", [business, hello.ts])
+        await page.goto(chat_shop.url + "/chat")
+        thread = page.get_by_role("list", name="Messages")
+        lost = thread.get_by_role("listitem").filter(has_text="Lost in the cut")
+        await expect(lost).to_contain_text("Delivered", timeout=WAIT_MS)
+        await page.get_by_role("textbox", name="Message").fill("Last")
+        await page.get_by_role("button", name="Send").click()
+        got = await texts_from(olga, "guest-", 2)
+        assert [m.text for m in got] == ["Lost in the cut", "Last"]  # no second "Hello"
+        await expect(thread.get_by_role("listitem").filter(has_text="Hello")).to_have_count(1)
+        assert customer.foreign_requests == []
+    finally:
+        await context.close()
+        await olga.close()

@@ -66,7 +66,7 @@ async def test_a_customer_orders_from_the_shops_link_and_keeps_the_history(
         await expect(page.get_by_text("Usually answers within an hour")).to_be_visible()
         logo = page.get_by_role("img", name="Logo of Teehaus Berg")
         await expect(logo).to_be_visible()
-        assert await logo.evaluate("(img) => img.naturalWidth") == 8
+        await expect(logo).to_have_js_property("naturalWidth", 8)  # loaded
 
         # ?product=: the product is shown first, with its button.
         asked = page.get_by_role("complementary", name="You asked about this product")
@@ -84,7 +84,7 @@ async def test_a_customer_orders_from_the_shops_link_and_keeps_the_history(
         await expect(genmaicha).to_contain_text("3.90 EUR")
         picture = genmaicha.get_by_role("img", name="Genmaicha")
         await expect(picture).to_be_visible()
-        assert await picture.evaluate("(img) => img.naturalWidth") == 7
+        await expect(picture).to_have_js_property("naturalWidth", 7)  # loaded
         await page.screenshot(path=shots / "2-catalog.png")
         await genmaicha.get_by_role("button", name="Add to cart").click()
 
