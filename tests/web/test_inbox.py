@@ -9,8 +9,11 @@ from typing import Any
 
 from playwright.async_api import expect
 
+from node.appkeys import BUSINESS
 from node.client import Client, Receipt
-from tests.nodes import RunningNode
+from node.services.business import conversations
+from node.services.business.context import operator
+from tests.nodes import RunningNode, eventually
 from tests.sdk.conftest import PASSPHRASE, receive
 from tests.web.helpers import catalogue
 from tests.web.inbox import PASSWORD, WAIT_MS, Agent, team_account
@@ -55,6 +58,18 @@ async def test_two_agents_and_a_customer(shop: RunningNode, contexts: Any,
         [reply] = await receive(carl, 1)
         assert (reply.sender, reply.text) == (business, "Yes: Sencha and Matcha.")
         await expect(anna.thread).to_contain_text("Delivered", timeout=WAIT_MS)
+        # Carl reads it: his receipt shows "Read", and a team device reports it to the node
+        # for the statistics (kontor.js reportRead).
+        await carl.mark_read(reply)
+        await expect(anna.thread.get_by_role("listitem").filter(
+            has_text="Sencha and Matcha")).to_contain_text("Read", timeout=WAIT_MS)
+
+        async def customer_read() -> bool:
+            record = await conversations.get(shop.app[BUSINESS], operator(shop.app[BUSINESS]),
+                                             carl.address)
+            return record["customer_read_ms"] == reply.ts
+
+        await eventually(customer_read, timeout=WAIT_MS / 1000, what="customer_read_ms")
         await ben.open("carl.berg@")
         await expect(ben.thread.get_by_role("listitem").filter(
             has_text="Sencha and Matcha")).to_contain_text("Anna")

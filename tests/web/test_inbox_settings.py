@@ -76,6 +76,7 @@ async def edit_catalog(page: Any, tmp_path: Path) -> None:
     await part.get_by_label("Product name").fill("Sencha")
     await part.get_by_label("Price").fill("12,5")
     await part.get_by_label("Currency").fill("eur")
+    await part.get_by_label("Pieces in stock").fill("12")
     (tmp_path / "tea.png").write_bytes(png(4, 4))
     await part.get_by_label("Product image").set_input_files(tmp_path / "tea.png")
     await new_product(part).click()
@@ -83,6 +84,7 @@ async def edit_catalog(page: Any, tmp_path: Path) -> None:
     row = products(part).filter(has_text="Sencha")
     await expect(row).to_contain_text("12.50 EUR")
     await expect(row).to_contain_text("with image")
+    await expect(row).to_contain_text("12 left")
     await part.get_by_role("button", name="Add product").first.click()
     await part.get_by_label("SKU (article number)").fill("OLD-1")
     await part.get_by_label("Product name").fill("Old tea")
@@ -90,7 +92,7 @@ async def edit_catalog(page: Any, tmp_path: Path) -> None:
     await new_product(part).click()
     await saved(part, "Product saved.")
     await part.get_by_role("button", name="Edit Old tea").click()
-    await part.get_by_label("Stock").select_option("out_of_stock")
+    await part.get_by_label("Availability when not counted").select_option("out_of_stock")
     await part.get_by_label("Visible in the catalog").uncheck()
     await part.get_by_role("button", name="Save product").click()
     old = products(part).filter(has_text="Old tea")
@@ -148,7 +150,8 @@ async def check_on_the_node(node: Any) -> None:
     assert automation["greeting"]["text"] == "Welcome to {business_name}!"
     by_sku = {p["sku"]: p for p in products["products"]}
     assert (by_sku["GREEN-1"]["price_minor"], by_sku["GREEN-1"]["currency"]) == (1250, "EUR")
-    assert by_sku["GREEN-1"]["image"] and by_sku["OLD-1"]["availability"] == "discontinued"
+    assert by_sku["GREEN-1"]["image"] and by_sku["GREEN-1"]["stock"] == 12
+    assert (by_sku["OLD-1"]["availability"], by_sku["OLD-1"]["stock"]) == ("discontinued", None)
     assert [p["sku"] for p in catalog["products"]] == ["GREEN-1"]
     assert [b["target"] for b in blocks["blocks"]] == ["spam@evil.example"]
 

@@ -66,9 +66,9 @@ export class Inbox {
   async loadConversations() {
     let cursor = null;
     for (let page = 0; page < MAX_PAGES; page++) {
-      const answer = await this.api("GET", `/conversations?limit=100${cursor ? `&cursor=${q(cursor)}` : ""}`);
+      const answer = await this.client.teamConversationsPage({ limit: 100, cursor });
       for (const c of answer.conversations) this.conversations.set(c.customer, c);
-      cursor = answer.next_cursor;
+      cursor = answer.nextCursor;
       if (!cursor) break;
     }
   }
@@ -146,8 +146,7 @@ export class Inbox {
         await this.client.send(customer, { type: "receipt", receipt: "read", message_ids: ids }, { remember: false });
       }
     }
-    const body = unread.length ? { message_id: unread.at(-1).messageId } : {};
-    this.conversations.set(customer, await this.api("POST", `/conversations/${q(customer)}/read`, body));
+    this.conversations.set(customer, await this.client.teamMarkRead(customer, unread.length ? unread.at(-1).messageId : null));
     this.changed();
   }
 
@@ -241,6 +240,8 @@ export class Inbox {
         await this.markRead(item.peer);
       }
     } else if (item instanceof Receipt) {
+      // A customer read the business's messages: one device tells the node (statistics).
+      if (item.kind === "read" && item.by !== this.business && this.records(item.by)) await this.client.reportRead(item).catch(() => false);
       const ids = new Set(item.messageIds);
       for (const list of this.messages.values()) for (const m of list) if (ids.has(m.messageId)) m[item.kind === "read" ? "read" : "delivered"] = true;
       this.changed();

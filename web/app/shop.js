@@ -104,17 +104,9 @@ export class Shop {
 
   /** Record a customer's order on the node (another team device may have done it). */
   async record(message) {
-    const c = message.content;
-    if (this.order(c.order_id)) return;
-    const body = { conversation: message.peer, order_id: c.order_id, items: c.items.map((i) => ({ sku: i.sku, quantity: i.quantity })) };
-    if (Number.isSafeInteger(c.total_minor)) body.total_minor = c.total_minor;
-    if (typeof c.currency === "string") body.currency = c.currency;
-    try {
-      this.orders.push(await this.api("POST", "/orders", body));
-    } catch (err) {
-      if (err.code !== "ORDER_EXISTS") throw err;
-      await this.loadOrders(message.peer);
-    }
+    if (this.order(message.content.order_id)) return;
+    const order = await this.inbox.client.recordOrder(message); // finds another device's record
+    if (!this.order(order.order_id)) this.orders.push(order);
   }
 
   async setStatus(customer, orderId, status) {

@@ -14,8 +14,14 @@ const path = (customer) => `/business/conversations/${encodeURIComponent(custome
 export class Team {
   /** (Team) The business's conversations, newest activity first; filters: status, label, assignee, kind, limit, cursor. */
   async teamConversations(filters = {}) {
-    const params = Object.fromEntries(Object.entries(filters).map(([k, v]) => [k, String(v)]));
-    return (await this.transport.request("GET", "/business/conversations", undefined, params)).conversations;
+    return (await this.teamConversationsPage(filters)).conversations;
+  }
+
+  /** (Team) One page of the conversation list: {conversations, nextCursor} (null on the last page; pass it as `cursor`). */
+  async teamConversationsPage(filters = {}) {
+    const params = Object.fromEntries(Object.entries(filters).filter(([, v]) => v !== null && v !== undefined).map(([k, v]) => [k, String(v)]));
+    const answer = await this.transport.request("GET", "/business/conversations", undefined, params);
+    return { conversations: answer.conversations, nextCursor: answer.next_cursor ?? null };
   }
 
   /** (Team) Mark the customer's messages read for the whole team (up to `messageId`, else all). */

@@ -1,6 +1,6 @@
 // The catalog (docs/business.md "Catalog and orders"): products with image, price,
-// currency, stock and visibility (a hidden product is `discontinued`: not in the public
-// catalog, no product card). Added with POST, changed with PATCH /business/products.
+// currency, stock (a count that orders take from, or in/out of stock by hand) and
+// visibility (a hidden product is `discontinued`: not in the public catalog, no card). Added with POST, changed with PATCH /business/products.
 import { fill, h } from "../dom.js";
 import { t } from "../i18n.js";
 import { formatAmount } from "../shop.js";
@@ -36,6 +36,7 @@ function productForm(ctx, product, done) {
   description.value = p.description ?? "";
   const price = input({ value: product ? priceText(p.price_minor, p.currency) : "", inputmode: "decimal", required: true, placeholder: "12.50" });
   const currency = input({ value: p.currency, maxlength: 3, pattern: "[A-Za-z]{3}", required: true, autocapitalize: "characters" });
+  const count = input({ type: "number", min: 0, max: 1e9, step: 1, value: p.stock ?? "" });
   const stock = choice([["in_stock", t("inStock")], ["out_of_stock", t("outOfStock")]], p.availability === "out_of_stock" ? "out_of_stock" : "in_stock");
   const visible = h("input", { type: "checkbox", checked: p.availability !== "discontinued" });
   const image = h("input", { type: "file", accept: "image/png,image/jpeg,image/gif,image/webp" });
@@ -44,7 +45,8 @@ function productForm(ctx, product, done) {
     h("h3", {}, editing ? t("editProduct", { name: p.name }) : t("newProduct")),
     labelled(t("sku"), sku), labelled(t("productName"), name), labelled(t("productDescription"), description),
     h("div", { class: "row" }, labelled(t("price"), price), labelled(t("currency"), currency)),
-    labelled(t("stock"), stock), h("label", { class: "check" }, visible, t("visibleInCatalog")),
+    labelled(t("stockCount"), count, t("stockCountHint")), labelled(t("stock"), stock),
+    h("label", { class: "check" }, visible, t("visibleInCatalog")),
     labelled(p.image ? t("replaceImage") : t("productImage"), image),
     h("div", { class: "row" }, h("button", { type: "submit" }, editing ? t("saveProduct") : t("addProduct")),
       h("button", { type: "button", onclick: () => done(false) }, t("cancel"))), status);
@@ -52,8 +54,12 @@ function productForm(ctx, product, done) {
     e.preventDefault();
     status.run(async () => {
       const code = currency.value.trim().toUpperCase();
+      const counted = count.value.trim() !== "";
       const body = { name: name.value.trim(), description: description.value.trim(), price_minor: parsePrice(price.value, code),
-        currency: code, availability: visible.checked ? stock.value : "discontinued" };
+        currency: code, stock: counted ? Number(count.value) : null };
+      if (!visible.checked) body.availability = "discontinued";
+      else if (!counted) body.availability = stock.value;
+      else if (p.availability === "discontinued") body.availability = Number(count.value) > 0 ? "in_stock" : "out_of_stock";
       if (image.files.length) body.image = await uploadImage(ctx.client, image.files[0]);
       const saved = editing ? await ctx.api("PATCH", `/products/${encodeURIComponent(p.sku)}`, body)
         : await ctx.api("POST", "/products", { sku: sku.value.trim(), ...body });
@@ -65,7 +71,8 @@ function productForm(ctx, product, done) {
 }
 
 function productRow(p, edit, remove) {
-  const shown = p.availability === "discontinued" ? t("hidden") : p.availability === "out_of_stock" ? t("outOfStock") : t("inStock");
+  const shown = p.availability === "discontinued" ? t("hidden") : p.availability === "out_of_stock" ? t("outOfStock")
+    : Number.isInteger(p.stock) ? t("piecesLeft", { n: p.stock }) : t("inStock");
   return h("li", { class: "product-row" },
     h("span", {}, h("strong", {}, p.name), " ", h("span", { class: "address" }, p.sku)),
     h("span", {}, formatAmount(p.price_minor, p.currency)), h("span", { class: "label" }, shown),

@@ -175,7 +175,7 @@ export default {
   productDescription: "Produktbeschreibung",
   price: "Preis",
   currency: "Währung",
-  stock: "Bestand",
+  stock: "Verfügbarkeit ohne Zählung",
   inStock: "Vorrätig",
   outOfStock: "Ausverkauft",
   hidden: "Verborgen",
@@ -276,4 +276,7 @@ export default {
   and: "und",
   alsoViewingOne: "{who} sieht sich diese Unterhaltung auch gerade an",
   alsoViewingMany: "{who} sehen sich diese Unterhaltung auch gerade an",
+  stockCount: "Stück auf Lager",
+  stockCountHint: "Bestellungen ziehen davon ab; leer lassen, um vorrätig oder ausverkauft von Hand anzugeben.",
+  piecesLeft: "noch {n}",
 };

@@ -175,7 +175,7 @@ export default {
   productDescription: "Product description",
   price: "Price",
   currency: "Currency",
-  stock: "Stock",
+  stock: "Availability when not counted",
   inStock: "In stock",
   outOfStock: "Out of stock",
   hidden: "Hidden",
@@ -276,4 +276,7 @@ export default {
   and: "and",
   alsoViewingOne: "{who} is also viewing this conversation",
   alsoViewingMany: "{who} are also viewing this conversation",
+  stockCount: "Pieces in stock",
+  stockCountHint: "Orders take from this count; leave it empty to say in or out of stock by hand.",
+  piecesLeft: "{n} left",
 };
