@@ -10,7 +10,7 @@ payload that does not match its declaration, so this list is complete:
 
 - ``message.stored`` (``MessageStored``): a message was stored for delivery, sent here
   (``node.services.messaging.send``) or received from another node
-  (``node.services.inbound.Inbound.receive_transaction``); not fired for repairs.
+  (``node.services.inbound.receive_transaction``); not fired for repairs.
   Handlers: the business inbox (``business.conversations.on_message_stored``, priority
   100) and the automation device (greeting and away messages, priority 10).
 - ``receipt.delivered`` (``ReceiptDelivered``): a recipient's device acknowledged a

@@ -18,6 +18,7 @@ from federation.servername import InvalidServerName, parse_server_name
 from node.api.auth import requester
 from node.appkeys import KEY_PINS, ROUTER
 from node.errors import InvalidParameter, NotFound
+from node.services import routing
 from node.services.accounts import split_address
 
 PREFIX = "/_kontor/client/v1"
@@ -36,7 +37,7 @@ async def directory(request: web.Request) -> web.Response:
         parse_server_name(server)
     except InvalidServerName as exc:
         raise InvalidParameter(exc.message, code="INVALID_SERVER_NAME") from None
-    return web.json_response(await request.app[ROUTER].document(server, document))
+    return web.json_response(await routing.document(request.app[ROUTER], server, document))
 
 
 @routes.get(PREFIX + "/keypins/{server}", name="client.keypins")

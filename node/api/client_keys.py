@@ -8,7 +8,7 @@ from node.api.auth import requester
 from node.api.parsing import field, read_json_object
 from node.appkeys import CONFIG, DB, NOTIFIER, ROUTER
 from node.errors import InvalidParameter
-from node.services import keys
+from node.services import keys, routing
 from node.services.accounts import split_address
 
 PREFIX = "/_kontor/client/v1"
@@ -38,7 +38,7 @@ async def devices(request: web.Request) -> web.Response:
     await requester(request)
     address = request.match_info["address"]
     split_address(address)
-    return web.json_response(await request.app[ROUTER].devices(address))
+    return web.json_response(await routing.devices(request.app[ROUTER], address))
 
 
 @routes.post(PREFIX + "/keys/claim", name="client.keys.claim")
@@ -50,4 +50,4 @@ async def claim(request: web.Request) -> web.Response:
     device_ids = field(body, "device_ids", list, required=False, max_len=100)
     if device_ids is not None and not all(isinstance(d, str) for d in device_ids):
         raise InvalidParameter("device_ids must be a list of strings")
-    return web.json_response(await request.app[ROUTER].claim(address, device_ids))
+    return web.json_response(await routing.claim(request.app[ROUTER], address, device_ids))

@@ -9,7 +9,7 @@ from node.api.fedauth import verified_origin
 from node.appkeys import CONFIG, DB, ROUTER
 from node.errors import InvalidParameter, UnsupportedMediaType
 from node.protocol.names import is_server_name
-from node.services import media
+from node.services import media, routing
 
 PREFIX = "/_kontor/client/v1"
 routes = web.RouteTableDef()
@@ -37,7 +37,7 @@ async def download(request: web.Request) -> web.FileResponse:
     server = request.query.get("server", config.node.server_name)
     if server != config.node.server_name and not is_server_name(server):
         raise InvalidParameter("server must be a server name", code="INVALID_SERVER_NAME")
-    path = await request.app[ROUTER].media(server, media_id)
+    path = await routing.media_path(request.app[ROUTER], server, media_id)
     return web.FileResponse(path, headers={"Content-Type": "application/octet-stream"})
 
 

@@ -24,6 +24,7 @@ from node.api.parsing import read_limited
 from node.appkeys import CONFIG, FEDERATION
 from node.config import Config
 from node.errors import BodyTimeout, NotFound, Unauthorized
+from node.services import inbound as door
 
 PREFIX = "/_kontor/federation/v1"
 PUBLIC_ROUTES = frozenset({"federation.keys", "federation.profile", "federation.catalog"})
@@ -87,15 +88,15 @@ async def federation_auth(request: web.Request, handler: Any) -> web.StreamRespo
         return await handler(request)
     inbound = runtime.inbound
     claimed = _claimed_origin(request)  # only to refuse early: it reserves nothing
-    inbound.refuse_denied(claimed)
-    with inbound.unverified_place(request.remote or "unknown"):
+    door.refuse_denied(inbound, claimed)
+    with door.unverified_place(inbound, request.remote or "unknown"):
         body = await _read_body(request, request.app[CONFIG])
-        verified = await inbound.authenticate(request.method, target_uri(request),
-                                              request.headers, body)
+        verified = await door.authenticate(inbound, request.method, target_uri(request),
+                                           request.headers, body)
     if verified.origin != claimed:  # cannot happen unless the parsers disagree
         raise Unauthorized("the signature's origin is not the one checked",
                            code="MALFORMED_SIGNATURE")
-    async with inbound.admitted(verified.origin):
+    async with door.admitted(inbound, verified.origin):
         request[ORIGIN] = VerifiedOrigin(verified.origin, body)
         return await handler(request)
 

@@ -12,7 +12,7 @@ from node.api.fedauth import verified_origin
 from node.api.parsing import field, parse_json_bytes
 from node.appkeys import CONFIG, DB, FEDERATION
 from node.errors import InvalidJson, InvalidParameter, NotFound
-from node.services import keys
+from node.services import inbound, keys
 from node.services.accounts import split_address
 
 PREFIX = "/_kontor/federation/v1"
@@ -60,9 +60,8 @@ async def send(request: web.Request) -> web.Response:
         raise InvalidParameter("txn_id is 1-64 characters of A-Z a-z 0-9 . _ ~ -",
                                code="INVALID_TXN_ID")
     body = _object(origin.body, check_text=False)  # items are checked one by one
-    inbound = request.app[FEDERATION].inbound
-    return web.json_response(await inbound.receive_transaction(origin.server_name, txn_id,
-                                                               body))
+    return web.json_response(await inbound.receive_transaction(
+        request.app[FEDERATION].inbound, origin.server_name, txn_id, body))
 
 
 def _object(raw: bytes, check_text: bool = True) -> dict:

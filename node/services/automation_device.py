@@ -31,7 +31,7 @@ from node.config import Config
 from node.errors import KontorError
 from node.events import Hooks
 from node.protocol.names import Role
-from node.services import accounts, keys, messaging, team
+from node.services import accounts, keys, messaging, routing, team
 from node.services.accounts import Requester, now_ms
 from node.services.business import automation
 from node.services.business.context import Business
@@ -83,11 +83,11 @@ class LocalTransport:
         return (await keys.count(self.db, self.who))["one_time_prekeys"]
 
     async def devices(self, address: str) -> list[dict[str, Any]]:
-        return (await self._call(self.router.devices(address)))["devices"]
+        return (await self._call(routing.devices(self.router, address)))["devices"]
 
     async def claim(self, address: str, device_ids: list[str] | None = None
                     ) -> list[dict[str, Any]]:
-        return (await self._call(self.router.claim(address, device_ids)))["devices"]
+        return (await self._call(routing.claim(self.router, address, device_ids)))["devices"]
 
     async def send(self, txn_id: str, sender: str, to: str,
                    envelopes: dict[str, dict[str, str]],

@@ -53,7 +53,8 @@ SLOT_WAIT_SECONDS = 10.0
 
 @dataclass
 class Inbound:
-    """Admission of federation requests and storage of their transactions."""
+    """What admitting federation requests and storing their transactions needs (the
+    module's functions take it first)."""
 
     config: Config
     db: Database
@@ -72,94 +73,101 @@ class Inbound:
     unverified: Counter[str] = field(default_factory=Counter)
     inflight: dict[str, tuple[asyncio.Semaphore, int]] = field(default_factory=dict)
 
-    def refuse_denied(self, origin: str) -> None:
-        """403 ``ORIGIN_DENIED`` unless the policy federates with ``origin``."""
-        if not self.policy.permits(origin):
-            raise Forbidden(f"this node does not federate with {origin}", code="ORIGIN_DENIED")
 
-    @contextlib.contextmanager
-    def unverified_place(self, address: str) -> Iterator[None]:
-        """One of ``max_unverified_per_address`` requests from client ``address`` read
-        and verified at once; 429 at once beyond (what a request claims to be does not
-        count here)."""
-        if self.unverified[address] >= self.config.federation.max_unverified_per_address:
-            raise RateLimited(f"too many unverified federation requests from {address}",
-                              retry_after_ms=1000)
-        self.unverified[address] += 1
+def refuse_denied(inbound: Inbound, origin: str) -> None:
+    """403 ``ORIGIN_DENIED`` unless the policy federates with ``origin``."""
+    if not inbound.policy.permits(origin):
+        raise Forbidden(f"this node does not federate with {origin}", code="ORIGIN_DENIED")
+
+
+@contextlib.contextmanager
+def unverified_place(inbound: Inbound, address: str) -> Iterator[None]:
+    """One of ``max_unverified_per_address`` requests from client ``address`` read
+    and verified at once; 429 at once beyond (what a request claims to be does not
+    count here)."""
+    if inbound.unverified[address] >= inbound.config.federation.max_unverified_per_address:
+        raise RateLimited(f"too many unverified federation requests from {address}",
+                          retry_after_ms=1000)
+    inbound.unverified[address] += 1
+    try:
+        yield
+    finally:
+        inbound.unverified[address] -= 1
+        if inbound.unverified[address] <= 0:
+            del inbound.unverified[address]
+
+
+async def authenticate(inbound: Inbound, method: str, url: str, headers: Mapping[str, str],
+                       body: bytes) -> VerifiedRequest:
+    """The verified request: signature, then nonce, rate limit and server block."""
+    now = time.time()
+    verified = await verify_kontor_request(
+        method, url, headers, body, our_server_name=inbound.config.node.server_name,
+        lookup_key=inbound.keyring.public_key, now=now,
+        max_skew_seconds=inbound.config.federation.clock_skew_seconds,
+        not_before=inbound.started_at)
+    origin = verified.origin
+    try:
+        inbound.nonces.check_and_remember(origin, verified.nonce, verified.accept_until, now)
+    except NonceCapacityError as exc:  # the wire says RATE_LIMITED (docs/protocol.md)
+        raise RateLimited(exc.message, retry_after_ms=1000) from None
+    inbound.limiter.check(origin, "origin")
+    if await blocking.is_server_blocked(inbound.db, origin):
+        raise Forbidden(f"this node refuses everything from {origin}", code="BLOCKED")
+    return verified
+
+
+@contextlib.asynccontextmanager
+async def admitted(inbound: Inbound, origin: str) -> AsyncIterator[None]:
+    """A slot of ``origin`` for the handler (see the module docstring)."""
+    async with _slot(inbound, origin, inbound.config.federation.max_inbound_per_origin):
+        await inbound.sender.peer_alive(origin)
+        yield
+
+
+@contextlib.asynccontextmanager
+async def _slot(inbound: Inbound, origin: str, limit: int) -> AsyncIterator[None]:
+    slots, users = inbound.inflight.get(origin, (None, 0))
+    if slots is None:
+        slots = asyncio.Semaphore(limit)
+    inbound.inflight[origin] = (slots, users + 1)  # entries go when unused: bounded
+    try:
+        try:
+            await asyncio.wait_for(slots.acquire(), SLOT_WAIT_SECONDS)
+        except TimeoutError:
+            raise RateLimited(f"too many concurrent requests from {origin}",
+                              retry_after_ms=1000) from None
         try:
             yield
         finally:
-            self.unverified[address] -= 1
-            if self.unverified[address] <= 0:
-                del self.unverified[address]
+            slots.release()
+    finally:
+        slots, users = inbound.inflight[origin]
+        if users <= 1:
+            del inbound.inflight[origin]
+        else:
+            inbound.inflight[origin] = (slots, users - 1)
 
-    async def authenticate(self, method: str, url: str, headers: Mapping[str, str],
-                           body: bytes) -> VerifiedRequest:
-        """The verified request: signature, then nonce, rate limit and server block."""
-        now = time.time()
-        verified = await verify_kontor_request(
-            method, url, headers, body, our_server_name=self.config.node.server_name,
-            lookup_key=self.keyring.public_key, now=now,
-            max_skew_seconds=self.config.federation.clock_skew_seconds,
-            not_before=self.started_at)
-        origin = verified.origin
-        try:
-            self.nonces.check_and_remember(origin, verified.nonce, verified.accept_until, now)
-        except NonceCapacityError as exc:  # the wire says RATE_LIMITED (docs/protocol.md)
-            raise RateLimited(exc.message, retry_after_ms=1000) from None
-        self.limiter.check(origin, "origin")
-        if await blocking.is_server_blocked(self.db, origin):
-            raise Forbidden(f"this node refuses everything from {origin}", code="BLOCKED")
-        return verified
 
-    @contextlib.asynccontextmanager
-    async def admitted(self, origin: str) -> AsyncIterator[None]:
-        """A slot of ``origin`` for the handler (see the module docstring)."""
-        async with self._slot(origin, self.config.federation.max_inbound_per_origin):
-            await self.sender.peer_alive(origin)
-            yield
+async def receive_transaction(inbound: Inbound, origin: str, txn_id: str,
+                              body: dict[str, Any]) -> dict[str, Any]:
+    """Store an inbound transaction once; answer only after the commit."""
+    items = inbound_items.check_items(origin, body)
+    now = now_ms()
+    response, done = await inbound.db.write(
+        inbound_items.receive_txn, inbound.config.node.server_name,
+        inbound.config.business_address, origin, txn_id, body_hash(body), items, now)
+    inbound.notifier.notify(done.pks)
+    await _fire(inbound, done, now)
+    return response
 
-    @contextlib.asynccontextmanager
-    async def _slot(self, origin: str, limit: int) -> AsyncIterator[None]:
-        slots, users = self.inflight.get(origin, (None, 0))
-        if slots is None:
-            slots = asyncio.Semaphore(limit)
-        self.inflight[origin] = (slots, users + 1)  # entries go when unused: bounded
-        try:
-            try:
-                await asyncio.wait_for(slots.acquire(), SLOT_WAIT_SECONDS)
-            except TimeoutError:
-                raise RateLimited(f"too many concurrent requests from {origin}",
-                                  retry_after_ms=1000) from None
-            try:
-                yield
-            finally:
-                slots.release()
-        finally:
-            slots, users = self.inflight[origin]
-            if users <= 1:
-                del self.inflight[origin]
-            else:
-                self.inflight[origin] = (slots, users - 1)
 
-    async def receive_transaction(self, origin: str, txn_id: str,
-                                  body: dict[str, Any]) -> dict[str, Any]:
-        """Store an inbound transaction once; answer only after the commit."""
-        items = inbound_items.check_items(origin, body)
-        now = now_ms()
-        response, done = await self.db.write(
-            inbound_items.receive_txn, self.config.node.server_name,
-            self.config.business_address, origin, txn_id, body_hash(body), items, now)
-        self.notifier.notify(done.pks)
-        await self._fire(done, now)
-        return response
-
-    async def _fire(self, done: inbound_items.Delivered, now: int) -> None:
-        # Hooks see only what was stored, stamped with our clock, not the peer's.
-        for item in done.messages:
-            await self.hooks.fire("message.stored", sender=item["sender"], to=item["to"],
-                                  message_id=item["message_id"],
-                                  sender_device=item["sender_device"], ts=now)
-        for receipt in done.receipts:
-            await self.hooks.fire("receipt.delivered", message_id=receipt["message_id"],
-                                  by=receipt["by"], device=receipt["device"], ts=now)
+async def _fire(inbound: Inbound, done: inbound_items.Delivered, now: int) -> None:
+    # Hooks see only what was stored, stamped with our clock, not the peer's.
+    for item in done.messages:
+        await inbound.hooks.fire("message.stored", sender=item["sender"], to=item["to"],
+                                 message_id=item["message_id"],
+                                 sender_device=item["sender_device"], ts=now)
+    for receipt in done.receipts:
+        await inbound.hooks.fire("receipt.delivered", message_id=receipt["message_id"],
+                                 by=receipt["by"], device=receipt["device"], ts=now)

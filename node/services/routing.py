@@ -31,7 +31,8 @@ from node.storage.db import Database
 
 @dataclass
 class Router:
-    """Answers for keys, media and the directory, from here or from their node."""
+    """What answering for keys, media and the directory needs, from here or from their
+    node (the module's functions take it first)."""
 
     db: Database
     config: Config
@@ -40,53 +41,59 @@ class Router:
     link: FederationLink | None = None  # None: federation is off
     client: FederationClient | None = None
 
-    def is_local(self, server: str) -> bool:
-        return server == self.config.node.server_name
 
-    def _remote(self) -> tuple[FederationLink, FederationClient]:
-        if self.link is None or self.client is None:
-            raise Forbidden("federation is disabled on this node", code="FEDERATION_DISABLED")
-        return self.link, self.client
+def is_local(router: Router, server: str) -> bool:
+    return server == router.config.node.server_name
 
-    async def devices(self, address: str) -> dict[str, Any]:
-        """The account's device list: ours, or fetched (and cached) from its node."""
-        if self.is_local(server_of(address)):
-            return await keys.device_list(self.db, address, self.config.business_address)
-        return await self._remote()[0].fetch_devices(address)
 
-    async def claim(self, address: str, device_ids: list[str] | None) -> dict[str, Any]:
-        """One-time prekeys of the account's devices, claimed here or on its node."""
-        if self.is_local(server_of(address)):
-            return await keys.claim(self.db, address, self.config.business_address,
-                                    device_ids)
-        return await self._remote()[0].claim(address, device_ids)
+def _remote(router: Router) -> tuple[FederationLink, FederationClient]:
+    if router.link is None or router.client is None:
+        raise Forbidden("federation is disabled on this node", code="FEDERATION_DISABLED")
+    return router.link, router.client
 
-    async def media(self, server: str, media_id: str) -> Path:
-        """The file of a blob uploaded on ``server`` (fetched, checked and kept once)."""
-        data_dir = self.config.data_dir
-        if self.is_local(server):
-            return await media.locate(self.db, data_dir, media_id)
-        client = self._remote()[1]
-        media.blob_path(data_dir, media_id)  # validates the id first
-        try:
-            return await media.fetch_remote(self.db, data_dir, client, server, media_id,
-                                            self.config.limits.max_media_bytes)
-        except FederationError as exc:
-            missing = NotFound(f"{server} has no such media", code="UNKNOWN_MEDIA")
-            raise remote_failure(exc, server, missing, gone=(404, 413)) from None
 
-    async def document(self, server: str, name: str) -> dict[str, Any]:
-        """A business's signed ``profile`` or ``catalog`` (``name``) with the key document of the
-        server that signed it (the app verifies both itself)."""
-        if self.is_local(server):
-            doc = await (profile if name == "profile" else catalog).public_document(self.biz)
-            key_doc = await own_key_document(self.db, self.config, self.node_key)
-            return {"server_name": server, "document": doc, "keys": key_doc}
-        client = self._remote()[1]
-        try:
-            doc = await client.get_public(server, f"{FED_PREFIX}/{name}")
-            key_doc = await client.fetch_keys(server)
-        except FederationError as exc:
-            missing = NotFound(f"{server} publishes no {name}", code="UNKNOWN_DOCUMENT")
-            raise remote_failure(exc, server, missing) from None
+async def devices(router: Router, address: str) -> dict[str, Any]:
+    """The account's device list: ours, or fetched (and cached) from its node."""
+    if is_local(router, server_of(address)):
+        return await keys.device_list(router.db, address, router.config.business_address)
+    return await _remote(router)[0].fetch_devices(address)
+
+
+async def claim(router: Router, address: str, device_ids: list[str] | None) -> dict[str, Any]:
+    """One-time prekeys of the account's devices, claimed here or on its node."""
+    if is_local(router, server_of(address)):
+        return await keys.claim(router.db, address, router.config.business_address,
+                                device_ids)
+    return await _remote(router)[0].claim(address, device_ids)
+
+
+async def media_path(router: Router, server: str, media_id: str) -> Path:
+    """The file of a blob uploaded on ``server`` (fetched, checked and kept once)."""
+    data_dir = router.config.data_dir
+    if is_local(router, server):
+        return await media.locate(router.db, data_dir, media_id)
+    client = _remote(router)[1]
+    media.blob_path(data_dir, media_id)  # validates the id first
+    try:
+        return await media.fetch_remote(router.db, data_dir, client, server, media_id,
+                                        router.config.limits.max_media_bytes)
+    except FederationError as exc:
+        missing = NotFound(f"{server} has no such media", code="UNKNOWN_MEDIA")
+        raise remote_failure(exc, server, missing, gone=(404, 413)) from None
+
+
+async def document(router: Router, server: str, name: str) -> dict[str, Any]:
+    """A business's signed ``profile`` or ``catalog`` (``name``) with the key document of the
+    server that signed it (the app verifies both itself)."""
+    if is_local(router, server):
+        doc = await (profile if name == "profile" else catalog).public_document(router.biz)
+        key_doc = await own_key_document(router.db, router.config, router.node_key)
         return {"server_name": server, "document": doc, "keys": key_doc}
+    client = _remote(router)[1]
+    try:
+        doc = await client.get_public(server, f"{FED_PREFIX}/{name}")
+        key_doc = await client.fetch_keys(server)
+    except FederationError as exc:
+        missing = NotFound(f"{server} publishes no {name}", code="UNKNOWN_DOCUMENT")
+        raise remote_failure(exc, server, missing) from None
+    return {"server_name": server, "document": doc, "keys": key_doc}
