@@ -4,13 +4,23 @@ holds the set-ups all browser tests share)."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from playwright.async_api import expect
 
 from tests.web.helpers import PASSWORD, WAIT_MS, Watched, team_account
 
-__all__ = ["PASSWORD", "WAIT_MS", "Agent", "team_account"]
+__all__ = ["PASSWORD", "WAIT_MS", "Agent", "artifacts", "team_account"]
+
+
+def artifacts(tmp_path: Path) -> Path:
+    """Where the inbox's screenshots go: $KONTOR_ARTIFACTS/inbox when set (CI keeps it),
+    else pytest's tmp_path; never the checkout."""
+    folder = Path(os.environ.get("KONTOR_ARTIFACTS") or tmp_path) / "inbox"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 class Agent(Watched):

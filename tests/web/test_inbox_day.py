@@ -1,13 +1,19 @@
 """A shop's day in the team inbox: two agents in two Chromium contexts (a desktop and a
 phone) on the business's node A, a customer as a Python SDK device on node C across
 federation (resolved through the test DNS server): the greeting, a question, a product
-card, an order and its status changes, a note, assignment, a label, resolve.
-Screenshots at both sizes go to pytest's tmp dir (never into git)."""
+card, an order and its status changes, a note, assignment, a label, resolve, the away
+message after hours, and a new agent device signing in in the evening, approved for the
+team's history by the admin. Screenshots at both sizes go to $KONTOR_ARTIFACTS/inbox or
+pytest's tmp dir (never into git); no console errors, no request to another host.
+
+Not yet: the approved browser device reading the earlier messages from the sealed
+history (kontor.js has no history yet); the test checks what the node and the page do."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +27,10 @@ from tests.dnsserver import DnsServer
 from tests.federation.network import start_nodes
 from tests.sdk.conftest import receive
 from tests.web.helpers import Clients
-from tests.web.inbox import PASSWORD, WAIT_MS, Agent
+from tests.web.inbox import PASSWORD, WAIT_MS, Agent, artifacts
 
+ALL_DAY = {day: [{"open": "00:00", "close": "24:00"}]
+           for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
          "device_scale_factor": 2}
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
@@ -44,12 +52,16 @@ async def world(tmp_path: Path, web_bundle: Path) -> AsyncIterator[dict[str, Any
 async def test_a_shops_day(world: dict[str, Any], contexts: Any,
                            tmp_path: Path) -> None:
     a, c = world["a"], world["c"]
+    shots = artifacts(tmp_path)
     boss = await world["client"](a.url, "boss", login=True)
-    await boss.admin.update_profile(name="Teahouse")
+    await boss.admin.update_profile(name="Teahouse", timezone="UTC", hours=ALL_DAY)
+    await boss.admin.create_label("Regular", "#2e6fd8")
     await boss.admin.save_product("GREEN-1", name="Sencha 100 g", price_minor=1250,
                                   currency="EUR")
-    await boss.admin.set_automation(greeting={"enabled": True,
-                                              "text": "Welcome to {business_name}!"})
+    await boss.admin.set_automation(
+        greeting={"enabled": True, "text": "Welcome to {business_name}!"},
+        away={"enabled": True, "text": "We are closed now; we answer in the morning.",
+              "outside_hours": True})
     anna = await Agent.sign_in(await contexts(**DESKTOP), a.url, "anna")
     ben = await Agent.sign_in(await contexts(**PHONE), a.url, "ben")
     carl = await world["client"](c.url, "carl")
@@ -78,7 +90,7 @@ async def test_a_shops_day(world: dict[str, Any], contexts: Any,
 
     # Ben on his phone: the list, then the conversation with the note and who wrote what.
     await expect(ben.item("carl@c.test")).to_contain_text("Anna", timeout=WAIT_MS)
-    await ben.page.screenshot(path=tmp_path / "phone-list.png")
+    await ben.page.screenshot(path=shots / "phone-list.png")
     await ben.open("carl@c.test")
     await expect(ben.conversations).to_be_hidden()
     await expect(ben.thread.locator(".note")).to_contain_text("he is a regular")
@@ -98,9 +110,12 @@ async def test_a_shops_day(world: dict[str, Any], contexts: Any,
         await expect(card).to_contain_text(f"Status: {status}", timeout=WAIT_MS)
         [moved] = await receive(carl, 1, timeout=WAIT_MS / 1000)
         assert moved.content == OrderStatus(order_id, status)
-    await ben.page.screenshot(path=tmp_path / "phone-conversation.png")
+    await ben.page.screenshot(path=shots / "phone-conversation.png")
 
-    # A label, the customer's thanks, the answer, and Anna resolves.
+    # A label: Anna marks Carl a regular, Ben sees it in the list; the automatic one goes.
+    await anna.page.get_by_role("checkbox", name="Regular").check()
+    await expect(ben.page.get_by_role("checkbox", name="Regular")).to_be_checked(
+        timeout=WAIT_MS)
     await anna.page.get_by_role("checkbox", name="New customer").uncheck()
     await expect(ben.page.get_by_role("checkbox", name="New customer")).not_to_be_checked(
         timeout=WAIT_MS)
@@ -112,12 +127,48 @@ async def test_a_shops_day(world: dict[str, Any], contexts: Any,
     await anna.page.get_by_role("combobox", name="Status", exact=True).select_option("resolved")
     await ben.page.get_by_role("button", name="Back to conversations").click()
     await expect(ben.item("carl@c.test")).to_contain_text("Resolved", timeout=WAIT_MS)
-    await anna.page.screenshot(path=tmp_path / "desktop.png")
-    await ben.page.screenshot(path=tmp_path / "phone-resolved.png")
+    await expect(ben.item("carl@c.test")).to_contain_text("Regular")
+    await anna.page.screenshot(path=shots / "desktop.png")
+    await ben.page.screenshot(path=shots / "phone-resolved.png")
 
     # The node's record agrees, and nothing else reached Carl (the note never did).
     record = await boss.transport.request("GET", f"/business/conversations/{carl.address}")
     assert (record["status"], record["assignee"]) == ("resolved", "anna@a.test")
-    assert all(p.stat().st_size > 1000 for p in tmp_path.glob("*.png"))
+    assert "Regular" in [label["name"] for label in record["labels"]]
+
+    await evening(world, boss, carl, anna, ben, contexts, shots)
+    assert all(p.stat().st_size > 1000 for p in shots.glob("*.png"))
     for agent in (anna, ben):
         agent.clean()
+
+
+async def evening(world: dict[str, Any], boss: Any, carl: Any, anna: Agent, ben: Agent,
+                  contexts: Any, shots: Path) -> None:
+    """After hours Carl gets the away message (both agents see it, from the automation);
+    Dora's new browser device signs in, the admin approves it for the team's history, and
+    it sees the day's conversation with its status and labels."""
+    a = world["a"]
+    business = a.config.business_address
+    today = datetime.now(UTC).date().isoformat()
+    await boss.admin.update_profile(exceptions={today: []})  # closed from now on
+    await carl.send_text(business, "Are you still open?")
+    [away] = await receive(carl, 1, timeout=WAIT_MS / 1000)
+    assert (away.sender, away.text) == (business, "We are closed now; we answer in the morning.")
+    for agent in (anna, ben):
+        await agent.open("carl@c.test")
+        item = agent.thread.get_by_role("listitem").filter(has_text="we answer in the morning")
+        await expect(item).to_contain_text("Automation", timeout=WAIT_MS)
+
+    await accounts.create_account(a.app[DB], "dora@a.test", "agent", PASSWORD)
+    dora = await Agent.sign_in(await contexts(**PHONE), a.url, "dora")
+    await expect(dora.item("carl@c.test")).to_contain_text("Regular", timeout=WAIT_MS)
+    await expect(dora.item("carl@c.test")).to_contain_text("Open")  # Carl wrote again
+    team = await boss.transport.request("GET", "/business/team")
+    [dora_device] = [d["device_id"] for m in team["members"] if m["address"] == "dora@a.test"
+                     for d in m["devices"]]
+    pending = {d["device_id"] for d in await boss.archive.pending_devices()}
+    assert dora_device in pending, pending
+    assert await boss.archive.approve(dora_device) == [1]
+    assert dora_device not in {d["device_id"] for d in await boss.archive.pending_devices()}
+    await dora.page.screenshot(path=shots / "phone-new-device.png")
+    dora.clean()

@@ -105,7 +105,7 @@ export async function historySection(ctx) {
   const canApprove = typeof ctx.client.approveHistory === "function";
   const refresh = async () => {
     const answer = await ctx.client.transport.request("GET", "/history/devices");
-    const waiting = answer.epoch ? answer.devices.filter((d) => !d.current && d.device_id !== ctx.client.deviceId) : [];
+    const waiting = answer.epoch ? answer.devices.filter((d) => !d.epochs.length && d.device_id !== ctx.client.deviceId) : [];
     fill(list, waiting.length ? waiting.map((d) => h("li", { class: "device" },
       h("span", {}, displayName(d.account ?? answer.owner), " ", h("span", { class: "address" }, d.device_id)),
       canApprove ? h("button", { type: "button", "aria-label": t("approveNamed", { id: d.device_id }),
