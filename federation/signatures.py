@@ -48,6 +48,7 @@ from federation.httpsig import (
     sign_request,
 )
 from federation.keydoc import KeyLookupError
+from federation.servername import InvalidServerName, parse_server_name
 from federation.sigbase import RequestComponents, SignatureParams
 
 KONTOR_LABEL = "kontor"
@@ -56,10 +57,6 @@ DESTINATION_HEADER = "Kontor-Destination"
 DEFAULT_LIFETIME = 300
 DEFAULT_MAX_LIFETIME = 600
 
-_DNS_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-_SERVER_NAME_RE = re.compile(
-    rf"(?:\[[0-9a-f:.]+\]|{_DNS_LABEL}(?:\.{_DNS_LABEL})*)(?::([0-9]{{1,5}}))?"
-)
 _KEY_ID_RE = re.compile(r"ed25519:[A-Za-z0-9_-]{1,64}")
 _NONCE_RE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
@@ -73,12 +70,13 @@ class InvalidKeyId(FederationError):
 
 
 def normalize_server_name(name: str) -> str:
-    """The lower-cased server name; ``InvalidKeyId`` unless it is a DNS name or IP
-    literal with an optional port."""
+    """The lower-cased server name; ``InvalidKeyId`` unless it is one by the rules of
+    ``federation.servername`` (the same validation discovery applies)."""
     lowered = name.lower() if isinstance(name, str) else ""
-    m = _SERVER_NAME_RE.fullmatch(lowered) if lowered.isascii() else None
-    if not m or len(lowered) > 255 or (m.group(1) and not 0 < int(m.group(1)) < 65536):
-        raise InvalidKeyId(f"invalid server name {str(name)[:300]!r}")
+    try:
+        parse_server_name(lowered)
+    except InvalidServerName:
+        raise InvalidKeyId(f"invalid server name {str(name)[:300]!r}") from None
     return lowered
 
 
