@@ -198,6 +198,9 @@ async def test_a_send_cut_off_by_closing_the_page_is_not_sent_twice(
         await page.get_by_role("textbox", name="Message").fill("Hello")
         await page.get_by_role("button", name="Send").click()
         [hello] = await texts_from(olga, "guest-", 1)
+        # stored in the history and out of the queue before the page goes
+        await expect(page.get_by_role("list", name="Messages").get_by_role("listitem").filter(
+            has_text="Hello")).to_contain_text("Delivered", timeout=WAIT_MS)
         business = f"shop@{chat_shop.config.node.server_name}"
         await page.goto(chat_shop.url + "/app/")  # a page of the node to run kontor.js in
         await page.evaluate("""async ([business, sentTs]) => {

@@ -1,8 +1,8 @@
 """The issue's walk through the customer chat page in Debian's Chromium at phone size
 (390x844): a customer opens the shop's link (``kontor business link``'s, with
-``?product=``), sees the shop's name (plainly "Not verified" until the browser can check
-the DNS pin), its logo, "usually answers within ...", the catalog with pictures and
-prices, adds two products to the cart, changes a quantity and orders; the agent (a
+``?product=``), sees the shop's name verified (its key pinned in the shop's DNS, served
+by the DNS server on loopback), its logo, "usually answers within ...", the catalog with
+pictures and prices, adds two products to the cart, changes a quantity and orders; the agent (a
 Python SDK device) records the order and moves its status, which shows in the chat; the
 customer writes, the agent answers, the customer reloads and sees the history. No
 request goes to another host, no cookie is set, and the page fits the phone's width. A
@@ -10,18 +10,24 @@ screenshot of each step is written to $KONTOR_ARTIFACTS (else the test's tmp fol
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
 from playwright.async_api import expect
 
+from federation import pins
 from node.appkeys import DB
 from node.cli_link import chat_link
 from node.client import Client, Order
+from node.nodekey import key_path, load_key
 from node.storage import business as business_store
-from tests.nodes import RunningNode
+from tests.dnsserver import DnsServer
+from tests.federation.network import node_config
+from tests.nodes import RunningNode, running_node
 from tests.web.chat import ALL_DAY, admin, artifacts, next_of, texts_from
 from tests.web.helpers import WAIT_MS, Watched
 from tests.web.test_inbox_shop import png
@@ -46,8 +52,23 @@ async def stock_the_shop(shop: RunningNode, olga: Client) -> None:
                                  f"earlier{i}@elsewhere.example", minutes * 60_000)
 
 
+@pytest.fixture
+async def pinned_shop(tmp_path: Path, web_bundle: Path) -> AsyncIterator[RunningNode]:
+    """The shop's node `shop.test`, found through the DNS server on loopback, which pins
+    its key (``_kontor-key.shop.test``), with the web chat on."""
+    with DnsServer() as dns:
+        config = node_config(dns, tmp_path, "shop", sections={
+            "business": {"account": "shop"},
+            "webchat": {"enabled": "true", "pow_difficulty": 10}})
+        async with running_node(config) as running:
+            key = load_key(key_path(running.config.data_dir)).public_key
+            dns.add_txt("_kontor-key.shop.test", f"v=kontor1 ed25519={pins.pin_value(key)}")
+            yield running
+
+
 async def test_a_customer_orders_from_the_shops_link_and_keeps_the_history(
-        chat_shop: RunningNode, browser: Any, tmp_path: Path) -> None:
+        pinned_shop: RunningNode, browser: Any, tmp_path: Path) -> None:
+    chat_shop = pinned_shop
     shots = artifacts(tmp_path)
     olga = await admin(chat_shop, tmp_path)
     context = await browser.new_context(locale="en-GB", viewport=PHONE, is_mobile=True,
@@ -62,7 +83,7 @@ async def test_a_customer_orders_from_the_shops_link_and_keeps_the_history(
 
         await expect(page.get_by_role("heading", name="Teehaus Berg", level=1)).to_be_visible(
             timeout=WAIT_MS)
-        await expect(page.get_by_text("Not verified:")).to_be_visible()
+        await expect(page.get_by_text("Verified: the shop's DNS confirms")).to_be_visible()
         await expect(page.get_by_text("Usually answers within an hour")).to_be_visible()
         logo = page.get_by_role("img", name="Logo of Teehaus Berg")
         await expect(logo).to_be_visible()

@@ -1,5 +1,6 @@
-// The business's signed profile at the top of the chat: logo, name, what the browser
-// could check of it (docs/web.md, "Business documents"), description, "Open now" or when
+// The business's signed profile at the top of the chat: logo, name, whether it is
+// verified (kontor.js: the signing key pinned in the business's DNS, looked up by this
+// browser's node; the SDK's reason in the title), description, "Open now" or when
 // it opens, "usually answers within ..." (the node's measured median first response,
 // typical_response_ms, never a claim the business types in) and the opening hours.
 import { h } from "../app/dom.js";
@@ -29,8 +30,8 @@ export function profileView(profile, pictures) {
   return h("header", { class: "profile" },
     doc.logo ? pictureInto(h("img", { class: "logo", alt: t("logo", { name: doc.name }), width: 48, height: 48 }), pictures.publicImage(doc.logo)) : null,
     h("h1", {}, doc.name || doc.address),
-    h("p", { class: profile.verified ? "verified" : "unverified", "data-verified": String(profile.verified) },
-      profile.verified ? t("verified") : t("notVerified")),
+    h("p", { class: profile.verified ? "verified" : "unverified", "data-verified": String(profile.verified), title: profile.why ?? "" },
+      profile.verified ? [h("span", { "aria-hidden": "true" }, "✓ "), t("verified")] : t("notVerified")),
     doc.description ? h("p", { class: "description" }, doc.description) : null,
     h("p", { class: "availability" }, openLine(doc), answersLine(doc.typical_response_ms)),
     hoursView(doc.hours ?? {}, doc.timezone));
