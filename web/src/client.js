@@ -8,6 +8,7 @@ import { ready } from "./crypto/sodium.js";
 import { DeviceIdentity } from "./crypto/identity.js";
 import { ClientError, DeviceRevoked } from "./errors.js";
 import { withLock } from "./locks.js";
+import { Archive } from "./archive.js";
 import { Commerce } from "./commerce.js";
 import { Devices } from "./devices.js";
 import { Media } from "./media.js";
@@ -34,6 +35,8 @@ export class Client {
     this.deviceLists = new Map();
     this.sending = Promise.resolve();
     this.receiver = new Receiver(this);
+    /** History on new devices (archive.js): approve, pendingDevices, download, keys. */
+    this.archive = new Archive(this);
     /** Called with the DeviceRevoked error once this device's store is wiped. */
     this.onRevoked = null;
     transport.onRevoked = () => this.revoked();
@@ -117,6 +120,10 @@ export class Client {
     const client = new Client(transport, st, identity, account, storeName);
     await client.refreshAccount();
     await client.uploadInitialKeys();
+    // The first device of an owner starts its history (the team's: an admin's device).
+    await client.archive.start().catch((err) => {
+      if (!(err instanceof ClientError) || err instanceof DeviceRevoked) throw err;
+    });
     return client;
   }
 

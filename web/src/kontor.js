@@ -9,6 +9,7 @@ export const VERSION = "0.1.0";
 export { ready } from "./crypto/sodium.js";
 export { Client, Message, Receipt } from "./client.js";
 export { ConversationEvent } from "./receive.js";
+export { ArchiveEvent } from "./archiveevent.js";
 export { guestStatus, leadingZeroBits, registerGuest, setPassword, solveChallenge } from "./guest.js";
 export { ApiError, ClientError, ContentError, DeliveryError, DeliveryFailed, DeviceRevoked, StoreError, Unauthorized, VerificationError } from "./errors.js";
 export * as errors from "./crypto/errors.js";

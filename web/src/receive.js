@@ -13,6 +13,7 @@ import { withLock } from "./locks.js";
 import { REPAIRS, sessionKey } from "./names.js";
 import { Batch } from "./store.js";
 import { WS_CLOSE_DEVICE_REVOKED } from "./transport.js";
+import { ArchiveEvent } from "./archiveevent.js";
 
 const WS_RETRY_MS = 60_000;
 const MAX_BACKOFF_MS = 30_000;
@@ -86,6 +87,7 @@ function failedEvent(event) {
 function revive(item) {
   if (item.kind === "failed") return new DeliveryFailed(item.message, item);
   if (item.kind === "conversation") return new ConversationEvent(item.change, item.conversation, item.note);
+  if (item.kind === "archive") return new ArchiveEvent(item.archive, item.address, item.deviceId, item.name, item.ts);
   if (item.kind === "receipt") return new Receipt(item.receipt, item.messageIds, item.by, item.device, item.ts);
   return new Message(item.messageId, item.sender, item.senderDevice, item.to, item.peer, item.ts, item.content, item.outgoing);
 }
@@ -174,6 +176,7 @@ export class Receiver {
     const batch = await this.client.transport.sync(await this.position(), timeoutMs);
     await this.process(batch.events, batch.next);
     if (batch.events.length) await this.client.transport.ack(batch.next);
+    await this.client.archive.idle();
     return this.drain();
   }
 
@@ -249,6 +252,7 @@ export class Receiver {
     });
     if (usedPrekey) await this.client.topUpPrekeys().catch(() => undefined);
     await this.client.repairFanouts();
+    this.client.archive.soon(); // sealing, the download: in the background
   }
 
   async handle(batch, event) {
@@ -267,6 +271,7 @@ export class Receiver {
       await this.noteRepair(batch, event);
       return [null, false];
     }
+    if (["history_keys", "device_added", "erased"].includes(event.type)) return [await this.client.archive.onEvent(batch, event), false];
     return [null, false]; // other events: not for this stream
   }
 
@@ -282,7 +287,7 @@ export class Receiver {
   /** Fetch the published identity of every unknown device starting a session. */
   async learnSenders(events) {
     for (const event of events) {
-      if (event.type !== "message") continue;
+      if (event.type !== "message" && event.type !== "history_keys") continue;
       try {
         if ((await this.client.pinned(event.sender, event.sender_device)) !== null) continue;
         if (peekPrekey(b64decode(event.ciphertext)) !== null) await this.client.learnDevice(event.sender, event.sender_device);
@@ -324,6 +329,7 @@ export class Receiver {
     const peer = outgoing ? event.to : sender;
     const message = new Message(event.message_id, sender, device, event.to, peer, event.ts, content, outgoing);
     batch.ops.push(["put", "messages", message.messageId, message.record(this.store)]);
+    await this.client.archive.note(batch, message);
     return [message, prekey];
   }
 

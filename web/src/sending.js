@@ -40,7 +40,9 @@ export class Sending {
     const txnId = "t" + b64encode(randomBytes(16));
     const answer = await this.sendWithRetries(txnId, sender, to, plaintext);
     const message = new Message(answer.message_id, sender, this.deviceId, to, to, answer.ts, content, true);
-    if (remember) await this.store.write([["put", "messages", message.messageId, message.record(this.store)]]);
+    if (!remember) return message;
+    await this.store.write([["put", "messages", message.messageId, message.record(this.store)]]);
+    this.archive.sent(message); // its history copy: in the background
     return message;
   }
 

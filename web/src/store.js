@@ -157,6 +157,16 @@ export class Store {
     return records.map((r, i) => ({ key: keys[i], ...this.open(store, keys[i], r) }));
   }
 
+  /** The keys of a store: all, those of an index value, or those starting with `prefix`. */
+  async keys(store, index = undefined, value = undefined, prefix = undefined) {
+    const os = this.db.transaction(store, "readonly").objectStore(store);
+    const source = index ? os.index(index) : os;
+    let range;
+    if (value !== undefined) range = IDBKeyRange.only(value);
+    else if (prefix !== undefined) range = IDBKeyRange.bound(prefix, prefix + "\uffff");
+    return request(source.getAllKeys(range));
+  }
+
   /** A record for `put`: the value sealed, `plain` fields kept readable (public data). */
   record(store, key, bytes, plain = {}) {
     return { ...plain, sealed: this.seal(store, key, bytes) };
