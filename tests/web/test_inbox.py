@@ -114,7 +114,13 @@ async def test_two_agents_and_a_customer(shop: RunningNode, contexts: Any,
         await expect(anna.item("carl.berg@")).to_have_count(0)
         await page.get_by_role("searchbox", name="Search").fill("")
 
-        # Ben's tab closes: Anna no longer sees him viewing.
+        # Ben switches to another page of the app and back, then his tab closes.
+        viewing = anna.page.get_by_role("status").filter(has_text="also viewing")
+        await expect(viewing).to_have_text("Ben is also viewing this conversation")
+        await ben.page.get_by_role("button", name="Settings").click()
+        await expect(viewing).to_have_count(0, timeout=WAIT_MS)
+        await ben.page.get_by_role("button", name="Inbox").click()
+        await expect(viewing).to_have_count(1, timeout=WAIT_MS)
         await ben.page.close()
         await expect(anna.page.get_by_text("also viewing")).to_have_count(0, timeout=WAIT_MS)
 

@@ -153,6 +153,8 @@ async function showInbox(client) {
     settings: () => settingsView(inbox, alerts),
   });
   const alerts = watchForAlerts(inbox, pages, open);
+  const showPage = pages.show.bind(pages);
+  pages.show = (name) => { showPage(name); inbox.viewers.visible(name === "inbox" && document.visibilityState === "visible"); };
   fill(body,
     h("header", { class: "banner" }, h("h1", {}, t("appName")), pages.nav,
       h("span", { class: "me" }, t("signedInAs", { who: client.address })), signOutButton(client, inbox)),
@@ -208,7 +210,7 @@ function watchForAlerts(inbox, pages, open) {
     { visible: visible() && pages.current === "inbox", current: m.peer === inbox.current,
       onopen: (customer) => { pages.show("inbox"); open(customer); } });
   document.addEventListener("visibilitychange", () => {
-    inbox.viewers.visible(visible());
+    inbox.viewers.visible(visible() && pages.current === "inbox");
     if (!visible()) return;
     alerts.clear();
     if (inbox.current && pages.current === "inbox") inbox.markRead(inbox.current).catch(() => undefined);

@@ -13,6 +13,7 @@ export class Viewers {
     this.seen = new Map(); // deviceId -> {conversation, account, expiresMs}
     this.shown = null; // the conversation this device announced
     this.timer = null;
+    this.paused = false; // the tab is hidden or another page of the app is shown
     client.onViewing = (v) => this.take(v);
   }
 
@@ -42,13 +43,15 @@ export class Viewers {
     this.timer = customer ? setInterval(() => this.tick(), REPEAT_MS) : null;
   }
 
-  /** The tab was hidden or shown again. */
+  /** The conversation went out of sight (tab hidden, another page of the app) or back. */
   visible(isVisible) {
+    if (this.paused === !isVisible) return;
+    this.paused = !isVisible;
     if (this.shown) this.announce(this.shown, isVisible);
   }
 
   tick() {
-    if (this.shown && document.visibilityState === "visible") this.announce(this.shown, true);
+    if (this.shown && !this.paused) this.announce(this.shown, true);
     const now = Date.now();
     let pruned = false;
     for (const [id, v] of this.seen) if (v.expiresMs <= now) pruned = this.seen.delete(id) || pruned;
