@@ -130,3 +130,53 @@ async def test_a_browser_device_gets_and_gives_the_history(
                                                for e in web.console_errors), web.console_errors
     finally:
         await context.close()
+
+
+async def test_a_team_browser_device_is_approved_by_an_admin_and_hears_an_erase(
+        shop: RunningNode, browser: Any, clients: Clients) -> None:
+    from node.appkeys import BUSINESS
+    from node.services.business import datarights
+    from tests.web.helpers import team_account
+
+    business = shop.config.business_address
+    await team_account(shop, "anna", "admin")
+    ben_address = await team_account(shop, "ben", "agent")
+    anna = await clients(shop.url, "anna", login=True)  # starts the team's history
+    carl = await clients(shop.url, "carl")
+    await carl.send_text(business, SECRETS[0])
+    await collect(anna, 1)
+    await anna.send_text(carl.address, SECRETS[1])
+    await collect(carl, 1)
+    await carl.media.send(business, IMAGE, name="receipt.png", mime="image/png")
+    await collect(anna, 1)
+
+    context = await browser.new_context()
+    try:
+        web = await WebDevice.open(context, shop.url)
+        await web.run("""async ([url, password]) => {
+            window.me = await kontor.Client.login(url, "ben", password,
+                                                  {deviceName: "chromium"}); }""",
+                      [shop.url, PASSWORD])
+        device = await web.run("() => window.me.deviceId")
+        [added] = await collect(anna, 1, kinds=(ArchiveEvent,))
+        assert (added.kind, added.address, added.device_id) == \
+            ("device_added", ben_address, device)
+        assert await anna.archive.approve(device) == [1]
+        [approved] = await web.run(ARCHIVE_EVENTS, [1, 30_000])
+        assert (approved["kind"], approved["address"]) == ("history_approved", business)
+        assert await web.run(HISTORY, carl.address) == [SECRETS[0], SECRETS[1], "receipt.png"]
+        digest = await web.run("""async (peer) => {
+            const image = (await window.me.history(peer)).find((m) => m.type === "media");
+            return sha256(await window.me.downloadMedia(image)); }""", carl.address)
+        assert digest == hashlib.sha256(IMAGE).hexdigest()
+
+        # The business erases Carl: the browser's copy of him goes too.
+        await datarights.erase(shop.app[BUSINESS], None, carl.address)
+        [erased] = await web.run(ARCHIVE_EVENTS, [1, 30_000])
+        assert (erased["kind"], erased["address"]) == ("erased", carl.address)
+        assert await web.run(HISTORY, carl.address) == []
+        assert await web.run("""async (peer) => (await window.me.conversations())
+            .filter((c) => c.peer === peer).length""", carl.address) == 0
+        no_plaintext(shop)
+    finally:
+        await context.close()
