@@ -1,7 +1,8 @@
 """The chat page's other parts in Debian's Chromium against a real node: attachments both
 ways (pictures previewed, files downloaded), the greeting and away messages marked as
 automatic, what waits for the network kept in the device's store across a reload and
-sent once, a password set by the guest and the chat continued from another browser, the
+sent once, a password set by the guest and the chat continued from another browser (the
+first one giving it the earlier messages), the
 language chosen from a select, the page at 360 px, and the PWA manifest."""
 
 from __future__ import annotations
@@ -224,4 +225,47 @@ async def test_a_send_cut_off_by_closing_the_page_is_not_sent_twice(
         assert customer.foreign_requests == []
     finally:
         await context.close()
+        await olga.close()
+
+
+async def test_the_other_browser_gives_the_new_one_the_earlier_messages(
+        chat_shop: RunningNode, browser: Any, tmp_path: Path) -> None:
+    olga = await admin(chat_shop, tmp_path)
+    phone = await browser.new_context(locale="en-GB")
+    laptop = await browser.new_context(locale="en-GB")
+    try:
+        first = await open_chat(phone, chat_shop.url)
+        await first.page.get_by_role("textbox", name="Message").fill("Written on the phone")
+        await first.page.get_by_role("button", name="Send").click()
+        [hello] = await texts_from(olga, "guest-", 1)
+        await olga.send_text(hello.sender, "Answered before the laptop")
+        thread = first.page.get_by_role("list", name="Messages")
+        await expect(thread).to_contain_text("Answered before the laptop", timeout=WAIT_MS)
+        await first.page.get_by_role("button", name="Keep chat").click()
+        await first.page.get_by_label("New password").fill("a long password")
+        await first.page.get_by_role("button", name="Set password").click()
+        done = first.page.get_by_role("status").filter(has_text="Password set")
+        await expect(done).to_be_visible(timeout=WAIT_MS)
+        await first.page.get_by_role("button", name="Chat", exact=True).click()
+
+        second = await open_chat(laptop, chat_shop.url)
+        page = second.page
+        await page.get_by_role("button", name="Keep chat").click()
+        await page.get_by_label("Chat address").fill(hello.sender)
+        await page.get_by_label("Password", exact=True).fill("a long password")
+        await page.get_by_role("button", name="Sign in").click()
+        await expect(page.get_by_role("textbox", name="Message")).to_be_visible(timeout=WAIT_MS)
+
+        asks = first.page.get_by_role("complementary", name=re.compile("Another browser"))
+        await asks.get_by_role("button", name="Show it the earlier messages").click(
+            timeout=WAIT_MS)
+        await expect(asks).to_have_count(0, timeout=WAIT_MS)
+        laptop_thread = page.get_by_role("list", name="Messages")
+        for text in ("Written on the phone", "Answered before the laptop"):
+            await expect(laptop_thread).to_contain_text(text, timeout=WAIT_MS)
+        errors = [e for e in first.console_errors + second.console_errors if "409" not in e]
+        assert errors == [] and first.foreign_requests == second.foreign_requests == []
+    finally:
+        await phone.close()
+        await laptop.close()
         await olga.close()

@@ -1,7 +1,8 @@
 // "Keep this chat": a guest sets a password, so that it can sign in with its address on
 // another browser; and signing in here with an address and password from elsewhere (this
 // browser's current guest device is then logged out and its store deleted). A new device
-// starts without the earlier messages: kontor.js does not read history yet (docs/web.md).
+// gets the earlier messages when the other browser allows it (page.js, kontor.js's
+// archive).
 import { Client, guestStatus, setPassword } from "../src/kontor.js";
 import { Store } from "../src/store.js";
 import { h } from "../app/dom.js";
@@ -17,7 +18,7 @@ export function accountView(client, onSignedIn) {
     h("p", {}, t("yourAddress"), " ", h("code", { class: "address" }, client.address)),
     passwordForm(client, status), status,
     h("h2", { id: "signin-title" }, t("signInTitle")),
-    h("p", {}, t("signInWhy")),
+    h("p", {}, t(client.archive ? "signInWhyHistory" : "signInWhy")),
     signInForm(client, status, onSignedIn));
   guestStatus(client).then((s) => { if (s.hasPassword) status.textContent = t("passwordIsSet"); }).catch(() => undefined);
   return section;

@@ -45,6 +45,10 @@ export class Chat {
   }
 
   take(item) {
+    if (isArchiveEvent(item)) {
+      this.onArchive?.(item);
+      return;
+    }
     if (item instanceof Receipt) {
       const ids = new Set(item.messageIds);
       for (const m of this.messages) if (ids.has(m.messageId)) m[item.kind === "read" ? "read" : "delivered"] = true;
@@ -55,6 +59,16 @@ export class Chat {
     } else {
       return;
     }
+    this.onChange();
+  }
+
+  /** Read the history again (another device gave this one the earlier messages). */
+  async reload() {
+    const marks = new Map(this.messages.map((m) => [m.messageId, m]));
+    this.messages = (await this.client.history(this.business, HISTORY)).filter(shown).map((m) => {
+      const known = marks.get(m.messageId);
+      return known ? Object.assign(m, { delivered: m.delivered || known.delivered, read: m.read || known.read }) : m;
+    });
     this.onChange();
   }
 
@@ -142,3 +156,5 @@ export class Chat {
 }
 
 const shown = (m) => SHOWN_TYPES.has(m.type);
+/** kontor.js's ArchiveEvent (history on new devices), where kontor.js has one. */
+const isArchiveEvent = (item) => item?.constructor?.name === "ArchiveEvent" && typeof item.kind === "string";

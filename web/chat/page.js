@@ -30,6 +30,8 @@ export class ChatPage {
   constructor(state, { root, tabs = TABS, head = null, follow = true }) {
     Object.assign(this, state, { root, tabs, head, follow, tab: "chat", listening: new AbortController() });
     this.chat = new Chat(this.client, this.business, () => this.refresh());
+    this.chat.onArchive = (event) => this.archiveEvent(event).catch((e) => this.showProblem(e));
+    this.newDevices = new Map(); // devices of this account that asked for the history
     this.actions = { add: (sku) => this.addToCart(sku), problem: (err) => this.showProblem(err), pictures: this.pictures };
   }
 
@@ -50,6 +52,7 @@ export class ChatPage {
   /** Build the whole page (again after a change of language). */
   draw() {
     this.regions = {
+      devices: h("div", { class: "devices" }),
       thread: h("ol", { class: "thread", "aria-label": t("messages"), "aria-live": "polite" }),
       problem: h("p", { class: "problem", role: "alert" }),
       catalog: h("div", { class: "panel-body" }), cart: h("div", { class: "panel-body" }),
@@ -57,7 +60,7 @@ export class ChatPage {
     };
     const r = this.regions;
     const panels = {
-      chat: () => [this.askedCard(), r.thread, r.problem, composer((text) => this.sendText(text), (file) => this.sendFile(file))],
+      chat: () => [r.devices, this.askedCard(), r.thread, r.problem, composer((text) => this.sendText(text), (file) => this.sendFile(file))],
       catalog: () => [h("h2", { class: "visually-hidden" }, t("catalog")), r.catalog],
       cart: () => [h("h2", { class: "visually-hidden" }, t("cart")), r.cart],
       account: () => [accountView(this.client, () => location.reload())],
@@ -76,6 +79,7 @@ export class ChatPage {
     const focused = was?.getAttribute("aria-label");
     fill(r.thread, threadItems(this.chat, this.shop, this.actions));
     r.thread.scrollTop = r.thread.scrollHeight;
+    fill(r.devices, [...this.newDevices.values()].map((d) => this.deviceCard(d)));
     fill(r.catalog, catalogView(this.shop, this.actions.add));
     fill(r.cart, cartView(this.shop, { onQuantity: (sku, q) => { this.shop.setQuantity(sku, q); this.refresh(); }, onOrder: () => this.order() }));
     fill(r.tabs, this.tabs.map((tab) => h("button", { type: "button", "aria-controls": `panel-${tab}`, "aria-pressed": String(tab === this.tab),
@@ -108,6 +112,41 @@ export class ChatPage {
       document.documentElement.lang = chooseLanguage([code]);
       this.draw();
     }));
+  }
+
+  /**
+   * History on a new device (kontor.js's archive): another browser signed in to this
+   * chat asks for the earlier messages, which this one may give; or this one was given
+   * them, and reads its history again once they are downloaded.
+   */
+  async archiveEvent(event) {
+    if (event.kind === "device_added" && event.deviceId !== this.client.deviceId && event.address === this.client.address) {
+      this.newDevices.set(event.deviceId, event);
+      // only devices still there and without the history (a device that checked the
+      // password and was logged out again, account.js, is not)
+      const waiting = new Set((await this.client.archive.pendingDevices()).map((d) => d.device_id));
+      for (const id of this.newDevices.keys()) if (!waiting.has(id)) this.newDevices.delete(id);
+      this.refresh();
+    } else if (event.kind === "history_approved") {
+      await this.client.archive.idle();
+      await this.chat.reload();
+    }
+  }
+
+  deviceCard(device) {
+    const done = () => { this.newDevices.delete(device.deviceId); this.refresh(); };
+    const allow = async () => {
+      try {
+        await this.client.archive.approve(device.deviceId);
+        done();
+      } catch (err) {
+        this.showProblem(err);
+      }
+    };
+    return h("aside", { class: "new-device", "aria-label": t("newDevice", { name: device.name || device.deviceId }) },
+      h("p", {}, t("newDevice", { name: device.name || device.deviceId })),
+      h("button", { type: "button", onclick: allow }, t("giveHistory")),
+      h("button", { type: "button", onclick: done }, t("notMine")));
   }
 
   addToCart(sku) {

@@ -94,4 +94,8 @@ export default {
   noChats: "Noch keine Chats: Schreiben Sie oben einem Unternehmen über seine Adresse.",
   notABusiness: "Kein Unternehmensprofil für {address}: {why}",
   unreadCount: "{count} ungelesen",
+  newDevice: "Ein anderer Browser wurde bei diesem Chat angemeldet: {name}.",
+  giveHistory: "Frühere Nachrichten dort zeigen",
+  notMine: "Nicht meiner",
+  signInWhyHistory: "Das ersetzt den Chat in diesem Browser. Ihr anderer Browser wird dann gefragt, ob er diesem die früheren Nachrichten zeigt.",
 };

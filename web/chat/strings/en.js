@@ -94,4 +94,8 @@ export default {
   noChats: "No chats yet: write to a business by its address above.",
   notABusiness: "No business profile for {address}: {why}",
   unreadCount: "{count} unread",
+  newDevice: "Another browser was signed in to this chat: {name}.",
+  giveHistory: "Show it the earlier messages",
+  notMine: "Not mine",
+  signInWhyHistory: "This replaces the chat in this browser. Your other browser is then asked to show this one the earlier messages.",
 };
