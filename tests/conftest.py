@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.nodes import write_config
+from tests.nodes import release_ports, write_config
+
+
+@pytest.fixture(autouse=True)
+def _ports_kept_for_the_test() -> Iterator[None]:
+    """Ports from ``free_port`` stay reserved for the whole test (restarts included)."""
+    yield
+    release_ports()
 
 
 @pytest.fixture

@@ -28,11 +28,27 @@ T = TypeVar("T")
 REPO = Path(__file__).resolve().parent.parent
 
 
+_RESERVED: list[socket.socket] = []
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A TCP port on 127.0.0.1, kept for this test: a socket bound to it (with
+    SO_REUSEADDR, never listening) stays open until the test ends (``release_ports``,
+    called by tests/conftest.py). So no other process is given the port meanwhile (a
+    bind to port 0, as other test runs on this machine do, never picks a bound port),
+    while our nodes, which listen with SO_REUSEADDR, can use it, also again after a
+    restart with the same config."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    _RESERVED.append(sock)
+    return int(sock.getsockname()[1])
+
+
+def release_ports() -> None:
+    """Give back the ports ``free_port`` kept (at the end of each test)."""
+    while _RESERVED:
+        _RESERVED.pop().close()
 
 
 _DNS: DnsServer | None = None

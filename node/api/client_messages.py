@@ -135,13 +135,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     try:
         if presence is not None:  # the team's sockets carry who views which conversation
             await presence.attach(who.device_pk, ws)
-        async for msg in ws:
-            if msg.type != WSMsgType.TEXT:
-                break
-            try:
-                await _on_client_message(ws, m, who, msg.data)
-            except DeviceRevoked:
-                await close_revoked(ws)
+        await _serve_socket(ws, m, who, pusher)
     finally:
         pusher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -151,13 +145,45 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
+async def _serve_socket(ws: web.WebSocketResponse, m: messaging.Messaging, who: Requester,
+                        pusher: asyncio.Task[bool]) -> None:
+    """Read the device's frames until the socket ends. A revocation the pusher hears of
+    closes the socket from this task, once its receive is stopped: aiohttp then waits
+    for the device's close reply before it ends the connection, so the device reads
+    4001 rather than a connection dropped under its reply (1006)."""
+    watching: asyncio.Task[bool] | None = pusher
+    while not ws.closed:
+        receiving = asyncio.ensure_future(ws.receive())
+        if watching is not None:
+            await asyncio.wait({receiving, watching}, return_when=asyncio.FIRST_COMPLETED)
+            if not receiving.done():
+                revoked = not watching.cancelled() and watching.exception() is None \
+                    and watching.result()
+                watching = None
+                if revoked:
+                    receiving.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await receiving
+                    await close_revoked(ws)
+                    return
+        msg = await receiving
+        if msg.type != WSMsgType.TEXT:
+            return
+        try:
+            await _on_client_message(ws, m, who, msg.data)
+        except DeviceRevoked:
+            await close_revoked(ws)
+
+
 async def close_revoked(ws: web.WebSocketResponse) -> None:
     """Close a revoked device's socket with the documented code and reason."""
     await ws.close(code=WS_CLOSE_DEVICE_REVOKED, message=DeviceRevoked.code.encode())
 
 
 async def _push(ws: web.WebSocketResponse, m: messaging.Messaging, who: Requester,
-                since: int, epoch: str | None) -> None:
+                since: int, epoch: str | None) -> bool:
+    """Push the device's events as they come; True when it was revoked (the socket
+    task closes it), False when the socket closed or the node is stopping."""
     # A device from another epoch hears of the new one at once, events or not.
     stale = epoch is not None and epoch != m.epoch
     while not ws.closed:
@@ -165,14 +191,14 @@ async def _push(ws: web.WebSocketResponse, m: messaging.Messaging, who: Requeste
             result = await messaging.sync(m, who, since, 100, int(WS_IDLE_WAIT * 1000),
                                           epoch)
         except DeviceRevoked:
-            await close_revoked(ws)
-            return
+            return True
         if m.notifier.closed:  # the node is stopping; draining closes the socket
-            return
+            return False
         epoch = m.epoch
         if result["events"] or stale:
             await ws.send_json({"type": "events", **result})
             since, stale = result["next"], False
+    return False
 
 
 async def _on_client_message(ws: web.WebSocketResponse, m: messaging.Messaging,

@@ -54,7 +54,7 @@ async def device_pk(node: RunningNode, device_id: str) -> int:
 
 async def _expect_revoked_close(ws: aiohttp.ClientWebSocketResponse) -> None:
     """The next frame is the close with 4001 DEVICE_REVOKED, never an event."""
-    msg = await asyncio.wait_for(ws.receive(), 5)
+    msg = await asyncio.wait_for(ws.receive(), 20)  # a deadline, not a speed
     assert msg.type == aiohttp.WSMsgType.CLOSE, msg
     assert ws.close_code == 4001 and msg.extra == "DEVICE_REVOKED"
 
@@ -74,7 +74,7 @@ async def _revocation_closes_socket_and_poll(node: RunningNode, http: aiohttp.Cl
             return node.app[NOTIFIER].waiting(pk) >= 2  # the socket and the long-poll
         await eventually(both_waiting, what="the socket and the poll to wait")
         await revoke(node, http, old)
-        status, body = await asyncio.wait_for(poll, 5)
+        status, body = await asyncio.wait_for(poll, 20)
         assert status == 401 and body["error"]["code"] == "DEVICE_REVOKED"
         await _expect_revoked_close(ws)
         new = await keyed_device(http, node.url, "carl")
