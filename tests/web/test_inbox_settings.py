@@ -189,6 +189,16 @@ async def test_an_admin_sets_up_the_shop_and_runs_the_team(invite_shop: Any, con
     await dora.page.get_by_role("button", name="Create account").click()
     await expect(dora.page.get_by_role("button", name="Sign out")).to_be_visible(timeout=WAIT_MS)
 
+    # History: Anna's and Dora's browsers wait for the team's history; the admin (whose
+    # browser started it) approves Anna's from here.
+    history = page.get_by_role("region", name="History for new team devices")
+    await history.get_by_role("button", name="Approve Anna: Chromium on Linux").click()
+    await saved(history, "Approved")
+    await expect(history.get_by_role("button", name="Approve Anna: Chromium on Linux")
+                 ).to_have_count(0)
+    await expect(history.get_by_role("button", name="Approve Dora: Chromium on Linux")
+                 ).to_have_count(1)
+
     # The team: Anna's browser is revoked and shows the sign-in screen saying why.
     await page.get_by_role("button", name="Inbox").click()
     await page.get_by_role("button", name="Settings").click()

@@ -1,6 +1,7 @@
 // The team inbox's state on this device: the node's conversation records (status,
 // assignee, labels, unread), the decrypted messages from the device's sealed store, the
 // open conversation's notes; kept live from the device's event stream.
+import { ArchiveEvent } from "../src/archiveevent.js";
 import { ConversationEvent, Message, Receipt } from "../src/receive.js";
 import { Viewers } from "./presence.js";
 import { Shop } from "./shop.js";
@@ -245,12 +246,29 @@ export class Inbox {
       const ids = new Set(item.messageIds);
       for (const list of this.messages.values()) for (const m of list) if (ids.has(m.messageId)) m[item.kind === "read" ? "read" : "delivered"] = true;
       this.changed();
+    } else if (item instanceof ArchiveEvent) {
+      await this.takeArchive(item);
     } else if (item instanceof ConversationEvent) {
       this.conversations.set(item.conversation.customer, item.conversation);
       if (item.change === "order" && item.conversation.customer === this.current) await this.shop.loadOrders(this.current);
       if (item.note && item.conversation.customer === this.current && !this.notes.some((n) => n.note_id === item.note.note_id)) this.notes.push(item.note);
       this.changed();
     }
+  }
+
+  /** A team device was added (the admins' settings list it to approve), this device was
+   * given the team's history (shown once downloaded), or a customer was erased. */
+  async takeArchive(event) {
+    if (event.kind === "device_added") this.onDeviceAdded?.(event);
+    if (event.kind === "history_approved") {
+      await this.client.archive.idle();
+      await this.loadMessages();
+    }
+    if (event.kind === "erased") {
+      this.messages.clear();
+      await this.loadMessages();
+    }
+    this.changed();
   }
 
   changed() {

@@ -98,22 +98,26 @@ export async function invitesSection(ctx) {
   return part("set-invites", t("invites"), off, form, made, list, status);
 }
 
-/** Team devices without the history key yet; approving needs kontor.js's history. */
+/** Team devices without the history key yet, approved from here (kontor.js's archive):
+ * the device then downloads the team's earlier conversations. */
 export async function historySection(ctx) {
   const list = h("ul", { class: "approvals", "aria-label": t("historyApprovals") });
   const status = statusLine();
-  const canApprove = typeof ctx.client.approveHistory === "function";
   const refresh = async () => {
-    const answer = await ctx.client.transport.request("GET", "/history/devices");
-    const waiting = answer.epoch ? answer.devices.filter((d) => !d.epochs.length && d.device_id !== ctx.client.deviceId) : [];
-    fill(list, waiting.length ? waiting.map((d) => h("li", { class: "device" },
-      h("span", {}, displayName(d.account ?? answer.owner), " ", h("span", { class: "address" }, d.device_id)),
-      canApprove ? h("button", { type: "button", "aria-label": t("approveNamed", { id: d.device_id }),
-        onclick: () => status.run(async () => { await ctx.client.approveHistory(d.device_id); await refresh(); }, t("approved")) }, t("approve")) : null))
-      : h("li", { class: "empty" }, answer.epoch ? t("noApprovals") : t("noTeamHistory")));
+    const waiting = await ctx.client.archive.pendingDevices();
+    const names = new Map();
+    for (const m of (await ctx.api("GET", "/team")).members) for (const d of m.devices) names.set(d.device_id, [m.address, d.name]);
+    fill(list, waiting.length ? waiting.map((d) => {
+      const [account, name] = names.get(d.device_id) ?? [d.account ?? "", ""];
+      const label = `${displayName(account)}: ${name || d.device_id}`;
+      return h("li", { class: "device" }, h("span", {}, label, " ", h("span", { class: "address" }, d.device_id)),
+        h("button", { type: "button", "aria-label": t("approveNamed", { name: label }),
+          onclick: () => status.run(async () => { await ctx.client.archive.approve(d.device_id); await refresh(); }, t("approved")) }, t("approve")));
+    }) : h("li", { class: "empty" }, t("noApprovals")));
   };
   await status.run(refresh, "");
-  return part("set-history", t("historyApprovals"), h("p", { class: "hint" }, canApprove ? t("historyHint") : t("historyNotYet")), list, status);
+  ctx.inbox.onDeviceAdded = () => status.run(refresh, "");
+  return part("set-history", t("historyApprovals"), h("p", { class: "hint" }, t("historyHint")), list, status);
 }
 
 export async function blocksSection(ctx) {
