@@ -269,3 +269,28 @@ async def test_the_other_browser_gives_the_new_one_the_earlier_messages(
         await phone.close()
         await laptop.close()
         await olga.close()
+
+
+async def test_mass_sign_ups_from_one_address_meet_the_limit_on_the_page(
+        tmp_path: Path, browser: Any, web_bundle: Path) -> None:
+    """With one guest an hour per address, the second browser from 127.0.0.1 gets no
+    guest: the page says to try later (429 GUEST_LIMIT), and no account is made."""
+    from node.appkeys import DB
+    from node.storage import accounts as account_store
+    from tests.web.helpers import shop_node
+
+    async with shop_node(tmp_path, webchat={"enabled": "true", "pow_difficulty": 8,
+                                            "guests_per_address_hour": 1}) as node:
+        first = await browser.new_context(locale="en-GB")
+        second = await browser.new_context(locale="en-GB")
+        try:
+            await open_chat(first, node.url)
+            page = await second.new_page()
+            await page.goto(node.url + "/chat")
+            await expect(page.get_by_role("alert")).to_contain_text(
+                "Too many new chats from your network just now. Try again in", timeout=WAIT_MS)
+            await expect(page.locator("body[data-kontor=failed]")).to_be_attached()
+            assert await node.app[DB].read(account_store.live_guest_count) == 1
+        finally:
+            await first.close()
+            await second.close()
