@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from node.errors import ConfigError
-from node.protocol.names import SERVER_NAME_RE, is_local_part, is_server_name
+from node.protocol.names import is_local_part, is_server_name
 from node.settings import (
     AccountSettings,
     BusinessSettings,
@@ -222,7 +222,7 @@ def _valid_hostport(raw: str) -> bool:
         ipaddress.ip_address(host)
         return True
     except ValueError:
-        return bool(SERVER_NAME_RE.match(host))
+        return is_server_name(host)
 
 
 def _finish(config: Config, base: Path) -> Config:

@@ -3,7 +3,8 @@
 Each rule is written once here and used by the node and the SDK alike (pure: no I/O):
 
 - a server name is a DNS name or a bracketed IP literal with an optional port, at most
-  255 characters (``shop.example``, ``localhost:8481``);
+  255 characters (``shop.example``, ``localhost:8481``), by ``federation.servername``'s
+  rule (one rule for the node, the SDK and federation);
 - an address is ``local@server``: a local part of 1-64 characters of a-z, 0-9, '.', '_'
   and '-' starting with a letter or digit, then a server name; at most 320 characters;
 - a role is one of ``Role``; admins and agents are the business's team.
@@ -18,11 +19,9 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from federation.servername import InvalidServerName, parse_server_name
 from node.protocol.errors import ProtocolError
 
-SERVER_NAME_RE = re.compile(
-    r"^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)(?::[0-9]{1,5})?\Z"
-)
 LOCAL_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}\Z")
 MAX_SERVER_NAME = 255
 MAX_ADDRESS = 320
@@ -33,8 +32,13 @@ class InvalidAddress(ProtocolError):
 
 
 def is_server_name(value: str) -> bool:
-    """A DNS name or bracketed IP literal with an optional port, at most 255 characters."""
-    return len(value) <= MAX_SERVER_NAME and bool(SERVER_NAME_RE.match(value))
+    """A DNS name or bracketed IP literal with an optional port, at most 255 characters:
+    the rule of ``federation.servername``, which discovery and signatures apply too."""
+    try:
+        parse_server_name(value)
+    except InvalidServerName:
+        return False
+    return True
 
 
 def is_local_part(value: str) -> bool:
