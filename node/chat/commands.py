@@ -21,6 +21,8 @@ HELP = """commands:
   /catalog [BUSINESS]        a business's products and prices
   /order SKU QTY [SKU QTY]   order from the open conversation's business
   /safety, /verify DEVICE NUMBER   compare safety numbers of the open peer
+  /devices                   this account's devices waiting for the history
+  /approve DEVICE            give a new device of yours (or your team's) the history
   /help, /quit
 other lines are sent to the open conversation"""
 
@@ -157,8 +159,26 @@ async def _verify(chat: Chat, rest: str) -> None:
         chat.term.say("verified" if ok else "! the numbers differ: do not trust this device")
 
 
+async def _devices(chat: Chat, rest: str) -> None:
+    waiting = await chat.client.archive.pending_devices()
+    for device in waiting:
+        chat.term.say(f"{device['device_id']} of {device['account']}: waits for the history "
+                      f"(/approve {device['device_id']})")
+    if not waiting:
+        chat.term.say("no device waits for the history")
+
+
+async def _approve(chat: Chat, rest: str) -> None:
+    device = rest.strip()
+    if not device:
+        chat.term.say("! /approve DEVICE (the id that \"a new device was added\" named)")
+        return
+    epochs = await chat.client.archive.approve(device)
+    chat.term.say(f"  (gave {device} the history: {len(epochs)} key(s))")
+
+
 COMMANDS: dict[str, Callable[[Chat, str], Awaitable[None]]] = {
     "/help": _help, "/list": _list, "/open": _open, "/history": _history, "/send": _send,
     "/save": _save, "/profile": _profile, "/catalog": _catalog, "/order": _order,
-    "/safety": _safety, "/verify": _verify,
+    "/safety": _safety, "/verify": _verify, "/devices": _devices, "/approve": _approve,
 }

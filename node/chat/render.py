@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from node.client import File, Message, Order, OrderStatus, Product, Text
+from node.client import ArchiveEvent, File, Message, Order, OrderStatus, Product, Text
 from node.protocol.currencies import format_amount
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -120,3 +120,17 @@ def catalog_lines(doc: Any) -> list[str]:
         if p.get("description"):
             out.append(f"  {'':16} {p['description']}")
     return out
+
+
+def archive_event(event: ArchiveEvent) -> str:
+    """What a person reads of a history event (``client.archive``)."""
+    if event.kind == "device_added":
+        name = f" ({event.name})" if event.name else ""
+        return (f"  (a new device {event.device_id}{name} of {event.address} was added; "
+                f"if it is yours or your team's, /approve {event.device_id} gives it the "
+                "history)")
+    if event.kind == "history_approved":
+        return "  (another device gave this one the history; /history shows it)"
+    if event.kind == "erased":
+        return f"  (the business erased {event.address}: its messages are gone from here)"
+    return f"  ({event.kind})"

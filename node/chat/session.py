@@ -25,6 +25,7 @@ from node.chat.commands import COMMANDS
 from node.chat.terminal import Terminal
 from node.client import (
     ApiError,
+    ArchiveEvent,
     Client,
     ClientError,
     ConnectionFailed,
@@ -183,6 +184,8 @@ class Chat:
                     self.term.say(f"  (read by {item.by})")
                 elif isinstance(item, DeliveryFailed):
                     self.term.say(f"! not delivered to {item.to}: {item.reason}")
+                elif isinstance(item, ArchiveEvent):
+                    self.term.say(render.archive_event(item))
         except ApiError as exc:
             self.term.say(f"! the node refused this device: {exc.message} ({exc.code}); "
                           "nothing more arrives (log in again)")
