@@ -11,7 +11,9 @@ state such an upgrade leaves), and a team starts with an agent's device only. Th
   approved later reads messages from before the history existed;
 - an agent's own chat with a colleague is not sealed into the team's history;
 - when every holder of an account's key is gone (its only approved device revoked),
-  a remaining device starts the next epoch instead of waiting for ever.
+  a remaining device starts the next epoch instead of waiting for ever;
+- an agent removed from the team: the next copy rotates the team's key, and the
+  remaining team devices get the new one.
 """
 
 from __future__ import annotations
@@ -118,3 +120,31 @@ async def test_a_device_left_without_holders_starts_the_next_epoch(
     assert await eve2.archive.approve(eve3.device_id) == [2]
     state = await eve2.http.request("GET", "/history")
     assert (state["epoch"], state["restart"]) == (2, False)
+
+
+async def test_removing_an_agent_rotates_the_teams_key(
+        node: RunningNode, make_client: MakeClient) -> None:
+    db = node.app[DB]
+    server = node.config.node.server_name
+    for name, role in (("anna", "admin"), ("ben", "agent"), ("chris", "agent")):
+        await accounts.create_account(db, f"{name}@{server}", role, PASSWORD)
+    anna = await make_client("anna", login=True)
+    ben, chris = await make_client("ben", login=True), await make_client("chris", login=True)
+    for agent in (ben, chris):
+        await anna.archive.approve(agent.device_id)
+        await receive(agent, 1, kinds=(ArchiveEvent,))
+    carl = await make_client("carl")
+    await carl.send_text(anna.speaks_as, "before Ben left")
+    await receive(anna, 1)
+    await accounts.remove_account(db, ben.address)  # the agent leaves the team
+    state = await anna.http.request("GET", "/history")
+    assert (state["epoch"], state["rotate"]) == (1, True)
+    await carl.send_text(anna.speaks_as, "after Ben left")
+    await receive(anna, 1)  # sealing it finds the key must rotate: Anna's device does it
+    state = await anna.http.request("GET", "/history")
+    assert (state["epoch"], state["rotate"]) == (2, False)
+    assert max(anna.archive.keys()) == 2
+    await receive(chris, 1, kinds=(ArchiveEvent,))  # the remaining agent gets the new key
+    assert max(chris.archive.keys()) == 2
+    listed = await anna.http.request("GET", "/history/devices")
+    assert ben.device_id not in {d["device_id"] for d in listed["devices"]}
