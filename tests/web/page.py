@@ -60,6 +60,11 @@ HELPERS = """async () => {
 }"""
 
 
+# The device's store: not /app/'s default one, which the app opens (and receives with)
+# whenever it loads, so that a reload would hand the test's messages to the app instead.
+STORE = "sdk"
+
+
 class WebDevice:
     """One browser page of a node's app; every call runs in the page."""
 
@@ -97,14 +102,15 @@ class WebDevice:
         return await self.page.evaluate(script, arg)
 
     async def register(self, name: str, password: str) -> str:
-        return await self.run("""async ([url, name, password]) => {
+        return await self.run("""async ([url, name, password, store]) => {
             window.me = await kontor.Client.register(url, name, password,
-                                                     {deviceName: "chromium"});
-            return window.me.address; }""", [self.url, name, password])
+                                                     {deviceName: "chromium", store});
+            return window.me.address; }""", [self.url, name, password, STORE])
 
     async def reopen(self) -> str:
-        return await self.run("""async () => {
-            window.me = await kontor.Client.open(); return window.me.address; }""")
+        return await self.run("""async (store) => {
+            window.me = await kontor.Client.open({store}); return window.me.address;
+            }""", STORE)
 
     async def send_text(self, to: str, text: str) -> dict[str, Any]:
         return await self.run("""async ([to, text]) => {

@@ -44,7 +44,7 @@ async def test_a_request_after_revocation_wipes_the_store(
         await _install(web)
         await web.run("""() => { window.told = [];
             window.me.onRevoked = (e) => window.told.push(e.code); }""")
-        assert await web.run(STORES) == ["kontor:default"]
+        assert await web.run(STORES) == ["kontor:sdk"]
         await accounts.revoke_device(web_node.app[DB], me, await _device_id(web))
 
         thrown = await web.run("() => outcome(() => window.me.sendText(window.me.address, 'x'))")
@@ -54,7 +54,7 @@ async def test_a_request_after_revocation_wipes_the_store(
         # Every later call says the same, without asking the node.
         assert await web.run("() => outcome(() => window.me.syncOnce())") == REVOKED
         assert await web.run("() => outcome(() => window.me.conversations())") == REVOKED
-        assert await web.run("() => kontor.Client.exists()") is False
+        assert await web.run("() => kontor.Client.exists({store: 'sdk'})") is False
         assert web.console_errors == [] or all("401" in e for e in web.console_errors)
     finally:
         await context.close()
@@ -98,8 +98,8 @@ async def test_a_device_revoked_while_closed_is_wiped_when_it_opens(
         await accounts.revoke_device(web_node.app[DB], me, device)
         await _install(web)
 
-        assert await web.run("() => outcome(() => kontor.Client.open())") == REVOKED
+        assert await web.run("() => outcome(() => kontor.Client.open({store: 'sdk'}))") == REVOKED
         assert await web.run(STORES) == []
-        assert await web.run("() => kontor.Client.exists()") is False
+        assert await web.run("() => kontor.Client.exists({store: 'sdk'})") is False
     finally:
         await context.close()

@@ -17,7 +17,7 @@ from tests.web.page import WebDevice
 
 RAW_STORE = """async () => {
   const db = await new Promise((ok, no) => {
-    const r = indexedDB.open("kontor:default"); r.onsuccess = () => ok(r.result);
+    const r = indexedDB.open("kontor:sdk"); r.onsuccess = () => ok(r.result);
     r.onerror = () => no(r.error); });
   const out = {};
   for (const name of db.objectStoreNames) {
