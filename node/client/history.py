@@ -177,8 +177,9 @@ class Archive:
     async def start(self) -> bool:
         """Start the owner's history when there is none (or every holder of its key is
         gone) and this device may (an account's device, an admin's device for the team):
-        the other devices the owner has now join it, and what this device kept from
-        before is sealed (``_backfill``). True when this device holds a key."""
+        the other devices the owner has now join it (at a restart: those approved
+        before), and what this device kept from before is sealed (``_backfill``). True
+        when this device holds a key."""
         if self.keys():
             return True
         self._state = None
@@ -199,7 +200,10 @@ class Archive:
         self._backfill()
         listed = await self.client.http.request("GET", "/history/devices")
         for device in listed["devices"]:
-            if device["device_id"] != self.client.device_id and not device["current"]:
+            # At the first start every device predates the history; at a restart only
+            # devices approved before get the new key (the others still need approval).
+            if device["device_id"] != self.client.device_id and not device["current"] \
+                    and (epoch == 1 or device["epochs"]):
                 with contextlib.suppress(ClientError):  # (it can be approved later)
                     await self._give(device["device_id"], {epoch: key})
         return True

@@ -111,12 +111,14 @@ async def test_a_device_left_without_holders_starts_the_next_epoch(
         node: RunningNode, make_client: MakeClient, tmp_path: Path) -> None:
     eve = await make_client("eve")
     eve2 = await make_client("eve", login=True)  # never approved
+    eve3 = await make_client("eve", login=True)  # waits for approval too
     await accounts.revoke_device(node.app[DB], eve.address, eve.device_id)
     state = await eve2.http.request("GET", "/history")
     assert (state["epoch"], state["held"], state["restart"]) == (1, [], True)
     await eve2.sync_once()
     assert list(eve2.archive.keys()) == [2]
-    eve3 = await make_client("eve", login=True)
+    waiting = await eve3.http.request("GET", "/history")
+    assert waiting["held"] == [], "a restart approves no device that was waiting"
     assert await eve2.archive.approve(eve3.device_id) == [2]
     state = await eve2.http.request("GET", "/history")
     assert (state["epoch"], state["restart"]) == (2, False)
