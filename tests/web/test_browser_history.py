@@ -45,6 +45,15 @@ HISTORY = """async (peer) => (await window.me.history(peer, 100)).map((m) =>
   m.type === "text" ? m.text : m.content.name)"""
 
 
+# Two pages of two: [[texts, whether a next cursor came], ...].
+PAGES = """async (peer) => {
+  const name = (m) => m.type === "text" ? m.text : m.content.name;
+  const first = await window.me.historyPage(peer, {limit: 2});
+  const second = await window.me.historyPage(peer, {before: first.next, limit: 2});
+  return [first, second].map((p) => [p.messages.map(name), p.next !== null]);
+}"""
+
+
 def no_plaintext(node: RunningNode) -> None:
     path = Path(node.app[DB].path)
     data = b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
@@ -93,6 +102,15 @@ async def test_a_browser_device_gets_and_gives_the_history(
             const image = (await window.me.history(peer)).find((m) => m.type === "media");
             return sha256(await window.me.downloadMedia(image)); }""", bob.address)
         assert digest == hashlib.sha256(IMAGE).hexdigest()
+        assert await web.run(PAGES, bob.address) == [
+            [[SECRETS[1], "receipt.png"], True], [[SECRETS[0]], False]]
+        # Paging where the local store has nothing: the node's copies of the conversation.
+        await web.run("""async (peer) => { const s = window.me.store;
+            await s.write((await s.keys("messages", "peer", peer)).map(
+                (k) => ["delete", "messages", k])); }""", bob.address)
+        assert await web.run(HISTORY, bob.address) == []
+        assert await web.run(PAGES, bob.address) == [
+            [[SECRETS[1], "receipt.png"], True], [[SECRETS[0]], False]]
 
         # The browser seals what it sends; it approves Carl's next Python device.
         await web.send_text(bob.address, SECRETS[3])

@@ -8,7 +8,7 @@ import { loadsStrict, encodeCanonical } from "./crypto/canonicaljson.js";
 import { CryptoError } from "./crypto/errors.js";
 import * as sealing from "./crypto/history.js";
 import { check } from "./content.js";
-import { ClientError, ContentError } from "./errors.js";
+import { ApiError, ClientError, ContentError } from "./errors.js";
 import { withLock } from "./locks.js";
 import { Message } from "./receive.js";
 import { Batch } from "./store.js";
@@ -16,7 +16,18 @@ import { Batch } from "./store.js";
 export const DOWNLOAD = "history_download"; // {next: cursor or null, pages, added, done}
 const PAGE = 200;
 
+const MAX_LIMIT = 200;
 const fresh = () => ({ next: null, pages: 0, added: 0, done: false });
+const isOlder = (m, [ts, id]) => m.ts < ts || (m.ts === ts && m.messageId < id);
+const cursorOf = (m) => `${m.ts}.${m.messageId}`;
+
+/** [ts, message id] of a cursor "<ts>.<message id>"; ClientError when it is not one. */
+export function parseCursor(cursor) {
+  const dot = cursor.indexOf(".");
+  const ts = cursor.slice(0, dot);
+  if (dot < 1 || !/^[0-9]+$/.test(ts) || dot === cursor.length - 1) throw new ClientError(`not a history cursor: ${JSON.stringify(cursor)}`);
+  return [Number(ts), cursor.slice(dot + 1)];
+}
 
 /** The reading half of `client.archive` (`archive.reader`). */
 export class Reader {
@@ -67,6 +78,42 @@ export class Reader {
       if (state.done) break;
     }
     return added;
+  }
+
+  /** Up to `limit` messages with `peer` before the cursor `before` (null: the newest),
+   * oldest first, and `next` (null at the conversation's start); from the node's copies
+   * of that conversation where the local store has none older. */
+  async page(peer, before = null, limit = 50) {
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw new ClientError(`limit is 1 to ${MAX_LIMIT}`);
+    const cursor = before === null ? null : parseCursor(before);
+    let rows = await this.local(peer, cursor, limit);
+    if (rows.length < limit && (await this.archive.keys()).size) {
+      const edge = rows.length ? cursorOf(rows[rows.length - 1]) : before;
+      const params = { conversation: peer, limit: limit - rows.length };
+      if (edge !== null) params.before = edge;
+      try {
+        const got = await this.archive.client.transport.request("GET", "/history/items", undefined, params);
+        const keys = await this.archive.keys();
+        await withLock(this.archive.client.lockName, async () => {
+          const batch = new Batch(this.store);
+          for (const item of Array.isArray(got.items) ? got.items : []) await this.openItem(batch, keys, item);
+          await batch.commit();
+        });
+      } catch (err) {
+        if (!(err instanceof ApiError && err.code === "NOT_APPROVED")) throw err;
+      }
+      rows = await this.local(peer, cursor, limit);
+    }
+    const messages = rows.reverse();
+    return { messages, next: messages.length === limit ? cursorOf(messages[0]) : null };
+  }
+
+  /** The stored messages with `peer` before `cursor`, newest first, at most `limit`. */
+  async local(peer, cursor, limit) {
+    const all = (await this.store.all("messages", "peer", peer)).map((r) => Message.fromRecord(r));
+    const older = cursor === null ? all : all.filter((m) => isOlder(m, cursor));
+    older.sort((a, b) => b.ts - a.ts || (a.messageId < b.messageId ? 1 : a.messageId > b.messageId ? -1 : 0));
+    return older.slice(0, limit);
   }
 
   /** Open, check and store one copy (1 when it was new); a bad copy is skipped. */

@@ -191,6 +191,17 @@ export class Client {
     return [...byPeer.values()].sort((a, b) => b.lastTs - a.lastTs);
   }
 
+  /**
+   * A page of the conversation with `peer`, newest first page by page: up to `limit`
+   * (1..200) messages before the cursor `before` (null: the newest), oldest first, and
+   * `next`, the cursor of the page before it (null at the conversation's start). Where
+   * the local store has nothing older, an approved device reads the node's sealed copies
+   * of that conversation (and keeps them).
+   */
+  historyPage(peer, { before = null, limit = 50 } = {}) {
+    return this.archive.reader.page(peer, before, limit);
+  }
+
   /** The stored messages with `peer`, oldest first (at most `limit`, the newest). */
   async history(peer, limit = 50) {
     const rows = await this.store.all("messages", "peer", peer);
