@@ -82,13 +82,8 @@ const webManifest = {
   icons: [{ src: `/_kontor/web/${icon}`, sizes: "any", type: "image/svg+xml", purpose: "any" }],
 };
 hashed("webmanifest", "webmanifest", Buffer.from(JSON.stringify(webManifest) + "\n"), "application/manifest+json");
-// The customer chat page installs on its own (scope /chat), with its own icon.
-const chatIcon = hashed("chaticon", "svg", readFileSync(path.join(here, "chat", "icon.svg")), "image/svg+xml");
-const chatManifest = {
-  name: "Chat", short_name: "Chat", start_url: "/chat", scope: "/chat", display: "standalone",
-  background_color: "#ffffff", theme_color: "#2a9d55",
-  icons: [{ src: `/_kontor/web/${chatIcon}`, sizes: "any", type: "image/svg+xml", purpose: "any" }],
-};
-hashed("chatmanifest", "webmanifest", Buffer.from(JSON.stringify(chatManifest) + "\n"), "application/manifest+json");
+// The customer chat page's icon; its web app manifest is the node's (/chat/manifest.webmanifest,
+// named after the business).
+hashed("chaticon", "svg", readFileSync(path.join(here, "chat", "icon.svg")), "image/svg+xml");
 writeFileSync(path.join(out, "manifest.json"), JSON.stringify(manifest, null, 1) + "\n");
 console.log(`built ${readdirSync(out).length - 1} files into ${out}`);

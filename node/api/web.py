@@ -11,11 +11,14 @@ referrer, no sniffing, no framing.
 
 from __future__ import annotations
 
+import json
+
 from aiohttp import web
 
-from node.appkeys import CONFIG
+from node.appkeys import CONFIG, DB
 from node.errors import NotFound
 from node.services import webbundle
+from node.services.business import profile
 
 WEB_PREFIX = "/_kontor/web"
 STABLE_NAMES = {"kontor.js": "kontor", "button.js": "button"}
@@ -77,6 +80,18 @@ async def app_page(request: web.Request) -> web.Response:
     except webbundle.BundleMissing:
         page, status = webbundle.missing_page(), 503
     return web.Response(text=page, status=status, content_type="text/html", charset="utf-8",
+                        headers={**SECURITY_HEADERS, "Cache-Control": REVALIDATE})
+
+
+@routes.get(webbundle.CHAT_MANIFEST, name="web.chat_manifest")
+async def chat_manifest(request: web.Request) -> web.Response:
+    """The chat page's web app manifest, named after the business's profile."""
+    config = request.app[CONFIG]
+    if not config.webchat.enabled:
+        raise NotFound("the web chat is off on this node", code="WEBCHAT_DISABLED")
+    name = str((await request.app[DB].read(profile.current, config)).get("name") or "Chat")
+    body = json.dumps(webbundle.chat_manifest(_bundle(), name), ensure_ascii=False)
+    return web.Response(text=body, content_type="application/manifest+json", charset="utf-8",
                         headers={**SECURITY_HEADERS, "Cache-Control": REVALIDATE})
 
 

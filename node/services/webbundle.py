@@ -55,6 +55,10 @@ class Bundle:
         return list(seen.values())
 
 
+CHAT_MANIFEST = "/chat/manifest.webmanifest"
+CHAT_THEME = "#2a9d55"
+
+
 class BundleMissing(Exception):
     """No bundle has been built here (see BUILD_HINT)."""
 
@@ -119,8 +123,26 @@ def chat_page(bundle: Bundle, business: str, title: str = "Chat") -> str:
     """The customer chat page of ``business`` (its address, in a meta element the page
     reads: no inline script), built like the app shell."""
     meta = f"<meta name=\"kontor-business\" content=\"{html.escape(business)}\">\n"
-    return _page(bundle, "chat", "chatstyle", title,
-                 meta + _pwa_links(bundle, "chaticon", "chatmanifest", "#2a9d55"))
+    icon = ""
+    if "chaticon" in bundle.entries:
+        href = html.escape(f"/_kontor/web/{bundle.entry('chaticon').name}")
+        icon = f"<link rel=\"icon\" href=\"{href}\" type=\"image/svg+xml\">\n"
+    links = (icon + f"<link rel=\"manifest\" href=\"{CHAT_MANIFEST}\">\n"
+             f"<meta name=\"theme-color\" content=\"{CHAT_THEME}\">\n")
+    return _page(bundle, "chat", "chatstyle", title, meta + links)
+
+
+def chat_manifest(bundle: Bundle, name: str) -> dict[str, Any]:
+    """The chat page's web app manifest, named after the business (served by the node at
+    CHAT_MANIFEST, so an installed chat shows the shop's name)."""
+    icons = []
+    if "chaticon" in bundle.entries:
+        icons.append({"src": f"/_kontor/web/{bundle.entry('chaticon').name}", "sizes": "any",
+                      "type": "image/svg+xml", "purpose": "any"})
+    short = name if len(name) <= 12 else name[:11] + "…"
+    return {"name": name, "short_name": short, "start_url": "/chat", "scope": "/chat",
+            "display": "standalone", "background_color": "#ffffff", "theme_color": CHAT_THEME,
+            "icons": icons}
 
 
 def _page(bundle: Bundle, script: str, style: str, title: str, links: str) -> str:
@@ -136,16 +158,15 @@ def _page(bundle: Bundle, script: str, style: str, title: str, links: str) -> st
             "</main>\n</body>\n</html>\n")
 
 
-def _pwa_links(bundle: Bundle, icon_entry: str = "icon", manifest_entry: str = "webmanifest",
-               theme: str = "#2e6fd8") -> str:
+def _pwa_links(bundle: Bundle) -> str:
     """The icon and web app manifest links (installable as a PWA), when the bundle has them."""
-    if manifest_entry not in bundle.entries or icon_entry not in bundle.entries:
+    if "webmanifest" not in bundle.entries or "icon" not in bundle.entries:
         return "<link rel=\"icon\" href=\"data:,\">\n"
-    icon = html.escape(f"/_kontor/web/{bundle.entry(icon_entry).name}")
-    manifest = html.escape(f"/_kontor/web/{bundle.entry(manifest_entry).name}")
+    icon = html.escape(f"/_kontor/web/{bundle.entry('icon').name}")
+    manifest = html.escape(f"/_kontor/web/{bundle.entry('webmanifest').name}")
     return (f"<link rel=\"icon\" href=\"{icon}\" type=\"image/svg+xml\">\n"
             f"<link rel=\"manifest\" href=\"{manifest}\">\n"
-            f"<meta name=\"theme-color\" content=\"{html.escape(theme)}\">\n")
+            "<meta name=\"theme-color\" content=\"#2e6fd8\">\n")
 
 
 def chat_off_page() -> str:

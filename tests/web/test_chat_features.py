@@ -170,21 +170,39 @@ async def test_the_language_select_and_the_page_at_360_px(
 
 
 async def test_the_chat_page_installs_as_its_own_pwa_and_sets_no_cookie(
-        chat_shop: RunningNode) -> None:
+        chat_shop: RunningNode, tmp_path: Path) -> None:
+    """/chat links the node's manifest, named after the business (start_url and scope
+    /chat), with the chat's own icon; nothing sets a cookie."""
+    olga = await admin(chat_shop, tmp_path)
+    try:
+        await olga.admin.update_profile(name="Teehaus Berg am Markt")
+    finally:
+        await olga.close()
     async with aiohttp.ClientSession() as http:
         async with http.get(chat_shop.url + "/chat") as resp:
             page = await resp.text()
             assert "Set-Cookie" not in resp.headers
-        found = re.search(r'<link rel="manifest" href="(/_kontor/web/[^"]+)">', page)
+        found = re.search(r'<link rel="manifest" href="(/chat/manifest.webmanifest)">', page)
         assert found, page
         async with http.get(chat_shop.url + found.group(1)) as resp:
             assert resp.headers["Content-Type"].startswith("application/manifest+json")
+            assert "script-src 'self'" in resp.headers["Content-Security-Policy"]
             manifest = json.loads(await resp.text())
+        assert (manifest["name"], manifest["short_name"]) == ("Teehaus Berg am Markt",
+                                                              "Teehaus Ber…")
         assert (manifest["start_url"], manifest["scope"]) == ("/chat", "/chat")
         [icon] = manifest["icons"]
         async with http.get(chat_shop.url + icon["src"]) as resp:
             assert resp.status == 200 and resp.headers["Content-Type"].startswith("image/svg+xml")
             assert "<title>Chat</title>" in await resp.text()
+            assert "Set-Cookie" not in resp.headers
+
+
+async def test_no_chat_manifest_when_the_web_chat_is_off(web_node: RunningNode) -> None:
+    async with aiohttp.ClientSession() as http, http.get(
+            web_node.url + "/chat/manifest.webmanifest") as resp:
+        assert resp.status == 404
+        assert (await resp.json())["error"]["code"] == "WEBCHAT_DISABLED"
 
 
 async def test_a_send_cut_off_by_closing_the_page_is_not_sent_twice(
