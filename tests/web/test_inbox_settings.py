@@ -174,6 +174,12 @@ async def test_an_admin_sets_up_the_shop_and_runs_the_team(invite_shop: Any, con
     blocks = anna.page.get_by_role("region", name="Blocked addresses and servers")
     await expect(blocks).to_be_visible(timeout=WAIT_MS)
     await expect(anna.page.get_by_role("region", name="Business profile")).to_have_count(0)
+    # ([business] history_approval = admin, the default: no history approvals for agents)
+    toc = anna.page.get_by_role("navigation", name="Settings sections")
+    await expect(toc.get_by_role("link", name="History for new team devices")).to_have_count(
+        0, timeout=WAIT_MS)
+    await expect(anna.page.get_by_role("region", name="History for new team devices")
+                 ).to_have_count(0)
 
     # A one-time invite link: a new agent registers from it in another browser.
     part = page.get_by_role("region", name="Invites for new agents")

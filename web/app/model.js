@@ -26,6 +26,7 @@ export class Inbox {
     this.notes = [];
     this.labels = [];
     this.deviceOwners = new Map();
+    this.addedDevices = new Map(); // deviceId -> [account, name] of device_added events
     this.current = null;
     this.filters = { status: "", assignee: "", label: "", waiting: false, search: "" };
     this.stopped = false;
@@ -256,10 +257,13 @@ export class Inbox {
     }
   }
 
-  /** A team device was added (the admins' settings list it to approve), this device was
-   * given the team's history (shown once downloaded), or a customer was erased. */
+  /** A team device was added (the settings list it to approve), this device was given
+   * the team's history (shown once downloaded), or a customer was erased. */
   async takeArchive(event) {
-    if (event.kind === "device_added") this.onDeviceAdded?.(event);
+    if (event.kind === "device_added") {
+      this.addedDevices.set(event.deviceId, [event.address, event.name]);
+      this.onDeviceAdded?.(event);
+    }
     if (event.kind === "history_approved") {
       await this.client.archive.idle();
       await this.loadMessages();

@@ -98,15 +98,33 @@ export async function invitesSection(ctx) {
   return part("set-invites", t("invites"), off, form, made, list, status);
 }
 
+/** Who approves a new team device's history here: admins always; agents only under
+ * `[business] history_approval = team` (GET /history's `approval` and `may_approve`). */
+async function mayApprove(ctx) {
+  if (ctx.client.role === "admin") return true;
+  const state = await ctx.client.transport.request("GET", "/history");
+  return state.approval === "team" && state.may_approve;
+}
+
+/** The waiting devices' [account, name]: the team list for admins (GET /team is theirs),
+ * the `device_added` events this page saw for agents. */
+async function deviceNames(ctx) {
+  const names = new Map(ctx.inbox.addedDevices);
+  if (ctx.client.role !== "admin") return names;
+  for (const m of (await ctx.api("GET", "/team")).members) for (const d of m.devices) names.set(d.device_id, [m.address, d.name]);
+  return names;
+}
+
 /** Team devices without the history key yet, approved from here (kontor.js's archive):
- * the device then downloads the team's earlier conversations. */
+ * the device then downloads the team's earlier conversations. Null where this device
+ * may not approve (an agent under `history_approval = admin`): the part is not shown. */
 export async function historySection(ctx) {
+  if (!(await mayApprove(ctx))) return null;
   const list = h("ul", { class: "approvals", "aria-label": t("historyApprovals") });
   const status = statusLine();
   const refresh = async () => {
     const waiting = await ctx.client.archive.pendingDevices();
-    const names = new Map();
-    for (const m of (await ctx.api("GET", "/team")).members) for (const d of m.devices) names.set(d.device_id, [m.address, d.name]);
+    const names = await deviceNames(ctx);
     fill(list, waiting.length ? waiting.map((d) => {
       const [account, name] = names.get(d.device_id) ?? [d.account ?? "", ""];
       const label = `${displayName(account)}: ${name || d.device_id}`;
