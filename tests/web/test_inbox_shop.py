@@ -72,6 +72,9 @@ async def test_quick_replies_products_orders_and_files(shop: Any, contexts: Any,
     assert isinstance(card.content, Product) and card.content.sku == "tea-sencha"
     await expect(anna.thread.get_by_role("region", name="Product: Sencha")).to_contain_text(
         "4.50 EUR")
+    # The list's preview names the product and its price, not its SKU.
+    await expect(anna.item("carl.berg@").locator(".preview")).to_have_text(
+        "Product: Sencha · 4.50 EUR")
 
     # Anna takes the chat (the assignee's device records orders), the customer orders:
     # the card shows the node's price; its buttons move the status.
@@ -82,6 +85,8 @@ async def test_quick_replies_products_orders_and_files(shop: Any, contexts: Any,
     order = anna.thread.get_by_role("region", name=f"Order {order_id}")
     await expect(order).to_contain_text("Total: 9.00 EUR", timeout=WAIT_MS)
     await expect(order).to_contain_text("2 × Sencha")
+    await expect(anna.item("carl.berg@").locator(".preview")).to_have_text(
+        f"Order {order_id}: 2 × Sencha · 9.00 EUR")
     for button, status in (("Confirm", "confirmed"), ("Mark paid", "paid")):
         await order.get_by_role("button", name=button).click()
         await expect(order).to_contain_text(f"Status: {status}", timeout=WAIT_MS)

@@ -206,7 +206,7 @@ function watchForAlerts(inbox, pages, open) {
   document.addEventListener("keydown", unlock, { once: true });
   const visible = () => document.visibilityState === "visible";
   inbox.onincoming = (m) => alerts.customerWrote(
-    { customer: m.peer, name: displayName(m.peer), text: preview(m) },
+    { customer: m.peer, name: displayName(m.peer), text: preview(m, inbox.shop) },
     { visible: visible() && pages.current === "inbox", current: m.peer === inbox.current,
       onopen: (customer) => { pages.show("inbox"); open(customer); } });
   document.addEventListener("visibilitychange", () => {

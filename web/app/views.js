@@ -7,17 +7,37 @@ import { formatAmount, NEXT_STATUS } from "./shop.js";
 
 const STATUSES = ["open", "pending", "resolved"];
 
-/** One line of a message for previews: its text, or what kind of thing it is. */
-export function preview(m) {
+/** One line of a message for previews: its text, or what kind of thing it is (a product
+ * by its name and price, an order by its items and total, from `shop`'s catalog). */
+export function preview(m, shop) {
   const c = m.content;
   switch (m.type) {
     case "text": return c.body;
     case "media": return t("attachment", { name: c.name || c.mime || "" });
-    case "product": return t("product", { name: c.sku });
-    case "order": return t("order", { id: c.order_id });
+    case "product": return t("product", { name: productLine(shop.products.get(c.sku), c.sku) });
+    case "order": return orderLine(shop, c);
     case "order_status": return t("orderStatus", { id: c.order_id, status: c.status });
     default: return searchText(m);
   }
+}
+
+function productLine(p, sku) {
+  return p ? `${p.name} · ${formatAmount(p.price_minor, p.currency)}` : sku;
+}
+
+function itemName(shop, item) {
+  return item.name ?? shop.products.get(item.sku)?.name ?? item.sku;
+}
+
+/** "Order o…: 2 × Sencha · 9.00 EUR": the node's recorded total where this page has it,
+ * else the one the customer's message gave. */
+function orderLine(shop, c) {
+  const recorded = shop.order(c.order_id);
+  const items = (c.items ?? []).map((i) => `${i.quantity} × ${itemName(shop, i)}`).join(", ");
+  const minor = recorded?.total_minor ?? c.total_minor;
+  const currency = recorded?.currency ?? c.currency;
+  const line = t("orderSummary", { id: c.order_id, items });
+  return Number.isInteger(minor) && currency ? `${line} · ${formatAmount(minor, currency)}` : line;
 }
 
 export function filtersView(inbox, rerender) {
@@ -46,7 +66,7 @@ function conversationItem(inbox, c, onopen) {
     h("button", { class: "conversation", "aria-current": current ? "true" : null, "data-customer": c.customer, onclick: () => onopen(c.customer) },
       h("span", { class: "who" }, h("strong", {}, displayName(c.customer)), " ", h("span", { class: "address" }, c.customer)),
       h("time", { datetime: new Date(c.last_activity_ms).toISOString() }, formatTime(c.last_activity_ms)),
-      h("span", { class: "preview" }, last ? preview(last) : ""),
+      h("span", { class: "preview" }, last ? preview(last, inbox.shop) : ""),
       h("span", { class: "meta" },
         c.unread ? h("span", { class: "unread" }, t("unreadCount", { n: c.unread })) : null,
         h("span", { class: `status status-${c.status}` }, t(c.status)),
@@ -113,7 +133,7 @@ function messageBody(inbox, m, actions) {
   if (m.type === "product") return productCard(inbox.shop.products.get(c.sku), c.sku);
   if (m.type === "order") return orderCard(inbox, m, actions);
   if (m.type === "media") return mediaBody(inbox, m, actions);
-  return h("p", { class: "body" }, preview(m));
+  return h("p", { class: "body" }, preview(m, inbox.shop));
 }
 
 function productCard(p, sku) {
@@ -130,7 +150,7 @@ function orderCard(inbox, m, actions) {
   const status = recorded?.status ?? "new";
   return h("section", { class: "card order", "aria-label": t("order", { id: c.order_id }) },
     h("strong", {}, t("order", { id: c.order_id })),
-    h("ul", {}, items.map((i) => h("li", {}, `${i.quantity} × ${i.name ?? inbox.shop.products.get(i.sku)?.name ?? i.sku}`,
+    h("ul", {}, items.map((i) => h("li", {}, `${i.quantity} × ${itemName(inbox.shop, i)}`,
       i.line_total_minor !== undefined && recorded ? ` · ${formatAmount(i.line_total_minor, recorded.currency)}` : ""))),
     recorded ? h("p", {}, t("total", { total: formatAmount(recorded.total_minor, recorded.currency) })) : null,
     h("p", { class: `order-status order-${status}` }, t("orderStatusIs", { status: t(`order_${status}`) })),

@@ -47,6 +47,7 @@ export default {
   sent: "Gesendet",
   product: "Produkt: {name}",
   order: "Bestellung {id}",
+  orderSummary: "Bestellung {id}: {items}",
   orderStatus: "Bestellung {id}: {status}",
   attachment: "Datei: {name}",
   waiting: "Wartet auf Antwort",

@@ -47,6 +47,7 @@ export default {
   sent: "Sent",
   product: "Product: {name}",
   order: "Order {id}",
+  orderSummary: "Order {id}: {items}",
   orderStatus: "Order {id}: {status}",
   attachment: "File: {name}",
   waiting: "Waiting for reply",
