@@ -10,8 +10,10 @@ const READ_SIZE = 256 * 1024;
 
 /** Mixed into Client: media messages. */
 export class Media {
-  /** Encrypt a Blob or File (read in 256 KiB slices), upload it, send its key. */
-  async sendMediaFile(to, file, { name = undefined, mime = undefined, caption = "" } = {}) {
+  /** Encrypt a Blob or File (read in 256 KiB slices), upload it, send its key. With the
+   * `txnId` of a send whose answer was lost, that send is sent again (no new upload). */
+  async sendMediaFile(to, file, { name = undefined, mime = undefined, caption = "", txnId = null } = {}) {
+    if (txnId !== null && (await this.sendPending(txnId))) return this.send(to, { type: "media" }, { txnId });
     if (file.size > MAX_MEDIA) throw new ContentError("media is limited to 2 GiB");
     const enc = new MediaEncryptor();
     const parts = [];
@@ -26,7 +28,7 @@ export class Media {
     return this.send(to, {
       type: "media", media_id: uploaded.media_id, server: serverOf(this.address), ...key.toJSON(),
       name: name ?? file.name ?? "", mime: mime ?? (file.type || "application/octet-stream"), caption,
-    });
+    }, { txnId });
   }
 
   /** Like sendMediaFile for bytes. */

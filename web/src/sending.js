@@ -1,12 +1,14 @@
 // The Client's sending (node/client/sending.py): one message at a time, encrypted for
 // every device of the recipient and of the sender's own account, X3DH for devices with no
-// session, and the 409 DEVICE_MISMATCH refresh-and-retry.
-import { b64encode, hex, randomBytes, utf8 } from "./crypto/bytes.js";
+// session, and the 409 DEVICE_MISMATCH refresh-and-retry. A send's envelopes stay in the
+// sealed store under its txn id until the node answers, so a retry with that txn id
+// (after a lost answer or a reload) sends the same body, which the node replays.
+import { b64decode, b64encode, hex, randomBytes, utf8 } from "./crypto/bytes.js";
 import { sha256 } from "./crypto/keys.js";
 import { CryptoError } from "./crypto/errors.js";
 import { Session } from "./crypto/session.js";
 import { verifyBundle } from "./crypto/verify.js";
-import { encode } from "./content.js";
+import { decode, encode } from "./content.js";
 import { ApiError, ClientError, DeliveryFailed, VerificationError } from "./errors.js";
 import { withLock } from "./locks.js";
 import { REPAIRS, sessionKey } from "./names.js";
@@ -15,6 +17,15 @@ import { Batch } from "./store.js";
 
 const SEND_ATTEMPTS = 4;
 const DEVICE_LIST_TTL_MS = 60_000;
+/** kv records of the sends not answered yet: `outgoing:<txn id>` (sender, to, plaintext, envelopes). */
+const OUTGOING = "outgoing:";
+
+/** A fresh transaction id for `PUT /send/{txn_id}`. */
+export const newTxnId = () => "t" + b64encode(randomBytes(16));
+const TXN_ID = /^[A-Za-z0-9._~-]{1,64}$/;
+
+/** A failure after which the node may have stored the send: the answer was lost. */
+const transient = (err) => err instanceof TypeError || (err instanceof ApiError && (err.status >= 500 || err.status === 429));
 
 const repairFailed = (repair, reason) => new DeliveryFailed(`message ${repair.message_id} to ${repair.to} did not reach every device: ${reason}`,
   { messageId: repair.message_id, to: repair.to, reason, ts: Date.now() });
@@ -22,28 +33,54 @@ const repairFailed = (repair, reason) => new DeliveryFailed(`message ${repair.me
 /** Mixed into Client: sending. */
 export class Sending {
   /** Send a text message to an account (a person or a business). */
-  sendText(to, text, extra = {}) {
-    return this.send(to, { type: "text", body: text, ...extra });
+  sendText(to, text, extra = {}, options = {}) {
+    return this.send(to, { type: "text", body: text, ...extra }, options);
   }
 
-  /** Encrypt `content` for every device that must get it and send it; the Message. */
-  send(to, content, { remember = true } = {}) {
-    const run = this.sending.then(() => this.sendNow(to, content, remember));
+  /** A transaction id for `send(..., {txnId})`: an app that retries a send whose answer
+   * it did not get (a network failure, a 5xx, a reload) passes the same one again. */
+  newTxnId() {
+    return newTxnId();
+  }
+
+  /**
+   * Encrypt `content` for every device that must get it and send it; the Message.
+   * With `txnId` (`newTxnId()`), a retry is one message: when an earlier call with it
+   * got no answer, its stored envelopes are sent again (its content, not this one's).
+   */
+  send(to, content, { remember = true, txnId = null } = {}) {
+    if (txnId !== null && !(typeof txnId === "string" && TXN_ID.test(txnId))) {
+      return Promise.reject(new ClientError("txnId is 1-64 characters of A-Z a-z 0-9 . _ ~ - (use newTxnId())"));
+    }
+    const run = this.sending.then(() => this.sendNow(to, content, remember, txnId ?? newTxnId()));
     this.sending = run.catch(() => undefined); // one send at a time, in order
     return run;
   }
 
-  async sendNow(to, content, remember) {
-    const sender = await this.senderFor(to);
-    content = { ...content, from: sender, to };
-    const plaintext = encode(content);
-    const txnId = "t" + b64encode(randomBytes(16));
-    const answer = await this.sendWithRetries(txnId, sender, to, plaintext);
+  async sendNow(to, content, remember, txnId) {
+    const saved = await this.store.getJson("kv", OUTGOING + txnId);
+    let sender, plaintext;
+    if (saved) {
+      ({ sender, to } = saved);
+      plaintext = b64decode(saved.plaintext);
+      content = decode(plaintext);
+    } else {
+      sender = await this.senderFor(to);
+      content = { ...content, from: sender, to };
+      plaintext = encode(content);
+    }
+    const answer = await this.sendWithRetries(txnId, sender, to, plaintext, saved);
     const message = new Message(answer.message_id, sender, this.deviceId, to, to, answer.ts, content, true);
-    if (!remember) return message;
-    await this.store.write([["put", "messages", message.messageId, message.record(this.store)]]);
-    this.archive.sent(message); // its history copy: in the background
+    const done = [["delete", "kv", OUTGOING + txnId]];
+    if (remember) done.push(["put", "messages", message.messageId, message.record(this.store)]);
+    await this.store.write(done);
+    if (remember) this.archive.sent(message); // its history copy: in the background
     return message;
+  }
+
+  /** Whether a send under `txnId` is still waiting for the node's answer. */
+  async sendPending(txnId) {
+    return (await this.store.getBytes("kv", OUTGOING + txnId)) !== null;
   }
 
   /** The padded plaintext of a content object (for tests and tools). */
@@ -58,16 +95,25 @@ export class Sending {
     return team.has(to) ? this.address : this.speaksAs;
   }
 
-  async sendWithRetries(txnId, sender, to, plaintext) {
-    let targets = await this.targets(sender, to);
+  /** The node's answer to the send; `saved` is the stored body of an unanswered try. A
+   * lost answer keeps the stored body for the retry; a refusal drops it. */
+  async sendWithRetries(txnId, sender, to, plaintext, saved) {
+    let targets = null;
     for (let attempt = 0; attempt < SEND_ATTEMPTS; attempt++) {
-      const fresh = await this.claimMissing(targets);
-      const envelopes = await withLock(this.lockName, () => this.encryptAndPersist(targets, fresh, plaintext));
+      if (!saved) {
+        targets ??= await this.targets(sender, to);
+        const fresh = await this.claimMissing(targets);
+        const keep = [OUTGOING + txnId, { sender, to, plaintext: b64encode(plaintext) }];
+        saved = { envelopes: await withLock(this.lockName, () => this.encryptAndPersist(targets, fresh, plaintext, keep)) };
+      }
       try {
-        return await this.transport.send(txnId, sender, to, envelopes);
+        return await this.transport.send(txnId, sender, to, saved.envelopes);
       } catch (err) {
+        if (transient(err)) throw err; // kept: the caller retries with the same txn id
+        await this.store.write([["delete", "kv", OUTGOING + txnId]]);
         if (!(err instanceof ApiError) || err.code !== "DEVICE_MISMATCH") throw err;
-        targets = this.applyMismatch(targets, err.details);
+        targets = this.applyMismatch(targets ?? (await this.targets(sender, to)), err.details);
+        saved = null;
       }
     }
     throw new DeliveryFailed(`the devices of ${to} kept changing; try again`, { to, reason: "DEVICE_MISMATCH", ts: Date.now() });
@@ -192,8 +238,9 @@ export class Sending {
     return fresh;
   }
 
-  /** Encrypt for every target device and store the advanced sessions in one transaction. */
-  async encryptAndPersist(targets, fresh, plaintext) {
+  /** Encrypt for every target device and store the advanced sessions (and, with `keep`,
+   * [kv key, record], the envelopes with that record) in one transaction. */
+  async encryptAndPersist(targets, fresh, plaintext, keep = null) {
     const envelopes = {};
     const batch = new Batch(this.store);
     for (const [address, deviceIds] of targets) {
@@ -206,6 +253,7 @@ export class Sending {
         batch.put("sessions", key, session.toBytes());
       }
     }
+    if (keep) batch.putJson("kv", keep[0], { ...keep[1], envelopes });
     await batch.commit();
     return envelopes;
   }

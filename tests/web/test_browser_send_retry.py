@@ -1,0 +1,93 @@
+"""A browser's send retried after its answer was lost is one message (issue 14).
+
+The browser reaches its node through the forwarding proxy of tests/sdk/test_send_retry.py,
+which passes each ``PUT /send/...`` on to the node (which stores the message) and then
+loses the answer: a 504 first, then, after a reload of the page, a dropped connection.
+kontor.js keeps the envelopes in its sealed store under the send's txn id, so the retries
+with that id send the same body and the node answers with the message it stored; the
+Python receiver gets it once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from node.client import Client, Message
+from tests.nodes import RunningNode
+from tests.sdk.conftest import PASSPHRASE, PASSWORD, fast_store_kdf  # noqa: F401
+from tests.sdk.test_send_retry import AnswerLosingProxy
+from tests.web.page import WebDevice
+
+SEND = """async ([to, text, txnId]) => {
+  try {
+    const m = await window.me.sendText(to, text, {}, {txnId});
+    return {messageId: m.messageId, text: m.text};
+  } catch (err) {
+    return {error: err.name, status: err.status ?? null};
+  }
+}"""
+
+
+@pytest.fixture
+async def proxy(web_node: RunningNode) -> AsyncIterator[AnswerLosingProxy]:
+    running = AnswerLosingProxy(web_node.url)
+    await running.start()
+    yield running
+    await running.stop()
+
+
+async def until(client: Client, message_id: str) -> list[Message]:
+    """The messages `client` receives up to and including `message_id` (20 s at most)."""
+    got: list[Message] = []
+    async with asyncio.timeout(20):
+        while message_id not in [m.message_id for m in got]:
+            got += [i for i in await client.sync_once(timeout_ms=2000) if isinstance(i, Message)]
+    return got
+
+
+async def test_a_retried_send_is_one_message(proxy: AnswerLosingProxy, web_node: RunningNode,
+                                             browser: Any, tmp_path: Path) -> None:
+    bob = await Client.register(web_node.url, "bob", PASSWORD, passphrase=PASSPHRASE,
+                                store=tmp_path / "bob.kontor")
+    context = await browser.new_context()
+    try:
+        web = await WebDevice.open(context, proxy.url)
+        await web.register("carl", PASSWORD)
+        txn = await web.run("() => window.me.newTxnId()")
+
+        proxy.losing = ["504"]
+        first = await web.run(SEND, [bob.address, "only once, please", txn])
+        assert first == {"error": "ApiError", "status": 504} and proxy.lost == 1
+
+        await web.reload()  # the page closed before the answer came: the app retries
+        await web.reopen()
+        assert await web.run("(txn) => window.me.sendPending(txn)", txn)
+        # Chromium itself resends a PUT whose connection dropped (same body, so one
+        # message too) a few times before it gives up: enough drops that it does.
+        proxy.losing = ["drop"] * 10
+        second = await web.run(SEND, [bob.address, "only once, please", txn])
+        assert second == {"error": "TypeError", "status": None} and proxy.lost >= 2
+        proxy.losing = []
+
+        sent = await web.run(SEND, [bob.address, "what is typed now is ignored", txn])
+        assert sent["text"] == "only once, please", sent
+        assert not await web.run("(txn) => window.me.sendPending(txn)", txn)
+        marker = await web.run(SEND, [bob.address, "after it", None])
+
+        got = await until(bob, marker["messageId"])
+        assert [(m.message_id, m.text) for m in got] == [
+            (sent["messageId"], "only once, please"), (marker["messageId"], "after it")]
+        history = await web.run(
+            "async (peer) => (await window.me.history(peer)).map((m) => m.text)", bob.address)
+        assert history == ["only once, please", "after it"]
+        assert proxy.sends >= 4
+        assert not web.console_errors or all("504" in e or "Failed to load" in e
+                                             or "ERR_" in e for e in web.console_errors)
+    finally:
+        await context.close()
+        await bob.close()
