@@ -26,7 +26,9 @@ from node.appkeys import (
     HISTORY,
     HOOKS,
     KEY_PINS,
+    KEYS,
     LOGIN_FAILURES,
+    MEDIA,
     MESSAGING,
     NODE_KEY,
     NOTIFIER,
@@ -45,6 +47,8 @@ from node.services.business import wiring as business_wiring
 from node.services.federation_runtime import FederationRuntime
 from node.services.history import History
 from node.services.keypins import KeyPins
+from node.services.keys import Keys
+from node.services.media import Media
 from node.services.messaging import Messaging
 from node.services.notifier import Notifier
 from node.services.passwords import PasswordHasher
@@ -119,6 +123,8 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
                                config.business_address, runtime.link if runtime else None,
                                epoch or "", runtime.policy if runtime else ServerPolicy())
     app[ACCOUNTS] = Accounts(db, app[PASSWORDS], config)
+    app[KEYS] = Keys(db, app[NOTIFIER], config.business_address)
+    app[MEDIA] = Media(db, config.data_dir, config.limits.max_media_bytes)
     app[HISTORY] = History(db, app[NOTIFIER], config.business_address,
                            config.business.history_approval)
     tasks = [asyncio.create_task(retention.run_forever(db, config), name="retention"),
@@ -141,15 +147,15 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
 async def _routing(app: web.Application) -> AsyncIterator[None]:
     """The one decision of local or remote for keys, media and the directory."""
     runtime = app.get(FEDERATION)
-    app[ROUTER] = Router(app[DB], app[CONFIG], app[NODE_KEY], app[BUSINESS],
-                         runtime.link if runtime else None, runtime.client if runtime else None)
+    app[ROUTER] = Router(app[DB], app[CONFIG], app[NODE_KEY], app[BUSINESS], app[KEYS],
+                         app[MEDIA], runtime.link if runtime else None,
+                         runtime.client if runtime else None)
     yield
 
 
 async def _automation(app: web.Application) -> AsyncIterator[None]:
     """The business's automation device (greeting and away messages)."""
-    device = AutomationDevice(app[DB], app[CONFIG], app[MESSAGING], app[BUSINESS],
-                              app[ROUTER])
+    device = AutomationDevice(app[ACCOUNTS], app[MESSAGING], app[BUSINESS], app[ROUTER])
     await device.start(app[HOOKS])
     app[AUTOMATION] = device
     try:

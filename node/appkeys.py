@@ -13,6 +13,8 @@ from node.services.federation_runtime import FederationRuntime
 from node.services.guests import Guests
 from node.services.history import History
 from node.services.keypins import KeyPins
+from node.services.keys import Keys
+from node.services.media import Media
 from node.services.messaging import Messaging
 from node.services.notifier import Notifier
 from node.services.passwords import PasswordHasher
@@ -37,6 +39,8 @@ HISTORY = web.AppKey("history", History)
 ACCOUNTS = web.AppKey("accounts", Accounts)
 GUESTS = web.AppKey("guests", Guests)
 KEY_PINS = web.AppKey("key_pins", KeyPins)  # DNS key pins for browsers
+KEYS = web.AppKey("keys", Keys)  # device keys and prekey claims of this node's accounts
+MEDIA = web.AppKey("media", Media)  # this node's encrypted blobs
 ROUTER = web.AppKey("router", Router)  # local or remote: keys, media, directory
 PRESENCE = web.AppKey("presence", Presence)  # who on the team views which conversation
 

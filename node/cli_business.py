@@ -155,7 +155,7 @@ def cmd_business_profile(ns: argparse.Namespace) -> int:
 async def upload_file(biz: Business, path: Path) -> str:
     """Store the file as a media blob (an image for the profile or the catalog) through
     the service ``POST /media`` uses; its media id."""
-    limit = biz.config.limits.max_media_bytes
+    blobs = media.Media(biz.db, biz.config.data_dir, biz.config.limits.max_media_bytes)
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed below; read in chunks
     except OSError as exc:
@@ -165,8 +165,7 @@ async def upload_file(biz: Business, path: Path) -> str:
         while chunk := handle.read(256 * 1024):
             yield chunk
     try:
-        result = await media.upload(biz.db, biz.config.data_dir, operator(biz), chunks(),
-                                    limit)
+        result = await media.upload(blobs, operator(biz), chunks())
     finally:
         handle.close()
     return str(result["media_id"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from node.appkeys import ACCOUNT_LIMITER, ADDRESS_LIMITER, DB
+from node.appkeys import ACCOUNT_LIMITER, ACCOUNTS, ADDRESS_LIMITER
 from node.errors import Unauthorized
 from node.services import accounts
 from node.services.accounts import Requester
@@ -50,6 +50,6 @@ async def requester(request: web.Request, *, from_protocol: bool = False) -> Req
     if len(token) > MAX_TOKEN_LENGTH:
         raise Unauthorized("unknown or revoked access token; log in again",
                            code="UNKNOWN_TOKEN")
-    who = await accounts.authenticate(request.app[DB], token)
+    who = await accounts.authenticate(request.app[ACCOUNTS], token)
     request.app[ACCOUNT_LIMITER].check(who.address, "account")
     return who

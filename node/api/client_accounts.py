@@ -8,7 +8,7 @@ from aiohttp import web
 
 from node.api.auth import limit_address, requester
 from node.api.parsing import field, name_field, read_json_object
-from node.appkeys import ACCOUNTS, CONFIG, DB, LOGIN_FAILURES, NOTIFIER
+from node.appkeys import ACCOUNTS, CONFIG, LOGIN_FAILURES, NOTIFIER
 from node.errors import RateLimited, Unauthorized
 from node.services import accounts
 
@@ -54,8 +54,7 @@ async def login(request: web.Request) -> web.Response:
 @routes.post(PREFIX + "/logout", name="client.logout")
 async def logout(request: web.Request) -> web.Response:
     who = await requester(request)
-    await accounts.revoke_device(request.app[DB], who.address, who.device_id,
-                                 request.app[CONFIG])
+    await accounts.logout(request.app[ACCOUNTS], who)
     request.app[NOTIFIER].revoke([who.device_pk])
     return web.json_response({})
 
@@ -63,5 +62,4 @@ async def logout(request: web.Request) -> web.Response:
 @routes.get(PREFIX + "/account", name="client.account")
 async def account(request: web.Request) -> web.Response:
     who = await requester(request)
-    return web.json_response(await accounts.account_info(
-        request.app[DB], who, request.app[CONFIG].business_address))
+    return web.json_response(await accounts.account_info(request.app[ACCOUNTS], who))

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from node.api.auth import requester
 from node.api.parsing import field, read_json_object
-from node.appkeys import CONFIG, DB, NOTIFIER, ROUTER
+from node.appkeys import KEYS, ROUTER
 from node.errors import InvalidParameter
 from node.services import keys, routing
 from node.services.accounts import split_address
@@ -22,15 +22,13 @@ async def upload(request: web.Request) -> web.Response:
     for name in ("device_keys", "signed_prekey"):
         field(body, name, dict, required=False)
     field(body, "one_time_prekeys", list, required=False)
-    return web.json_response(await keys.upload(request.app[DB], who, body,
-                                               request.app[CONFIG].business_address,
-                                               request.app[NOTIFIER]))
+    return web.json_response(await keys.upload(request.app[KEYS], who, body))
 
 
 @routes.get(PREFIX + "/keys/count", name="client.keys.count")
 async def count(request: web.Request) -> web.Response:
     who = await requester(request)
-    return web.json_response(await keys.count(request.app[DB], who))
+    return web.json_response(await keys.count(request.app[KEYS], who))
 
 
 @routes.get(PREFIX + "/keys/devices/{address}", name="client.keys.devices")

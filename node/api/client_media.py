@@ -6,7 +6,7 @@ from aiohttp import web
 
 from node.api.auth import requester
 from node.api.fedauth import verified_origin
-from node.appkeys import CONFIG, DB, ROUTER
+from node.appkeys import CONFIG, MEDIA, ROUTER
 from node.errors import InvalidParameter, UnsupportedMediaType
 from node.protocol.names import is_server_name
 from node.services import media, routing
@@ -20,10 +20,8 @@ async def upload(request: web.Request) -> web.Response:
     who = await requester(request)
     if request.content_type != "application/octet-stream":
         raise UnsupportedMediaType("upload the encrypted bytes as application/octet-stream")
-    config = request.app[CONFIG]
-    result = await media.upload(request.app[DB], config.data_dir, who,
-                                request.content.iter_chunked(256 * 1024),
-                                config.limits.max_media_bytes)
+    result = await media.upload(request.app[MEDIA], who,
+                                request.content.iter_chunked(256 * 1024))
     return web.json_response(result)
 
 
@@ -45,6 +43,5 @@ async def download(request: web.Request) -> web.FileResponse:
 async def federation_download(request: web.Request) -> web.FileResponse:
     """A blob for another node (the request is signed; see node.api.fedauth)."""
     verified_origin(request)
-    path = await media.locate(request.app[DB], request.app[CONFIG].data_dir,
-                              request.match_info["media_id"])
+    path = await media.locate(request.app[MEDIA], request.match_info["media_id"])
     return web.FileResponse(path, headers={"Content-Type": "application/octet-stream"})

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from node.api.fedauth import verified_origin
 from node.api.parsing import field, parse_json_bytes
-from node.appkeys import CONFIG, DB, FEDERATION
+from node.appkeys import CONFIG, FEDERATION, KEYS
 from node.errors import InvalidJson, InvalidParameter, NotFound
 from node.services import inbound, keys
 from node.services.accounts import split_address
@@ -36,8 +36,7 @@ def _local_address(request: web.Request, address: str) -> str:
 async def devices(request: web.Request) -> web.Response:
     verified_origin(request)
     address = _local_address(request, request.match_info["address"])
-    return web.json_response(await keys.device_list(request.app[DB], address,
-                                                     request.app[CONFIG].business_address))
+    return web.json_response(await keys.device_list(request.app[KEYS], address))
 
 
 @routes.post(PREFIX + "/claim", name="federation.claim")
@@ -48,8 +47,7 @@ async def claim(request: web.Request) -> web.Response:
     device_ids = field(body, "device_ids", list, required=False, max_len=100)
     if device_ids is not None and not all(isinstance(d, str) for d in device_ids):
         raise InvalidParameter("device_ids must be a list of strings")
-    return web.json_response(await keys.claim(request.app[DB], address,
-                                               request.app[CONFIG].business_address, device_ids))
+    return web.json_response(await keys.claim(request.app[KEYS], address, device_ids))
 
 
 @routes.put(PREFIX + "/send/{txn_id}", name="federation.send")

@@ -271,11 +271,11 @@ def new_device_id() -> str:
     return raw if raw[0] != "-" else "A" + raw[1:]
 
 
-async def authenticate(db: Database, token: str) -> Requester:
+async def authenticate(acc: Accounts, token: str) -> Requester:
     """The device a bearer token belongs to; Unauthorized when unknown or revoked."""
     hashed = token_hash(token)
-    row = await db.read(store.device_by_token, hashed)
-    if row is None and await db.read(store.is_revoked_token, hashed):
+    row = await acc.db.read(store.device_by_token, hashed)
+    if row is None and await acc.db.read(store.is_revoked_token, hashed):
         raise DeviceRevoked()
     if row is None:
         raise Unauthorized("unknown or revoked access token; log in again",
@@ -289,10 +289,11 @@ def _account_read(db: Any, address: str) -> tuple[list[dict[str, Any]], bool, bo
     return store.list_devices(db, address), store.is_guest(db, address), has_password
 
 
-async def account_info(db: Database, who: Requester, business: str) -> dict[str, Any]:
+async def account_info(acc: Accounts, who: Requester) -> dict[str, Any]:
     """The account, its devices, the business address a team member speaks as, and
     whether it is a web chat guest and has a password."""
-    devices, guest, has_password = await db.read(_account_read, who.address)
+    business = acc.config.business_address
+    devices, guest, has_password = await acc.db.read(_account_read, who.address)
     return {"address": who.address, "role": who.role, "device_id": who.device_id,
             "business": business,
             "speaks_as": business if who.role in TEAM_ROLES else who.address,
@@ -324,6 +325,11 @@ async def list_devices(db: Database, address: str) -> list[dict[str, Any]]:
     if await db.read(store.get_account, address) is None:
         raise NotFound(f"no account {address}", code="UNKNOWN_ACCOUNT")
     return [_public_device(d) for d in await db.read(store.list_devices, address)]
+
+
+async def logout(acc: Accounts, who: Requester) -> None:
+    """End the requesting device (noted in the erasure log, like any revocation)."""
+    await revoke_device(acc.db, who.address, who.device_id, acc.config)
 
 
 async def revoke_device(db: Database, address: str, device_id: str,

@@ -32,13 +32,12 @@ from node.errors import KontorError
 from node.events import Hooks
 from node.protocol.names import Role
 from node.services import accounts, keys, messaging, routing, team
-from node.services.accounts import Requester, now_ms
+from node.services.accounts import Accounts, Requester, now_ms
 from node.services.business import automation
 from node.services.business.context import Business
 from node.services.messaging import Messaging
 from node.services.routing import Router
 from node.storage import accounts as account_store
-from node.storage.db import Database
 
 log = logging.getLogger("kontor.automation")
 
@@ -55,9 +54,8 @@ class DeviceStoreError(Exception):
 class LocalTransport:
     """The SDK's ``Transport``, answered by this node's services in-process (no HTTP)."""
 
-    def __init__(self, db: Database, config: Config, m: Messaging, router: Router,
-                 who: Requester) -> None:
-        self.db, self.config, self.m, self.router, self.who = db, config, m, router, who
+    def __init__(self, acc: Accounts, m: Messaging, router: Router, who: Requester) -> None:
+        self.acc, self.m, self.router, self.who = acc, m, router, who
         self.base_url = "local:"
         self.token: str | None = None
 
@@ -74,13 +72,14 @@ class LocalTransport:
         raise ApiError(403, "FORBIDDEN", "the automation device cannot log out")
 
     async def account(self) -> dict[str, Any]:
-        return await accounts.account_info(self.db, self.who, self.config.business_address)
+        return await accounts.account_info(self.acc, self.who)
 
     async def upload_keys(self, body: dict[str, Any]) -> int:
-        return (await self._call(keys.upload(self.db, self.who, body)))["one_time_prekeys"]
+        return (await self._call(keys.upload(self.router.keys, self.who, body))
+                )["one_time_prekeys"]
 
     async def prekey_count(self) -> int:
-        return (await keys.count(self.db, self.who))["one_time_prekeys"]
+        return (await keys.count(self.router.keys, self.who))["one_time_prekeys"]
 
     async def devices(self, address: str) -> list[dict[str, Any]]:
         return (await self._call(routing.devices(self.router, address)))["devices"]
@@ -129,9 +128,10 @@ def _passphrase(directory: Path) -> str:
 class AutomationDevice:
     """Runs the automation device: reacts to customers' messages, drains its stream."""
 
-    def __init__(self, db: Database, config: Config, m: Messaging, biz: Business,
-                 router: Router, clock: Callable[[], int] = now_ms) -> None:
-        self.db, self.config, self.m, self.biz, self.router = db, config, m, biz, router
+    def __init__(self, acc: Accounts, m: Messaging, biz: Business, router: Router,
+                 clock: Callable[[], int] = now_ms) -> None:
+        self.acc, self.m, self.biz, self.router = acc, m, biz, router
+        self.db, self.config = acc.db, acc.config
         self.clock = clock  # the demo and tests may simulate the time of day
         self.client: Client | None = None
         self._queue: asyncio.Queue[str] = asyncio.Queue(QUEUE_LIMIT)
@@ -146,7 +146,7 @@ class AutomationDevice:
         store = directory / "device.store"
         business = self.config.business_address
         who = await self.db.write(_device_txn, business, now_ms())
-        transport = LocalTransport(self.db, self.config, self.m, self.router, who)
+        transport = LocalTransport(self.acc, self.m, self.router, who)
         if store.exists():
             self.client = await Client.open_with(transport, store, _passphrase(directory))
         else:

@@ -8,6 +8,7 @@ identities.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from node.errors import Conflict, InvalidParameter, NotFound
@@ -19,6 +20,17 @@ from node.storage.db import Database
 
 MAX_PREKEYS_PER_UPLOAD = 200
 MAX_PREKEYS_STORED = 1000
+
+
+@dataclass(frozen=True)
+class Keys:
+    """The key service of a running node (built once in ``create_app``): its database,
+    the notifier that tells an account's other devices of a new one, and the business
+    address (whose team devices answer for it)."""
+
+    db: Database
+    notifier: Notifier
+    business: str
 
 
 def _upload_txn(db: Any, who: Requester, business: str, device_keys: dict[str, Any] | None,
@@ -53,8 +65,7 @@ def _device_name(db: Any, who: Requester) -> str:
                  if d["pk"] == who.device_pk), "")
 
 
-async def upload(db: Database, who: Requester, body: dict[str, Any], business: str = "",
-                 notifier: Notifier | None = None) -> dict[str, int]:
+async def upload(k: Keys, who: Requester, body: dict[str, Any]) -> dict[str, int]:
     """Store the device's identity, signed prekey and new one-time prekeys, each checked
     for valid signatures first."""
     device_keys = body.get("device_keys")
@@ -66,15 +77,14 @@ async def upload(db: Database, who: Requester, body: dict[str, Any], business: s
         raise InvalidParameter(f"one_time_prekeys is a list of at most "
                                f"{MAX_PREKEYS_PER_UPLOAD}", code="TOO_MANY_PREKEYS")
     prekeys = [(keycheck.prekey_id(doc), doc) for doc in raw_prekeys]
-    count, told = await db.write(_upload_txn, who, business, device_keys, signed_prekey,
-                                 prekeys)
-    if notifier is not None:
-        notifier.notify(told)
+    count, told = await k.db.write(_upload_txn, who, k.business, device_keys, signed_prekey,
+                                   prekeys)
+    k.notifier.notify(told)
     return {"one_time_prekeys": count}
 
 
-async def count(db: Database, who: Requester) -> dict[str, int]:
-    return {"one_time_prekeys": await db.read(store.count_one_time_prekeys, who.device_pk)}
+async def count(k: Keys, who: Requester) -> dict[str, int]:
+    return {"one_time_prekeys": await k.db.read(store.count_one_time_prekeys, who.device_pk)}
 
 
 def _entry(db: Any, device_id: str, pk: int, account: str, address: str) -> dict[str, Any]:
@@ -91,12 +101,12 @@ def _devices_of(db: Any, address: str, business: str) -> list[dict[str, Any]]:
             for device_id, pk, account in team.listed_devices(db, address, business)]
 
 
-async def device_list(db: Database, address: str, business: str) -> dict[str, Any]:
+async def device_list(k: Keys, address: str) -> dict[str, Any]:
     """Every device of a local account that has keys, with its bundle (no prekey); for
     the business address, every team device."""
-    if await db.read(store.get_account, address) is None:
+    if await k.db.read(store.get_account, address) is None:
         raise NotFound(f"no account {address}", code="UNKNOWN_ACCOUNT")
-    return {"address": address, "devices": await db.read(_devices_of, address, business)}
+    return {"address": address, "devices": await k.db.read(_devices_of, address, k.business)}
 
 
 def _claim_txn(db: Any, address: str, business: str,
@@ -111,10 +121,9 @@ def _claim_txn(db: Any, address: str, business: str,
     return out
 
 
-async def claim(db: Database, address: str, business: str,
-                device_ids: list[str] | None) -> dict[str, Any]:
+async def claim(k: Keys, address: str, device_ids: list[str] | None) -> dict[str, Any]:
     """Bundles of a local account's devices, each with one one-time prekey taken."""
-    if await db.read(store.get_account, address) is None:
+    if await k.db.read(store.get_account, address) is None:
         raise NotFound(f"no account {address}", code="UNKNOWN_ACCOUNT")
     return {"address": address,
-            "devices": await db.write(_claim_txn, address, business, device_ids)}
+            "devices": await k.db.write(_claim_txn, address, k.business, device_ids)}

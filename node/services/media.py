@@ -15,6 +15,7 @@ import re
 import secrets
 import weakref
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,16 @@ from node.storage import messages as store
 from node.storage.db import Database
 
 MEDIA_ID_RE = re.compile(r"^[A-Za-z0-9_-]{43}\Z")
+
+
+@dataclass(frozen=True)
+class Media:
+    """The media service of a running node (built once in ``create_app``): its database,
+    the data directory the blobs live under and the size limit of one blob."""
+
+    db: Database
+    data_dir: Path
+    limit: int  # ``[limits] max_media_bytes``
 
 
 def media_dir(data_dir: Path) -> Path:
@@ -36,9 +47,9 @@ def blob_path(data_dir: Path, media_id: str) -> Path:
     return media_dir(data_dir) / media_id[:2] / media_id
 
 
-async def upload(db: Database, data_dir: Path, who: Requester, chunks: AsyncIterator[bytes],
-                 limit: int) -> dict[str, object]:
+async def upload(m: Media, who: Requester, chunks: AsyncIterator[bytes]) -> dict[str, object]:
     """Stream ``chunks`` to disk; return the media id (hash) and size."""
+    db, data_dir, limit = m.db, m.data_dir, m.limit
     folder = media_dir(data_dir)
     folder.mkdir(mode=0o700, exist_ok=True)
     tmp = folder / f".upload-{secrets.token_hex(8)}"
@@ -68,10 +79,10 @@ async def upload(db: Database, data_dir: Path, who: Requester, chunks: AsyncIter
     return {"media_id": media_id, "size": size}
 
 
-async def locate(db: Database, data_dir: Path, media_id: str) -> Path:
+async def locate(m: Media, media_id: str) -> Path:
     """The file of a stored blob; NotFound otherwise."""
-    path = blob_path(data_dir, media_id)
-    if await db.read(store.get_media, media_id) is None or not path.exists():
+    path = blob_path(m.data_dir, media_id)
+    if await m.db.read(store.get_media, media_id) is None or not path.exists():
         raise NotFound("no such media", code="UNKNOWN_MEDIA")
     return path
 
@@ -91,22 +102,20 @@ def _fetch_state() -> tuple[asyncio.Semaphore, dict[str, asyncio.Lock]]:
     return _fetching[loop]
 
 
-async def fetch_remote(db: Database, data_dir: Path, client: Any, server: str,
-                       media_id: str, limit: int) -> Path:
+async def fetch_remote(m: Media, client: Any, server: str, media_id: str) -> Path:
     """A blob stored on ``server``: fetched over federation once (concurrent requests for
     it wait for that one fetch), checked against its content address (the id is the
     SHA-256 of the bytes), kept here as a copy."""
-    path = blob_path(data_dir, media_id)
+    path = blob_path(m.data_dir, media_id)
     slots, locks = _fetch_state()
     lock = locks.setdefault(media_id, asyncio.Lock())
     try:
         async with lock:
-            if await db.read(store.get_media, media_id) is not None and path.exists():
+            if await m.db.read(store.get_media, media_id) is not None and path.exists():
                 return path
             async with slots:
-                return await asyncio.wait_for(
-                    _fetch(db, data_dir, client, server, media_id, limit, path),
-                    FETCH_DEADLINE_SECONDS)
+                return await asyncio.wait_for(_fetch(m, client, server, media_id, path),
+                                              FETCH_DEADLINE_SECONDS)
     except TimeoutError:
         raise NotFound(f"{server} did not deliver the media in time",
                        code="UNKNOWN_MEDIA") from None
@@ -115,14 +124,14 @@ async def fetch_remote(db: Database, data_dir: Path, client: Any, server: str,
             locks.pop(media_id, None)
 
 
-async def _fetch(db: Database, data_dir: Path, client: Any, server: str, media_id: str,
-                 limit: int, path: Path) -> Path:
-    folder = media_dir(data_dir)
+async def _fetch(m: Media, client: Any, server: str, media_id: str, path: Path) -> Path:
+    db = m.db
+    folder = media_dir(m.data_dir)
     folder.mkdir(mode=0o700, exist_ok=True)
     tmp = folder / f".fetch-{secrets.token_hex(8)}"
     try:
         with db.files():
-            size = await client.fetch_media(server, media_id, tmp, limit)
+            size = await client.fetch_media(server, media_id, tmp, m.limit)
         digest = hashlib.sha256()
         with open(tmp, "rb") as fh:
             for chunk in iter(lambda: fh.read(256 * 1024), b""):

@@ -26,6 +26,8 @@ from node.services.business import catalog, profile
 from node.services.business.context import Business
 from node.services.federation import FederationLink, remote_failure
 from node.services.federation_runtime import own_key_document
+from node.services.keys import Keys
+from node.services.media import Media
 from node.storage.db import Database
 
 
@@ -38,6 +40,8 @@ class Router:
     config: Config
     node_key: NodeKey
     biz: Business
+    keys: Keys
+    media: Media
     link: FederationLink | None = None  # None: federation is off
     client: FederationClient | None = None
 
@@ -55,28 +59,25 @@ def _remote(router: Router) -> tuple[FederationLink, FederationClient]:
 async def devices(router: Router, address: str) -> dict[str, Any]:
     """The account's device list: ours, or fetched (and cached) from its node."""
     if is_local(router, server_of(address)):
-        return await keys.device_list(router.db, address, router.config.business_address)
+        return await keys.device_list(router.keys, address)
     return await _remote(router)[0].fetch_devices(address)
 
 
 async def claim(router: Router, address: str, device_ids: list[str] | None) -> dict[str, Any]:
     """One-time prekeys of the account's devices, claimed here or on its node."""
     if is_local(router, server_of(address)):
-        return await keys.claim(router.db, address, router.config.business_address,
-                                device_ids)
+        return await keys.claim(router.keys, address, device_ids)
     return await _remote(router)[0].claim(address, device_ids)
 
 
 async def media_path(router: Router, server: str, media_id: str) -> Path:
     """The file of a blob uploaded on ``server`` (fetched, checked and kept once)."""
-    data_dir = router.config.data_dir
     if is_local(router, server):
-        return await media.locate(router.db, data_dir, media_id)
+        return await media.locate(router.media, media_id)
     client = _remote(router)[1]
-    media.blob_path(data_dir, media_id)  # validates the id first
+    media.blob_path(router.media.data_dir, media_id)  # validates the id first
     try:
-        return await media.fetch_remote(router.db, data_dir, client, server, media_id,
-                                        router.config.limits.max_media_bytes)
+        return await media.fetch_remote(router.media, client, server, media_id)
     except FederationError as exc:
         missing = NotFound(f"{server} has no such media", code="UNKNOWN_MEDIA")
         raise remote_failure(exc, server, missing, gone=(404, 413)) from None

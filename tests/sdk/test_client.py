@@ -278,7 +278,7 @@ async def test_a_node_cannot_start_a_session_in_a_devices_name(
     from crypto.identity import DeviceIdentity
     from crypto.session import Session
     from crypto.verify import verify_bundle
-    from node.appkeys import NOTIFIER
+    from node.appkeys import KEYS, NOTIFIER
     from node.client import content as contents
     from node.services import keys
     from node.storage import accounts as account_store
@@ -291,8 +291,7 @@ async def test_a_node_cannot_start_a_session_in_a_devices_name(
     await anna.send_text(bob.address, "hi bob")
     await receive(bob, 1)
     db = node.app[DB]
-    [claimed] = (await keys.claim(db, bob.address, node.config.business_address,
-                                  None))["devices"]
+    [claimed] = (await keys.claim(node.app[KEYS], bob.address, None))["devices"]
     bundle = verify_bundle(claimed, bob.address)
     impostor = SimpleNamespace(signing=SimpleNamespace(
         public_key=anna.identity.signing.public_key), dh=DeviceIdentity.generate().dh)
