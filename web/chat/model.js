@@ -111,8 +111,9 @@ export class Chat {
   async sendWaiting(onError) {
     for (let item = this.outbox.first(); item && !this.stopped; item = this.outbox.first()) {
       await this.outbox.mark(item, true);
+      let sent = null;
       try {
-        this.take(await this.client.sendText(this.business, item.text));
+        sent = await this.client.sendText(this.business, item.text);
       } catch (err) {
         if (err instanceof TypeError || !navigator.onLine) { // offline: retried when back
           await this.outbox.mark(item, false);
@@ -122,7 +123,8 @@ export class Chat {
         }
         onError(err);
       }
-      await this.outbox.remove(item);
+      await this.outbox.remove(item); // out of the queue before it is drawn as sent
+      if (sent) this.take(sent);
       this.onChange();
     }
   }
