@@ -181,7 +181,8 @@ export class Archive {
   }
 
   /** Start the owner's history when there is none (or no holder of its key is left)
-   * and this device may: the owner's other devices join it, and what this device kept
+   * and this device may: the owner's other devices join it (at a restart: those given
+   * an earlier epoch's key), and what this device kept
    * from before is sealed. True when this device holds a key. */
   async start() {
     if ((await this.keys()).size) return true;
@@ -203,6 +204,9 @@ export class Archive {
     });
     for (const device of (await this.client.transport.request("GET", "/history/devices")).devices) {
       if (device.device_id === this.client.deviceId || device.current) continue;
+      // At the first start every device predates the history; at a restart only devices
+      // approved before get the new key (one still waiting for approval keeps waiting).
+      if (epoch > 1 && !device.epochs.length) continue;
       await this.give(device.device_id, new Map([[epoch, key]])).catch((err) => {
         if (!(err instanceof ClientError) || err instanceof DeviceRevoked) throw err; // (approved later)
       });
