@@ -21,6 +21,7 @@ from node.cli_registry import GROUPS, command, err, node_config, out
 from node.config import Config
 from node.errors import InvalidParameter
 from node.nodekey import key_path, load_key
+from node.protocol.names import local_of
 from node.services import media, rename
 from node.services.accounts import now_ms
 from node.services.business import datarights, hours, profile, stats
@@ -285,6 +286,6 @@ def cmd_business_rename(ns: argparse.Namespace) -> int:
     out(f"  the team's sealed history ({report.history_copies} copies, bound to the old "
         "address) was deleted; the team's devices keep their own history")
     out("  the team's apps use the new address once they are opened again")
-    if config.business.account != report.new.partition("@")[0]:
+    if config.business.account != local_of(report.new):
         out(f"  now set [business] account = {ns.name} in {config.source}, then kontor run")
     return 0

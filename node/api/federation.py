@@ -13,7 +13,7 @@ from node.api.parsing import field, parse_json_bytes
 from node.appkeys import CONFIG, FEDERATION, KEYS
 from node.errors import InvalidJson, InvalidParameter, NotFound
 from node.services import inbound, keys
-from node.services.accounts import split_address
+from node.services.accounts import parse_address
 
 PREFIX = "/_kontor/federation/v1"
 TXN_ID_RE = re.compile(r"^[A-Za-z0-9._~-]{1,64}\Z")
@@ -26,8 +26,7 @@ async def key_document(request: web.Request) -> web.Response:
 
 
 def _local_address(request: web.Request, address: str) -> str:
-    split_address(address)
-    if address.partition("@")[2] != request.app[CONFIG].node.server_name:
+    if parse_address(address).server != request.app[CONFIG].node.server_name:
         raise NotFound(f"{address} is not an account of this node", code="UNKNOWN_ACCOUNT")
     return address
 

@@ -37,6 +37,8 @@ from node.protocol.names import (
     InvalidAddress,
     Role,
     is_local_part,
+    local_of,
+    server_of,
 )
 from node.services import erasure_log
 from node.services.passwords import PasswordHasher
@@ -99,8 +101,8 @@ def token_hash(token: str) -> str:
 def make_address(name: str, server_name: str) -> str:
     """``name`` (a local part or a full address on this server) as a full address."""
     name = name.strip().lower()
-    local, at, server = name.partition("@")
-    if at and server != server_name.lower():
+    local = local_of(name)
+    if "@" in name and server_of(name) != server_name.lower():
         raise InvalidParameter(f"{name!r} is not an account on this node ({server_name})",
                                code="NOT_LOCAL")
     if not is_local_part(local):

@@ -12,6 +12,8 @@ from typing import Any
 
 import sqlite_utils
 
+from node.protocol.names import server_of
+
 
 def get_send_txn(db: sqlite_utils.Database, address: str, device_id: str,
                  txn_id: str) -> tuple[str, dict[str, Any]] | None:
@@ -160,7 +162,7 @@ def erase_address_txn(db: sqlite_utils.Database, address: str,
                                       [address]).rowcount
     # The node cannot tell whose the copies from that server are (the messages being end
     # to end): copies of others' go too, and are fetched again when needed.
-    copies = "@" + address.partition("@")[2]
+    copies = "@" + server_of(address)
     media = [r[0] for r in db.execute("SELECT media_id FROM media WHERE uploader IN (?, ?)",
                                       [address, copies])]
     removed["media"] = db.execute("DELETE FROM media WHERE uploader IN (?, ?)",

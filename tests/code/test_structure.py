@@ -166,3 +166,10 @@ def test_the_cycle_check_finds_a_cycle() -> None:
     tree = ast.parse("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
                      "    from node.cli import main\ndef f():\n    from node.app import x\n")
     assert [getattr(n, "module", None) for n in _imports(tree)] == ["typing", "node.app"]
+
+
+def test_addresses_are_split_only_by_the_names_helpers() -> None:
+    """``partition("@")`` lives in node/protocol/names.py (``Address``, ``server_of``,
+    ``local_of``); everything else parses addresses through them."""
+    users = {_rel(p) for p in MODULES.values() if 'partition("@")' in p.read_text()}
+    assert users == {"node/protocol/names.py"}, users

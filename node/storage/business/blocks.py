@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from node.protocol.names import server_of
 from node.storage.business._sql import Db
 
 
@@ -27,7 +28,7 @@ def list_blocks(db: Db) -> list[dict[str, Any]]:
 
 def is_blocked_txn(db: Db, sender: str) -> bool:
     """Whether ``sender`` (an address) or its server is blocked; usable in any transaction."""
-    server = sender.partition("@")[2].lower()
+    server = server_of(sender).lower()
     return db.execute("SELECT 1 FROM biz_blocks WHERE (kind = 'address' AND target = ?) OR "
                       "(kind = 'server' AND target = ?) LIMIT 1",
                       [sender, server]).fetchone() is not None
