@@ -74,7 +74,7 @@ export class Chat {
 
   /** Queue a text for the business and send what waits; `onError` for a refused one. */
   async sendText(text, onError) {
-    await this.outbox.add(text);
+    await this.outbox.add(text, this.client.newTxnId?.() ?? null);
     this.onChange();
     return this.flush(onError);
   }
@@ -113,7 +113,7 @@ export class Chat {
       await this.outbox.mark(item, true);
       let sent = null;
       try {
-        sent = await this.client.sendText(this.business, item.text);
+        sent = await this.client.sendText(this.business, item.text, {}, item.txn ? { txnId: item.txn } : {});
       } catch (err) {
         if (err instanceof TypeError || !navigator.onLine) { // offline: retried when back
           await this.outbox.mark(item, false);

@@ -2,10 +2,12 @@
 // (kv "chat_outbox:<business>", sealed like every value of kontor.js's store), so it
 // survives a reload while offline, and sent once, in order, when the network is back.
 //
-// "Once": an item is marked `sending` in the store before its send starts and removed
-// when the node accepted it. An item still marked when the page opens was cut off (the
-// page closed mid-send): it is dropped if the history already holds the same text sent
-// after it was queued (the node accepted it), else sent again.
+// "Once": every try of an item uses the item's one transaction id, so a send whose answer
+// was lost is replayed by the node as the same message (kontor.js keeps its envelopes
+// until the answer). An item is also marked `sending` in the store before its send
+// starts and removed when the node accepted it; one still marked when the page opens
+// (the page closed after kontor.js stored the sent message, before it left the queue)
+// is dropped if the history already holds the same text sent after it was queued.
 const SKEW_MS = 10 * 60 * 1000; // the node stamps messages; this browser's clock may differ
 
 export class Outbox {
@@ -26,9 +28,11 @@ export class Outbox {
     return this.store.write([["put", "kv", this.key, this.store.jsonRecord("kv", this.key, this.items)]]);
   }
 
-  async add(text) {
+  /** Queue `text`; `txn` is its send's transaction id (kontor.js's newTxnId), kept for
+   * every try, so a try whose answer was lost is sent again as the same message. */
+  async add(text, txn = null) {
     const ts = Date.now();
-    this.items.push({ key: `p${ts}-${Math.random().toString(36).slice(2, 8)}`, text, ts, sending: false });
+    this.items.push({ key: `p${ts}-${Math.random().toString(36).slice(2, 8)}`, text, ts, sending: false, txn });
     await this.save();
   }
 
