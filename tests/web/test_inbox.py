@@ -4,6 +4,7 @@ other agent live and, where it should, the customer (notes never do)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,15 @@ from tests.web.helpers import catalogue
 from tests.web.inbox import PASSWORD, WAIT_MS, Agent, team_account
 
 
+def frame(payload: str | bytes) -> dict[str, Any]:
+    """A WebSocket frame as JSON (an empty dict for anything else)."""
+    try:
+        value = json.loads(payload)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 async def read_receipt(client: Client) -> Receipt:
     """The next read receipt ``client`` gets (delivery receipts are passed over)."""
     for _ in range(10):
@@ -31,8 +41,12 @@ async def read_receipt(client: Client) -> Receipt:
 async def test_two_agents_and_a_customer(shop: RunningNode, contexts: Any,
                                          tmp_path: Path) -> None:
     await team_account(shop, "anna")
-    await team_account(shop, "ben")
-    anna = await Agent.sign_in(await contexts(), shop.url, "anna")
+    ben_address = await team_account(shop, "ben")
+    anna_context = await contexts()
+    frames: list[dict[str, Any]] = []  # what reaches Anna's page on the team's WebSocket
+    anna_context.on("page", lambda page: page.on("websocket", lambda ws: ws.on(
+        "framereceived", lambda payload: frames.append(frame(payload)))))
+    anna = await Agent.sign_in(anna_context, shop.url, "anna")
     ben = await Agent.sign_in(await contexts(), shop.url, "ben")
     business = f"shop@{shop.config.node.server_name}"
     carl = await Client.register(shop.url, "carl.berg", PASSWORD, passphrase=PASSPHRASE,
@@ -114,15 +128,35 @@ async def test_two_agents_and_a_customer(shop: RunningNode, contexts: Any,
         await expect(anna.item("carl.berg@")).to_have_count(0)
         await page.get_by_role("searchbox", name="Search").fill("")
 
-        # Ben switches to another page of the app and back, then his tab closes.
+        # Ben switches to another page of the app and back.
         viewing = anna.page.get_by_role("status").filter(has_text="also viewing")
         await expect(viewing).to_have_text("Ben is also viewing this conversation")
         await ben.page.get_by_role("button", name="Settings").click()
         await expect(viewing).to_have_count(0, timeout=WAIT_MS)
         await ben.page.get_by_role("button", name="Inbox").click()
         await expect(viewing).to_have_count(1, timeout=WAIT_MS)
+        # A second tab of Ben's browser (the same device) shows the conversation while the
+        # first shows the settings; closing that tab ends it for Anna at once by the tab's
+        # own `viewing: false` (pagehide): the device's socket in the first tab stays open,
+        # so the node has no closing socket to end it by.
+        await ben.page.get_by_role("button", name="Settings").click()
+        await expect(viewing).to_have_count(0, timeout=WAIT_MS)
+        other = Agent(await ben.page.context.new_page(), shop.url)
+        await other.page.goto(shop.url + "/app/")
+        await other.open("carl.berg@")
+        await expect(viewing).to_have_count(1, timeout=WAIT_MS)
+        before = len(frames)
+        await other.page.close()
+
+        async def ben_left() -> bool:
+            return any(f.get("type") == "viewing" and f.get("account") == ben_address
+                       and f.get("conversation") == carl.address and f.get("viewing") is False
+                       for f in frames[before:])
+
+        await eventually(ben_left, timeout=WAIT_MS / 1000, what="Ben's viewing: false")
+        await expect(viewing).to_have_count(0, timeout=WAIT_MS)
         await ben.page.close()
-        await expect(anna.page.get_by_text("also viewing")).to_have_count(0, timeout=WAIT_MS)
+        await expect(anna.page.get_by_text("also viewing")).to_have_count(0)
 
         # A reload keeps the device and shows the stored history; sign out ends it.
         await page.reload()

@@ -209,6 +209,8 @@ function watchForAlerts(inbox, pages, open) {
     { customer: m.peer, name: displayName(m.peer), text: preview(m, inbox.shop) },
     { visible: visible() && pages.current === "inbox", current: m.peer === inbox.current,
       onopen: (customer) => { pages.show("inbox"); open(customer); } });
+  window.addEventListener("pagehide", () => inbox.viewers.visible(false)); // the tab closes or navigates away
+  window.addEventListener("pageshow", (e) => { if (e.persisted) inbox.viewers.visible(visible() && pages.current === "inbox"); });
   document.addEventListener("visibilitychange", () => {
     inbox.viewers.visible(visible() && pages.current === "inbox");
     if (!visible()) return;

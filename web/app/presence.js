@@ -1,7 +1,8 @@
 // "Ben is also viewing this conversation": this device announces the conversation it
-// shows (again every REPEAT_MS while the tab is visible, `false` when it leaves or the tab
-// is hidden); the others' announcements arrive on the team's WebSocket (kontor.js's
-// `client.onViewing`) and count until their `expiresMs`. Nothing is stored anywhere.
+// shows (again every REPEAT_MS while the tab is visible, `false` at once when it leaves
+// the conversation, the tab is hidden or the page goes away: a keepalive request, which
+// outlives a closing tab); the others' announcements arrive on the team's WebSocket
+// (kontor.js's `client.onViewing`) and count until their `expiresMs`. Nothing is stored.
 import { displayName } from "./model.js";
 
 const REPEAT_MS = 15_000; // the node keeps an announcement 30 s
@@ -59,7 +60,19 @@ export class Viewers {
   }
 
   announce(customer, viewing) {
+    if (!viewing) return this.leave(customer);
     this.client.announceViewing(customer, viewing).catch(() => undefined); // presence is best effort
+  }
+
+  /** kontor.js's announceViewing(customer, false) as a keepalive request: the browser
+   * sends it even when this page is being closed (pagehide), so the others stop seeing
+   * this device at once rather than at the 30 s expiry. */
+  leave(customer) {
+    const transport = this.client.transport;
+    fetch(transport.url(`/business/conversations/${encodeURIComponent(customer)}/viewing`), {
+      method: "POST", keepalive: true, cache: "no-store", referrerPolicy: "no-referrer",
+      headers: transport.headers({ "Content-Type": "application/json" }), body: JSON.stringify({ viewing: false }),
+    }).catch(() => undefined);
   }
 
   stop() {
