@@ -216,8 +216,8 @@ async def create_invite(db: Database, role: str = Role.CUSTOMER,
     return token
 
 
-def _register_txn(db: Any, address: str, hashed: str, invite: str | None, device_id: str,
-                  device_name: str, token: str, now: int) -> str:
+def _register_txn(db: Any, address: str, hashed: str, invite: str | None,
+                  device: store.NewDevice, now: int) -> str:
     role: str = Role.CUSTOMER
     if invite is not None:
         used = store.use_invite_txn(db, token_hash(invite), address, now)
@@ -229,7 +229,7 @@ def _register_txn(db: Any, address: str, hashed: str, invite: str | None, device
                        "again", code="ADDRESS_RETIRED")
     if not store.create_account_txn(db, address, role, hashed, now):
         raise Conflict(f"{address} is taken", code="ADDRESS_TAKEN")
-    store.add_device_txn(db, address, device_id, device_name, token_hash(token), now)
+    store.add_device_txn(db, address, device, now)
     return role
 
 
@@ -247,8 +247,9 @@ async def register(acc: Accounts, address: str, password: str, invite: str | Non
                                "web chat's guests; choose another", code="INVALID_USERNAME")
     hashed = await hash_password(password, acc.hasher)
     token, device_id = random_token("kt_"), new_device_id()
+    device = store.NewDevice(device_id, device_name, token_hash(token))
     role = await acc.db.write(_register_txn, address, hashed, invite if mode == "invite" else None,
-                          device_id, device_name, token, now_ms())
+                              device, now_ms())
     return {"address": address, "device_id": device_id, "access_token": token, "role": role}
 
 
@@ -260,8 +261,8 @@ async def login(acc: Accounts, address: str, password: str,
     if not await _password_matches(stored, password, acc.hasher) or account is None:
         raise Unauthorized("wrong address or password", code="INVALID_CREDENTIALS")
     token, device_id = random_token("kt_"), new_device_id()
-    await acc.db.write(store.add_device_txn, address, device_id, device_name, token_hash(token),
-                   now_ms())
+    await acc.db.write(store.add_device_txn, address,
+                       store.NewDevice(device_id, device_name, token_hash(token)), now_ms())
     return {"address": address, "device_id": device_id, "access_token": token,
             "role": account["role"]}
 

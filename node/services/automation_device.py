@@ -289,6 +289,7 @@ def _device_txn(db: Any, business: str, now: int) -> Requester:
         if device["name"] == DEVICE_NAME:
             return Requester(business, device["device_id"], device["pk"], Role.AUTOMATION)
     device_id = "auto" + secrets.token_urlsafe(5)
-    pk = account_store.add_device_txn(db, business, device_id, DEVICE_NAME,
-                                      secrets.token_hex(32), now)  # no token hashes to it
+    new = account_store.NewDevice(device_id, DEVICE_NAME,
+                                  secrets.token_hex(32))  # no token hashes to it
+    pk = account_store.add_device_txn(db, business, new, now)
     return Requester(business, device_id, pk, Role.AUTOMATION)

@@ -97,8 +97,10 @@ def new_address(server_name: str) -> str:
     return f"{PREFIX}{tail}@{server_name}"
 
 
-def _register_txn(db: Any, g: Guests, used: str, expires: int, device: tuple[str, str, str],
+def _register_txn(db: Any, g: Guests, challenge: tuple[str, int], device: store.NewDevice,
                   now: int) -> str:
+    """The guest account and its device, spending the challenge (its hash, expiry)."""
+    used, expires = challenge
     if store.live_guest_count(db) >= g.config.webchat.max_guests:
         raise _node_full()
     if not store.use_guest_challenge_txn(db, used, expires):
@@ -111,8 +113,7 @@ def _register_txn(db: Any, g: Guests, used: str, expires: int, device: tuple[str
     else:  # pragma: no cover - 60 random bits
         raise Conflict("no free guest address; try again", code="ADDRESS_TAKEN")
     store.add_guest_txn(db, address, now)
-    device_id, name, token = device
-    store.add_device_txn(db, address, device_id, name, token_hash(token), now)
+    store.add_device_txn(db, address, device, now)
     return address
 
 
@@ -129,8 +130,9 @@ async def register(g: Guests, remote: str, challenge_raw: bytes, nonce: bytes,
     mark = g.limits.take(network)
     token, device_id = random_token("kt_"), new_device_id()
     try:
-        address = await g.db.write(_register_txn, g, pow_.challenge_hash(challenge_raw),
-                                   expires, (device_id, device_name, token), now)
+        address = await g.db.write(_register_txn, g, (pow_.challenge_hash(challenge_raw),
+                                   expires), store.NewDevice(device_id, device_name,
+                                                             token_hash(token)), now)
     except BaseException:
         g.limits.give_back(network, mark)
         raise

@@ -33,9 +33,18 @@ class Keys:
     business: str
 
 
-def _upload_txn(db: Any, who: Requester, business: str, device_keys: dict[str, Any] | None,
-                signed_prekey: dict[str, Any] | None,
-                prekeys: list[tuple[str, dict[str, Any]]]) -> tuple[int, list[int]]:
+@dataclass(frozen=True)
+class KeyUpload:
+    """What one ``PUT /keys`` brings: identity keys, a signed prekey, one-time prekeys."""
+
+    device_keys: dict[str, Any] | None
+    signed_prekey: dict[str, Any] | None
+    prekeys: list[tuple[str, dict[str, Any]]]  # (prekey id, document)
+
+
+def _upload_txn(db: Any, who: Requester, business: str,
+                up: KeyUpload) -> tuple[int, list[int]]:
+    device_keys, signed_prekey, prekeys = up.device_keys, up.signed_prekey, up.prekeys
     current, _ = store.get_device_keys(db, who.device_pk)
     if device_keys is not None and current is not None and current != device_keys:
         raise Conflict("this device already has identity keys; log in as a new device to "
@@ -77,8 +86,8 @@ async def upload(k: Keys, who: Requester, body: dict[str, Any]) -> dict[str, int
         raise InvalidParameter(f"one_time_prekeys is a list of at most "
                                f"{MAX_PREKEYS_PER_UPLOAD}", code="TOO_MANY_PREKEYS")
     prekeys = [(keycheck.prekey_id(doc), doc) for doc in raw_prekeys]
-    count, told = await k.db.write(_upload_txn, who, k.business, device_keys, signed_prekey,
-                                   prekeys)
+    count, told = await k.db.write(_upload_txn, who, k.business,
+                                   KeyUpload(device_keys, signed_prekey, prekeys))
     k.notifier.notify(told)
     return {"one_time_prekeys": count}
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import sqlite_utils
@@ -112,11 +113,21 @@ def delete_unused_invite_txn(db: sqlite_utils.Database, invite_id: str) -> bool:
                       "AND used_by IS NULL", [invite_id]).rowcount > 0
 
 
-def add_device_txn(db: sqlite_utils.Database, address: str, device_id: str, name: str,
-                   token_hash: str, now_ms: int) -> int:
+@dataclass(frozen=True)
+class NewDevice:
+    """A device being added to an account: its id, name and its access token's hash."""
+
+    device_id: str
+    name: str
+    token_hash: str
+
+
+def add_device_txn(db: sqlite_utils.Database, address: str, device: NewDevice,
+                   now_ms: int) -> int:
     cur = db.execute("INSERT INTO devices (address, device_id, name, token_hash, created_ms, "
                      "last_seen_ms) VALUES (?, ?, ?, ?, ?, ?)",
-                     [address, device_id, name, token_hash, now_ms, now_ms])
+                     [address, device.device_id, device.name, device.token_hash, now_ms,
+                      now_ms])
     return int(cur.lastrowid or 0)
 
 
