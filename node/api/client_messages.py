@@ -69,8 +69,8 @@ async def send(request: web.Request) -> web.Response:
     repair = field(body, "repair", str, required=False, max_len=64)
     if repair is not None and not TXN_ID_RE.match(repair):
         raise InvalidParameter("repair names a message id", code="INVALID_PARAMETER")
-    result = await messaging.send(request.app[MESSAGING], who, txn_id, to, envelopes,
-                                  sender, repair=repair)
+    result = await messaging.send(request.app[MESSAGING], who,
+                                  messaging.Outgoing(txn_id, to, envelopes, sender, repair))
     return web.json_response(result)
 
 

@@ -91,8 +91,8 @@ class LocalTransport:
     async def send(self, txn_id: str, sender: str, to: str,
                    envelopes: dict[str, dict[str, str]],
                    repair: str | None = None) -> dict[str, Any]:
-        return await self._call(messaging.send(self.m, self.who, txn_id, to, envelopes,
-                                               sender, repair=repair))
+        out = messaging.Outgoing(txn_id, to, envelopes, sender, repair)
+        return await self._call(messaging.send(self.m, self.who, out))
 
     async def sync(self, since: int, timeout_ms: int = 0, limit: int = 100,
                    epoch: str | None = None) -> dict[str, Any]:

@@ -112,6 +112,19 @@ def _mismatch(expected: dict[str, dict[str, int | None]],
     return {"missing": missing, "extra": extra} if missing or extra else None
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """One ``PUT /send/{txn_id}``: the message's envelopes per address and device, who it
+    is from (a team member may speak as the business; None: the device's account) and,
+    for a repair, the message id it completes."""
+
+    txn_id: str
+    to: str
+    envelopes: dict[str, dict[str, str]]
+    sender: str | None = None
+    repair: str | None = None
+
+
 @dataclass
 class _Accepted:
     response: dict[str, Any]
@@ -142,10 +155,10 @@ def _check_envelopes(expected: dict[str, dict[str, int | None]],
                        "lists and retry", code="DEVICE_MISMATCH", details=mismatch)
 
 
-def _send_txn(db: Any, who: Requester, m: Messaging, txn_id: str, digest: str, sender: str,
-              to: str, envelopes: dict[str, dict[str, str]], now: int,
-              repair: str | None = None) -> _Accepted:
-    server_name, business = m.server_name, m.business
+def _send_txn(db: Any, who: Requester, m: Messaging, out: Outgoing, digest: str) -> _Accepted:
+    server_name, business, now = m.server_name, m.business, now_ms()
+    txn_id, to, envelopes, repair = out.txn_id, out.to, out.envelopes, out.repair
+    sender = out.sender or who.address
     previous = store.get_send_txn(db, who.address, who.device_id, txn_id)
     if previous is not None:
         return _Accepted(_replay(previous, digest), [])
@@ -190,22 +203,20 @@ def _replay(previous: tuple[str, dict[str, Any]], digest: str) -> dict[str, Any]
     return response
 
 
-async def send(m: Messaging, who: Requester, txn_id: str, to: str,
-               envelopes: dict[str, dict[str, str]], sender: str | None = None,
-               repair: str | None = None) -> dict[str, Any]:
+async def send(m: Messaging, who: Requester, out: Outgoing) -> dict[str, Any]:
     """Store one message's envelopes (queue them for a remote recipient's node); answers
     after commit; idempotent per txn id. ``repair``: see the module docstring."""
+    to, envelopes, repair = out.to, out.envelopes, out.repair
     if server_of(to) != m.server_name:
         if m.remote is None:
             raise Forbidden("federation is disabled on this node", code="FEDERATION_DISABLED")
         await m.remote.refresh_devices(to, REMOTE_DEVICES_MAX_AGE_MS)
-    sender = sender or who.address
+    sender = out.sender or who.address
     team.check_sender(who, sender, m.business)
     digest = body_hash({"from": sender, "to": to, "envelopes": envelopes}
                        | ({"repair": repair} if repair else {}))
     try:
-        accepted = await m.db.write(_send_txn, who, m, txn_id, digest, sender, to,
-                                    envelopes, now_ms(), repair)
+        accepted = await m.db.write(_send_txn, who, m, out, digest)
     except DestinationDenied as exc:
         raise Forbidden(str(exc), code=exc.code) from None
     if accepted.destination and m.remote is not None:
