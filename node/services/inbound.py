@@ -154,9 +154,10 @@ async def receive_transaction(inbound: Inbound, origin: str, txn_id: str,
     """Store an inbound transaction once; answer only after the commit."""
     items = inbound_items.check_items(origin, body)
     now = now_ms()
-    response, done = await inbound.db.write(
-        inbound_items.receive_txn, inbound.config.node.server_name,
-        inbound.config.business_address, origin, txn_id, body_hash(body), items, now)
+    txn = inbound_items.InboundTxn(inbound.config.node.server_name,
+                                   inbound.config.business_address, origin, txn_id,
+                                   body_hash(body), items, now)
+    response, done = await inbound.db.write(inbound_items.receive_txn, txn)
     inbound.notifier.notify(done.pks)
     await _fire(inbound, done, now)
     return response

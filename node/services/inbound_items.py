@@ -104,8 +104,23 @@ class Delivered:
     receipts: list[dict[str, Any]]
 
 
-def _deliver_item_txn(db: Any, server_name: str, business: str, origin: str,
-                      item: dict[str, Any], now: int, done: Delivered) -> dict[str, Any]:
+@dataclass(frozen=True)
+class InboundTxn:
+    """One checked transaction from ``origin`` for this node (``server_name``, whose
+    business account is ``business``), received at ``now``."""
+
+    server_name: str
+    business: str
+    origin: str
+    txn_id: str
+    digest: str  # of the body, to tell a replay from a reused id
+    items: list[Any]
+    now: int
+
+
+def _deliver_item_txn(db: Any, txn: InboundTxn, item: dict[str, Any],
+                      done: Delivered) -> dict[str, Any]:
+    server_name, business, now = txn.server_name, txn.business, txn.now
     problem = item_problem(item)
     if problem is not None:
         return {"error": "INVALID_ITEM", "message": problem}
@@ -139,16 +154,14 @@ def _deliver_item_txn(db: Any, server_name: str, business: str, origin: str,
     return {}
 
 
-def receive_txn(db: Any, server_name: str, business: str, origin: str, txn_id: str,
-                 digest: str, items: list[Any], now: int) -> tuple[dict[str, Any], Delivered]:
+def receive_txn(db: Any, txn: InboundTxn) -> tuple[dict[str, Any], Delivered]:
     done = Delivered([], [], [])
-    previous = fed_store.get_inbound_txn(db, origin, txn_id)
+    previous = fed_store.get_inbound_txn(db, txn.origin, txn.txn_id)
     if previous is not None:
-        if previous[0] != digest:
+        if previous[0] != txn.digest:
             raise Conflict("transaction id reused with a different body", code="TXN_CONFLICT")
         return previous[1], done
-    results = [_deliver_item_txn(db, server_name, business, origin, item, now, done)
-               for item in items]
+    results = [_deliver_item_txn(db, txn, item, done) for item in txn.items]
     response = {"results": results}
-    fed_store.record_inbound_txn(db, origin, txn_id, digest, response, now)
+    fed_store.record_inbound_txn(db, txn.origin, txn.txn_id, txn.digest, response, txn.now)
     return response, done
