@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from node.errors import Conflict, InvalidParameter, NotFound
@@ -103,9 +104,20 @@ def _automated(db: Any, business: str, sender_device: str | None) -> bool:
     return any(d["device_id"] == sender_device for d in account_store.list_devices(db, business))
 
 
-def _on_message_txn(db: Any, biz: Business, sender: str, to: str, message_id: str, ts: int,
-                    sender_device: str | None, now: int) -> tuple[None, list[int]]:
-    business = biz.address
+@dataclass(frozen=True)
+class StoredMessage:
+    """What the inbox reads of a ``message.stored`` event."""
+
+    sender: str
+    to: str
+    message_id: str
+    ts: int
+    sender_device: str | None
+
+
+def _on_message_txn(db: Any, biz: Business, msg: StoredMessage,
+                    now: int) -> tuple[None, list[int]]:
+    business, sender, to, ts = biz.address, msg.sender, msg.to, msg.ts
     if sender == business and to != business:
         customer, direction = to, "out"
     elif to == business and sender != business:
@@ -113,7 +125,7 @@ def _on_message_txn(db: Any, biz: Business, sender: str, to: str, message_id: st
     else:
         return None, []
     if is_team(db, business, customer) or not store.log_message_txn(
-            db, message_id, customer, direction, ts):
+            db, msg.message_id, customer, direction, ts):
         return None, []
     tz = zone(profile_mod.current(db, biz.config).get("timezone"))
     day = local_day(ts, tz)
@@ -138,7 +150,7 @@ def _on_message_txn(db: Any, biz: Business, sender: str, to: str, message_id: st
     else:
         store.bump_stat_txn(db, day, "messages_sent", int(counted))
         changes |= _outgoing(db, row, day, ts, counted,
-                             by_person=not _automated(db, business, sender_device))
+                             by_person=not _automated(db, business, msg.sender_device))
     store.update_conversation_txn(db, customer, changes)
     return None, push_txn(db, business, [customer], change, now)
 
@@ -178,8 +190,8 @@ def _incoming(db: Any, row: dict[str, Any], previous: int | None, ts: int,
 async def on_message_stored(biz: Business, *, sender: str, to: str, message_id: str,
                             ts: int, sender_device: str | None = None, **_: Any) -> None:
     """Hook for ``message.stored``: update the conversation and tell the team."""
-    await write_and_push(biz, _on_message_txn, biz, sender, to, message_id, ts,
-                         sender_device, now_ms())
+    await write_and_push(biz, _on_message_txn, biz,
+                         StoredMessage(sender, to, message_id, ts, sender_device), now_ms())
 
 
 # --- reading the inbox -----------------------------------------------------------------------
