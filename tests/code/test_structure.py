@@ -179,7 +179,7 @@ MAX_PARAMETERS = 5
 # Functions with more parameters than that, today (issue #12 counted 54): the number may
 # only go down. Some stay, where a keyword-only list is clearer than a value object (the
 # SDK's register/login, discovery's constructor, crypto's primitives).
-WIDE_FUNCTIONS = 43
+WIDE_FUNCTIONS = 41
 
 
 def _parameters(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:

@@ -9,6 +9,7 @@ deliver to this node. The business's own team and this node's server cannot be b
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from node.errors import Conflict, Forbidden, InvalidParameter, NotFound
@@ -42,25 +43,25 @@ def parse_target(value: Any) -> tuple[str, str]:
     return v.server_name(value), "server"
 
 
-def _block_txn(db: Any, biz: Business, target: str, kind: str, reason: str, by: str,
-               now: int) -> dict[str, Any]:
+def _block_txn(db: Any, biz: Business, block: store.Block) -> dict[str, Any]:
+    target, kind = block.target, block.kind
     if (kind == "server" and target == biz.server_name.lower()) or \
             (kind == "address" and is_team(db, biz.address, target)):
         raise InvalidParameter("the business's own node and team cannot be blocked",
                                code="CANNOT_BLOCK")
     if len(store.list_blocks(db)) >= MAX_BLOCKS:
         raise Conflict(f"at most {MAX_BLOCKS} blocks", code="TOO_MANY_BLOCKS")
-    if not store.add_block_txn(db, target, kind, reason, by, now):
+    if not store.add_block_txn(db, block):
         raise Conflict(f"{target} is already blocked", code="ALREADY_BLOCKED")
-    return {"target": target, "kind": kind, "reason": reason, "created_by": by,
-            "created_ms": now}
+    return dataclasses.asdict(block)
 
 
 async def block(biz: Business, who: Requester, target: Any, reason: Any = "") -> dict[str, Any]:
     require_team(who)
     name, kind = parse_target(target)
     text = v.text(reason or "", "reason", MAX_REASON)
-    return await biz.db.write(_block_txn, biz, name, kind, text, who.address, now_ms())
+    return await biz.db.write(_block_txn, biz,
+                              store.Block(name, kind, text, who.address, now_ms()))
 
 
 async def unblock(biz: Business, who: Requester, target: Any) -> None:

@@ -24,6 +24,7 @@ from node.storage.business.automation import (
     record_automation_sent_txn,
 )
 from node.storage.business.blocks import (
+    Block,
     add_block_txn,
     is_blocked_txn,
     is_server_blocked,
@@ -109,6 +110,7 @@ from node.storage.business.stats import (
 
 __all__ = [
     "CONVERSATION_FIELDS",
+    "Block",
     "add_block_txn",
     "add_note_txn",
     "add_response_time_txn",

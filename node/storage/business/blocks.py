@@ -5,16 +5,28 @@ Functions ending in ``_txn`` run inside ``Database.write``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from node.protocol.names import server_of
 from node.storage.business._sql import Db
 
 
-def add_block_txn(db: Db, target: str, kind: str, reason: str, created_by: str,
-                  now_ms: int) -> bool:
+@dataclass(frozen=True)
+class Block:
+    """A blocked address or server (``kind``), who blocked it, why and when (ms)."""
+
+    target: str
+    kind: str
+    reason: str
+    created_by: str
+    created_ms: int
+
+
+def add_block_txn(db: Db, block: Block) -> bool:
     return db.execute("INSERT OR IGNORE INTO biz_blocks VALUES (?, ?, ?, ?, ?)",
-                      [target, kind, reason, created_by, now_ms]).rowcount == 1
+                      [block.target, block.kind, block.reason, block.created_by,
+                       block.created_ms]).rowcount == 1
 
 
 def remove_block_txn(db: Db, target: str) -> bool:
