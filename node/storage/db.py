@@ -26,7 +26,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -121,6 +121,7 @@ class Database:
         self._lock = threading.Lock()
         self._draining = False  # a _drain is queued or running on the writer thread
         self.commits = 0  # write transactions committed (for tests and benchmarks)
+        self.writes: Counter[str] = Counter()  # calls of ``write`` by function name (ditto)
         self._closed = False
         self.problem: str | None = None  # why writes fail now (None: they work)
         self._probed = 0.0
@@ -139,6 +140,7 @@ class Database:
         loop = asyncio.get_running_loop()
         job = _WriteJob(fn, args, kwargs, loop, loop.create_future())
         with self._lock:
+            self.writes[getattr(fn, "__name__", "?")] += 1
             self._pending.append(job)
             start = not self._draining
             self._draining = True

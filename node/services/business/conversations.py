@@ -115,15 +115,21 @@ class StoredMessage:
     sender_device: str | None
 
 
+def _side(business: str, msg: StoredMessage) -> tuple[str, str] | None:
+    """(customer, "in" or "out") of a message between the business and someone else."""
+    if msg.sender == business and msg.to != business:
+        return msg.to, "out"
+    if msg.to == business and msg.sender != business:
+        return msg.sender, "in"
+    return None
+
+
 def _on_message_txn(db: Any, biz: Business, msg: StoredMessage,
                     now: int) -> tuple[None, list[int]]:
-    business, sender, to, ts = biz.address, msg.sender, msg.to, msg.ts
-    if sender == business and to != business:
-        customer, direction = to, "out"
-    elif to == business and sender != business:
-        customer, direction = sender, "in"
-    else:
+    business, ts, side = biz.address, msg.ts, _side(biz.address, msg)
+    if side is None:
         return None, []
+    customer, direction = side
     if is_team(db, business, customer) or not store.log_message_txn(
             db, msg.message_id, customer, direction, ts):
         return None, []
@@ -189,9 +195,13 @@ def _incoming(db: Any, row: dict[str, Any], previous: int | None, ts: int,
 
 async def on_message_stored(biz: Business, *, sender: str, to: str, message_id: str,
                             ts: int, sender_device: str | None = None, **_: Any) -> None:
-    """Hook for ``message.stored``: update the conversation and tell the team."""
-    await write_and_push(biz, _on_message_txn, biz,
-                         StoredMessage(sender, to, message_id, ts, sender_device), now_ms())
+    """Hook for ``message.stored``: update the conversation and tell the team. A message
+    not between the business and a non-team address opens no write transaction."""
+    msg = StoredMessage(sender, to, message_id, ts, sender_device)
+    side = _side(biz.address, msg)
+    if side is None or await biz.db.read(is_team, biz.address, side[0]):
+        return
+    await write_and_push(biz, _on_message_txn, biz, msg, now_ms())
 
 
 # --- reading the inbox -----------------------------------------------------------------------

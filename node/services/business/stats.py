@@ -38,8 +38,10 @@ def _delivered_txn(db: Any, biz: Business, message_id: str, ts: int) -> None:
 
 async def on_receipt_delivered(biz: Business, *, message_id: str, ts: int | None = None,
                                **_: Any) -> None:
-    """Hook for ``receipt.delivered``: count the first delivery of a business message."""
-    if isinstance(message_id, str) and len(message_id) <= 128:
+    """Hook for ``receipt.delivered``: count the first delivery of a business message.
+    A receipt for any other message costs one read on the loop, no write transaction."""
+    if isinstance(message_id, str) and len(message_id) <= 128 and \
+            await biz.db.read(store.awaits_delivery, message_id):
         when = ts if isinstance(ts, int) and not isinstance(ts, bool) else now_ms()
         await biz.db.write(_delivered_txn, biz, message_id, when)
 

@@ -66,6 +66,7 @@ from node.storage.business.labels import (
     update_label_txn,
 )
 from node.storage.business.message_log import (
+    awaits_delivery,
     expire_message_log_txn,
     incoming_ts,
     log_message_txn,
