@@ -117,6 +117,7 @@ __all__ = [
     "add_response_time_txn",
     "attach_label_txn",
     "automation_marks",
+    "awaits_delivery",
     "bump_stat_txn",
     "conversation_labels",
     "count_labels",
