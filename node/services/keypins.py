@@ -66,9 +66,10 @@ class KeyPins:
             if self._waiting >= MAX_INFLIGHT + MAX_WAITING:
                 raise Unavailable("too many key pin lookups at once; try again in a few "
                                   "seconds", code="PIN_LOOKUPS_BUSY")
+            self._waiting += 1  # counted now: names asked for in one loop step count too
             task = asyncio.ensure_future(self._resolve(server_name))
             self._inflight[host] = task
-            task.add_done_callback(lambda _: self._inflight.pop(host, None))
+            task.add_done_callback(lambda _: self._done(host))
         try:
             found = await asyncio.shield(task)
         except pins.PinLookupError as exc:
@@ -78,10 +79,10 @@ class KeyPins:
             raise Unavailable(message, code="PIN_LOOKUP_FAILED") from None
         return sorted(found or ()), found is not None
 
+    def _done(self, host: str) -> None:
+        self._waiting -= 1
+        self._inflight.pop(host, None)
+
     async def _resolve(self, server_name: str) -> frozenset[str] | None:
-        self._waiting += 1
-        try:
-            async with self._slots:
-                return await pins.lookup_pins(self._dns, server_name, cache=self._cache)
-        finally:
-            self._waiting -= 1
+        async with self._slots:
+            return await pins.lookup_pins(self._dns, server_name, cache=self._cache)

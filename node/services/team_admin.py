@@ -113,8 +113,12 @@ async def create_invite(t: TeamAdmin, who: Requester, role: str, days: int) -> d
         raise InvalidParameter(f"days must be 1 to {MAX_INVITE_DAYS}")
     token = await accounts.create_invite(t.db, role, days * DAY_MS)
     invite_id = accounts.token_hash(token)[:store.INVITE_ID_CHARS]
-    [made] = [i for i in await t.db.read(store.list_invites) if i["invite_id"] == invite_id]
-    return {**_invite(made, now_ms()), "token": token}
+    now = now_ms()
+    listed = [i for i in await t.db.read(store.list_invites) if i["invite_id"] == invite_id]
+    made = listed[0] if listed else {  # not among the listed ones: what was just stored
+        "invite_id": invite_id, "role": role, "created_ms": now,
+        "expires_ms": now + days * DAY_MS, "used_by": None}
+    return {**_invite(made, now), "token": token}
 
 
 def _invite(row: dict[str, Any], now: int) -> dict[str, Any]:
