@@ -6,46 +6,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import aiohttp
 from aiohttp import web
 
 from node.client import Client, Message
-from tests.nodes import RunningNode, free_port
+from tests.nodes import RunningNode
+from tests.proxy import ForwardingProxy
 from tests.sdk.conftest import PASSPHRASE, PASSWORD, MakeClient
 
-HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length",
-               "content-encoding", "host"}
 
-
-class AckRefusingProxy:
+class AckRefusingProxy(ForwardingProxy):
     """A forwarding proxy on loopback that refuses ``/sync/ack`` while ``refusing``."""
 
     def __init__(self, upstream: str) -> None:
-        self.upstream = upstream
+        super().__init__(upstream)
         self.refusing = True
         self.refused = 0
         self.passed = 0
-        self.port = free_port()
-        self._runner: web.AppRunner | None = None
-        self._session: aiohttp.ClientSession | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    async def start(self) -> None:
-        self._session = aiohttp.ClientSession()
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._forward)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-        if self._session is not None:
-            await self._session.close()
 
     async def _forward(self, request: web.Request) -> web.StreamResponse:
         is_ack = request.path.endswith("/sync/ack")
@@ -56,16 +32,10 @@ class AckRefusingProxy:
                     {"error": {"code": "RATE_LIMITED", "message": "slow down"}},
                     status=429, headers={"Retry-After": "1"})
             return web.Response(status=503, text="<html>503</html>", content_type="text/html")
-        assert self._session is not None
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_HEADERS}
-        async with self._session.request(request.method, self.upstream + request.path_qs,
-                                         headers=headers, data=await request.read(),
-                                         allow_redirects=False) as answer:
-            body = await answer.read()
-            if is_ack and answer.status < 300:
-                self.passed += 1
-            out = {k: v for k, v in answer.headers.items() if k.lower() not in HOP_HEADERS}
-            return web.Response(status=answer.status, body=body, headers=out)
+        answer = await self.relay(request)
+        if is_ack and answer.status < 300:
+            self.passed += 1
+        return answer
 
 
 async def _drain(client: Client, rounds: int) -> list[Message]:

@@ -13,68 +13,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiohttp
 import pytest
-from aiohttp import web
 
 from node.client import Client, ConnectionFailed, Message, ServerError
-from tests.nodes import RunningNode, free_port
+from tests.nodes import RunningNode
+from tests.proxy import AnswerLosingProxy
 from tests.sdk.chatpty import pty_chat
 from tests.sdk.conftest import PASSPHRASE, PASSWORD, MakeClient, receive
-
-HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length",
-               "content-encoding", "host"}
-
-
-class AnswerLosingProxy:
-    """Forwards everything to ``upstream``; after the node handled a send, loses its
-    answer as ``losing`` says, one entry a send: ``"504"`` or ``"drop"`` (the
-    connection closes; aiohttp retries that once by itself, so a drop the app sees
-    takes two)."""
-
-    def __init__(self, upstream: str) -> None:
-        self.upstream, self.losing, self.lost, self.sends = upstream, list[str](), 0, 0
-        self.port = free_port()
-        self._runner: web.AppRunner | None = None
-        self._session: aiohttp.ClientSession | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    async def start(self) -> None:
-        self._session = aiohttp.ClientSession()
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._forward)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-        if self._session is not None:
-            await self._session.close()
-
-    async def _forward(self, request: web.Request) -> web.StreamResponse:
-        assert self._session is not None
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_HEADERS}
-        async with self._session.request(request.method, self.upstream + request.path_qs,
-                                         headers=headers, data=await request.read(),
-                                         allow_redirects=False) as answer:
-            body = await answer.read()
-            out = {k: v for k, v in answer.headers.items() if k.lower() not in HOP_HEADERS}
-        if request.method == "PUT" and "/send/" in request.path:
-            self.sends += 1
-            if answer.status == 200 and self.losing:
-                self.lost += 1
-                if self.losing.pop(0) == "504":
-                    return web.Response(status=504, text="<html>504 Gateway Time-out</html>",
-                                        content_type="text/html")
-                assert request.transport is not None
-                request.transport.close()  # the connection drops before the answer
-                raise ConnectionResetError("answer lost")
-        return web.Response(status=answer.status, body=body, headers=out)
 
 
 @pytest.fixture

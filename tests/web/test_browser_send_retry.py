@@ -19,8 +19,8 @@ import pytest
 
 from node.client import Client, Message
 from tests.nodes import RunningNode
+from tests.proxy import AnswerLosingProxy
 from tests.sdk.conftest import PASSPHRASE, PASSWORD, fast_store_kdf  # noqa: F401
-from tests.sdk.test_send_retry import AnswerLosingProxy
 from tests.web.page import WebDevice
 
 SEND = """async ([to, text, txnId]) => {
