@@ -1,32 +1,53 @@
 """A small hook registry: features react to named events instead of being wired in.
 
 Like Prosody's modules, a feature registers handlers for events such as
-``message.stored`` with a priority; the core fires the event after its own work has
-committed. A failing hook is logged and does not undo or block the core's work.
+``message.stored`` with a priority (higher runs first). There are two kinds:
+
+- *Transaction hooks* (``on_txn``): synchronous ``hook(db, **payload)`` run by the core
+  inside its own write transaction, on the writer thread, right after the core's
+  writes (``run_txn``). A hook that changes data costs no transaction of its own, and
+  its change commits, or not, with the core's. Each hook runs in its own SAVEPOINT:
+  one that raises is logged and rolled back alone, and never undoes or blocks the
+  core's work nor the other hooks. A hook returns what must happen only after the
+  commit (an ``AfterCommit``, such as waking the devices it appended events for), or
+  None; the core runs those (``after_commit``) once its write has committed, on the
+  event loop, and drops them when the write failed. Data-changing features belong here.
+- *After-commit hooks* (``on``): ``async handler(**payload)`` awaited by the core
+  (``fire``) after its write has committed and the transaction hooks' after-commit
+  work ran, so they see the transaction hooks' changes. For what must not hold the
+  transaction: work that sends messages or waits on the network. A failing one is
+  logged and stops nothing.
 
 Every event is declared in ``EVENTS`` with its payload (a TypedDict, passed to the
-handlers as keyword arguments); ``on`` refuses an undeclared event and ``fire`` a
-payload that does not match its declaration, so this list is complete:
+handlers as keyword arguments); ``on`` / ``on_txn`` refuse an undeclared event, and
+``fire`` / ``run_txn`` a payload that does not match its declaration, so this list is
+complete:
 
 - ``message.stored`` (``MessageStored``): a message was stored for delivery, sent here
   (``node.services.messaging.send``) or received from another node
-  (``node.services.inbound.receive_transaction``); not fired for repairs.
-  Handlers: the business inbox (``business.conversations.on_message_stored``, priority
-  100) and the automation device (greeting and away messages, priority 10).
+  (``node.services.inbound.receive_transaction``); not for repairs. Transaction hook:
+  the business inbox (``business.conversations.message_stored_txn``, priority 100).
+  After-commit hook: the automation device (greeting and away messages, priority 10;
+  it sends messages, so it runs after the commit and sees the conversation updated).
 - ``receipt.delivered`` (``ReceiptDelivered``): a recipient's device acknowledged a
-  message (here, or reported by another node). Handler: the business's delivery
-  statistics (``business.stats.on_receipt_delivered``, priority 100).
+  message (here, or reported by another node). Transaction hook: the business's
+  delivery statistics (``business.stats.receipt_delivered_txn``, priority 100).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypedDict
+
+from node.storage.db import savepoint
 
 log = logging.getLogger("kontor.events")
 
 Hook = Callable[..., Awaitable[None]]
+#: What a transaction hook leaves for after the commit (run on the event loop).
+AfterCommit = Callable[[], None]
+TxnHook = Callable[..., AfterCommit | None]
 
 
 class MessageStored(TypedDict):
@@ -62,27 +83,78 @@ def payload_fields(event: str) -> frozenset[str]:
 
 
 class Hooks:
-    """Named events with prioritised async handlers (higher priority runs first)."""
+    """Named events with prioritised handlers of both kinds (see the module docstring)."""
 
     def __init__(self) -> None:
         self._handlers: dict[str, list[tuple[int, Hook]]] = {}
+        self._txn_hooks: dict[str, list[tuple[int, TxnHook]]] = {}
 
     def on(self, event: str, handler: Hook, priority: int = 0) -> None:
-        """Run ``handler(**payload)`` when ``event`` fires; ValueError if undeclared."""
-        if event not in EVENTS:
-            raise ValueError(f"no event {event!r} is declared in node.events.EVENTS")
-        handlers = self._handlers.setdefault(event, [])
-        handlers.append((priority, handler))
-        handlers.sort(key=lambda item: -item[0])
+        """Await ``handler(**payload)`` after the commit; ValueError if undeclared."""
+        _add(self._handlers, event, handler, priority)
+
+    def on_txn(self, event: str, hook: TxnHook, priority: int = 0) -> None:
+        """Run ``hook(db, **payload)`` inside the core's write transaction; ValueError if
+        undeclared."""
+        _add(self._txn_hooks, event, hook, priority)
+
+    def run_txn(self, db: Any, event: str, **payload: Any) -> list[AfterCommit]:
+        """Inside the core's transaction: run the transaction hooks, each in a savepoint
+        of its own; return their after-commit work. A hook that raises is logged and
+        rolled back alone, unless the whole transaction is gone (a full disk): then the
+        error goes on to fail the core's write, as any error of its own would."""
+        _check(event, payload)
+        after = []
+        for _, hook in self._txn_hooks.get(event, []):
+            try:
+                with savepoint(db, "hook"):
+                    done = hook(db, **payload)
+            except Exception:
+                if not db.conn.in_transaction:
+                    raise
+                log.exception("transaction hook %s for %s failed (rolled back)",
+                              _name(hook), event)
+                continue
+            if done is not None:
+                after.append(done)
+        return after
+
+    @staticmethod
+    def after_commit(after: Iterable[AfterCommit]) -> None:
+        """After the commit, on the loop: run what the transaction hooks left; a failing
+        one is logged and stops nothing."""
+        for work in after:
+            try:
+                work()
+            except Exception:
+                log.exception("after-commit work %s failed", _name(work))
 
     async def fire(self, event: str, **payload: Any) -> None:
-        """Call the handlers in order; ValueError when the payload is not the declared
-        one (a programming error: the core's own work is already committed)."""
-        if event not in EVENTS or set(payload) != payload_fields(event):
-            raise ValueError(f"event {event!r} fired with {sorted(payload)}, not its "
-                             "declared payload")
+        """Await the after-commit handlers in order; ValueError when the payload is not
+        the declared one (a programming error: the core's own work is already
+        committed)."""
+        _check(event, payload)
         for _, handler in self._handlers.get(event, []):
             try:
                 await handler(**payload)
             except Exception:
-                log.exception("hook %s for %s failed", getattr(handler, "__name__", "?"), event)
+                log.exception("hook %s for %s failed", _name(handler), event)
+
+
+def _add(table: dict[str, list[tuple[int, Any]]], event: str, handler: Any,
+         priority: int) -> None:
+    if event not in EVENTS:
+        raise ValueError(f"no event {event!r} is declared in node.events.EVENTS")
+    handlers = table.setdefault(event, [])
+    handlers.append((priority, handler))
+    handlers.sort(key=lambda item: -item[0])
+
+
+def _check(event: str, payload: dict[str, Any]) -> None:
+    if event not in EVENTS or set(payload) != payload_fields(event):
+        raise ValueError(f"event {event!r} fired with {sorted(payload)}, not its "
+                         "declared payload")
+
+
+def _name(fn: Any) -> str:
+    return str(getattr(fn, "__qualname__", None) or type(fn).__name__)

@@ -15,8 +15,9 @@ once and in the documented order:
 4. ``admitted``: one of ``max_inbound_per_origin`` slots of that origin for the
    handler (waiting up to SLOT_WAIT_SECONDS, then 429); the origin's outbox backoff is
    reset (it is evidently up).
-5. ``receive_transaction``: the transaction's items (``inbound_items``), stored once,
-   answered after the commit; hooks fire for what was stored.
+5. ``receive_transaction``: the transaction's items (``inbound_items``), stored once
+   in one write transaction with the transaction hooks of what was stored, answered
+   after the commit; then the after-commit hooks fire.
 
 Errors are ``federation.errors.FederationError`` (signature, nonce) or the node's
 ``KontorError``; both become JSON in ``node.middlewares``.
@@ -157,18 +158,16 @@ async def receive_transaction(inbound: Inbound, origin: str, txn_id: str,
     txn = inbound_items.InboundTxn(inbound.config.node.server_name,
                                    inbound.config.business_address, origin, txn_id,
                                    body_hash(body), items, now)
-    response, done = await inbound.db.write(inbound_items.receive_txn, txn)
+    response, done = await inbound.db.write(inbound_items.receive_txn, txn, inbound.hooks)
     inbound.notifier.notify(done.pks)
-    await _fire(inbound, done, now)
+    inbound.hooks.after_commit(done.after)
+    await _fire(inbound, done)
     return response
 
 
-async def _fire(inbound: Inbound, done: inbound_items.Delivered, now: int) -> None:
+async def _fire(inbound: Inbound, done: inbound_items.Delivered) -> None:
     # Hooks see only what was stored, stamped with our clock, not the peer's.
-    for item in done.messages:
-        await inbound.hooks.fire("message.stored", sender=item["sender"], to=item["to"],
-                                 message_id=item["message_id"],
-                                 sender_device=item["sender_device"], ts=now)
-    for receipt in done.receipts:
-        await inbound.hooks.fire("receipt.delivered", message_id=receipt["message_id"],
-                                 by=receipt["by"], device=receipt["device"], ts=now)
+    for payload in done.messages:
+        await inbound.hooks.fire("message.stored", **payload)
+    for payload in done.receipts:
+        await inbound.hooks.fire("receipt.delivered", **payload)

@@ -4,20 +4,23 @@
 origin, else the whole transaction is refused); ``item_problem`` is each item's (a
 malformed item is answered ``INVALID_ITEM`` on its own). ``receive_txn`` runs in one
 write transaction: a (origin, txn id) seen before gets its stored answer, else each item
-is delivered to the local devices it names, and the answer is recorded with them.
+is delivered to the local devices it names, and the answer is recorded with them; the
+transaction hooks of what was stored (``node.events``) run last, in the same
+transaction.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from federation import storage as fed_store
 from node.errors import BadRequest, Conflict, Forbidden
+from node.events import AfterCommit, Hooks
 from node.protocol.names import server_of
 from node.services import team
 from node.services.accounts import split_address
-from node.services.messaging import receipt_events
+from node.services.messaging import delivered, receipt_events
 from node.storage import accounts as account_store
 from node.storage import business as business_store
 from node.storage import messages as message_store
@@ -97,11 +100,14 @@ def item_problem(item: Any) -> str | None:
 
 @dataclass
 class Delivered:
-    """What a transaction stored: device wake-ups and the items that went in."""
+    """What a transaction stored: device wake-ups, the items that went in (as their
+    events' payloads, stamped with our clock) and its transaction hooks' after-commit
+    work."""
 
     pks: list[int]
     messages: list[dict[str, Any]]
     receipts: list[dict[str, Any]]
+    after: list[AfterCommit] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -154,7 +160,18 @@ def _deliver_item_txn(db: Any, txn: InboundTxn, item: dict[str, Any],
     return {}
 
 
-def receive_txn(db: Any, txn: InboundTxn) -> tuple[dict[str, Any], Delivered]:
+def _hooks_txn(db: Any, hooks: Hooks, txn: InboundTxn, done: Delivered) -> None:
+    """The transaction hooks of what was stored, in this transaction; they see our
+    clock, not the peer's."""
+    done.messages = [{**item, "ts": txn.now} for item in done.messages]
+    done.receipts = [delivered({**receipt, "ts": txn.now}) for receipt in done.receipts]
+    for payload in done.messages:
+        done.after += hooks.run_txn(db, "message.stored", **payload)
+    for payload in done.receipts:
+        done.after += hooks.run_txn(db, "receipt.delivered", **payload)
+
+
+def receive_txn(db: Any, txn: InboundTxn, hooks: Hooks) -> tuple[dict[str, Any], Delivered]:
     done = Delivered([], [], [])
     previous = fed_store.get_inbound_txn(db, txn.origin, txn.txn_id)
     if previous is not None:
@@ -164,4 +181,5 @@ def receive_txn(db: Any, txn: InboundTxn) -> tuple[dict[str, Any], Delivered]:
     results = [_deliver_item_txn(db, txn, item, done) for item in txn.items]
     response = {"results": results}
     fed_store.record_inbound_txn(db, txn.origin, txn.txn_id, txn.digest, response, txn.now)
+    _hooks_txn(db, hooks, txn, done)
     return response, done

@@ -12,6 +12,10 @@ message whose recipient's devices changed after it was accepted: its envelopes g
 devices that lacked one (reported by the recipient's node in a ``devices_changed``
 event), under the original message id and time; it must not name a device that does not
 exist, but need not cover the others, which already have theirs.
+
+The transaction hooks of ``message.stored`` and ``receipt.delivered`` (``node.events``)
+run inside the send's and the acknowledgement's own write transaction, last; their
+after-commit work and the after-commit hooks run once it has committed.
 """
 
 from __future__ import annotations
@@ -19,18 +23,17 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from federation import storage as fed_store
 from federation.policy import DestinationDenied, ServerPolicy
 from node.errors import Conflict, DeviceRevoked, Forbidden, NotFound
-from node.events import Hooks
+from node.events import AfterCommit, Hooks
 from node.protocol.names import TEAM_ROLES, server_of
-from node.services import remote_devices, team
+from node.services import team
 from node.services.accounts import Requester, now_ms
 from node.services.notifier import Notifier
-from node.services.remote_devices import RemoteDevices
 from node.storage import accounts as account_store
 from node.storage import business as business_store
 from node.storage import messages as store
@@ -38,12 +41,13 @@ from node.storage.db import Database
 
 MAX_SYNC_LIMIT = 500
 MAX_SYNC_TIMEOUT_MS = 30_000
+REMOTE_DEVICES_MAX_AGE_MS = 60_000
 
 
 class RemoteLink(Protocol):
     """What messaging needs of federation (``node.services.federation.FederationLink``)."""
 
-    devices: RemoteDevices
+    async def refresh_devices(self, address: str, max_age_ms: int) -> None: ...
     def wake(self, destination: str) -> None: ...
 
 
@@ -72,11 +76,11 @@ def _devices_of(db: Any, address: str, local: bool, business: str) -> dict[str, 
     """Device id -> local device pk (None for a remote device) of keyed devices."""
     if local:
         return dict(team.devices(db, address, business))
-    known = remote_devices.known_device_ids(db, address)
-    if known is None:
+    cached = fed_store.get_remote_devices(db, address)
+    if cached is None:
         raise NotFound(f"no known devices for {address}; fetch its device list first",
                        code="UNKNOWN_ACCOUNT")
-    return dict.fromkeys(known)
+    return {d["device_id"]: None for d in cached[0]}
 
 
 def _expected_devices(db: Any, who: Requester, sender: str, to: str, to_is_local: bool,
@@ -132,6 +136,18 @@ class _Accepted:
     destination: str | None = None
     sender: str = ""
     repair: bool = False
+    stored: dict[str, Any] | None = None  # the message.stored payload, if it fires
+    after: list[AfterCommit] = field(default_factory=list)  # of its transaction hooks
+
+
+def _stored_txn(db: Any, m: Messaging, accepted: _Accepted, to: str, device: str) -> None:
+    """A message stored for delivery (not a repair): run the ``message.stored``
+    transaction hooks in this transaction, and keep the payload to fire after it."""
+    if (accepted.device_pks or accepted.destination) and not accepted.repair:
+        accepted.stored = {"sender": accepted.sender, "to": to, "sender_device": device,
+                           "message_id": accepted.response["message_id"],
+                           "ts": accepted.response["ts"]}
+        accepted.after = m.hooks.run_txn(db, "message.stored", **accepted.stored)
 
 
 def _repaired_message(db: Any, who: Requester, sender: str, to: str,
@@ -191,8 +207,10 @@ def _send_txn(db: Any, who: Requester, m: Messaging, out: Outgoing, digest: str)
     store.append_events_txn(db, events, now)
     response = {"message_id": message_id, "ts": ts}
     store.record_send_txn(db, who.address, who.device_id, txn_id, digest, response, now)
-    return _Accepted(response, [e[0] for e in events],
-                     None if to_is_local else server_of(to), sender, repair is not None)
+    accepted = _Accepted(response, [e[0] for e in events],
+                         None if to_is_local else server_of(to), sender, repair is not None)
+    _stored_txn(db, m, accepted, to, who.device_id)
+    return accepted
 
 
 def _replay(previous: tuple[str, dict[str, Any]], digest: str) -> dict[str, Any]:
@@ -210,7 +228,7 @@ async def send(m: Messaging, who: Requester, out: Outgoing) -> dict[str, Any]:
     if server_of(to) != m.server_name:
         if m.remote is None:
             raise Forbidden("federation is disabled on this node", code="FEDERATION_DISABLED")
-        await m.remote.devices.get(to)  # fresh, or fetched; the kept one if unreachable
+        await m.remote.refresh_devices(to, REMOTE_DEVICES_MAX_AGE_MS)
     sender = out.sender or who.address
     team.check_sender(who, sender, m.business)
     digest = body_hash({"from": sender, "to": to, "envelopes": envelopes}
@@ -222,10 +240,9 @@ async def send(m: Messaging, who: Requester, out: Outgoing) -> dict[str, Any]:
     if accepted.destination and m.remote is not None:
         m.remote.wake(accepted.destination)
     m.notifier.notify(accepted.device_pks)
-    if (accepted.device_pks or accepted.destination) and not accepted.repair:
-        await m.hooks.fire("message.stored", sender=accepted.sender, to=to,
-                           message_id=accepted.response["message_id"],
-                           sender_device=who.device_id, ts=accepted.response["ts"])
+    m.hooks.after_commit(accepted.after)
+    if accepted.stored is not None:
+        await m.hooks.fire("message.stored", **accepted.stored)
     return accepted.response
 
 
@@ -258,8 +275,13 @@ def receipt_events(db: Any, sender: str, business: str, payload: dict[str, Any]
             for pk in team.devices(db, sender, business).values()]
 
 
-def _ack_txn(db: Any, who: Requester, m: Messaging, up_to: int,
-             now: int) -> tuple[list[int], set[str], list[dict[str, Any]]]:
+def delivered(receipt: dict[str, Any]) -> dict[str, Any]:
+    """The ``receipt.delivered`` payload of a delivered receipt."""
+    return {k: receipt[k] for k in ("message_id", "by", "device", "ts")}
+
+
+def _ack_txn(db: Any, who: Requester, m: Messaging, up_to: int, now: int
+             ) -> tuple[list[int], set[str], list[dict[str, Any]], list[AfterCommit]]:
     server_name, business = m.server_name, m.business
     if not account_store.device_exists(db, who.device_pk):
         raise DeviceRevoked()
@@ -282,7 +304,9 @@ def _ack_txn(db: Any, who: Requester, m: Messaging, up_to: int,
             destinations.add(server_of(sender))
     store.append_events_txn(db, events, now)
     account_store.touch_device_txn(db, who.device_pk, now)
-    return [e[0] for e in events], destinations, receipts
+    after = [work for r in receipts
+             for work in m.hooks.run_txn(db, "receipt.delivered", **delivered(r))]
+    return [e[0] for e in events], destinations, receipts, after
 
 
 async def ack(m: Messaging, who: Requester, up_to: int, epoch: str | None = None) -> None:
@@ -292,11 +316,12 @@ async def ack(m: Messaging, who: Requester, up_to: int, epoch: str | None = None
         raise Conflict("the node was restored: positions from before mean nothing; sync "
                        "from 0 with the current epoch", code="EPOCH_CHANGED",
                        details={"epoch": m.epoch})
-    notified, destinations, receipts = await m.db.write(_ack_txn, who, m, up_to, now_ms())
+    notified, destinations, receipts, after = await m.db.write(_ack_txn, who, m, up_to,
+                                                               now_ms())
     m.notifier.notify(notified)
+    m.hooks.after_commit(after)
     for receipt in receipts:
-        await m.hooks.fire("receipt.delivered", message_id=receipt["message_id"],
-                           by=receipt["by"], device=receipt["device"], ts=receipt["ts"])
+        await m.hooks.fire("receipt.delivered", **delivered(receipt))
     for destination in destinations:
         if m.remote is not None:
             m.remote.wake(destination)

@@ -10,7 +10,9 @@ Functions that must run inside a write transaction end in ``_txn``.
 
 Writes are group-committed: the jobs that queue up while a transaction runs go into
 the next one together (at most ``MAX_BATCH``), each inside its own savepoint, so a job
-that raises rolls back only its own changes and fails only its own caller. Every
+that raises rolls back only its own changes and fails only its own caller. Inside a
+job, ``savepoint`` nests one more level (the transaction hooks of ``node.events`` each
+run in one). Every
 caller is answered after the COMMIT that holds its job; a failed COMMIT (a full disk)
 fails every job of that transaction.
 """
@@ -254,6 +256,24 @@ class Database:
             self._loop_db.close()
         self._writer_db.execute("PRAGMA optimize")
         self._writer_db.close()
+
+
+@contextlib.contextmanager
+def savepoint(db: sqlite_utils.Database, name: str) -> Iterator[None]:
+    """A nested transaction inside the current write transaction: released when the
+    block ends, rolled back alone when it raises (the error goes on). When SQLite has
+    ended the whole transaction (a full disk) there is nothing to roll back to: the
+    block's error goes on unchanged and ``db.conn.in_transaction`` is False."""
+    assert name.isidentifier(), name
+    db.execute(f"SAVEPOINT {name}")
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            db.execute(f"ROLLBACK TO {name}")
+            db.execute(f"RELEASE {name}")
+        raise
+    db.execute(f"RELEASE {name}")
 
 
 @dataclass

@@ -6,9 +6,8 @@ from typing import Any
 
 import aiohttp
 
-from node.appkeys import BUSINESS, DB
+from node.appkeys import BUSINESS, DB, HOOKS
 from node.services import accounts
-from node.services.business import conversations
 from node.services.business.context import Business
 from tests.api.helpers import call, keyed_device
 from tests.nodes import RunningNode
@@ -71,7 +70,11 @@ async def business_replies(node: RunningNode, http: aiohttp.ClientSession,
 
 async def fire_message(node: RunningNode, sender: str, to: str, message_id: str, ts: int,
                        sender_device: str = "DEV") -> None:
-    """Run the business's ``message.stored`` hook as the core would after a store."""
-    await conversations.on_message_stored(biz(node), sender=sender, to=to,
-                                          message_id=message_id, sender_device=sender_device,
-                                          ts=ts)
+    """Run the ``message.stored`` transaction hooks (the business inbox) in a write, as
+    the core runs them inside the write that stores a message, then their after-commit
+    work."""
+    hooks = node.app[HOOKS]
+    after = await node.app[DB].write(hooks.run_txn, "message.stored", sender=sender, to=to,
+                                     message_id=message_id, sender_device=sender_device,
+                                     ts=ts)
+    hooks.after_commit(after)

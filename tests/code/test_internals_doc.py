@@ -1,6 +1,7 @@
 """docs/internals.md says where every table lives and which events exist: a table or an
 event added without a line there fails here, as does an owner whose docstring does not
-name its tables or a "Fired by" that does not fire the event."""
+name its tables, a "Fired by" that does not fire the event, an "In the transaction of"
+that does not run its transaction hooks, or a handler that does not exist."""
 
 from __future__ import annotations
 
@@ -83,3 +84,22 @@ def test_each_event_is_fired_where_the_doc_says() -> None:
             assert callable(found), name
             assert f'fire("{event}"' in inspect.getsource(module), \
                 f"{name}'s module does not fire {event}"
+
+
+def test_each_event_runs_its_transaction_hooks_where_the_doc_says() -> None:
+    for event, (_, _, in_txn, *_) in _rows("## Events (hooks)").items():
+        names = re.findall(r"`([\w.]+)`", in_txn)
+        assert names, event
+        for name in names:
+            module, found = _resolve(name)
+            assert callable(found), name
+            assert f'run_txn(db, "{event}"' in inspect.getsource(module), \
+                f"{name}'s module does not run the transaction hooks of {event}"
+
+
+def test_each_named_handler_exists() -> None:
+    for event, (_, _, _, handlers, *_) in _rows("## Events (hooks)").items():
+        names = re.findall(r"`([\w.]+)`", handlers)
+        assert names, event
+        for name in names:
+            assert callable(_resolve(name)[1]), name

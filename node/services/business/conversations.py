@@ -1,10 +1,11 @@
 """The team inbox: one conversation record per customer address.
 
-Records are created and updated by the ``message.stored`` hook (``on_message_stored``)
-for every message between the business address and a non-team address; the node sees
-only metadata. Every change is pushed to every team device as an event
+Records are created and updated by the ``message.stored`` transaction hook
+(``message_stored_txn``, inside the write transaction that stores the message) for every
+message between the business address and a non-team address; the node sees only
+metadata. Every change is pushed to every team device as an event
 ``{"type": "conversation", "change": ..., "conversation": {...}}`` appended in the same
-transaction as the change, then the devices are woken.
+transaction as the change, then, after the commit, the devices are woken.
 
 Inbox order is last activity, newest first; pagination is keyset-based (a cursor names
 the last row seen), so rows moving or appearing never make a page repeat or skip one
@@ -15,11 +16,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any
 
 from node.errors import Conflict, InvalidParameter, NotFound
+from node.events import AfterCommit
 from node.protocol.names import READER_ROLES, TEAM_ROLES
 from node.services.accounts import Requester, now_ms
 from node.services.business import automation
@@ -88,7 +91,7 @@ async def write_and_push(biz: Business, fn: Any, *args: Any) -> Any:
     return result
 
 
-# --- the message.stored hook -----------------------------------------------------------------
+# --- the message.stored transaction hook -----------------------------------------------------
 
 def is_team(db: Any, business: str, address: str) -> bool:
     if address == business:
@@ -193,15 +196,16 @@ def _incoming(db: Any, row: dict[str, Any], previous: int | None, ts: int,
     return changes
 
 
-async def on_message_stored(biz: Business, *, sender: str, to: str, message_id: str,
-                            ts: int, sender_device: str | None = None, **_: Any) -> None:
-    """Hook for ``message.stored``: update the conversation and tell the team. A message
-    not between the business and a non-team address opens no write transaction."""
+def message_stored_txn(db: Any, biz: Business, *, sender: str, to: str, message_id: str,
+                       ts: int, sender_device: str | None = None,
+                       **_: Any) -> AfterCommit | None:
+    """Transaction hook for ``message.stored`` (runs in the core's write transaction):
+    update the conversation and append the team's events; returns the wake-up of those
+    devices, for after the commit. A message not between the business and a non-team
+    address changes nothing."""
     msg = StoredMessage(sender, to, message_id, ts, sender_device)
-    side = _side(biz.address, msg)
-    if side is None or await biz.db.read(is_team, biz.address, side[0]):
-        return
-    await write_and_push(biz, _on_message_txn, biz, msg, now_ms())
+    pks = _on_message_txn(db, biz, msg, now_ms())[1]
+    return functools.partial(biz.notifier.notify, pks) if pks else None
 
 
 # --- reading the inbox -----------------------------------------------------------------------

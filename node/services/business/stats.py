@@ -1,14 +1,15 @@
 """Daily statistics in the business's time zone.
 
-Counted as they happen (by the inbox hook, the delivery hook and customer-read
-reports): conversations started, messages sent to customers, messages received from
-them, business messages delivered (first device to acknowledge), business messages read
-(reported by the agents' apps, which learn it end to end), customer messages the team
-read (``read_by_team``: marked read by a team device), and each first response
-time (the first business reply, not an automatic one, after a customer message that
-opened or reopened a conversation), whose median is reported per day. Orders are read
-from the orders themselves: those recorded that day, and their revenue per currency
-(cancelled orders count as orders, not as revenue).
+Counted as they happen (by the inbox's and the delivery's transaction hooks, inside the
+write that stores the message or the receipt, and by customer-read reports):
+conversations started, messages sent to customers, messages received from them, business
+messages delivered (first device to acknowledge), business messages read (reported by
+the agents' apps, which learn it end to end), customer messages the team read
+(``read_by_team``: marked read by a team device), and each first response time (the
+first business reply, not an automatic one, after a customer message that opened or
+reopened a conversation), whose median is reported per day. Orders are read from the
+orders themselves: those recorded that day, and their revenue per currency (cancelled
+orders count as orders, not as revenue).
 """
 
 from __future__ import annotations
@@ -30,20 +31,15 @@ METRICS = ("conversations_started", "messages_sent", "messages_received", "deliv
 MAX_DAYS = 366
 
 
-def _delivered_txn(db: Any, biz: Business, message_id: str, ts: int) -> None:
-    if store.mark_delivered_txn(db, message_id, ts):
+def receipt_delivered_txn(db: Any, biz: Business, *, message_id: str, ts: int,
+                          **_: Any) -> None:
+    """Transaction hook for ``receipt.delivered`` (runs in the core's write transaction):
+    count the first delivery of a business message; a receipt for any other message
+    changes nothing."""
+    if isinstance(message_id, str) and len(message_id) <= 128 and \
+            store.mark_delivered_txn(db, message_id, ts):
         tz = zone(profile_mod.current(db, biz.config).get("timezone"))
         store.bump_stat_txn(db, local_day(ts, tz), "delivered")
-
-
-async def on_receipt_delivered(biz: Business, *, message_id: str, ts: int | None = None,
-                               **_: Any) -> None:
-    """Hook for ``receipt.delivered``: count the first delivery of a business message.
-    A receipt for any other message costs one read on the loop, no write transaction."""
-    if isinstance(message_id, str) and len(message_id) <= 128 and \
-            await biz.db.read(store.awaits_delivery, message_id):
-        when = ts if isinstance(ts, int) and not isinstance(ts, bool) else now_ms()
-        await biz.db.write(_delivered_txn, biz, message_id, when)
 
 
 def _days(first: date, last: date) -> list[str]:

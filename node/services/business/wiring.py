@@ -1,12 +1,14 @@
 """Plugging the business layer into the app: state, hooks and the retention task.
 
 ``install(app)`` appends a cleanup context that runs after storage has opened. It
-registers, on the app's hook registry:
+registers, on the app's hook registry, two transaction hooks (``node.events``: they run
+inside the core's write transaction, so they cost no transaction of their own):
 
-- ``message.stored`` -> ``conversations.on_message_stored`` at priority
-  ``HOOK_PRIORITY`` (high, so the conversation record, its session start and unread
-  count are up to date before lower-priority hooks such as the automation device run);
-- ``receipt.delivered`` -> ``stats.on_receipt_delivered``.
+- ``message.stored`` -> ``conversations.message_stored_txn`` at priority
+  ``HOOK_PRIORITY`` (the conversation record, its session start and unread count are
+  committed with the message, so after-commit hooks such as the automation device
+  see them up to date);
+- ``receipt.delivered`` -> ``stats.receipt_delivered_txn``.
 
 and starts ``retention.run_forever``, cancelled on shutdown.
 """
@@ -21,6 +23,7 @@ from typing import Any
 from aiohttp import web
 
 from node.appkeys import BUSINESS, CONFIG, DB, HOOKS, NODE_KEY, NOTIFIER
+from node.events import AfterCommit
 from node.services.business import conversations, retention, stats
 from node.services.business.context import Business
 
@@ -33,14 +36,15 @@ def install(app: web.Application) -> None:
 
 
 def register_hooks(app: web.Application, biz: Business) -> None:
-    async def business_inbox(**payload: Any) -> None:
-        await conversations.on_message_stored(biz, **payload)
+    """The business layer's transaction hooks (see the module docstring)."""
+    def business_inbox(db: Any, **payload: Any) -> AfterCommit | None:
+        return conversations.message_stored_txn(db, biz, **payload)
 
-    async def business_delivery_stats(**payload: Any) -> None:
-        await stats.on_receipt_delivered(biz, **payload)
+    def business_delivery_stats(db: Any, **payload: Any) -> None:
+        stats.receipt_delivered_txn(db, biz, **payload)
 
-    app[HOOKS].on("message.stored", business_inbox, priority=HOOK_PRIORITY)
-    app[HOOKS].on("receipt.delivered", business_delivery_stats, priority=HOOK_PRIORITY)
+    app[HOOKS].on_txn("message.stored", business_inbox, priority=HOOK_PRIORITY)
+    app[HOOKS].on_txn("receipt.delivered", business_delivery_stats, priority=HOOK_PRIORITY)
 
 
 async def _business(app: web.Application) -> AsyncIterator[None]:

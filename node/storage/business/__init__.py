@@ -66,7 +66,6 @@ from node.storage.business.labels import (
     update_label_txn,
 )
 from node.storage.business.message_log import (
-    awaits_delivery,
     expire_message_log_txn,
     incoming_ts,
     log_message_txn,
@@ -117,7 +116,6 @@ __all__ = [
     "add_response_time_txn",
     "attach_label_txn",
     "automation_marks",
-    "awaits_delivery",
     "bump_stat_txn",
     "conversation_labels",
     "count_labels",

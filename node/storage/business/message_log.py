@@ -22,12 +22,6 @@ def mark_delivered_txn(db: Db, message_id: str, ts: int) -> bool:
                       [ts, message_id]).rowcount == 1
 
 
-def awaits_delivery(db: Db, message_id: str) -> bool:
-    """Whether ``message_id`` is an outgoing business message not yet delivered."""
-    return db.execute("SELECT 1 FROM biz_message_log WHERE message_id = ? AND direction = "
-                      "'out' AND delivered_ms IS NULL", [message_id]).fetchone() is not None
-
-
 def mark_read_txn(db: Db, customer: str, up_to_ms: int, now_ms: int) -> int:
     """Mark outgoing messages to ``customer`` up to ``up_to_ms`` read; return how many."""
     return db.execute("UPDATE biz_message_log SET read_ms = ? WHERE customer = ? AND "
