@@ -80,6 +80,15 @@ def m0002_outbox_parties(db: sqlite_utils.Database) -> None:
                "message_id = json_extract(item, '$.message_id')")
 
 
+@MIGRATIONS(name="0003_remote_devices_stale")
+def m0003_remote_devices_stale(db: sqlite_utils.Database) -> None:
+    """When a cached device list was marked out of date (NULL: it is not), apart from
+    when it was fetched, so that a fetch already under way when the mark came does not
+    make the list fresh again. A list marked the old way (``fetched_ms = 0``) is stale
+    by its age anyway."""
+    db.execute("ALTER TABLE fed_remote_devices ADD COLUMN stale_ms INTEGER")
+
+
 # --- outbox ---------------------------------------------------------------------------
 
 def enqueue_txn(db: sqlite_utils.Database, policy: ServerPolicy, destination: str,
@@ -191,14 +200,11 @@ _PARTY = "(sender = ? OR recipient = ?)"
 
 
 def address_records(db: sqlite_utils.Database, address: str) -> dict[str, Any]:
-    """The outbox items from or to ``address`` (ids and sizes, not the items) and the
-    cached device list of it, if any."""
+    """The outbox items from or to ``address`` (ids and sizes, not the items); its
+    cached device list is exported by ``node.services.remote_devices.exported``."""
     outbox = list(db.query(f"SELECT id, destination, kind, size, created_ms, message_id "
                            f"FROM fed_outbox WHERE {_PARTY} ORDER BY id", [address] * 2))
-    cached = get_remote_devices(db, address)
-    return {"outbox": outbox,
-            "remote_devices": ({"devices": cached[0], "fetched_ms": cached[1]}
-                               if cached else None)}
+    return {"outbox": outbox}
 
 
 def erase_address_txn(db: sqlite_utils.Database, address: str) -> dict[str, int]:
@@ -264,19 +270,29 @@ def get_remote_key(db: sqlite_utils.Database, server_name: str,
 
 
 def store_remote_devices_txn(db: sqlite_utils.Database, address: str,
-                             devices: list[dict[str, Any]], now_ms: int) -> None:
-    db.execute("INSERT INTO fed_remote_devices VALUES (?, ?, ?) ON CONFLICT (address) DO "
-               "UPDATE SET devices = excluded.devices, fetched_ms = excluded.fetched_ms",
-               [address, json.dumps(devices, sort_keys=True), now_ms])
+                             devices: list[dict[str, Any]], now_ms: int,
+                             asked_ms: int | None = None) -> None:
+    """Keep ``address``'s verified list, fetched at ``now_ms`` by a request sent at
+    ``asked_ms`` (default ``now_ms``): a stale mark made since then stays."""
+    db.execute("INSERT INTO fed_remote_devices (address, devices, fetched_ms, stale_ms) "
+               "VALUES (?, ?, ?, NULL) ON CONFLICT (address) DO UPDATE SET "
+               "devices = excluded.devices, fetched_ms = excluded.fetched_ms, "
+               "stale_ms = CASE WHEN fed_remote_devices.stale_ms >= ? "
+               "THEN fed_remote_devices.stale_ms END",
+               [address, json.dumps(devices, sort_keys=True), now_ms,
+                now_ms if asked_ms is None else asked_ms])
 
 
-def mark_remote_devices_stale_txn(db: sqlite_utils.Database, address: str) -> None:
-    """The cached list is known to be out of date: the next send fetches it anew."""
-    db.execute("UPDATE fed_remote_devices SET fetched_ms = 0 WHERE address = ?", [address])
+def mark_remote_devices_stale_txn(db: sqlite_utils.Database, address: str,
+                                  now_ms: int) -> None:
+    """The cached list is known to be out of date (since ``now_ms``)."""
+    db.execute("UPDATE fed_remote_devices SET stale_ms = ? WHERE address = ?",
+               [now_ms, address])
 
 
 def get_remote_devices(db: sqlite_utils.Database,
-                       address: str) -> tuple[list[dict[str, Any]], int] | None:
-    row = db.execute("SELECT devices, fetched_ms FROM fed_remote_devices WHERE address = ?",
-                     [address]).fetchone()
-    return (json.loads(row[0]), row[1]) if row else None
+                       address: str) -> tuple[list[dict[str, Any]], int, int | None] | None:
+    """(devices, fetched_ms, stale_ms) of the cached list of ``address``, if any."""
+    row = db.execute("SELECT devices, fetched_ms, stale_ms FROM fed_remote_devices "
+                     "WHERE address = ?", [address]).fetchone()
+    return (json.loads(row[0]), row[1], row[2]) if row else None

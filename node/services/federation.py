@@ -1,7 +1,8 @@
 """The node's outbound side of federation: remote device lists and claims.
 
-``FederationLink`` is what the rest of the node uses to reach other nodes: it fetches
-(and caches) remote device lists, proxies one-time prekey claims, and wakes the outbox.
+``FederationLink`` is what the rest of the node uses to reach other nodes: it holds the
+remote device lists (``devices``, a ``RemoteDevices``: fetched, verified, cached),
+proxies one-time prekey claims, and wakes the outbox.
 ``remote_failure`` is the one translation of a failed request to another node into
 what a local client is told. (The inbound side is ``node.services.inbound``; which of
 local or remote answers a client is ``node.services.routing``.)
@@ -10,11 +11,10 @@ local or remote answers a client is ``node.services.routing``.)
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from federation import storage as fed_store
 from federation.client import DeniedRemote, RemoteError
 from federation.errors import FederationError
 from federation.policy import DestinationDenied
@@ -22,7 +22,7 @@ from federation.sender import Sender
 from node.errors import BadRequest, Forbidden, KontorError, Unavailable
 from node.protocol.names import server_of
 from node.services import keycheck
-from node.services.accounts import now_ms
+from node.services.remote_devices import RemoteDevices
 from node.storage.db import Database
 
 log = logging.getLogger("kontor.federation")
@@ -46,30 +46,20 @@ class FederationLink:
     client: FederationClient
     sender: Sender
     server_name: str
+    devices: RemoteDevices = field(init=False)  # the one owner of remote device lists
+
+    def __post_init__(self) -> None:
+        self.devices = RemoteDevices(self.db, self._fetch_devices)
 
     def wake(self, destination: str) -> None:
         self.sender.wake(destination)
 
-    async def refresh_devices(self, address: str, max_age_ms: int) -> None:
-        """Fetch ``address``'s device list unless the cached one is fresh enough."""
-        cached = await self.db.read(fed_store.get_remote_devices, address)
-        if cached is None or now_ms() - cached[1] > max_age_ms:
-            await self.fetch_devices(address)  # answers from the cache when unreachable
-
-    async def fetch_devices(self, address: str) -> dict[str, Any]:
-        """The remote account's devices, verified, and cached for sends. When its node
-        cannot be reached, the last verified list is answered (sends then queue)."""
-        try:
-            answer = await self._call(server_of(address), "GET",
-                                      f"{FED_PREFIX}/devices/{quote(address)}")
-        except Unavailable:
-            cached = await self.db.read(fed_store.get_remote_devices, address)
-            if cached is None or not all("device_keys" in d for d in cached[0]):
-                raise
-            return {"address": address, "devices": cached[0], "stale": True}
-        devices = self._checked_devices(address, answer)
-        await self.db.write(fed_store.store_remote_devices_txn, address, devices, now_ms())
-        return {"address": address, "devices": devices}
+    async def _fetch_devices(self, address: str) -> list[dict[str, Any]]:
+        """The remote account's devices from its node, verified (``RemoteDevices``
+        calls this; everyone else asks ``devices``)."""
+        answer = await self._call(server_of(address), "GET",
+                                  f"{FED_PREFIX}/devices/{quote(address)}")
+        return self._checked_devices(address, answer)
 
     async def claim(self, address: str, device_ids: list[str] | None) -> dict[str, Any]:
         body: dict[str, Any] = {"address": address}

@@ -19,7 +19,6 @@ import aiohttp
 
 from crypto.keys import SigningKey
 from federation import pins
-from federation import storage as fed_store
 from federation.client import FederationClient, Identity, ssl_context
 from federation.discovery import Discovery
 from federation.keys import KeyRing, own_document
@@ -31,7 +30,7 @@ from node.config import Config
 from node.errors import StorageFull
 from node.events import Hooks
 from node.nodekey import NodeKey
-from node.services import team
+from node.services import remote_devices, team
 from node.services.accounts import now_ms
 from node.services.federation import FederationLink
 from node.services.inbound import Inbound
@@ -170,7 +169,7 @@ def _failed_events_txn(db: Any, items: list[dict[str, Any]], reason: str,
         base = {"message_id": item.get("message_id"), "to": item.get("to"), "ts": now}
         if reason == "DEVICE_MISMATCH":
             if isinstance(item.get("to"), str):
-                fed_store.mark_remote_devices_stale_txn(db, item["to"])
+                remote_devices.mark_stale_txn(db, item["to"], now)
             changed = _device_ids(result, "missing"), _device_ids(result, "extra")
             events.append((pk, "devices_changed", item.get("message_id"),
                            {**base, "missing": changed[0], "extra": changed[1]}))

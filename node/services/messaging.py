@@ -31,9 +31,10 @@ from federation.policy import DestinationDenied, ServerPolicy
 from node.errors import Conflict, DeviceRevoked, Forbidden, NotFound
 from node.events import AfterCommit, Hooks
 from node.protocol.names import TEAM_ROLES, server_of
-from node.services import team
+from node.services import remote_devices, team
 from node.services.accounts import Requester, now_ms
 from node.services.notifier import Notifier
+from node.services.remote_devices import RemoteDevices
 from node.storage import accounts as account_store
 from node.storage import business as business_store
 from node.storage import messages as store
@@ -41,13 +42,12 @@ from node.storage.db import Database
 
 MAX_SYNC_LIMIT = 500
 MAX_SYNC_TIMEOUT_MS = 30_000
-REMOTE_DEVICES_MAX_AGE_MS = 60_000
 
 
 class RemoteLink(Protocol):
     """What messaging needs of federation (``node.services.federation.FederationLink``)."""
 
-    async def refresh_devices(self, address: str, max_age_ms: int) -> None: ...
+    devices: RemoteDevices
     def wake(self, destination: str) -> None: ...
 
 
@@ -76,11 +76,11 @@ def _devices_of(db: Any, address: str, local: bool, business: str) -> dict[str, 
     """Device id -> local device pk (None for a remote device) of keyed devices."""
     if local:
         return dict(team.devices(db, address, business))
-    cached = fed_store.get_remote_devices(db, address)
-    if cached is None:
+    known = remote_devices.known_device_ids(db, address)
+    if known is None:
         raise NotFound(f"no known devices for {address}; fetch its device list first",
                        code="UNKNOWN_ACCOUNT")
-    return {d["device_id"]: None for d in cached[0]}
+    return dict.fromkeys(known)
 
 
 def _expected_devices(db: Any, who: Requester, sender: str, to: str, to_is_local: bool,
@@ -228,7 +228,7 @@ async def send(m: Messaging, who: Requester, out: Outgoing) -> dict[str, Any]:
     if server_of(to) != m.server_name:
         if m.remote is None:
             raise Forbidden("federation is disabled on this node", code="FEDERATION_DISABLED")
-        await m.remote.refresh_devices(to, REMOTE_DEVICES_MAX_AGE_MS)
+        await m.remote.devices.get(to)  # fresh, or fetched; the kept one if unreachable
     sender = out.sender or who.address
     team.check_sender(who, sender, m.business)
     digest = body_hash({"from": sender, "to": to, "envelopes": envelopes}

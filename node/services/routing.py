@@ -57,10 +57,11 @@ def _remote(router: Router) -> tuple[FederationLink, FederationClient]:
 
 
 async def devices(router: Router, address: str) -> dict[str, Any]:
-    """The account's device list: ours, or fetched (and cached) from its node."""
+    """The account's device list: ours, or its node's (``RemoteDevices``: cached while
+    fresh, fetched once for concurrent requests)."""
     if is_local(router, server_of(address)):
         return await keys.device_list(router.keys, address)
-    return await _remote(router)[0].fetch_devices(address)
+    return await _remote(router)[0].devices.get(address)
 
 
 async def claim(router: Router, address: str, device_ids: list[str] | None) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from typing import Any
 from federation import storage as fed_store
 from node.errors import InvalidParameter
 from node.protocol.names import server_of
-from node.services import automation_device, erasure_log, history
+from node.services import automation_device, erasure_log, history, remote_devices
 from node.services.accounts import Requester, now_ms
 from node.services.business import conversations
 from node.services.business import validate as v
@@ -66,7 +66,7 @@ def _export_read(db: Any, biz: Business, address: str) -> dict[str, Any]:
         "outbox": federated["outbox"], "media": held["media"],
         "send_txns": held["send_txns"],
         "account": _local_account(db, biz, address),
-        "remote_devices": federated["remote_devices"],
+        "remote_devices": remote_devices.exported(db, address),
     }
 
 
