@@ -229,7 +229,10 @@ class Client(Streaming):
         self.store.put_json("account", saved)
 
     async def close(self) -> None:
-        """Close the connection and the store; a running ``events()`` ends."""
+        """Upload the history copies that wait, then close the connection and the
+        store; a running ``events()`` ends."""
+        if isinstance(self.transport, HttpTransport) and not self._closed.is_set():
+            await self.archive.uploader.close()  # (not once closed, or wiped)
         self._closed.set()
         await self.transport.close()
         if not self.wiped:

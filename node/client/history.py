@@ -7,10 +7,11 @@ the others (``DeviceAdded``); one of them calls ``approve(device_id)``, which gi
 every epoch's key over their pairwise ratchet session; the new device then calls
 ``download()`` and finds the old messages in ``client.history(peer)``.
 
-The work that needs the network (sealing and uploading, rotating the key after a
-device was removed, repairing a fan-out) runs after each received batch and each send;
-what cannot be done now (no key yet, node unreachable) waits in the store for the next
-time. Nothing here raises into the receive loop: a failure is logged and retried.
+The work that needs the network (rotating the key after a device was removed,
+repairing a fan-out) runs after each received batch and each send; sealed copies go up
+together, within a second (``node.client.history_upload``). What cannot be done now
+(no key yet, node unreachable) waits in the store for the next time. Nothing here
+raises into the receive loop: a failure is logged and retried.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from crypto.session import Session
 from node.client import content as contents
 from node.client.errors import ApiError, ClientError, ContentError, DeliveryFailed
 from node.client.history_pages import Reader
+from node.client.history_upload import Uploader
 from node.client.models import ArchiveEvent, Message, event_to_json
 from node.protocol.names import TEAM_ROLES
 
@@ -53,6 +55,7 @@ class Archive:
         self._checked = False  # whether this run asked if the history must start
         self._forget_due: list[str] = []
         self.reader = Reader(self)
+        self.uploader = Uploader(self._upload, self._waiting)
 
     # ----- keys ---------------------------------------------------------------------
 
@@ -165,7 +168,7 @@ class Archive:
                 await self.start()
             if self.reader.due():  # approved: the history, newest first, resumed
                 await self.reader.download()
-            await self.flush()
+            await self.uploader.soon()
         except (ClientError, CryptoError) as exc:
             log.info("history work postponed: %s", exc)
 
@@ -198,6 +201,7 @@ class Archive:
         self._add_keys(self.owner, {epoch: key})
         self._state = None
         self._backfill()
+        await self.flush()  # before the others get the key and download
         listed = await self.client.http.request("GET", "/history/devices")
         for device in listed["devices"]:
             # At the first start every device predates the history; at a restart only
@@ -209,7 +213,14 @@ class Archive:
         return True
 
     async def flush(self) -> int:
-        """Seal waiting messages to the current key and store them; returns how many."""
+        """Seal waiting messages to the current key and store them now (rather than
+        with the next upload, ``history_upload``); returns how many."""
+        return await self.uploader.now()
+
+    def _waiting(self) -> int:
+        return len(self.store.get_json(PENDING) or []) if self.keys() else 0
+
+    async def _upload(self) -> int:
         pending: list[str] = self.store.get_json(PENDING) or []
         keys = self.keys()
         if not pending or not keys:
@@ -236,7 +247,7 @@ class Archive:
                 return 0  # the next epoch's key is on its way
         rest = (self.store.get_json(PENDING) or [])[taken:]
         self.store.put_json(PENDING, rest)
-        return len(items) + (await self.flush() if rest else 0)
+        return len(items) + (await self._upload() if rest else 0)
 
     def _sealed(self, message_id: str, epoch: int, key: bytes) -> dict[str, Any] | None:
         row = self.store.get_message(message_id)
@@ -284,6 +295,7 @@ class Archive:
         policy does not let this device approve (``[business] history_approval``)."""
         if not await self.start():
             raise ClientError("this device holds no history key to give")
+        await self.flush()  # what waits goes up first: the new device downloads it all
         return await self._give(device_id, self.keys())
 
     async def _give(self, device_id: str, keys: dict[int, bytes]) -> list[int]:

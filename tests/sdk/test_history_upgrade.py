@@ -96,6 +96,7 @@ async def test_a_team_whose_agents_came_first_starts_with_the_admin(
     for agent in (ben, chris):  # the agents' devices join and seal their past
         await receive(agent, 1, kinds=(ArchiveEvent,))
         assert list(agent.archive.keys()) == [1]
+        await agent.archive.flush()
         assert not agent.store.get_json("history_pending")
 
     dave = await make_client("dave", login=True)  # a new device: approved
@@ -142,7 +143,8 @@ async def test_removing_an_agent_rotates_the_teams_key(
     state = await anna.http.request("GET", "/history")
     assert (state["epoch"], state["rotate"]) == (1, True)
     await carl.send_text(anna.speaks_as, "after Ben left")
-    await receive(anna, 1)  # sealing it finds the key must rotate: Anna's device does it
+    await receive(anna, 1)
+    await anna.archive.flush()  # sealing it finds the key must rotate: Anna's device does it
     state = await anna.http.request("GET", "/history")
     assert (state["epoch"], state["rotate"]) == (2, False)
     assert max(anna.archive.keys()) == 2
