@@ -1,20 +1,27 @@
-"""The node's SQLite database: one writer thread (group commit), reads on the loop, WAL.
+"""The node's SQLite database: group-committed writes and short reads on the event loop,
+WAL.
 
 All SQL lives in ``node/storage``. Services never touch a connection; they hand a
-store function to ``Database.write`` (runs inside a write transaction on the writer
-thread and returns only after the commit), ``Database.read`` (runs on the event loop
-itself, against a consistent WAL snapshot: a short indexed read costs less there than
-the hop to a thread, measured 14 us against 95 us) or ``Database.read_heavy`` (the same
-on the reader thread, for reads whose size grows with the data: exports, statistics).
-Functions that must run inside a write transaction end in ``_txn``.
+store function to ``Database.write`` (runs inside a write transaction and returns only
+after the commit), ``Database.read`` (runs on the event loop itself, against a
+consistent WAL snapshot: a short indexed read costs less there than the hop to a
+thread, measured 14 us against 95 us) or ``Database.read_heavy`` (the same on the reader
+thread, for reads whose size grows with the data: exports, statistics). Functions that
+must run inside a write transaction end in ``_txn``.
 
-Writes are group-committed: the jobs that queue up while a transaction runs go into
-the next one together (at most ``MAX_BATCH``), each inside its own savepoint, so a job
+Writes are group-committed: the jobs that queue up while the loop is busy go into one
+transaction together (at most ``MAX_BATCH``), each inside its own savepoint, so a job
 that raises rolls back only its own changes and fails only its own caller. Inside a
 job, ``savepoint`` nests one more level (the transaction hooks of ``node.events`` each
 run in one). Every
 caller is answered after the COMMIT that holds its job; a failed COMMIT (a full disk)
-fails every job of that transaction.
+fails every job of that transaction. The transaction runs on the event loop, right
+after the jobs were queued (a commit without fsync costs about 25 us, the hop to a
+writer thread and back about 100 us, measured in ``bench/federation.py``); when
+another process holds the file's write lock, the batch goes to the writer thread,
+which waits for it (``BUSY_TIMEOUT_MS``) instead of the loop. The WAL is checkpointed
+on the reader thread every ``CHECKPOINT_COMMITS`` commits, so that its fsyncs never
+hold up the loop.
 """
 
 from __future__ import annotations
@@ -51,8 +58,15 @@ BUSY_TIMEOUT_MS = 10_000
 PROBE_INTERVAL_SECONDS = 1.0
 PROBE_BYTES = 256 * 1024
 MAX_BATCH = 256  # write jobs in one group commit
+CHECKPOINT_COMMITS = 500  # a passive WAL checkpoint (off the loop) after this many
 
 log = logging.getLogger("kontor.storage")
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    """SQLITE_BUSY / SQLITE_LOCKED: another connection holds the write lock."""
+    return getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY,
+                                                      sqlite3.SQLITE_LOCKED)
 
 
 def is_storage_full(exc: BaseException) -> bool:
@@ -62,11 +76,11 @@ def is_storage_full(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
-def connect(path: Path | str) -> sqlite_utils.Database:
+def connect(path: Path | str, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite_utils.Database:
     """Open ``path`` with the node's pragmas (WAL, foreign keys, busy timeout)."""
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False,
-                           timeout=BUSY_TIMEOUT_MS / 1000)
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                           timeout=busy_timeout_ms / 1000)
+    conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA secure_delete = ON")  # deleted rows are overwritten, not left
@@ -113,7 +127,10 @@ class Database:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._writer_db = connect(path)
+        self._writer_db = connect(path, busy_timeout_ms=0)  # the loop's: never waits
+        self._waiting_db = connect(path)  # the writer thread's, when the file is busy
+        for conn in (self._writer_db, self._waiting_db):
+            conn.execute("PRAGMA wal_autocheckpoint = 0")  # (see _after_commit)
         self._reader_db = connect(path)
         self._loop_db = connect(path)
         self._loop_lock = threading.Lock()  # the loop connection, if two loops share it
@@ -121,7 +138,9 @@ class Database:
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="kontor-db-read")
         self._pending: deque[_WriteJob] = deque()
         self._lock = threading.Lock()
-        self._draining = False  # a _drain is queued or running on the writer thread
+        self._draining = False  # a drain is queued or running (on a loop or the thread)
+        self._drain_loop: asyncio.AbstractEventLoop | None = None  # where it is queued
+        self._uncheckpointed = 0  # commits since the last checkpoint
         self.commits = 0  # write transactions committed (for tests and benchmarks)
         self.writes: Counter[str] = Counter()  # calls of ``write`` by function name (ditto)
         self._closed = False
@@ -144,10 +163,12 @@ class Database:
         with self._lock:
             self.writes[getattr(fn, "__name__", "?")] += 1
             self._pending.append(job)
-            start = not self._draining
-            self._draining = True
+            stale = self._drain_loop is not None and self._drain_loop.is_closed()
+            start = not self._draining or stale
+            if start:
+                self._draining, self._drain_loop = True, loop
         if start:
-            self._writer.submit(self._drain)
+            loop.call_soon(self._drain_here)
         with self.files():
             return await job.future  # type: ignore[no-any-return]
 
@@ -181,8 +202,8 @@ class Database:
     async def checkpoint(self) -> None:
         """Copy the write-ahead log into the database file and truncate it, so that no
         old version of an erased row stays in the log."""
-        def run() -> None:
-            self._writer_db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        def run() -> None:  # (the writer thread's connection: never the loop's)
+            self._waiting_db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         with self.files():
             await asyncio.get_running_loop().run_in_executor(self._writer, run)
 
@@ -197,25 +218,66 @@ class Database:
         call = functools.partial(self._snapshot, self._reader_db, fn, *args, **kwargs)
         return await asyncio.get_running_loop().run_in_executor(self._reader, call)
 
-    def _drain(self) -> None:
-        """Writer thread: commit the queued jobs in batches until none is left."""
-        while True:
+    def _take(self) -> list[_WriteJob]:
+        """The next batch; none left ends the drain (under ``_lock``)."""
+        with self._lock:
+            batch = [self._pending.popleft()
+                     for _ in range(min(MAX_BATCH, len(self._pending)))]
+            if not batch:
+                self._draining, self._drain_loop = False, None
+            return batch
+
+    def _drain_here(self) -> None:
+        """On the loop: commit one batch, then queue the next drain if jobs came in;
+        a busy file (another process writes) hands the batch to the writer thread."""
+        batch = self._take()
+        if not batch:
+            return
+        if not self._commit(batch, self._writer_db):
             with self._lock:
-                if not self._pending:
-                    self._draining = False
-                    return
-                batch = [self._pending.popleft()
-                         for _ in range(min(MAX_BATCH, len(self._pending)))]
-            self._commit(batch)
-            for job in batch:
+                self._pending.extendleft(reversed(batch))
+            self._writer.submit(self._drain_waiting)
+            return
+        loop = asyncio.get_running_loop()
+        self._settle(batch, loop)
+        loop.call_soon(self._drain_here)
+
+    def _drain_waiting(self) -> None:
+        """Writer thread: commit the queued jobs, waiting for the file's write lock."""
+        while batch := self._take():
+            self._commit(batch, self._waiting_db)
+            self._settle(batch, None)
+
+    def _settle(self, batch: list[_WriteJob], here: asyncio.AbstractEventLoop | None) -> None:
+        """Answer each job on its caller's loop (directly when that is ``here``)."""
+        self._after_commit()
+        for job in batch:
+            if job.loop is here:
+                job.settle()
+            else:
                 with contextlib.suppress(RuntimeError):  # the caller's loop has closed
                     job.loop.call_soon_threadsafe(job.settle)
 
-    def _commit(self, batch: list[_WriteJob]) -> None:
-        """Run ``batch`` in one transaction, each job in a savepoint, and commit it."""
-        db = self._writer_db
+    def _after_commit(self) -> None:
+        """Every ``CHECKPOINT_COMMITS`` commits, a passive checkpoint on the reader
+        thread (the WAL's fsyncs happen there, not on the loop)."""
+        self._uncheckpointed += 1
+        if self._uncheckpointed >= CHECKPOINT_COMMITS and not self._closed:
+            self._uncheckpointed = 0
+            with contextlib.suppress(RuntimeError):  # (shutting down)
+                self._reader.submit(self._reader_db.execute,
+                                    "PRAGMA wal_checkpoint(PASSIVE)")
+
+    def _commit(self, batch: list[_WriteJob], db: sqlite_utils.Database) -> bool:
+        """Run ``batch`` in one transaction, each job in a savepoint, and commit it;
+        False, with nothing run, when the loop's connection finds the file busy."""
         try:
-            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if db is self._writer_db and _is_busy(exc):
+                    return False
+                raise
             for job in batch:
                 db.execute("SAVEPOINT job")
                 try:
@@ -234,6 +296,7 @@ class Database:
                 db.conn.rollback()
             for job in batch:
                 job.error = job.error or exc
+        return True
 
     @staticmethod
     def _snapshot(db: sqlite_utils.Database, fn: Callable[..., T], *args: Any,
@@ -256,6 +319,7 @@ class Database:
             self._loop_db.close()
         self._writer_db.execute("PRAGMA optimize")
         self._writer_db.close()
+        self._waiting_db.close()
 
 
 @contextlib.contextmanager

@@ -1,4 +1,4 @@
-"""Group commit: writes that queue up while a transaction runs share the next COMMIT;
+"""Group commit: writes queued while the loop is busy share one COMMIT;
 a job that raises fails only its own caller and leaves no trace; every caller is
 answered only once its own job is committed. Real SQLite files, no mocks.
 """
@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import threading
 from pathlib import Path
 
 import pytest
@@ -49,34 +48,14 @@ def _committed(path: Path) -> set[int]:
         conn.close()
 
 
-async def _hold_writer(database: dbmod.Database) -> tuple[asyncio.Task[None],
-                                                           threading.Event]:
-    """A first write that blocks the writer thread until the event is set, so that
-    the writes issued meanwhile queue up behind it."""
-    started, release = threading.Event(), threading.Event()
-
-    def hold(db: sqlite_utils.Database) -> None:
-        started.set()
-        if not release.wait(10):
-            raise TimeoutError("the test did not release the writer")
-    task = asyncio.create_task(database.write(hold))
-    assert await asyncio.to_thread(started.wait, 10)
-    return task, release
-
-
-def test_queued_writes_share_one_commit_and_a_failure_fails_only_itself(
+def test_writes_queued_together_share_one_commit_and_a_failure_fails_only_itself(
         database: dbmod.Database) -> None:
     async def main() -> list[object]:
-        holder, release = await _hold_writer(database)
         before = database.commits
-        jobs = [database.write(_insert_then_fail if n == 7 else _insert, n)
-                for n in range(JOBS)]
-        tasks = [asyncio.ensure_future(job) for job in jobs]
-        await asyncio.sleep(0)  # let every task queue its job (no result is awaited)
-        release.set()
-        await holder
+        tasks = [asyncio.ensure_future(database.write(
+            _insert_then_fail if n == 7 else _insert, n)) for n in range(JOBS)]
         results = await asyncio.gather(*tasks, return_exceptions=True)
-        assert database.commits - before == 2  # the holder's, then all 50 together
+        assert database.commits - before == 1  # all 50 in one transaction
         return results
 
     results = asyncio.run(main())
@@ -84,6 +63,38 @@ def test_queued_writes_share_one_commit_and_a_failure_fails_only_itself(
     assert [r for i, r in enumerate(results) if i != 7] == \
         [n for n in range(JOBS) if n != 7]
     assert _committed(database.path) == set(range(JOBS)) - {7}
+
+
+def _one(db: sqlite_utils.Database) -> tuple[int]:
+    return tuple(db.execute("SELECT 1").fetchone())  # type: ignore[return-value]
+
+
+def test_a_file_locked_by_another_process_does_not_hold_up_the_loop(
+        database: dbmod.Database) -> None:
+    """Another connection (a ``kontor`` command) holds the write lock: the writes wait
+    on the writer thread while the loop goes on (reads, other tasks), and commit, in
+    order, once the lock is released; later writes are back on the loop."""
+    other = sqlite3.connect(database.path, isolation_level=None)
+
+    async def main() -> None:
+        other.execute("BEGIN IMMEDIATE")
+        tasks = [asyncio.ensure_future(database.write(_insert, n)) for n in range(10)]
+        for _ in range(20):  # the loop keeps turning while the writes wait
+            await asyncio.sleep(0.005)
+            assert not any(t.done() for t in tasks)
+        assert await database.read(_one) == (1,)
+        other.execute("ROLLBACK")
+        assert await asyncio.wait_for(asyncio.gather(*tasks), 10) == list(range(10))
+        before = database.commits
+        assert await asyncio.gather(*(database.write(_insert, n)
+                                      for n in range(10, 20))) == list(range(10, 20))
+        assert database.commits - before == 1
+
+    try:
+        asyncio.run(main())
+    finally:
+        other.close()
+    assert _committed(database.path) == set(range(20))
 
 
 def test_each_caller_is_answered_after_its_commit(database: dbmod.Database) -> None:
@@ -108,14 +119,10 @@ def test_a_full_disk_fails_the_job_that_met_it_and_no_success_is_lost(
         return n
 
     async def main() -> list[object]:
-        holder, release = await _hold_writer(database)
         tasks = [asyncio.ensure_future(database.write(cap, None)),
                  asyncio.ensure_future(database.write(_insert, 100)),
                  asyncio.ensure_future(database.write(big, 101)),
                  asyncio.ensure_future(database.write(_insert, 102))]
-        await asyncio.sleep(0)
-        release.set()
-        await holder
         results = await asyncio.gather(*tasks, return_exceptions=True)
         await database.write(cap, 1_000_000)
         return results
