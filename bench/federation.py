@@ -1,17 +1,19 @@
 """Federation throughput and latency: SDK clients on node A send end-to-end encrypted
 messages to clients on node B; a message counts when B's client has decrypted it.
 
-    python bench/federation.py [--seconds 5] [--max-messages 20000] [--profile DIR]
+    python bench/federation.py [--seconds 5] [--max-messages 20000] [--levels 1,8,32]
+                               [--profile DIR]
 
 Prints throughput at 1, 8 and 32 messages in flight (one closed-loop pair per message
 in flight), send-to-decrypt latency percentiles at 1 in flight, each node's RSS and CPU
 milliseconds per message, and, measured in the same run, the raw limits the figures rest
-on (SQLite commits/s, aiohttp requests/s, Ed25519 signatures and verifications/s) with
-the ratios. The clients run in worker processes (one per ``PAIRS_PER_WORKER`` pairs),
-so that the nodes, not one load-generating process, are what is measured. Every message
-is checked to arrive exactly once. ``--profile DIR`` runs each node under cProfile and
-writes ``DIR/a.prof`` and ``DIR/b.prof`` when it stops. The last line is one JSON object
-of the figures.
+on (SQLite commits/s, the node's own sequential requests/s, a bare aiohttp server's
+requests/s and CPU per request at 1 and 32 in flight, Ed25519 signatures and
+verifications/s) with the ratios. The clients run in worker processes (one per
+``PAIRS_PER_WORKER`` pairs), so that the nodes, not one load-generating process, are
+what is measured. Every message is checked to arrive exactly once. ``--profile DIR``
+runs each node under cProfile and writes ``DIR/a.prof`` and ``DIR/b.prof`` when it
+stops. The last line is one JSON object of the figures.
 """
 
 from __future__ import annotations
@@ -35,8 +37,10 @@ import nacl.signing
 sys.path.append(str(Path(__file__).resolve().parent))
 
 from harness import (  # type: ignore[import-not-found]  # noqa: E402
+    BareServer,
     Inbox,
     NodeProc,
+    bare_requests,
     closed_loop,
     http_round_trips_per_s,
     make_client,
@@ -140,33 +144,39 @@ def ed25519_per_s(seconds: float = 0.5) -> dict[str, float]:
 
 
 def raw_limits(a: NodeProc, root: Path) -> dict[str, Any]:
-    """What the machine allows, measured now: the figures' ceilings."""
+    """What the machine allows, measured now: the figures' ceilings. ``bare_aiohttp``:
+    a server with one handler and nothing of ours, at 1 and at 32 requests in flight
+    (requests/s, and the server's CPU ms per request: the floor of a message's cost)."""
+    with BareServer() as bare:
+        bare_figures = {str(n): asyncio.run(bare_requests(bare, n)) for n in (1, 32)}
     return {"sqlite_commits_per_s": round(sqlite_commits_per_s(str(root / "raw.db"))),
             "http_requests_per_s": round(asyncio.run(http_round_trips_per_s(a.url))),
+            "bare_aiohttp": bare_figures,
             "ed25519_per_s": ed25519_per_s()}
 
 
-def run(seconds: float, max_messages: int, profile: Path | None) -> dict[str, Any]:
+def run(seconds: float, max_messages: int, profile: Path | None,
+        levels: tuple[int, ...] = LEVELS) -> dict[str, Any]:
     root = workdir()
     a = NodeProc(root / "a", profile=profile and profile / "a.prof").start()
     b = NodeProc(root / "b", profile=profile and profile / "b.prof").start()
     try:
         throughput: dict[str, float] = {}
         by_level = {}
-        for level in LEVELS:
+        for level in levels:
             got = by_level[level] = measure_level(a, b, root, level, seconds, max_messages)
             throughput[str(level)] = round(got["count"] / got["elapsed"], 1)
             print(f"{level:3} in flight: {got['count']:6} messages in "
                   f"{got['elapsed']:5.1f}s = {throughput[str(level)]:8.1f} msg/s; CPU ms "
                   f"per message: A {got['cpu_ms_per_message']['a']}, "
                   f"B {got['cpu_ms_per_message']['b']}", flush=True)
-        latencies = by_level[1]["latencies"]
+        latencies = by_level[min(levels)]["latencies"]
         return {
             "throughput": throughput,
             "latency_ms": {f"p{q}": round(percentile(latencies, q), 2) for q in (50, 95, 99)},
             "rss_mb": {"a": round(a.rss_mb(), 1), "b": round(b.rss_mb(), 1)},
             "cpu_s": {"a": round(a.cpu_seconds(), 2), "b": round(b.cpu_seconds(), 2)},
-            "cpu_ms_per_message": by_level[max(LEVELS)]["cpu_ms_per_message"],
+            "cpu_ms_per_message": by_level[max(levels)]["cpu_ms_per_message"],
             "duplicates": sum(got["duplicates"] for got in by_level.values()),
             "raw": raw_limits(a, root),
         }
@@ -178,12 +188,13 @@ def run(seconds: float, max_messages: int, profile: Path | None) -> dict[str, An
 
 def report(f: dict[str, Any]) -> None:
     """The human lines: latency, memory and CPU, and the ratios to the raw limits."""
-    lat, raw, top = f["latency_ms"], f["raw"], f["throughput"][str(max(LEVELS))]
-    print(f"latency at 1 in flight: p50 {lat['p50']} ms, p95 {lat['p95']} ms, "
+    levels = sorted(int(n) for n in f["throughput"])
+    lat, raw, top = f["latency_ms"], f["raw"], f["throughput"][str(levels[-1])]
+    print(f"latency at {levels[0]} in flight: p50 {lat['p50']} ms, p95 {lat['p95']} ms, "
           f"p99 {lat['p99']} ms")
     for side in ("a", "b"):
         print(f"node {side.upper()}: {f['rss_mb'][side]} MB RSS, "
-              f"{f['cpu_ms_per_message'][side]} CPU ms per message at {max(LEVELS)} in "
+              f"{f['cpu_ms_per_message'][side]} CPU ms per message at {levels[-1]} in "
               f"flight")
     print(f"every message arrived once: {f['duplicates']} duplicates")
     sign, verify = raw["ed25519_per_s"]["sign"], raw["ed25519_per_s"]["verify"]
@@ -193,6 +204,13 @@ def report(f: dict[str, Any]) -> None:
           f"({raw['http_requests_per_s'] / max(top, 1):.1f}x), Ed25519 {sign} signs/s "
           f"({sign / max(top, 1):.1f}x) and {verify} verifies/s "
           f"({verify / max(top, 1):.1f}x)")
+    for n, bare in raw["bare_aiohttp"].items():
+        per = bare["server_cpu_ms_per_request"]
+        ours = max(f["cpu_ms_per_message"].values())
+        print(f"bare aiohttp, {n} in flight: {bare['requests_per_s']} requests/s "
+              f"({bare['requests_per_s'] / max(top, 1):.1f}x our messages/s), {per} server "
+              f"CPU ms per request (our busier node: {ours / max(per, 0.001):.1f}x that "
+              "per message)")
 
 
 def main() -> int:
@@ -202,10 +220,13 @@ def main() -> int:
                         help="cap per level (default 20000)")
     parser.add_argument("--profile", type=Path, default=None,
                         help="write each node's cProfile to DIR/a.prof and DIR/b.prof")
+    parser.add_argument("--levels", type=lambda v: tuple(int(n) for n in v.split(",")),
+                        default=LEVELS, help="messages in flight to measure (default 1,8,32)")
     args = parser.parse_args()
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
-    figures = run(args.seconds, args.max_messages, args.profile and args.profile.resolve())
+    figures = run(args.seconds, args.max_messages, args.profile and args.profile.resolve(),
+                  args.levels)
     report(figures)
     print(json.dumps(figures))
     return 0

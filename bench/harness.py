@@ -219,3 +219,70 @@ async def http_round_trips_per_s(url: str, seconds: float = 1.0) -> float:
                 await r.read()
             done += 1
     return done / (time.perf_counter() - start)
+
+
+BARE_SERVER = """
+import sys
+from aiohttp import web
+
+async def put(request):
+    await request.read()
+    return web.json_response({"ok": True})
+
+app = web.Application()
+app.router.add_put("/put", put)
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+"""
+
+
+@dataclass
+class BareServer:
+    """A bare aiohttp server (one handler, no middleware, no database) in a child
+    process: what one request costs this machine before any of our work."""
+
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> BareServer:
+        self.proc = subprocess.Popen([sys.executable, "-c", BARE_SERVER, str(self.port)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return self
+            time.sleep(0.05)
+        raise RuntimeError("the bare aiohttp server did not start")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(15)
+
+    def cpu_seconds(self) -> float:
+        assert self.proc is not None
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+async def bare_requests(server: BareServer, concurrency: int,
+                        seconds: float = 1.0) -> dict[str, float]:
+    """PUTs of 1 KiB with ``concurrency`` in flight against ``server``: requests/s and
+    the server's CPU ms per request."""
+    body = b"x" * 1024
+    url = f"http://127.0.0.1:{server.port}/put"
+    done = 0
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) \
+            as http:
+        async def one_loop(deadline: float) -> None:
+            nonlocal done
+            while time.perf_counter() < deadline and done < 1_000_000:
+                async with http.put(url, data=body) as r:
+                    await r.read()
+                done += 1
+        await one_loop(time.perf_counter() + 0.2)  # warm the connection pool
+        done, cpu, start = 0, server.cpu_seconds(), time.perf_counter()
+        await asyncio.gather(*(one_loop(start + seconds) for _ in range(concurrency)))
+        elapsed, cpu = time.perf_counter() - start, server.cpu_seconds() - cpu
+    return {"requests_per_s": round(done / elapsed),
+            "server_cpu_ms_per_request": round(cpu * 1000 / max(done, 1), 3)}
