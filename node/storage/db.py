@@ -13,10 +13,9 @@ Writes are group-committed: the jobs that queue up while the loop is busy go int
 transaction together (at most ``MAX_BATCH``), each inside its own savepoint, so a job
 that raises rolls back only its own changes and fails only its own caller. Inside a
 job, ``savepoint`` nests one more level (the transaction hooks of ``node.events`` each
-run in one). Every
-caller is answered after the COMMIT that holds its job; a failed COMMIT (a full disk)
-fails every job of that transaction. The transaction runs on the event loop, right
-after the jobs were queued (a commit without fsync costs about 25 us, the hop to a
+run in one). Every caller is answered after the COMMIT that holds its job; a failed
+COMMIT (a full disk) fails every job of that transaction. The transaction runs on the
+event loop, right after the jobs were queued (a commit without fsync costs about 25 us, the hop to a
 writer thread and back about 100 us, measured in ``bench/federation.py``); when
 another process holds the file's write lock, the batch goes to the writer thread,
 which waits for it (``BUSY_TIMEOUT_MS``) instead of the loop. The WAL is checkpointed
