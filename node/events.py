@@ -4,9 +4,10 @@ Like Prosody's modules, a feature registers handlers for events such as
 ``message.stored`` with a priority (higher runs first). There are two kinds:
 
 - *Transaction hooks* (``on_txn``): synchronous ``hook(db, **payload)`` run by the core
-  inside its own write transaction, on the writer thread, right after the core's
-  writes (``run_txn``). A hook that changes data costs no transaction of its own, and
-  its change commits, or not, with the core's. Each hook runs in its own SAVEPOINT:
+  inside its own write transaction (on the event loop; on the writer thread while
+  another process holds the file), right after the core's writes (``run_txn``). A
+  hook that changes data costs no transaction of its own, and its change commits, or
+  not, with the core's. Each hook runs in its own SAVEPOINT:
   one that raises is logged and rolled back alone, and never undoes or blocks the
   core's work nor the other hooks. A hook returns what must happen only after the
   commit (an ``AfterCommit``, such as waking the devices it appended events for), or

@@ -14,5 +14,5 @@ Each table has one owner, the only module with SQL for it; others call its funct
 - ``federation.storage``: every ``fed_*`` table.
 
 ``migrations`` holds the core schema (the tables of ``nodestore``, ``accounts`` and
-``messages``); ``db`` the connections, the writer thread (group commit), the reads, and ``migrate``.
+``messages``); ``db`` the connections, the group-committed writes, the reads, and ``migrate``.
 """
