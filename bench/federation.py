@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import json
 import shutil
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -76,6 +77,17 @@ def raw_limits(a: NodeProc, root: Path) -> dict[str, Any]:
             "ed25519_per_s": ed25519_per_s()}
 
 
+def inbound_txns(node: NodeProc, origin: NodeProc) -> int:
+    """Federation transactions ``node`` has received from ``origin`` (kept once each)."""
+    db = sqlite3.connect(f"file:{node.directory / 'data' / 'kontor.db'}?mode=ro", uri=True,
+                         timeout=10)
+    try:
+        return int(db.execute("SELECT count(*) FROM fed_inbound_txns WHERE origin = ?",
+                              [origin.server_name]).fetchone()[0])
+    finally:
+        db.close()
+
+
 def run(seconds: float, max_messages: int, profile: Path | None,
         levels: tuple[int, ...] = LEVELS) -> dict[str, Any]:
     root = workdir()
@@ -84,13 +96,19 @@ def run(seconds: float, max_messages: int, profile: Path | None,
     try:
         throughput: dict[str, float] = {}
         by_level = {}
+        batch: dict[str, float] = {}
         for level in levels:
+            txns = inbound_txns(b, a)
             got = by_level[level] = measure(a, b, root, level, seconds, max_messages)
             throughput[str(level)] = round(got["count"] / got["elapsed"], 1)
+            # (the level's warm-up messages are among them: one per pair)
+            batch[str(level)] = round((got["count"] + level)
+                                      / max(inbound_txns(b, a) - txns, 1), 2)
             print(f"{level:3} in flight: {got['count']:6} messages in "
                   f"{got['elapsed']:5.1f}s = {throughput[str(level)]:8.1f} msg/s; CPU ms "
                   f"per message: A {got['cpu_ms_per_message']['a']}, "
-                  f"B {got['cpu_ms_per_message']['b']}", flush=True)
+                  f"B {got['cpu_ms_per_message']['b']}; {batch[str(level)]} messages per "
+                  "federation transaction", flush=True)
         latencies = by_level[min(levels)]["latencies"]
         return {
             "throughput": throughput,
@@ -99,6 +117,7 @@ def run(seconds: float, max_messages: int, profile: Path | None,
             "cpu_s": {"a": round(a.cpu_seconds(), 2), "b": round(b.cpu_seconds(), 2)},
             "cpu_ms_per_message": by_level[max(levels)]["cpu_ms_per_message"],
             "duplicates": sum(got["duplicates"] for got in by_level.values()),
+            "messages_per_federation_txn": batch,
             "raw": raw_limits(a, root),
         }
     finally:
