@@ -107,7 +107,8 @@ def run(seconds: float, max_messages: int, profile: Path | None,
             print(f"{level:3} in flight: {got['count']:6} messages in "
                   f"{got['elapsed']:5.1f}s = {throughput[str(level)]:8.1f} msg/s; CPU ms "
                   f"per message: A {got['cpu_ms_per_message']['a']}, "
-                  f"B {got['cpu_ms_per_message']['b']}; {batch[str(level)]} messages per "
+                  f"B {got['cpu_ms_per_message']['b']}, the clients "
+                  f"{got['clients_cpu_ms_per_message']}; {batch[str(level)]} messages per "
                   "federation transaction", flush=True)
         latencies = by_level[min(levels)]["latencies"]
         return {
@@ -118,6 +119,7 @@ def run(seconds: float, max_messages: int, profile: Path | None,
             "cpu_ms_per_message": by_level[max(levels)]["cpu_ms_per_message"],
             "duplicates": sum(got["duplicates"] for got in by_level.values()),
             "messages_per_federation_txn": batch,
+            "clients_cpu_ms_per_message": by_level[max(levels)]["clients_cpu_ms_per_message"],
             "raw": raw_limits(a, root),
         }
     finally:

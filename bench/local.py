@@ -51,6 +51,7 @@ def run(clients: int, seconds: float, max_messages: int) -> dict[str, object]:
             "node_rss_mb": round(node.rss_mb(), 1),
             "node_cpu_s_per_1000_messages": got["cpu_ms_per_message"]["a"],
             "duplicates": got["duplicates"],
+            "clients_cpu_ms_per_message": got["clients_cpu_ms_per_message"],
             "raw_sqlite_commits_per_s": round(sqlite_commits_per_s(str(root / "raw.db"))),
             "raw_http_round_trips_per_s": round(asyncio.run(http_round_trips_per_s(node.url))),
             "raw_bare_aiohttp_32": raw_bare,
@@ -69,7 +70,8 @@ def report(f: dict[str, object]) -> None:
     print(f"{f['clients']} clients: {rate} messages/s end to end ({f['messages']} "
           f"messages, {f['duplicates']} duplicates)")
     print(f"latency p50 {lat['p50']} ms, p95 {lat['p95']} ms, p99 {lat['p99']} ms")
-    print(f"node RSS {f['node_rss_mb']} MB, {cpu} CPU ms per message")
+    print(f"node RSS {f['node_rss_mb']} MB, {cpu} CPU ms per message (the clients: "
+          f"{f['clients_cpu_ms_per_message']})")
     print(f"raw limits here: {commits} SQLite commits/s ({commits / max(rate, 1):.0f}x our "
           f"messages/s); bare aiohttp at 32 in flight {bare['requests_per_s']} requests/s "
           f"({bare['requests_per_s'] / max(rate, 1):.1f}x), "

@@ -8,6 +8,7 @@ import asyncio
 import math
 import multiprocessing
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +35,12 @@ async def _worker_run(a_url: str, b_url: str, root: Path, tag: str, pairs_n: int
         # Warm up: sessions (X3DH) and remote device lists, outside the measurement.
         await closed_loop(pairs, 60, pairs_n, f"{tag}warm")
         await asyncio.to_thread(barrier.wait, WORKER_TIMEOUT_S)
+        cpu = time.process_time()
         count, elapsed, latencies = await closed_loop(pairs, seconds, max_messages,
                                                       f"{tag}run")
         duplicates = sum(inbox.duplicates for _, inbox, _ in pairs)
         return {"count": count, "elapsed": elapsed, "latencies": latencies,
-                "duplicates": duplicates}
+                "duplicates": duplicates, "cpu_s": time.process_time() - cpu}
     finally:
         for _, inbox, _ in pairs:
             await inbox.close()
@@ -90,7 +92,9 @@ def measure(a: NodeProc, b: NodeProc, root: Path, level: int, seconds: float,
     if errors:
         raise RuntimeError(f"a worker failed: {errors[0]}")
     count = sum(o["count"] for o in outcomes)
+    clients_cpu = sum(o["cpu_s"] for o in outcomes)
     return {"count": count, "elapsed": max(o["elapsed"] for o in outcomes),
+            "clients_cpu_ms_per_message": round(clients_cpu * 1000 / max(count, 1), 3),
             "latencies": [x for o in outcomes for x in o["latencies"]],
             "duplicates": sum(o["duplicates"] for o in outcomes),
             "cpu_ms_per_message": {k: round(v * 1000 / max(count, 1), 3)
