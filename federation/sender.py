@@ -8,19 +8,25 @@ The algorithm:
    a crash after "accepted" loses nothing. After the commit the node calls ``wake``.
 
 2. One worker per destination. ``wake`` starts a worker task for the destination
-   unless one runs. The worker takes the next batch: the unfinished batch if there is
+   unless one runs. The worker looks at the head of the queue with a read (an empty
+   queue costs no write) and takes the next batch: the unfinished batch if there is
    one (same transaction id, same items, so a retry after a lost answer is recognised
    by the receiver and stored once), else the oldest items up to
    ``batch_max_envelopes`` and ``batch_max_bytes``, which it binds to a fresh
    transaction id in the database before sending. Items leave in queue order and only
    one transaction per destination is in flight, so order is kept per destination.
+   Receipts alone wait for company: when the queue holds only unbound receipts, fewer
+   than a full batch, the batch is bound once the oldest of them is
+   ``receipt_linger_seconds`` (50 ms) old, or at once when anything else is queued
+   behind them; so the receipts of a busy conversation travel many to a transaction.
 
-3. Success. When the destination answers 200 (it answers only after its commit), the
-   batch is deleted and the backoff reset; per-item rejections in the answer are
-   reported to ``on_rejected`` with the receiver's result for each (the node tells the
-   sending device; a ``DEVICE_MISMATCH`` result names the devices that lacked an
-   envelope, so the device can encrypt for them and send the rest). The worker goes on
-   with the next batch, and ends when the queue is empty.
+3. Success. When the destination answers 200 (it answers only after its commit), one
+   write deletes the batch, resets the backoff and binds the next batch if one is
+   ready (as in step 2); per-item rejections in the answer are reported to
+   ``on_rejected`` with the receiver's result for each (the node tells the sending
+   device; a ``DEVICE_MISMATCH`` result names the devices that lacked an envelope, so
+   the device can encrypt for them and send the rest) before the next batch leaves.
+   The worker goes on with the next batch, and ends when the queue is empty.
 
 4. Failure. On a network error, timeout or 5xx/429 the batch stays, the destination's
    failure count rises and the next attempt is scheduled after
@@ -57,6 +63,7 @@ from federation.errors import FederationError
 log = logging.getLogger("kontor.federation.sender")
 
 STORAGE_RETRY_SECONDS = 5.0  # pause of a destination's worker after a storage error
+RECEIPT_LINGER_SECONDS = 0.05  # receipts alone wait this long for company (step 2)
 
 
 class Database(Protocol):
@@ -90,6 +97,40 @@ class SenderPolicy:
     batch_max_bytes: int = 512 * 1024
     retry_initial_seconds: float = 2.0
     retry_max_seconds: float = 3600.0
+    receipt_linger_seconds: float = RECEIPT_LINGER_SECONDS
+
+
+def linger_seconds(head: list[tuple[str, int, bool]], policy: SenderPolicy,
+                   now_ms: int) -> float:
+    """How long to wait before binding a batch of the queue whose first items are
+    ``head`` (``storage.queue_head``): 0 unless they are all unbound receipts, fewer than
+    a full batch, the oldest younger than ``receipt_linger_seconds``."""
+    if len(head) >= policy.batch_max_envelopes or \
+            any(kind != "receipt" or bound for kind, _, bound in head):
+        return 0.0
+    return max(0.0, head[0][1] / 1000 + policy.receipt_linger_seconds - now_ms / 1000)
+
+
+@dataclass(frozen=True)
+class _Next:
+    """The batch to bind in the write that completes the one before, if it is ready."""
+
+    policy: SenderPolicy
+    txn_id: str
+    now_ms: int
+
+
+def _complete_and_bind_txn(db: Any, destination: str, txn_id: str,
+                           nxt: _Next) -> tuple[str, list[dict[str, Any]]]:
+    """``txn_id`` was committed by the destination: drop it and, in the same
+    transaction, bind the next batch when it is ready (``linger_seconds``)."""
+    storage.complete_batch_txn(db, destination, txn_id, nxt.now_ms)
+    limit = nxt.policy.batch_max_envelopes
+    head = storage.queue_head(db, destination, limit)
+    if not head or linger_seconds(head, nxt.policy, nxt.now_ms) > 0:
+        return nxt.txn_id, []
+    return storage.next_batch_txn(db, destination, limit, nxt.policy.batch_max_bytes,
+                                  nxt.txn_id)
 
 
 def backoff_delay(failures: int, policy: SenderPolicy,
@@ -113,6 +154,8 @@ class Sender:
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._wakeups: dict[str, asyncio.Event] = {}
         self._failing: set[str] = set()  # destinations in backoff (no DB read per request)
+        #: per destination, the batch bound by the write that completed the one before
+        self._bound: dict[str, tuple[str, list[dict[str, Any]]]] = {}
         self._closed = False
 
     async def start(self) -> None:
@@ -166,21 +209,35 @@ class Sender:
     async def _step(self, destination: str, wakeup: asyncio.Event) -> bool:
         """One round for ``destination``; False when its queue is empty."""
         wakeup.clear()
-        state = await self.db.read(storage.destination_state, destination)
-        wait = (state["next_attempt_ms"] / 1000 - self.clock()) if state else 0
-        if wait > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wakeup.wait(), wait)
-            return True
-        txn_id = f"{int(self.clock() * 1000)}-{secrets.token_hex(4)}"
-        txn_id, items = await self.db.write(
-            storage.next_batch_txn, destination, self.policy.batch_max_envelopes,
-            self.policy.batch_max_bytes, txn_id)
-        if not items:
-            # no await between this check and the worker's end, so no wake-up is lost
-            return wakeup.is_set()  # items queued while we looked: go again
-        await self._deliver(destination, txn_id, items)
+        bound = self._bound.pop(destination, None)  # by the last completion
+        if bound is None:
+            state = await self.db.read(storage.destination_state, destination)
+            wait = (state["next_attempt_ms"] / 1000 - self.clock()) if state else 0
+            if wait <= 0:
+                head = await self.db.read(storage.queue_head, destination,
+                                          self.policy.batch_max_envelopes)
+                if not head:
+                    # no await between this check and the worker's end (the read runs
+                    # on the loop), so no wake-up is lost
+                    return wakeup.is_set()  # items queued while we looked: go again
+                wait = linger_seconds(head, self.policy, self._now_ms())
+            if wait > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wakeup.wait(), wait)
+                return True
+            bound = await self.db.write(
+                storage.next_batch_txn, destination, self.policy.batch_max_envelopes,
+                self.policy.batch_max_bytes, self._txn_id())
+            if not bound[1]:
+                return True  # emptied meanwhile (expiry, erasure): look again
+        await self._deliver(destination, *bound)
         return True
+
+    def _now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+    def _txn_id(self) -> str:
+        return f"{self._now_ms()}-{secrets.token_hex(4)}"
 
     async def _deliver(self, destination: str, txn_id: str,
                        items: list[dict[str, Any]]) -> None:
@@ -192,7 +249,7 @@ class Sender:
                 log.warning("%s refused transaction %s for good: %s", destination, txn_id,
                             exc)
                 await self.db.write(storage.complete_batch_txn, destination, txn_id,
-                                    int(self.clock() * 1000))
+                                    self._now_ms())
                 code = exc.code or "REFUSED"
                 await self.on_rejected([i["item"] for i in items], code,
                                        [{"error": code} for _ in items])
@@ -202,8 +259,10 @@ class Sender:
         except Exception as exc:  # noqa: BLE001 - any transport failure is retried
             await self._failed(destination, f"{type(exc).__name__}: {exc}")
             return
-        await self.db.write(storage.complete_batch_txn, destination, txn_id,
-                            int(self.clock() * 1000))
+        bound = await self.db.write(_complete_and_bind_txn, destination, txn_id,
+                                    _Next(self.policy, self._txn_id(), self._now_ms()))
+        if bound[1]:
+            self._bound[destination] = bound
         self._failing.discard(destination)  # the batch went through: backoff is over
         await self._report_rejections(items, answer)
 

@@ -137,6 +137,15 @@ def next_batch_txn(db: sqlite_utils.Database, destination: str, max_items: int,
     return txn_id, items
 
 
+def queue_head(db: sqlite_utils.Database, destination: str,
+               limit: int) -> list[tuple[str, int, bool]]:
+    """The first ``limit`` queued items of ``destination`` as (kind, created_ms, bound
+    to a transaction id), oldest first: whether a batch is worth sending yet."""
+    return [(kind, created, txn is not None) for kind, created, txn in db.execute(
+        "SELECT kind, created_ms, txn_id FROM fed_outbox WHERE destination = ? "
+        "ORDER BY id LIMIT ?", [destination, limit])]
+
+
 def complete_batch_txn(db: sqlite_utils.Database, destination: str, txn_id: str,
                        now_ms: int) -> int:
     """The destination committed ``txn_id``: drop its items, reset the backoff."""

@@ -42,6 +42,7 @@ from node.storage.db import Database
 
 MAX_SYNC_LIMIT = 500
 MAX_SYNC_TIMEOUT_MS = 30_000
+SEEN_EVERY_MS = 60_000  # a device's last_seen_ms is rewritten at most this often by acks
 
 
 class RemoteLink(Protocol):
@@ -309,6 +310,14 @@ def _ack_txn(db: Any, who: Requester, m: Messaging, up_to: int, now: int
     return [e[0] for e in events], destinations, receipts, after
 
 
+def _nothing_new(db: Any, who: Requester, up_to: int, now: int) -> bool:
+    """An ack that deletes nothing, from a device seen within ``SEEN_EVERY_MS``: it
+    would only rewrite ``last_seen_ms`` (a revoked device is answered by the write)."""
+    seen = account_store.device_last_seen(db, who.device_pk)
+    return seen is not None and now - seen < SEEN_EVERY_MS and \
+        not store.has_events_up_to(db, who.device_pk, up_to)
+
+
 async def ack(m: Messaging, who: Requester, up_to: int, epoch: str | None = None) -> None:
     """The device has stored everything up to ``up_to``: delete it, tell the senders.
     409 ``EPOCH_CHANGED`` when the device's positions are from another epoch."""
@@ -316,6 +325,8 @@ async def ack(m: Messaging, who: Requester, up_to: int, epoch: str | None = None
         raise Conflict("the node was restored: positions from before mean nothing; sync "
                        "from 0 with the current epoch", code="EPOCH_CHANGED",
                        details={"epoch": m.epoch})
+    if await m.db.read(_nothing_new, who, up_to, now_ms()):
+        return  # a repeated ack: no write
     notified, destinations, receipts, after = await m.db.write(_ack_txn, who, m, up_to,
                                                                now_ms())
     m.notifier.notify(notified)

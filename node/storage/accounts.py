@@ -141,6 +141,12 @@ def device_by_token(db: sqlite_utils.Database, token_hash: str) -> dict[str, Any
     return rows[0] if rows else None
 
 
+def device_last_seen(db: sqlite_utils.Database, pk: int) -> int | None:
+    """When the device last acknowledged its stream (None: no such device)."""
+    row = db.execute("SELECT last_seen_ms FROM devices WHERE pk = ?", [pk]).fetchone()
+    return None if row is None else int(row[0] or 0)
+
+
 def touch_device_txn(db: sqlite_utils.Database, pk: int, now_ms: int) -> None:
     db.execute("UPDATE devices SET last_seen_ms = ? WHERE pk = ?", [now_ms, pk])
 

@@ -68,6 +68,12 @@ def events_after(db: sqlite_utils.Database, device_pk: int, since: int,
     return out
 
 
+def has_events_up_to(db: sqlite_utils.Database, device_pk: int, up_to: int) -> bool:
+    """Whether the device's stream still holds an event at or before ``up_to``."""
+    return db.execute("SELECT 1 FROM events WHERE device_pk = ? AND pos <= ? LIMIT 1",
+                      [device_pk, up_to]).fetchone() is not None
+
+
 def ack_events_txn(db: sqlite_utils.Database, device_pk: int,
                    up_to: int) -> list[dict[str, Any]]:
     """Delete the device's events up to ``up_to``; return the message events removed."""

@@ -8,6 +8,7 @@ cover the signed HTTP transport.
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
@@ -185,17 +186,20 @@ class _RacingDatabase:
         self.injected = False
 
     async def read(self, fn: Any, *args: Any) -> Any:
-        return await self.db.read(fn, *args)
+        result = await self.db.read(fn, *args)
+        if fn is storage.queue_head and not result and not self.injected:
+            await self._inject()
+        return result
 
     async def write(self, fn: Any, *args: Any) -> Any:
-        result = await self.db.write(fn, *args)
-        if fn is storage.next_batch_txn and not result[1] and not self.injected:
-            self.injected = True
-            await self.db.write(storage.enqueue_txn, ServerPolicy(), "b.example", "message",
-                                {"n": 2}, 2)
-            assert self.sender is not None
-            self.sender.wake("b.example")
-        return result
+        return await self.db.write(fn, *args)
+
+    async def _inject(self) -> None:
+        self.injected = True
+        await self.db.write(storage.enqueue_txn, ServerPolicy(), "b.example", "message",
+                            {"n": 2}, 2)
+        assert self.sender is not None
+        self.sender.wake("b.example")
 
 
 async def test_a_wake_up_while_the_queue_looks_empty_is_not_lost(db: Database) -> None:
@@ -214,3 +218,67 @@ async def test_a_wake_up_while_the_queue_looks_empty_is_not_lost(db: Database) -
         assert racing.injected
     finally:
         await sender.close()
+
+
+async def test_an_empty_queue_costs_no_write_and_a_batch_one(db: Database) -> None:
+    peer = Peer()
+    sender = Sender(db, peer, POLICY, noop)
+    for n in range(25):
+        await enqueue(db, n)
+    before = sum(db.writes.values())
+    sender.wake("b.example")
+
+    async def drained() -> bool:
+        return not await db.read(storage.pending_destinations)
+    await eventually(drained, what="queue drained")
+    await eventually(lambda: _idle(sender), what="the worker ended")
+    assert peer.order == list(range(25)) and len(peer.txns) == 3
+    # One write binds the first batch; each completion binds the next in the same
+    # write; finding the queue empty is a read.
+    assert sum(db.writes.values()) - before == 4, db.writes
+    await sender.close()
+
+
+async def _idle(sender: Sender) -> bool:
+    return all(task.done() for task in sender._workers.values())
+
+
+async def test_receipts_alone_wait_for_company_and_a_message_ends_the_wait(
+        db: Database) -> None:
+    peer = Peer()
+    policy = SenderPolicy(batch_max_envelopes=10, batch_max_bytes=10_000,
+                          receipt_linger_seconds=30)
+    sender = Sender(db, peer, policy, noop)
+
+    async def queue(kind: str, n: int) -> None:
+        now = int(time.time() * 1000)
+        await db.write(storage.enqueue_txn, ServerPolicy(), "b.example", kind, {"n": n},
+                       now)
+        sender.wake("b.example")
+
+    await queue("receipt", 1)
+    await queue("receipt", 2)
+    await queue("message", 3)
+
+    async def delivered() -> bool:
+        return peer.order == [1, 2, 3]
+    await eventually(delivered, what="the three items")
+    assert list(peer.txns.values()) == [[{"kind": "receipt", "n": 1},
+                                         {"kind": "receipt", "n": 2},
+                                         {"kind": "message", "n": 3}]], "one transaction"
+    await sender.close()
+
+
+async def test_receipts_alone_leave_after_the_linger(db: Database) -> None:
+    peer = Peer()
+    policy = SenderPolicy(receipt_linger_seconds=0.05)
+    sender = Sender(db, peer, policy, noop)
+    now = int(time.time() * 1000)
+    await db.write(storage.enqueue_txn, ServerPolicy(), "b.example", "receipt", {"n": 1},
+                   now)
+    sender.wake("b.example")
+
+    async def delivered() -> bool:
+        return peer.order == [1]
+    await eventually(delivered, what="the lone receipt")
+    await sender.close()
