@@ -56,15 +56,24 @@ class Archive:
         self._forget_due: list[str] = []
         self.reader = Reader(self)
         self.uploader = Uploader(self._upload, self._waiting)
+        self._keys: dict[int, bytes] | None = None  # (see ``keys``)
 
     # ----- keys ---------------------------------------------------------------------
 
     def keys(self) -> dict[int, bytes]:
-        """Epoch -> history key this device holds (empty: not approved yet)."""
+        """Epoch -> history key this device holds (empty: not approved yet). Kept in
+        memory once read outside a local transaction (asked several times a message);
+        a change drops the copy, so a rolled-back change is never kept."""
+        if self._keys is not None:
+            return dict(self._keys)
         saved = self.store.get_json(KEYS) or {}
-        return {int(e): b64decode(k, 32) for e, k in (saved.get("keys") or {}).items()}
+        keys = {int(e): b64decode(k, 32) for e, k in (saved.get("keys") or {}).items()}
+        if not self.store.in_batch:
+            self._keys = keys
+        return dict(keys)
 
     def _add_keys(self, owner: str, keys: dict[int, bytes]) -> None:
+        self._keys = None
         saved = self.store.get_json(KEYS) or {"owner": owner, "keys": {}}
         saved["keys"].update({str(e): b64encode(k) for e, k in keys.items()})
         self.store.put_json(KEYS, saved)

@@ -136,6 +136,11 @@ class Store:
             if self._durable and synced:
                 self._conn.execute("PRAGMA synchronous = NORMAL")
 
+    @property
+    def in_batch(self) -> bool:
+        """Whether a local transaction is open (what is read may still roll back)."""
+        return self._conn.in_transaction
+
     def _seal(self, data: bytes, ad: str) -> bytes:
         nonce = nacl.utils.random(24)
         return nonce + b.crypto_aead_xchacha20poly1305_ietf_encrypt(
