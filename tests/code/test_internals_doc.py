@@ -75,26 +75,25 @@ def _resolve(dotted: str) -> tuple[ModuleType, object]:
     raise AssertionError(f"{dotted} names nothing")
 
 
-def test_each_event_is_fired_where_the_doc_says() -> None:
-    for event, (_, fired_by, *_) in _rows("## Events (hooks)").items():
-        names = re.findall(r"`([\w.]+)`", fired_by)
+def _check_callers(column: int, call: str, what: str) -> None:
+    """Each function named in ``column`` of the events table exists, and its module
+    makes ``call`` (formatted with the event)."""
+    for event, row in _rows("## Events (hooks)").items():
+        names = re.findall(r"`([\w.]+)`", row[column])
         assert names, event
         for name in names:
             module, found = _resolve(name)
             assert callable(found), name
-            assert f'fire("{event}"' in inspect.getsource(module), \
-                f"{name}'s module does not fire {event}"
+            assert call.format(event) in inspect.getsource(module), \
+                f"{name}'s module does not {what} {event}"
+
+
+def test_each_event_is_fired_where_the_doc_says() -> None:
+    _check_callers(1, 'fire("{}"', "fire")
 
 
 def test_each_event_runs_its_transaction_hooks_where_the_doc_says() -> None:
-    for event, (_, _, in_txn, *_) in _rows("## Events (hooks)").items():
-        names = re.findall(r"`([\w.]+)`", in_txn)
-        assert names, event
-        for name in names:
-            module, found = _resolve(name)
-            assert callable(found), name
-            assert f'run_txn(db, "{event}"' in inspect.getsource(module), \
-                f"{name}'s module does not run the transaction hooks of {event}"
+    _check_callers(2, 'run_txn(db, "{}"', "run the transaction hooks of")
 
 
 def test_each_named_handler_exists() -> None:
