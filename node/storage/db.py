@@ -18,7 +18,8 @@ COMMIT (a full disk) fails every job of that transaction. The transaction runs o
 event loop, right after the jobs were queued (a commit without fsync costs about 25 us, the hop to a
 writer thread and back about 100 us, measured in ``bench/federation.py``); when
 another process holds the file's write lock, the batch goes to the writer thread,
-which waits for it (``BUSY_TIMEOUT_MS``) instead of the loop. The WAL is checkpointed
+which waits for it (``BUSY_TIMEOUT_MS``) instead of the loop. The price: a large
+write (a retention purge, an erasure) holds the loop while it runs. The WAL is checkpointed
 on the reader thread every ``CHECKPOINT_COMMITS`` commits, so that its fsyncs never
 hold up the loop.
 """
