@@ -11,17 +11,16 @@ must run inside a write transaction end in ``_txn``.
 
 Writes are group-committed: the jobs that queue up while the loop is busy go into one
 transaction together (at most ``MAX_BATCH``), each inside its own savepoint, so a job
-that raises rolls back only its own changes and fails only its own caller. Inside a
-job, ``savepoint`` nests one more level (the transaction hooks of ``node.events`` each
-run in one). Every caller is answered after the COMMIT that holds its job; a failed
-COMMIT (a full disk) fails every job of that transaction. The transaction runs on the
-event loop, right after the jobs were queued (a commit without fsync costs about 25 us, the hop to a
-writer thread and back about 100 us, measured in ``bench/federation.py``); when
-another process holds the file's write lock, the batch goes to the writer thread,
-which waits for it (``BUSY_TIMEOUT_MS``) instead of the loop. The price: a large
-write (a retention purge, an erasure) holds the loop while it runs. The WAL is checkpointed
-on the reader thread every ``CHECKPOINT_COMMITS`` commits, so that its fsyncs never
-hold up the loop.
+that raises rolls back only its own changes and fails only its own caller. Inside a job,
+``savepoint`` nests one more level (the transaction hooks of ``node.events`` each run in
+one). Every caller is answered after the COMMIT that holds its job; a failed COMMIT (a
+full disk) fails every job of that transaction. The transaction runs on the event loop,
+right after the jobs were queued (a commit without fsync costs about 25 us, the hop to a
+writer thread and back about 100 us, measured in ``bench/federation.py``); when another
+process holds the file's write lock, the batch goes to the writer thread, which waits
+for it (``BUSY_TIMEOUT_MS``) instead of the loop. The price: a large write (a retention
+purge, an erasure) holds the loop while it runs. The WAL is checkpointed on the reader
+thread every ``CHECKPOINT_COMMITS`` commits, so that its fsyncs never hold up the loop.
 """
 
 from __future__ import annotations
