@@ -1,7 +1,10 @@
 """Forwarding proxies on loopback between a device and its node, for tests of a flaky
-network: ``ForwardingProxy`` passes everything on; subclasses lose or refuse answers."""
+network: ``ForwardingProxy`` passes everything on; subclasses lose or refuse answers.
+Each runs for an ``async with`` block (or between ``start()`` and ``stop()``)."""
 
 from __future__ import annotations
+
+from typing import Self
 
 import aiohttp
 from aiohttp import web
@@ -38,6 +41,14 @@ class ForwardingProxy:
             await self._runner.cleanup()
         if self._session is not None:
             await self._session.close()
+
+    async def __aenter__(self) -> Self:
+        """``async with SomeProxy(node.url) as proxy:`` runs it for the block."""
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
 
     async def relay(self, request: web.Request) -> web.Response:
         """The node's answer to ``request``, as a response for the device."""

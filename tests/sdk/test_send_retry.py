@@ -24,10 +24,8 @@ from tests.sdk.conftest import PASSPHRASE, PASSWORD, MakeClient, receive
 
 @pytest.fixture
 async def proxy(node: RunningNode) -> AsyncIterator[AnswerLosingProxy]:
-    running = AnswerLosingProxy(node.url)
-    await running.start()
-    yield running
-    await running.stop()
+    async with AnswerLosingProxy(node.url) as running:
+        yield running
 
 
 async def test_a_retry_with_the_same_txn_id_is_one_message(

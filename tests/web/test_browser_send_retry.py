@@ -35,10 +35,8 @@ SEND = """async ([to, text, txnId]) => {
 
 @pytest.fixture
 async def proxy(web_node: RunningNode) -> AsyncIterator[AnswerLosingProxy]:
-    running = AnswerLosingProxy(web_node.url)
-    await running.start()
-    yield running
-    await running.stop()
+    async with AnswerLosingProxy(web_node.url) as running:
+        yield running
 
 
 async def until(client: Client, message_id: str) -> list[Message]:
