@@ -4,6 +4,7 @@ Each runs for an ``async with`` block (or between ``start()`` and ``stop()``).""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Self
 
 import aiohttp
@@ -86,4 +87,36 @@ class AnswerLosingProxy(ForwardingProxy):
                 assert request.transport is not None
                 request.transport.close()  # the connection drops before the answer
                 raise ConnectionResetError("answer lost")
+        return answer
+
+
+class UploadProxy(ForwardingProxy):
+    """Acts on ``PUT /history/items`` (the upload of sealed history copies): while
+    ``refusing``, answers 503 without passing it on; after ``hold()``, keeps the node's
+    answer to the next one until ``release()`` (30 s at most). ``puts`` counts those
+    that reached the node."""
+
+    def __init__(self, upstream: str) -> None:
+        super().__init__(upstream)
+        self.refusing, self.refused, self.held, self.puts = False, 0, 0, 0
+        self._hold_next, self._released = False, asyncio.Event()
+
+    def hold(self) -> None:
+        self._hold_next, self._released = True, asyncio.Event()
+
+    def release(self) -> None:
+        self._released.set()
+
+    async def _forward(self, request: web.Request) -> web.StreamResponse:
+        if request.method != "PUT" or not request.path.endswith("/history/items"):
+            return await self.relay(request)
+        if self.refusing:
+            self.refused += 1
+            return web.Response(status=503, text="<html>503</html>", content_type="text/html")
+        answer = await self.relay(request)
+        self.puts += 1
+        if self._hold_next:
+            self._hold_next, self.held = False, self.held + 1
+            async with asyncio.timeout(30):
+                await self._released.wait()
         return answer

@@ -190,8 +190,9 @@ class Archive:
         """Start the owner's history when there is none (or every holder of its key is
         gone) and this device may (an account's device, an admin's device for the team):
         the other devices the owner has now join it (at a restart: those approved
-        before), and what this device kept from before is sealed (``_backfill``). True
-        when this device holds a key."""
+        before), and what this device kept from before is sealed (``_backfill``; when
+        its upload fails, the key is given all the same and the copies go up with a
+        later upload). True when this device holds a key."""
         if self.keys():
             return True
         self._state = None
@@ -210,7 +211,10 @@ class Archive:
         self._add_keys(self.owner, {epoch: key})
         self._state = None
         self._backfill()
-        await self.flush()  # before the others get the key and download
+        try:  # before the others get the key and download; a failure must not keep
+            await self.flush()  # the key from them: the copies wait and go up later
+        except (ClientError, CryptoError) as exc:
+            log.info("history backfill postponed: %s", exc)
         listed = await self.client.http.request("GET", "/history/devices")
         for device in listed["devices"]:
             # At the first start every device predates the history; at a restart only

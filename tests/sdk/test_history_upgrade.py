@@ -13,7 +13,10 @@ state such an upgrade leaves), and a team starts with an agent's device only. Th
 - when every holder of an account's key is gone (its only approved device revoked),
   a remaining device starts the next epoch instead of waiting for ever;
 - an agent removed from the team: the next copy rotates the team's key, and the
-  remaining team devices get the new one.
+  remaining team devices get the new one;
+- when the node refuses the upload of what the starting device kept (a proxy answers
+  503 to ``PUT /history/items``), the other devices get the key all the same, and the
+  copies go up once the node accepts them.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from node.client import Client
 from node.client.models import ArchiveEvent
 from node.services import accounts
 from node.storage import history as history_store
-from tests.nodes import RunningNode
+from tests.nodes import RunningNode, eventually
+from tests.proxy import UploadProxy
 from tests.sdk.conftest import PASSPHRASE, PASSWORD, MakeClient, receive
 
 FORGOTTEN = ("history_keys", "history_pending", "history_download")
@@ -73,6 +77,33 @@ async def test_an_accounts_old_devices_start_and_join_and_keep_their_past(
     finally:
         await carl.close()
         await carl2.close()
+
+
+async def test_a_refused_backfill_upload_does_not_keep_the_key_from_the_others(
+        node: RunningNode, make_client: MakeClient) -> None:
+    async with UploadProxy(node.url) as proxy:
+        carl, dora = await make_client("carl", url=proxy.url), await make_client("dora")
+        carl2 = await make_client("carl", login=True)
+        await dora.send_text(carl.address, "before the upgrade")
+        await receive(carl2, 1)
+        carl, carl2 = await _as_before_history(node, carl, carl2)
+        try:
+            proxy.refusing = True
+            await carl.sync_once()  # starts the history; the backfill upload is refused
+            assert list(carl.archive.keys()) == [1] and proxy.refused >= 1
+            assert carl.store.get_json("history_pending"), "the copy waits"
+            await receive(carl2, 1, kinds=(ArchiveEvent,))  # the key came all the same
+            assert list(carl2.archive.keys()) == [1]
+
+            proxy.refusing = False
+            await carl.sync_once()  # the next batch: the copy goes up
+
+            async def uploaded() -> bool:
+                return not carl.store.get_json("history_pending") and proxy.puts >= 1
+            await eventually(uploaded, what="the refused copy to go up later")
+        finally:
+            await carl.close()
+            await carl2.close()
 
 
 async def test_a_team_whose_agents_came_first_starts_with_the_admin(
