@@ -230,13 +230,18 @@ class Client(Streaming):
 
     async def close(self) -> None:
         """Upload the history copies that wait, then close the connection and the
-        store; a running ``events()`` ends."""
-        if isinstance(self.transport, HttpTransport) and not self._closed.is_set():
-            await self.archive.uploader.close()  # (not once closed, or wiped)
-        self._closed.set()
-        await self.transport.close()
-        if not self.wiped:
-            self.store.close()
+        store; a running ``events()`` ends. The connection and the store are closed
+        even when the upload fails or ``close`` is cancelled."""
+        try:
+            if isinstance(self.transport, HttpTransport) and not self._closed.is_set():
+                await self.archive.uploader.close()  # (not once closed, or wiped)
+        finally:
+            self._closed.set()
+            try:
+                await self.transport.close()
+            finally:
+                if not self.wiped:
+                    self.store.close()
 
     async def __aenter__(self) -> Client:
         return self

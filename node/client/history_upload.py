@@ -36,12 +36,20 @@ class Uploader:
         self.delay_s = DELAY_S
         self._lock = asyncio.Lock()  # two uploads at once would both take the same ids
         self._timer: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()  # set by close: the timer uploads without waiting
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        """True once ``close`` began: ``soon`` does nothing from then on."""
+        return self._closed
 
     async def soon(self) -> None:
         """After a send or a received batch: upload now when a full batch waits, else
-        within ``delay_s`` (one timer for all that arrive meanwhile)."""
+        within ``delay_s`` (one timer for all that arrive meanwhile). Once closing or
+        closed, nothing: what waits stays in the store for the next start."""
         waiting = self._waiting()
-        if not waiting:
+        if not waiting or self._closed:
             return
         if waiting >= BATCH_ITEMS or self.delay_s <= 0:
             await self.now()
@@ -54,7 +62,8 @@ class Uploader:
             return await self._upload()
 
     async def _later(self) -> None:
-        await asyncio.sleep(self.delay_s)
+        with contextlib.suppress(TimeoutError):  # (woken early by close)
+            await asyncio.wait_for(self._wake.wait(), self.delay_s)
         try:
             await self.now()
         except (ClientError, CryptoError) as exc:  # retried after the next batch
@@ -63,15 +72,17 @@ class Uploader:
             log.exception("history upload failed")
 
     async def close(self) -> None:
-        """Stop the timer and upload what waits (within ``CLOSE_TIMEOUT_S``; what does
-        not make it stays queued in the store)."""
-        if self._timer is not None and not self._timer.done():
-            self._timer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._timer
-        if not self._waiting():
-            return
+        """Upload what waits and end the timer (within ``CLOSE_TIMEOUT_S``; what does
+        not make it stays queued in the store). A timer still waiting uploads at once;
+        one whose upload is under way is awaited, not cut off in the middle of its
+        request (its ids would stay queued and go up a second time)."""
+        self._closed = True
+        self._wake.set()
         try:
-            await asyncio.wait_for(self.now(), CLOSE_TIMEOUT_S)
+            async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                if self._timer is not None:
+                    await self._timer  # (it logs its own errors)
+                if self._waiting():
+                    await self.now()
         except (TimeoutError, ClientError, CryptoError) as exc:
             log.info("history upload left for the next start: %s", exc or "timed out")

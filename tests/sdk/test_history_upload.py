@@ -5,10 +5,18 @@ request (at once when a full batch waits, else within ``delay_s``, and at close)
 device stopped before its upload keeps the ids and sends them after it reopens; and
 the new device that is approved finds every message. The node's write calls for
 ``PUT /history/items`` are counted (``Database.writes``).
+
+At close (a proxy, ``tests.proxy.UploadProxy``, holds the node's answer to an upload so
+that close runs while it is under way): a timer whose upload is under way is awaited,
+not cut off (each copy goes up once); a send during close starts no timer that
+outlives it; and a close cancelled in the middle of its upload still closes the
+connection and the store.
 """
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +25,9 @@ import pytest
 from node.appkeys import DB
 from node.client import Client, Message, history_upload
 from node.client.models import ArchiveEvent
+from node.client.store import Store
 from tests.nodes import RunningNode, eventually
+from tests.proxy import UploadProxy
 from tests.sdk.conftest import PASSPHRASE, PASSWORD, MakeClient, receive
 
 UPLOAD = "_put_items_txn"  # the node's write function behind PUT /history/items
@@ -99,3 +109,79 @@ async def test_a_device_stopped_before_its_upload_sends_the_copies_when_it_reope
         assert got == [f"line {n}" for n in range(4)]
     finally:
         await reopened.close()
+
+
+def upload_timers() -> list[asyncio.Task[object]]:
+    """The uploaders' timers still running."""
+    return [t for t in asyncio.all_tasks()
+            if t.get_name() == "kontor-history-upload" and not t.done()]
+
+
+async def _held(proxy: UploadProxy) -> None:
+    async def held() -> bool:
+        return proxy.held == 1
+    await eventually(held, what="an upload under way (its answer held by the proxy)")
+
+
+async def test_close_awaits_the_timers_upload_under_way_and_sends_nothing_twice(
+        node: RunningNode, make_client: MakeClient, tmp_path: Path) -> None:
+    async with UploadProxy(node.url) as proxy:
+        store = tmp_path / "carl-phone.kontor"
+        carl = await Client.register(proxy.url, "carl", PASSWORD, store=store,
+                                     passphrase=PASSPHRASE)
+        dora = await make_client("dora")
+        carl.archive.uploader.delay_s = 0.05
+        before = uploads(node)
+        proxy.hold()
+        await carl.send_text(dora.address, "only once")
+        await _held(proxy)  # the timer's upload reached the node; its answer waits
+        closing = asyncio.create_task(carl.close())
+
+        async def close_began() -> bool:
+            return closing.done() or carl.archive.uploader.closed
+        await eventually(close_began, what="close to begin")
+        proxy.release()
+        await closing
+        assert (uploads(node), proxy.puts) == (before + 1, 1), "one upload, not two"
+        assert await _items(node, carl.address) == 1
+        reopened = Store.open(store, PASSPHRASE)
+        try:
+            assert not reopened.get_json("history_pending"), "nothing left to send again"
+        finally:
+            reopened.close()
+
+
+async def test_a_send_during_close_starts_no_timer_that_outlives_it(
+        node: RunningNode, make_client: MakeClient) -> None:
+    async with UploadProxy(node.url) as proxy:
+        carl, dora = await make_client("carl", url=proxy.url), await make_client("dora")
+        carl.archive.uploader.delay_s = 60.0
+        await carl.send_text(dora.address, "before close")
+        proxy.hold()
+        closing = asyncio.create_task(carl.close())
+        await _held(proxy)  # close's upload is under way
+        await carl.send_text(dora.address, "while it closes")
+        proxy.release()
+        await closing
+        assert upload_timers() == [], "no upload timer runs after close"
+        assert await _items(node, carl.address) == 2, "both copies went up"
+
+
+async def test_a_close_cancelled_during_its_upload_still_closes_connection_and_store(
+        node: RunningNode, make_client: MakeClient) -> None:
+    async with UploadProxy(node.url) as proxy:
+        carl, dora = await make_client("carl", url=proxy.url), await make_client("dora")
+        carl.archive.uploader.delay_s = 60.0
+        await carl.send_text(dora.address, "before close")
+        proxy.hold()
+        closing = asyncio.create_task(carl.close())
+        await _held(proxy)
+        closing.cancel()  # e.g. the app shuts down with a time limit on close
+        with pytest.raises(asyncio.CancelledError):
+            await closing
+        proxy.release()
+        assert upload_timers() == []
+        with pytest.raises(RuntimeError, match="closed"):
+            await carl.http.request("GET", "/account")
+        with pytest.raises(sqlite3.ProgrammingError):
+            carl.store.get_json("history_pending")
