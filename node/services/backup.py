@@ -34,7 +34,7 @@ from typing import Any
 from node.config import Config
 from node.services import erasure_log
 from node.services.accounts import now_ms
-from node.storage import db as dbmod
+from node.storage import online_backup
 
 FORMAT = "kontor-backup/1"
 MANIFEST = "manifest.json"
@@ -92,7 +92,7 @@ def write_backup(config: Config, out: Path, progress: Progress | None = None) ->
 def _sources(config: Config, tmp: Path) -> Iterator[tuple[str, Path]]:
     """(name in the archive, file to read) of everything but media."""
     snapshot = tmp / DATABASE
-    dbmod.backup(config.database_path, snapshot)
+    online_backup.backup(config.database_path, snapshot)
     yield DATABASE, snapshot
     log = erasure_log.log_path(config)
     if log.exists():

@@ -13,7 +13,7 @@ from pathlib import Path
 from node.config import load_config
 from node.services.setup import init_node
 from node.storage import db as dbmod
-from node.storage import nodestore
+from node.storage import nodestore, online_backup
 from tests.nodes import REPO
 
 
@@ -43,7 +43,7 @@ async def test_backup_while_writing_is_complete_and_consistent(node_ini: Path,
     await asyncio.wait_for(writing.wait(), 10)
     out = tmp_path / "copy.db"
     # One page per step: the copy spans many writer transactions.
-    await asyncio.to_thread(dbmod.backup, config.database_path, out, None, 1)
+    await asyncio.to_thread(online_backup.backup, config.database_path, out, None, 1)
     stop.set()
     written = await task
     database.close()

@@ -1,0 +1,116 @@
+"""The write queue at its edges: a close with writes still queued, a connection that
+breaks, a drain left on a loop that stopped, SQLite's extended busy codes. Every
+caller is answered (committed or told why not) and nothing hangs. Real SQLite files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlite_utils
+
+from node.errors import Unavailable
+from node.storage import db as dbmod
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[dbmod.Database]:
+    database = dbmod.Database.open(tmp_path / "node.db")
+
+    def table(db: sqlite_utils.Database) -> None:
+        db.execute("CREATE TABLE t (n INTEGER PRIMARY KEY)")
+    asyncio.run(database.write(table))
+    yield database
+    database.close()
+
+
+def _insert(db: sqlite_utils.Database, n: int) -> int:
+    db.execute("INSERT INTO t (n) VALUES (?)", [n])
+    return n
+
+
+def _committed(path: Path) -> set[int]:
+    conn = sqlite3.connect(path)
+    try:
+        return {n for (n,) in conn.execute("SELECT n FROM t")}
+    finally:
+        conn.close()
+
+
+def test_close_commits_and_answers_the_writes_still_queued_then_refuses_new_ones(
+        database: dbmod.Database) -> None:
+    """The app's cleanup closes the database while a write waits for its drain to run
+    on the loop: the write is committed and answered, the drain left behind does
+    nothing (no error on the loop), and a write after close is refused (503)."""
+    async def main() -> list[dict[str, Any]]:
+        errors: list[dict[str, Any]] = []
+        asyncio.get_running_loop().set_exception_handler(lambda _, ctx: errors.append(ctx))
+        before = database.commits
+        task = asyncio.ensure_future(database.write(_insert, 1))
+        await asyncio.sleep(0)  # the write is queued; its drain has not run yet
+        assert database.commits == before and not task.done()
+        database.close()
+        assert await asyncio.wait_for(task, 5) == 1
+        with pytest.raises(Unavailable) as refused:
+            await database.write(_insert, 2)
+        assert refused.value.code == "SHUTTING_DOWN" and refused.value.status == 503
+        for _ in range(3):  # the drain queued before close has run by now
+            await asyncio.sleep(0)
+        return errors
+
+    assert asyncio.run(main()) == []
+    assert _committed(database.path) == {1}
+
+
+def test_a_broken_connection_fails_each_write_instead_of_hanging(
+        database: dbmod.Database) -> None:
+    """Whatever the transaction meets, its callers hear it, and the queue goes on:
+    the next write is answered too (it used to hang once a drain had failed)."""
+    database._writer_db.close()  # (what a broken connection looks like to the queue)
+
+    async def main() -> None:
+        for n in range(3):
+            with pytest.raises(sqlite3.ProgrammingError):
+                await asyncio.wait_for(database.write(_insert, n), 5)
+    asyncio.run(main())
+    assert _committed(database.path) == set()
+
+
+def test_a_drain_left_on_a_stopped_loop_does_not_block_another_loop(
+        database: dbmod.Database) -> None:
+    """A loop that stops before running its queued drain (not closed, so it may run
+    again) does not hold the queue: a write from another loop drains both jobs, and
+    each caller is answered on its own loop."""
+    first = asyncio.new_event_loop()
+    try:
+        async def queue() -> asyncio.Task[int]:
+            return asyncio.ensure_future(database.write(_insert, 1))
+        task = first.run_until_complete(queue())  # stops before the drain runs
+        assert not task.done() and _committed(database.path) == set()
+
+        async def other() -> int:
+            return await asyncio.wait_for(database.write(_insert, 2), 5)
+        assert asyncio.run(other()) == 2
+        assert _committed(database.path) == {1, 2}
+        assert first.run_until_complete(asyncio.wait_for(task, 5)) == 1
+    finally:
+        first.close()
+
+
+@pytest.mark.parametrize("code", [sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED,
+                                  261, 517, 262])  # BUSY_RECOVERY, BUSY_SNAPSHOT, ...
+def test_extended_busy_codes_count_as_busy(code: int) -> None:
+    exc = sqlite3.OperationalError("database is locked")
+    exc.sqlite_errorcode = code  # type: ignore[attr-defined]
+    assert dbmod._is_busy(exc)
+
+
+def test_other_errors_do_not_count_as_busy() -> None:
+    exc = sqlite3.OperationalError("disk I/O error")
+    exc.sqlite_errorcode = 266  # type: ignore[attr-defined]  # SQLITE_IOERR_READ
+    assert not dbmod._is_busy(exc)
