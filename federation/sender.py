@@ -15,6 +15,8 @@ The algorithm:
    ``batch_max_envelopes`` and ``batch_max_bytes``, which it binds to a fresh
    transaction id in the database before sending. Items leave in queue order and only
    one transaction per destination is in flight, so order is kept per destination.
+   A retry time further ahead than ``retry_max_seconds`` (written before the clock
+   stepped back) is not waited out beyond that.
    Receipts alone wait for company: when the queue holds only unbound receipts, fewer
    than a full batch, the batch is bound once the oldest of them is
    ``receipt_linger_seconds`` (50 ms) old, or at once when anything else is queued
@@ -22,10 +24,12 @@ The algorithm:
 
 3. Success. When the destination answers 200 (it answers only after its commit), one
    write deletes the batch, resets the backoff and binds the next batch if one is
-   ready (as in step 2); per-item rejections in the answer are reported to
-   ``on_rejected`` with the receiver's result for each (the node tells the sending
-   device; a ``DEVICE_MISMATCH`` result names the devices that lacked an envelope, so
-   the device can encrypt for them and send the rest) before the next batch leaves.
+   ready (as in step 2; it is read again just before it leaves, since an erasure or
+   expiry in between may have changed or unbound it); per-item rejections in the
+   answer are reported to ``on_rejected`` with the receiver's result for each (the
+   node tells the sending device; a ``DEVICE_MISMATCH`` result names the devices that
+   lacked an envelope, so the device can encrypt for them and send the rest) before
+   the next batch leaves.
    The worker goes on with the next batch, and ends when the queue is empty.
 
 4. Failure. On a network error, timeout or 5xx/429 the batch stays, the destination's
@@ -104,11 +108,13 @@ def linger_seconds(head: list[tuple[str, int, bool]], policy: SenderPolicy,
                    now_ms: int) -> float:
     """How long to wait before binding a batch of the queue whose first items are
     ``head`` (``storage.queue_head``): 0 unless they are all unbound receipts, fewer than
-    a full batch, the oldest younger than ``receipt_linger_seconds``."""
+    a full batch, the oldest younger than ``receipt_linger_seconds``. Never more than
+    that: a receipt stamped in the future (a clock step) does not wait longer."""
     if len(head) >= policy.batch_max_envelopes or \
             any(kind != "receipt" or bound for kind, _, bound in head):
         return 0.0
-    return max(0.0, head[0][1] / 1000 + policy.receipt_linger_seconds - now_ms / 1000)
+    left = head[0][1] / 1000 + policy.receipt_linger_seconds - now_ms / 1000
+    return min(policy.receipt_linger_seconds, max(0.0, left))
 
 
 @dataclass(frozen=True)
@@ -120,16 +126,16 @@ class _Next:
     now_ms: int
 
 
-def _complete_and_bind_txn(db: Any, destination: str, txn_id: str,
-                           nxt: _Next) -> tuple[str, list[dict[str, Any]]]:
+def _complete_and_bind_txn(db: Any, destination: str, txn_id: str, nxt: _Next) -> bool:
     """``txn_id`` was committed by the destination: drop it and, in the same
-    transaction, bind the next batch when it is ready (``linger_seconds``)."""
+    transaction, bind the next batch when it is ready (``linger_seconds``); whether
+    one was bound."""
     storage.complete_batch_txn(db, destination, txn_id, nxt.now_ms)
     limit = nxt.policy.batch_max_envelopes
     head = storage.queue_head(db, destination, limit)
     if not head or linger_seconds(head, nxt.policy, nxt.now_ms) > 0:
-        return nxt.txn_id, []
-    return storage.next_batch_txn(db, destination, limit, nxt.policy.batch_max_bytes,
+        return False
+    return storage.bind_batch_txn(db, destination, limit, nxt.policy.batch_max_bytes,
                                   nxt.txn_id)
 
 
@@ -146,6 +152,7 @@ class Sender:
 
     def __init__(self, db: Database, transport: Transport, policy: SenderPolicy,
                  on_rejected: Report, clock: Callable[[], float] = time.time) -> None:
+        """``clock``: seconds since the epoch, the clock that stamps ``created_ms``."""
         self.db = db
         self.transport = transport
         self.policy = policy
@@ -154,8 +161,9 @@ class Sender:
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._wakeups: dict[str, asyncio.Event] = {}
         self._failing: set[str] = set()  # destinations in backoff (no DB read per request)
-        #: per destination, the batch bound by the write that completed the one before
-        self._bound: dict[str, tuple[str, list[dict[str, Any]]]] = {}
+        #: destinations whose next batch the write that completed the one before bound
+        #: (read again before it leaves: an erasure or expiry may have changed it)
+        self._bound: set[str] = set()
         self._closed = False
 
     async def start(self) -> None:
@@ -209,18 +217,16 @@ class Sender:
     async def _step(self, destination: str, wakeup: asyncio.Event) -> bool:
         """One round for ``destination``; False when its queue is empty."""
         wakeup.clear()
-        bound = self._bound.pop(destination, None)  # by the last completion
-        if bound is None:
-            state = await self.db.read(storage.destination_state, destination)
-            wait = (state["next_attempt_ms"] / 1000 - self.clock()) if state else 0
-            if wait <= 0:
-                head = await self.db.read(storage.queue_head, destination,
-                                          self.policy.batch_max_envelopes)
-                if not head:
-                    # no await between this check and the worker's end (the read runs
-                    # on the loop), so no wake-up is lost
-                    return wakeup.is_set()  # items queued while we looked: go again
-                wait = linger_seconds(head, self.policy, self._now_ms())
+        bound = None
+        if destination in self._bound:  # bound by the last completion
+            self._bound.discard(destination)
+            bound = await self.db.read(storage.bound_batch, destination)
+        if not bound or not bound[1]:
+            wait = await self._wait_before_binding(destination)
+            if wait is None:
+                # no await between the empty read and the worker's end (reads run on
+                # the loop), so no wake-up is lost
+                return wakeup.is_set()  # items queued while we looked: go again
             if wait > 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wakeup.wait(), wait)
@@ -232,6 +238,19 @@ class Sender:
                 return True  # emptied meanwhile (expiry, erasure): look again
         await self._deliver(destination, *bound)
         return True
+
+    async def _wait_before_binding(self, destination: str) -> float | None:
+        """Seconds until the next batch should be bound (the backoff, the receipts'
+        linger), 0 for now, None when the queue is empty."""
+        state = await self.db.read(storage.destination_state, destination)
+        wait = state["next_attempt_ms"] / 1000 - self.clock() if state else 0
+        if wait > self.policy.retry_max_seconds:  # written before the clock stepped back
+            await asyncio.sleep(self.policy.retry_max_seconds)  # (the longest backoff)
+        elif wait > 0:
+            return wait
+        head = await self.db.read(storage.queue_head, destination,
+                                  self.policy.batch_max_envelopes)
+        return linger_seconds(head, self.policy, self._now_ms()) if head else None
 
     def _now_ms(self) -> int:
         return int(self.clock() * 1000)
@@ -259,10 +278,9 @@ class Sender:
         except Exception as exc:  # noqa: BLE001 - any transport failure is retried
             await self._failed(destination, f"{type(exc).__name__}: {exc}")
             return
-        bound = await self.db.write(_complete_and_bind_txn, destination, txn_id,
-                                    _Next(self.policy, self._txn_id(), self._now_ms()))
-        if bound[1]:
-            self._bound[destination] = bound
+        if await self.db.write(_complete_and_bind_txn, destination, txn_id,
+                               _Next(self.policy, self._txn_id(), self._now_ms())):
+            self._bound.add(destination)
         self._failing.discard(destination)  # the batch went through: backoff is over
         await self._report_rejections(items, answer)
 

@@ -113,28 +113,45 @@ def next_batch_txn(db: sqlite_utils.Database, destination: str, max_items: int,
                    max_bytes: int, txn_id: str) -> tuple[str, list[dict[str, Any]]]:
     """The batch to send next: an unfinished one (same txn id, same items) if any, else
     the oldest items up to the limits, now bound to ``txn_id``."""
+    bound = bound_batch(db, destination)
+    if bound[1] or not bind_batch_txn(db, destination, max_items, max_bytes, txn_id):
+        return bound if bound[1] else (txn_id, [])
+    return txn_id, _batch_items(db, destination, txn_id)
+
+
+def bind_batch_txn(db: sqlite_utils.Database, destination: str, max_items: int,
+                   max_bytes: int, txn_id: str) -> bool:
+    """Bind the oldest unbound items, up to the limits, to ``txn_id``; False when none
+    are queued. (Only when no batch is bound: one transaction in flight.)"""
+    ids: list[int] = []
+    total = 0
+    for qid, size in db.execute("SELECT id, size FROM fed_outbox WHERE destination = ? "
+                                "ORDER BY id LIMIT ?", [destination, max_items]):
+        if ids and total + size > max_bytes:
+            break
+        ids.append(qid)
+        total += size
+    if ids:
+        db.execute(f"UPDATE fed_outbox SET txn_id = ? WHERE id IN "
+                   f"({','.join('?' * len(ids))})", [txn_id, *ids])
+    return bool(ids)
+
+
+def bound_batch(db: sqlite_utils.Database,
+                destination: str) -> tuple[str, list[dict[str, Any]]]:
+    """The unfinished batch of ``destination`` as it is now (an erasure or expiry may
+    have changed it since it was bound), or ``("", [])``."""
     row = db.execute("SELECT txn_id FROM fed_outbox WHERE destination = ? AND txn_id IS NOT "
                      "NULL ORDER BY id LIMIT 1", [destination]).fetchone()
-    if row is None:
-        ids: list[int] = []
-        total = 0
-        for qid, size in db.execute("SELECT id, size FROM fed_outbox WHERE destination = ? "
-                                    "ORDER BY id LIMIT ?", [destination, max_items]):
-            if ids and total + size > max_bytes:
-                break
-            ids.append(qid)
-            total += size
-        if not ids:
-            return txn_id, []
-        db.execute(f"UPDATE fed_outbox SET txn_id = ? WHERE id IN ({','.join('?' * len(ids))})",
-                   [txn_id, *ids])
-    else:
-        txn_id = row[0]
-    items = [{"queue_id": qid, "kind": kind, "item": json.loads(text), "created_ms": ts}
-             for qid, kind, text, ts in db.execute(
-                 "SELECT id, kind, item, created_ms FROM fed_outbox WHERE destination = ? "
-                 "AND txn_id = ? ORDER BY id", [destination, txn_id])]
-    return txn_id, items
+    return (row[0], _batch_items(db, destination, row[0])) if row else ("", [])
+
+
+def _batch_items(db: sqlite_utils.Database, destination: str,
+                 txn_id: str) -> list[dict[str, Any]]:
+    return [{"queue_id": qid, "kind": kind, "item": json.loads(text), "created_ms": ts}
+            for qid, kind, text, ts in db.execute(
+                "SELECT id, kind, item, created_ms FROM fed_outbox WHERE destination = ? "
+                "AND txn_id = ? ORDER BY id", [destination, txn_id])]
 
 
 def queue_head(db: sqlite_utils.Database, destination: str,

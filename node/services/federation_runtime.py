@@ -89,7 +89,8 @@ class FederationRuntime:
                               batch_max_bytes=fed.batch_max_bytes,
                               retry_initial_seconds=fed.retry_initial_seconds,
                               retry_max_seconds=fed.retry_max_seconds)
-        self.sender = Sender(self.db, self.client.send_transaction, policy, self._failed)
+        self.sender = Sender(self.db, self.client.send_transaction, policy, self._failed,
+                             clock=lambda: now_ms() / 1000)  # the clock of created_ms
         self.link = FederationLink(self.db, self.client, self.sender, self.server_name)
         nonces = NonceCache(window_seconds=600 + 2 * fed.clock_skew_seconds,
                             max_entries=200_000)

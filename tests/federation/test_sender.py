@@ -16,7 +16,7 @@ import pytest
 
 from federation import storage
 from federation.policy import ServerPolicy
-from federation.sender import DeliveryError, Sender, SenderPolicy, backoff_delay
+from federation.sender import DeliveryError, Sender, SenderPolicy, backoff_delay, linger_seconds
 from node.storage.db import Database, create_database
 from tests.nodes import eventually
 
@@ -281,4 +281,67 @@ async def test_receipts_alone_leave_after_the_linger(db: Database) -> None:
     async def delivered() -> bool:
         return peer.order == [1]
     await eventually(delivered, what="the lone receipt")
+    await sender.close()
+
+
+class _RejectingFirst(Peer):
+    """Refuses item 0 of the first transaction (so the sender reports a rejection
+    between completing that transaction and sending the next)."""
+
+    async def __call__(self, destination: str, txn_id: str, body: dict[str, Any]
+                       ) -> dict[str, Any]:
+        answer = await super().__call__(destination, txn_id, body)
+        return {"results": [{"error": "REFUSED"} if i["n"] == 0 else {}
+                            for i in body["items"]]} if answer else answer
+
+
+async def test_an_erasure_after_the_next_batch_was_bound_changes_what_leaves(
+        db: Database) -> None:
+    """The completion of a transaction binds the next batch; an erasure lands before
+    that batch leaves (here: while the rejection is reported). The erased item never
+    leaves and every other item arrives once (the batch is read again, not kept)."""
+    peer = _RejectingFirst()
+
+    async def erase_on_report(items: list[dict[str, Any]], code: str,
+                              results: list[dict[str, Any]]) -> None:
+        await db.write(storage.erase_address_txn, "erased@b.example")
+
+    sender = Sender(db, peer, POLICY, erase_on_report)
+    for n in range(20):
+        await db.write(storage.enqueue_txn, ServerPolicy(), "b.example", "message",
+                       {"n": n}, n, recipient="erased@b.example" if n == 12 else None)
+    sender.wake("b.example")
+
+    async def drained() -> bool:
+        return not await db.read(storage.pending_destinations)
+    await eventually(drained, what="queue drained")
+    await eventually(lambda: _idle(sender), what="the worker ended")
+    assert peer.order == [n for n in range(20) if n != 12]
+    await sender.close()
+
+
+def test_a_receipt_stamped_in_the_future_waits_no_longer_than_the_linger() -> None:
+    """A clock step (the node's clock ahead of the sender's) must not hold receipts."""
+    policy = SenderPolicy(receipt_linger_seconds=0.05)
+    now = 1_000_000
+    assert linger_seconds([("receipt", now + 3_600_000, False)], policy, now) == 0.05
+    assert linger_seconds([("receipt", now - 10, False)], policy, now) == \
+        pytest.approx(0.04)
+    assert linger_seconds([("receipt", now, True)], policy, now) == 0.0
+
+
+async def test_a_backoff_recorded_far_ahead_waits_at_most_the_retry_maximum(
+        db: Database) -> None:
+    """A retry time an hour ahead (a clock stepped back since it was written) is not
+    waited out: the worker tries again within ``retry_max_seconds``."""
+    peer = Peer()
+    await enqueue(db, 1)
+    await db.write(storage.record_failure_txn, "b.example", "down",
+                   int((time.time() + 3600) * 1000))
+    sender = Sender(db, peer, POLICY, noop)
+    sender.wake("b.example")
+
+    async def delivered() -> bool:
+        return peer.order == [1]
+    await eventually(delivered, timeout=5, what="the retry within retry_max_seconds")
     await sender.close()
