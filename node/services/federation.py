@@ -54,6 +54,10 @@ class FederationLink:
     def wake(self, destination: str) -> None:
         self.sender.wake(destination)
 
+    async def close(self) -> None:
+        """Stop the device-list fetches under way (before the client's session closes)."""
+        await self.devices.close()
+
     async def _fetch_devices(self, address: str) -> list[dict[str, Any]]:
         """The remote account's devices from its node, verified (``RemoteDevices``
         calls this; everyone else asks ``devices``)."""

@@ -124,6 +124,7 @@ class FederationRuntime:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.sender.close()
+        await self.link.close()
         await self.discovery.close()
         if self._session is not None:
             await self._session.close()

@@ -47,10 +47,14 @@ class RemoteDevices:
     max_age_ms: int = MAX_AGE_MS
     fetches: int = 0  # federation requests made (for tests and benchmarks)
     _flights: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
+    _closed: bool = False
 
     async def get(self, address: str) -> dict[str, Any]:
         """``{"address", "devices"}``: the kept list while fresh, else fetched (once for
-        all who ask meanwhile); the kept list with ``"stale": true`` when unreachable."""
+        all who ask meanwhile); the kept list with ``"stale": true`` when unreachable.
+        503 ``SHUTTING_DOWN`` once ``close`` has begun."""
+        if self._closed:
+            raise _shutting_down()
         cached = await self.db.read(fed_store.get_remote_devices, address)
         if cached is not None and _usable(cached[0]) and self._fresh(cached, now_ms()):
             return {"address": address, "devices": cached[0]}
@@ -58,7 +62,22 @@ class RemoteDevices:
         if flight is None or flight.done():
             flight = self._flights[address] = asyncio.ensure_future(self._refetch(address))
             flight.add_done_callback(lambda done: self._landed(address, done))
-        return await asyncio.shield(flight)  # one caller's cancel stops no other's
+        try:
+            return await asyncio.shield(flight)  # one caller's cancel stops no other's
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if self._closed and flight.cancelled() and not (task and task.cancelling()):
+                raise _shutting_down() from None  # (the fetch was stopped, not the caller)
+            raise
+
+    async def close(self) -> None:
+        """Stop the fetches under way (their callers hear 503 ``SHUTTING_DOWN``) and
+        refuse new ones: nothing outlives the node's federation client."""
+        self._closed = True
+        flights = list(self._flights.values())
+        for flight in flights:
+            flight.cancel()
+        await asyncio.gather(*flights, return_exceptions=True)
 
     def _landed(self, address: str, flight: asyncio.Future[dict[str, Any]]) -> None:
         """A fetch ended: the next request starts its own; its error is taken even when
@@ -85,6 +104,10 @@ class RemoteDevices:
         await self.db.write(fed_store.store_remote_devices_txn, address, devices, now_ms(),
                             asked)
         return {"address": address, "devices": devices}
+
+
+def _shutting_down() -> Unavailable:
+    return Unavailable("the node is shutting down; retry in a moment", code="SHUTTING_DOWN")
 
 
 def _usable(devices: list[dict[str, Any]]) -> bool:
