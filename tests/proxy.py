@@ -94,12 +94,14 @@ class UploadProxy(ForwardingProxy):
     """Acts on ``PUT /history/items`` (the upload of sealed history copies): while
     ``refusing``, answers 503 without passing it on; after ``hold()``, keeps the node's
     answer to the next one until ``release()`` (30 s at most). ``puts`` counts those
-    that reached the node."""
+    that reached the node. Requests named in ``cut`` (``"GET /history/devices"``) lose
+    their connection before they reach the node, as when the network goes away."""
 
     def __init__(self, upstream: str) -> None:
         super().__init__(upstream)
         self.refusing, self.refused, self.held, self.puts = False, 0, 0, 0
         self._hold_next, self._released = False, asyncio.Event()
+        self.cut: set[str] = set()
 
     def hold(self) -> None:
         self._hold_next, self._released = True, asyncio.Event()
@@ -108,6 +110,11 @@ class UploadProxy(ForwardingProxy):
         self._released.set()
 
     async def _forward(self, request: web.Request) -> web.StreamResponse:
+        if any(request.method == cut.split()[0] and request.path.endswith(cut.split()[1])
+               for cut in self.cut):
+            assert request.transport is not None
+            request.transport.close()
+            raise ConnectionResetError("cut")
         if request.method != "PUT" or not request.path.endswith("/history/items"):
             return await self.relay(request)
         if self.refusing:

@@ -16,7 +16,6 @@ raises into the receive loop: a failure is logged and retried.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 from typing import TYPE_CHECKING, Any
@@ -27,7 +26,15 @@ from crypto.encoding import b64decode, b64encode
 from crypto.errors import CryptoError
 from crypto.session import Session
 from node.client import content as contents
-from node.client.errors import ApiError, ClientError, ContentError, DeliveryFailed
+from node.client.errors import (
+    ApiError,
+    ClientError,
+    ConnectionFailed,
+    ContentError,
+    DeliveryFailed,
+    RateLimited,
+    ServerError,
+)
 from node.client.history_pages import Reader
 from node.client.history_upload import Uploader
 from node.client.models import ArchiveEvent, Message, event_to_json
@@ -41,6 +48,7 @@ log = logging.getLogger("kontor.client.history")
 PENDING = "history_pending"  # message ids waiting to be sealed and stored
 REPAIRS = "fanout_repairs"  # devices_changed reports waiting to be repaired
 KEYS = "history_keys"
+TO_GIVE = "history_to_give"  # the key this device started, to give to the others
 MAX_PENDING = 20_000
 UPLOAD_BYTES = 600 * 1024
 
@@ -172,9 +180,9 @@ class Archive:
             self.store.forget(self._forget_due.pop())
         try:
             await self._repair_all()
-            if not self._checked:
-                self._checked = True
+            if not self._checked:  # (again after the next batch if it failed)
                 await self.start()
+                self._checked = True
             if self.reader.due():  # approved: the history, newest first, resumed
                 await self.reader.download()
             await self.uploader.soon()
@@ -192,8 +200,12 @@ class Archive:
         the other devices the owner has now join it (at a restart: those approved
         before), and what this device kept from before is sealed (``_backfill``; when
         its upload fails, the key is given all the same and the copies go up with a
-        later upload). True when this device holds a key."""
+        later upload). The key is given from the store (``_give_started``), so a node
+        unreachable meanwhile delays it to a later batch. True when this device holds
+        a key."""
         if self.keys():
+            if self.store.get_json(TO_GIVE):
+                await self._give_started()
             return True
         self._state = None
         state = await self.state()
@@ -207,23 +219,43 @@ class Archive:
                 self._state = None
                 return False
             raise
-        key = sealing.new_key()
-        self._add_keys(self.owner, {epoch: key})
+        with self.store.batch():
+            self._add_keys(self.owner, {epoch: sealing.new_key()})
+            self.store.put_json(TO_GIVE, {"epoch": epoch})
         self._state = None
         self._backfill()
         try:  # before the others get the key and download; a failure must not keep
             await self.flush()  # the key from them: the copies wait and go up later
         except (ClientError, CryptoError) as exc:
             log.info("history backfill postponed: %s", exc)
-        listed = await self.client.http.request("GET", "/history/devices")
-        for device in listed["devices"]:
+        await self._give_started()
+        return True
+
+    async def _give_started(self) -> None:
+        """Give the key of the epoch ``start`` began to the owner's other devices. What
+        is left to do stays in the store (``TO_GIVE``) until each device got it or the
+        node refused it (it can be approved later); a failed connection, a 429 or a
+        5xx raises, and the next batch resumes."""
+        due = self.store.get_json(TO_GIVE)
+        epoch = due["epoch"]
+        if "devices" not in due:
+            listed = await self.client.http.request("GET", "/history/devices")
             # At the first start every device predates the history; at a restart only
             # devices approved before get the new key (the others still need approval).
-            if device["device_id"] != self.client.device_id and not device["current"] \
-                    and (epoch == 1 or device["epochs"]):
-                with contextlib.suppress(ClientError):  # (it can be approved later)
-                    await self._give(device["device_id"], {epoch: key})
-        return True
+            due["devices"] = [d["device_id"] for d in listed["devices"]
+                              if d["device_id"] != self.client.device_id
+                              and not d["current"] and (epoch == 1 or d["epochs"])]
+            self.store.put_json(TO_GIVE, due)
+        while due["devices"]:
+            try:
+                await self._give(due["devices"][0], {epoch: self.keys()[epoch]})
+            except (ConnectionFailed, RateLimited, ServerError):
+                raise  # (kept: the next batch resumes)
+            except (ClientError, CryptoError) as exc:
+                log.info("history key not given to a device: %s", exc)
+            due["devices"].pop(0)
+            self.store.put_json(TO_GIVE, due)
+        self.store.delete_secret(TO_GIVE)
 
     async def flush(self) -> int:
         """Seal waiting messages to the current key and store them now (rather than

@@ -16,7 +16,8 @@ state such an upgrade leaves), and a team starts with an agent's device only. Th
   remaining team devices get the new one;
 - when the node refuses the upload of what the starting device kept (a proxy answers
   503 to ``PUT /history/items``), the other devices get the key all the same, and the
-  copies go up once the node accepts them.
+  copies go up once the node accepts them; when the node cannot be reached as the key
+  is to be given, it is given after a later batch.
 """
 
 from __future__ import annotations
@@ -101,6 +102,31 @@ async def test_a_refused_backfill_upload_does_not_keep_the_key_from_the_others(
             async def uploaded() -> bool:
                 return not carl.store.get_json("history_pending") and proxy.puts >= 1
             await eventually(uploaded, what="the refused copy to go up later")
+        finally:
+            await carl.close()
+            await carl2.close()
+
+
+async def test_a_key_not_given_for_want_of_the_node_is_given_after_a_later_batch(
+        node: RunningNode, make_client: MakeClient) -> None:
+    async with UploadProxy(node.url) as proxy:
+        carl, dora = await make_client("carl", url=proxy.url), await make_client("dora")
+        carl2 = await make_client("carl", login=True)
+        await dora.send_text(carl.address, "before the upgrade")
+        await receive(carl2, 1)
+        carl, carl2 = await _as_before_history(node, carl, carl2)
+        try:
+            proxy.refusing, proxy.cut = True, {"GET /history/devices"}
+            await carl.sync_once()  # the history starts; then the network goes away
+            assert list(carl.archive.keys()) == [1] and proxy.refused >= 1
+            assert not [e for e in await carl2.sync_once() if isinstance(e, ArchiveEvent)]
+
+            proxy.refusing, proxy.cut = False, set()
+            await dora.send_text(carl.address, "after the upgrade")
+            await receive(carl, 1)  # the next batch gives the key
+            await receive(carl2, 1, kinds=(ArchiveEvent,))
+            assert list(carl2.archive.keys()) == [1]
+            assert not carl.store.get_json("history_to_give"), "nothing left to give"
         finally:
             await carl.close()
             await carl2.close()
