@@ -49,10 +49,8 @@ async def _drain(client: Client, rounds: int) -> list[Message]:
 async def test_refused_acks_lose_and_repeat_nothing(tmp_path: Path, node: RunningNode,
                                                     make_client: MakeClient) -> None:
     anna = await make_client("anna")
-    proxy = AckRefusingProxy(node.url)
-    await proxy.start()
-    store = tmp_path / "bob-proxied.store"
-    try:
+    async with AckRefusingProxy(node.url) as proxy:
+        store = tmp_path / "bob-proxied.store"
         bob = await Client.register(proxy.url, "bob", PASSWORD, passphrase=PASSPHRASE,
                                     store=store)
         sent = [(await anna.send_text(bob.address, f"note {i}")).message_id
@@ -75,5 +73,3 @@ async def test_refused_acks_lose_and_repeat_nothing(tmp_path: Path, node: Runnin
         bob = await Client.open(store, PASSPHRASE)
         assert await _drain(bob, 2) == [], "nothing comes back after the ack went through"
         await bob.close()
-    finally:
-        await proxy.stop()
