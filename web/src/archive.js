@@ -25,9 +25,16 @@ import { Batch } from "./store.js";
 
 export const PENDING = "history_pending"; // message ids waiting to be sealed and stored
 export const KEYS = "history_keys";
+export const TO_GIVE = "history_to_give"; // the key this device started, to give to the others
 const MAX_PENDING = 20_000;
 const UPLOAD_BYTES = 600 * 1024;
 const TEAM_ROLES = ["admin", "agent"];
+
+/** Whether `err` is work to do again later (not a revocation, not a bug of ours). */
+const postponed = (err) => !(err instanceof DeviceRevoked) && (err instanceof ClientError || err instanceof CryptoError || err instanceof TypeError);
+/** Whether a key not given for `err` is kept for a later batch: the node unreachable (a
+ * failed fetch is a TypeError), a 429 or a 5xx. Any other refusal skips the device. */
+const unreachable = (err) => err instanceof TypeError || (err instanceof ApiError && (err.status === 429 || err.status >= 500));
 
 /** The history namespace of a Client; see the module comment. */
 export class Archive {
@@ -164,14 +171,14 @@ export class Archive {
    * Failures wait for the next time (only DeviceRevoked is thrown). */
   async afterBatch() {
     try {
-      if (!this.checked) {
-        this.checked = true;
+      if (!this.checked) { // (again after the next batch if it failed)
         await this.start();
+        this.checked = true;
       }
       if (await this.reader.due()) await this.reader.download();
       await this.flush();
     } catch (err) {
-      if (err instanceof DeviceRevoked || !(err instanceof ClientError || err instanceof CryptoError || err instanceof TypeError)) throw err;
+      if (!postponed(err)) throw err;
     }
   }
 
@@ -182,10 +189,15 @@ export class Archive {
 
   /** Start the owner's history when there is none (or no holder of its key is left)
    * and this device may: the owner's other devices join it (at a restart: those given
-   * an earlier epoch's key), and what this device kept
-   * from before is sealed. True when this device holds a key. */
+   * an earlier epoch's key), and what this device kept from before is sealed and
+   * stored first (when that upload fails, the key is given all the same and the
+   * copies go up later). The key is given from the store (`giveStarted`), so a node
+   * unreachable meanwhile delays it to a later batch. True when this device holds a key. */
   async start() {
-    if ((await this.keys()).size) return true;
+    if ((await this.keys()).size) {
+      if (await this.store.getJson("kv", TO_GIVE)) await this.giveStarted();
+      return true;
+    }
     this.state = null;
     const state = await this.nodeState();
     if (!(state.epoch === 0 || state.restart) || !state.may_approve) return false;
@@ -197,21 +209,45 @@ export class Archive {
       if (err instanceof ApiError && ["EPOCH_EXISTS", "HISTORY_FORBIDDEN"].includes(err.code)) return false;
       throw err;
     }
-    const key = sealing.newKey();
     await this.write(async (batch) => {
-      await this.addKeys(batch, new Map([[epoch, key]]));
+      await this.addKeys(batch, new Map([[epoch, sealing.newKey()]]));
+      batch.putJson("kv", TO_GIVE, { epoch });
       await this.backfill(batch);
     });
-    for (const device of (await this.client.transport.request("GET", "/history/devices")).devices) {
-      if (device.device_id === this.client.deviceId || device.current) continue;
+    try { // before the others get the key and download; a failure must not keep the
+      await this.flush(); // key from them: the copies wait and go up later
+    } catch (err) {
+      if (!postponed(err)) throw err;
+    }
+    await this.giveStarted();
+    return true;
+  }
+
+  /** Give the key of the epoch `start` began to the owner's other devices. What is left
+   * to do stays in the store (TO_GIVE) until each device got it or the node refused it
+   * (it can be approved later); the node unreachable, a 429 or a 5xx throws, and the
+   * next batch resumes. */
+  async giveStarted() {
+    const due = await this.store.getJson("kv", TO_GIVE);
+    if (!due.devices) {
+      const listed = await this.client.transport.request("GET", "/history/devices");
       // At the first start every device predates the history; at a restart only devices
       // approved before get the new key (one still waiting for approval keeps waiting).
-      if (epoch > 1 && !device.epochs.length) continue;
-      await this.give(device.device_id, new Map([[epoch, key]])).catch((err) => {
-        if (!(err instanceof ClientError) || err instanceof DeviceRevoked) throw err; // (approved later)
-      });
+      due.devices = listed.devices.filter((d) => d.device_id !== this.client.deviceId && !d.current
+        && (due.epoch === 1 || d.epochs.length)).map((d) => d.device_id);
+      await this.write((batch) => batch.putJson("kv", TO_GIVE, due));
     }
-    return true;
+    const key = (await this.keys()).get(due.epoch);
+    while (key && due.devices.length) {
+      try {
+        await this.give(due.devices[0], new Map([[due.epoch, key]]));
+      } catch (err) {
+        if (!postponed(err) || unreachable(err)) throw err; // (kept: the next batch resumes)
+      }
+      due.devices.shift();
+      await this.write((batch) => batch.putJson("kv", TO_GIVE, due));
+    }
+    await this.write((batch) => batch.delete("kv", TO_GIVE));
   }
 
   /** Run `fill(batch)` and commit it under the device's lock. */

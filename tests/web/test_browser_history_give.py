@@ -1,0 +1,122 @@
+"""A browser device that starts its account's history gives the key to the account's
+other devices even when the network gets in the way, as the Python SDK does
+(tests/sdk/test_history_upgrade.py, docs/web.md "History on a new device"):
+
+- the backfill (what the browser kept from before) is uploaded before the key is
+  given; when the node refuses that upload (a proxy answers 503 to ``PUT
+  /history/items``), the key is given all the same and the copies go up later;
+- when the node cannot be reached as the key is to be given (the proxy cuts ``GET
+  /history/devices``), the key waits in the sealed store (``history_to_give``) and a
+  later batch gives it.
+
+The browser reaches its node through the proxy; the other device is a Python SDK
+device on the node itself. Real node, real Chromium."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web as aioweb
+
+from node.appkeys import DB
+from node.client import Client
+from node.client.models import ArchiveEvent
+from node.storage import history as history_store
+from tests.nodes import RunningNode, eventually
+from tests.proxy import UploadProxy
+from tests.sdk.conftest import PASSWORD, receive
+from tests.web.helpers import Clients
+from tests.web.page import WebDevice
+
+PREFIX = "/_kontor/client/v1"
+KEYS = "async () => [...(await window.me.archive.keys()).keys()].sort()"
+KV = "(name) => window.me.store.getJson('kv', name)"
+FORGET = """async (names) => {
+  await window.me.store.write(names.map((name) => ["delete", "kv", name]));
+}"""
+SYNC = "async () => { await window.me.syncOnce(0); await window.me.archive.idle(); }"
+
+
+class SeenProxy(UploadProxy):
+    """An UploadProxy that also notes each request it was asked (``"POST /history/keys"``)."""
+
+    def __init__(self, upstream: str) -> None:
+        super().__init__(upstream)
+        self.seen: list[str] = []
+
+    async def _forward(self, request: aioweb.Request) -> aioweb.StreamResponse:
+        self.seen.append(f"{request.method} {request.path.removeprefix(PREFIX)}")
+        return await super()._forward(request)
+
+
+async def as_before_history(node: RunningNode, web: WebDevice, clients: Clients,
+                            ) -> tuple[Client, Client]:
+    """The browser registered as carl (through the proxy), a message from dora stored,
+    then a second device of carl's; then the node and the browser as an upgrade to
+    history leaves them (no epoch, no key), the page reloaded. (dora, carl2)."""
+    address = await web.register("carl", PASSWORD)
+    dora = await clients(node.url, "dora")
+    await dora.send_text(address, "before the upgrade")
+    assert [m["text"] for m in await web.messages(1)] == ["before the upgrade"]
+    carl2 = await clients(node.url, "carl", login=True)
+    await web.run("() => window.me.archive.idle()")
+    await node.app[DB].write(history_store.erase_owner_txn, address)
+    await web.run(FORGET, ["history_keys", "history_pending", "history_download"])
+    await web.reload()
+    await web.reopen()
+    assert await web.run(KEYS) == []
+    return dora, carl2
+
+
+async def test_a_refused_backfill_upload_does_not_keep_the_key_from_the_other_device(
+        web_node: RunningNode, browser: Any, clients: Clients) -> None:
+    async with SeenProxy(web_node.url) as proxy:
+        context = await browser.new_context()
+        try:
+            web = await WebDevice.open(context, proxy.url)
+            _, carl2 = await as_before_history(web_node, web, clients)
+            proxy.refusing, proxy.seen = True, []
+            await web.run(SYNC)  # starts the history; the backfill upload is refused
+            assert await web.run(KEYS) == [1] and proxy.refused >= 1
+            assert await web.run(KV, "history_pending"), "the copy waits"
+            refused = proxy.seen.index("PUT /history/items")
+            assert refused < proxy.seen.index("POST /history/keys"), \
+                "the backfill is tried before the key is given"
+            await receive(carl2, 1, kinds=(ArchiveEvent,))  # the key came all the same
+            assert list(carl2.archive.keys()) == [1]
+            assert await web.run(KV, "history_to_give") is None
+
+            proxy.refusing = False
+            await web.run(SYNC)  # a later batch: the copy goes up
+
+            async def uploaded() -> bool:
+                return not await web.run(KV, "history_pending") and proxy.puts >= 1
+            await eventually(uploaded, what="the refused copy to go up later")
+        finally:
+            await context.close()
+
+
+async def test_a_key_not_given_for_want_of_the_node_is_given_after_a_later_batch(
+        web_node: RunningNode, browser: Any, clients: Clients) -> None:
+    async with SeenProxy(web_node.url) as proxy:
+        context = await browser.new_context()
+        try:
+            web = await WebDevice.open(context, proxy.url)
+            dora, carl2 = await as_before_history(web_node, web, clients)
+            proxy.cut = {"GET /history/devices"}
+            await web.run(SYNC)  # the history starts; then the network goes away
+            assert await web.run(KEYS) == [1] and "GET /history/devices" in proxy.seen
+            assert await web.run(KV, "history_to_give") == {"epoch": 1}
+            assert not [e for e in await carl2.sync_once() if isinstance(e, ArchiveEvent)]
+
+            proxy.cut = set()
+            await dora.send_text(carl2.address, "after the upgrade")
+            await web.messages(1)  # the next batch gives the key
+            await receive(carl2, 1, kinds=(ArchiveEvent,))
+            assert list(carl2.archive.keys()) == [1]
+
+            async def given() -> bool:
+                return await web.run(KV, "history_to_give") is None
+            await eventually(given, what="nothing left to give")
+        finally:
+            await context.close()
