@@ -7,7 +7,9 @@ other devices even when the network gets in the way, as the Python SDK does
   /history/items``), the key is given all the same and the copies go up later;
 - when the node cannot be reached as the key is to be given (the proxy cuts ``GET
   /history/devices``), the key waits in the sealed store (``history_to_give``) and a
-  later batch gives it.
+  later batch gives it;
+- an approval stores the copies that wait before it gives the keys, so the approved
+  device downloads them too.
 
 The browser reaches its node through the proxy; the other device is a Python SDK
 device on the node itself. Real node, real Chromium."""
@@ -118,5 +120,31 @@ async def test_a_key_not_given_for_want_of_the_node_is_given_after_a_later_batch
             async def given() -> bool:
                 return await web.run(KV, "history_to_give") is None
             await eventually(given, what="nothing left to give")
+        finally:
+            await context.close()
+
+
+async def test_an_approval_stores_what_waits_before_it_gives_the_keys(
+        web_node: RunningNode, browser: Any, clients: Clients) -> None:
+    async with SeenProxy(web_node.url) as proxy:
+        context = await browser.new_context()
+        try:
+            web = await WebDevice.open(context, proxy.url)
+            address = await web.register("carl", PASSWORD)  # the first device: epoch 1
+            dora = await clients(web_node.url, "dora")
+            proxy.refusing = True
+            await dora.send_text(address, "while the node refused copies")
+            await web.messages(1)
+            await web.run("() => window.me.archive.idle()")
+            assert proxy.refused >= 1 and await web.run(KV, "history_pending")
+
+            proxy.refusing = False  # no batch since: the copy still waits
+            laptop = await clients(web_node.url, "carl", login=True)
+            assert await web.run("(d) => window.me.archive.approve(d)",
+                                 laptop.device_id) == [1]
+            assert not await web.run(KV, "history_pending")
+            await receive(laptop, 1, kinds=(ArchiveEvent,))
+            assert [m.text for m in laptop.history(dora.address)] == \
+                ["while the node refused copies"], "downloaded with the history"
         finally:
             await context.close()

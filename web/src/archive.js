@@ -42,6 +42,7 @@ export class Archive {
     this.client = client;
     this.state = null; // the node's GET /history, cached until something changes
     this.checked = false; // whether this run asked if the history must start
+    this.giving = null; // the run giving the started key (giveStarted)
     this.reader = new Reader(this);
   }
 
@@ -226,8 +227,15 @@ export class Archive {
   /** Give the key of the epoch `start` began to the owner's other devices. What is left
    * to do stays in the store (TO_GIVE) until each device got it or the node refused it
    * (it can be approved later); the node unreachable, a 429 or a 5xx throws, and the
-   * next batch resumes. */
-  async giveStarted() {
+   * next batch resumes. One run at a time (a batch's and an approval's are one). */
+  giveStarted() {
+    this.giving ??= this.giveDue().finally(() => {
+      this.giving = null;
+    });
+    return this.giving;
+  }
+
+  async giveDue() {
     const due = await this.store.getJson("kv", TO_GIVE);
     if (!due.devices) {
       const listed = await this.client.transport.request("GET", "/history/devices");
@@ -340,10 +348,12 @@ export class Archive {
   }
 
   /** Give `deviceId` (another device of this owner) every history key this device
-   * holds; the epochs given. The node refuses (ApiError) when `[business]
-   * history_approval` does not let this device approve. */
+   * holds; the epochs given. What waits to be stored goes up first (the new device
+   * downloads it all; a failed upload throws). The node refuses (ApiError) when
+   * `[business] history_approval` does not let this device approve. */
   async approve(deviceId) {
     if (!(await this.start())) throw new ClientError("this device holds no history key to give");
+    await this.flush(); // what waits goes up first: the new device downloads it all
     return this.give(deviceId, await this.keys());
   }
 
