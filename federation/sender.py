@@ -108,13 +108,13 @@ def linger_seconds(head: list[tuple[str, int, bool]], policy: SenderPolicy,
                    now_ms: int) -> float:
     """How long to wait before binding a batch of the queue whose first items are
     ``head`` (``storage.queue_head``): 0 unless they are all unbound receipts, fewer than
-    a full batch, the oldest younger than ``receipt_linger_seconds``. Never more than
-    that: a receipt stamped in the future (a clock step) does not wait longer."""
+    a full batch, the oldest younger than ``receipt_linger_seconds``. A receipt stamped
+    in the future (the clock stepped back since) does not wait at all."""
     if len(head) >= policy.batch_max_envelopes or \
             any(kind != "receipt" or bound for kind, _, bound in head):
         return 0.0
     left = head[0][1] / 1000 + policy.receipt_linger_seconds - now_ms / 1000
-    return min(policy.receipt_linger_seconds, max(0.0, left))
+    return left if 0 < left <= policy.receipt_linger_seconds else 0.0
 
 
 @dataclass(frozen=True)
@@ -222,7 +222,7 @@ class Sender:
             self._bound.discard(destination)
             bound = await self.db.read(storage.bound_batch, destination)
         if not bound or not bound[1]:
-            wait = await self._wait_before_binding(destination)
+            wait = await self._wait_before_binding(destination, wakeup)
             if wait is None:
                 # no await between the empty read and the worker's end (reads run on
                 # the loop), so no wake-up is lost
@@ -239,13 +239,17 @@ class Sender:
         await self._deliver(destination, *bound)
         return True
 
-    async def _wait_before_binding(self, destination: str) -> float | None:
+    async def _wait_before_binding(self, destination: str,
+                                   wakeup: asyncio.Event) -> float | None:
         """Seconds until the next batch should be bound (the backoff, the receipts'
         linger), 0 for now, None when the queue is empty."""
         state = await self.db.read(storage.destination_state, destination)
         wait = state["next_attempt_ms"] / 1000 - self.clock() if state else 0
-        if wait > self.policy.retry_max_seconds:  # written before the clock stepped back
-            await asyncio.sleep(self.policy.retry_max_seconds)  # (the longest backoff)
+        if wait > self.policy.retry_max_seconds:
+            # written before the clock stepped back: wait the longest backoff at most
+            # (a wake-up, such as ``peer_alive``, ends it), then try
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wakeup.wait(), self.policy.retry_max_seconds)
         elif wait > 0:
             return wait
         head = await self.db.read(storage.queue_head, destination,

@@ -121,6 +121,16 @@ class Unavailable(KontorError):
     status, code = 503, "UNAVAILABLE"
 
 
+class ShuttingDown(Unavailable):
+    """The node is stopping: nothing more is read or written; retry in a moment."""
+
+    code = "SHUTTING_DOWN"
+
+    def __init__(self, message: str = "the node is shutting down; retry in a moment"
+                 ) -> None:
+        super().__init__(message)
+
+
 class ConfigError(Exception):
     """A configuration problem, located by file, section and key."""
 

@@ -16,6 +16,7 @@ raises into the receive loop: a failure is logged and retried.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from typing import TYPE_CHECKING, Any
@@ -29,11 +30,9 @@ from node.client import content as contents
 from node.client.errors import (
     ApiError,
     ClientError,
-    ConnectionFailed,
     ContentError,
     DeliveryFailed,
-    RateLimited,
-    ServerError,
+    is_transient,
 )
 from node.client.history_pages import Reader
 from node.client.history_upload import Uploader
@@ -61,6 +60,7 @@ class Archive:
         self.store = client.store
         self._state: dict[str, Any] | None = None
         self._checked = False  # whether this run asked if the history must start
+        self._starting = asyncio.Lock()  # one ``start`` at a time (sends and receives)
         self._forget_due: list[str] = []
         self.reader = Reader(self)
         self.uploader = Uploader(self._upload, self._waiting)
@@ -203,6 +203,10 @@ class Archive:
         later upload). The key is given from the store (``_give_started``), so a node
         unreachable meanwhile delays it to a later batch. True when this device holds
         a key."""
+        async with self._starting:
+            return await self._start()
+
+    async def _start(self) -> bool:
         if self.keys():
             if self.store.get_json(TO_GIVE):
                 await self._give_started()
@@ -249,9 +253,9 @@ class Archive:
         while due["devices"]:
             try:
                 await self._give(due["devices"][0], {epoch: self.keys()[epoch]})
-            except (ConnectionFailed, RateLimited, ServerError):
-                raise  # (kept: the next batch resumes)
             except (ClientError, CryptoError) as exc:
+                if is_transient(exc):
+                    raise  # (kept: the next batch resumes)
                 log.info("history key not given to a device: %s", exc)
             due["devices"].pop(0)
             self.store.put_json(TO_GIVE, due)

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from federation import storage as fed_store
-from node.errors import Unavailable
+from node.errors import ShuttingDown, Unavailable
 from node.services.accounts import now_ms
 from node.storage.db import Database
 
@@ -54,7 +54,7 @@ class RemoteDevices:
         all who ask meanwhile); the kept list with ``"stale": true`` when unreachable.
         503 ``SHUTTING_DOWN`` once ``close`` has begun."""
         if self._closed:
-            raise _shutting_down()
+            raise ShuttingDown()
         cached = await self.db.read(fed_store.get_remote_devices, address)
         if cached is not None and _usable(cached[0]) and self._fresh(cached, now_ms()):
             return {"address": address, "devices": cached[0]}
@@ -67,7 +67,7 @@ class RemoteDevices:
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if self._closed and flight.cancelled() and not (task and task.cancelling()):
-                raise _shutting_down() from None  # (the fetch was stopped, not the caller)
+                raise ShuttingDown() from None  # (the fetch was stopped, not the caller)
             raise
 
     async def close(self) -> None:
@@ -104,10 +104,6 @@ class RemoteDevices:
         await self.db.write(fed_store.store_remote_devices_txn, address, devices, now_ms(),
                             asked)
         return {"address": address, "devices": devices}
-
-
-def _shutting_down() -> Unavailable:
-    return Unavailable("the node is shutting down; retry in a moment", code="SHUTTING_DOWN")
 
 
 def _usable(devices: list[dict[str, Any]]) -> bool:

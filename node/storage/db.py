@@ -44,7 +44,7 @@ from typing import Any, TypeVar
 import sqlite_utils
 
 from federation.storage import MIGRATIONS as FEDERATION_MIGRATIONS
-from node.errors import StorageFull, Unavailable
+from node.errors import ShuttingDown, StorageFull
 from node.storage.business_migrations import MIGRATIONS as BUSINESS_MIGRATIONS
 from node.storage.history import MIGRATIONS as HISTORY_MIGRATIONS
 from node.storage.migrations import MIGRATIONS
@@ -164,11 +164,11 @@ class Database:
         job = _WriteJob(fn, args, kwargs, loop, loop.create_future())
         with self._lock:
             if self._closed:
-                raise Unavailable("the node is shutting down; retry in a moment",
-                                  code="SHUTTING_DOWN")
+                raise ShuttingDown()
             self.writes[getattr(fn, "__name__", "?")] += 1
             self._pending.append(job)
             drain = self._drain_loop  # a drain queued on a stopped loop will not run
+            # (a drain on the writer thread has no loop: it is never stale)
             stale = drain is not None and (drain.is_closed() or not drain.is_running())
             start = not self._draining or stale
             if start:
@@ -210,17 +210,23 @@ class Database:
         old version of an erased row stays in the log."""
         def run() -> None:  # (the writer thread's connection: never the loop's)
             self._waiting_db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if self._closed:
+            raise ShuttingDown()
         with self.files():
             await asyncio.get_running_loop().run_in_executor(self._writer, run)
 
     async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn(db, *args)`` now, on the loop's own connection: for short reads
         (a row by key, a bounded page); use ``read_heavy`` for one that grows."""
+        if self._closed:
+            raise ShuttingDown()
         with self._loop_lock:
             return self._snapshot(self._loop_db, fn, *args, **kwargs)
 
     async def read_heavy(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn(db, *args)`` on the reader thread, so the loop goes on meanwhile."""
+        if self._closed:
+            raise ShuttingDown()
         call = functools.partial(self._snapshot, self._reader_db, fn, *args, **kwargs)
         return await asyncio.get_running_loop().run_in_executor(self._reader, call)
 
@@ -244,6 +250,7 @@ class Database:
         if not committed:
             with self._lock:
                 self._pending.extendleft(reversed(batch))
+                self._drain_loop = None  # the writer thread's now
             with contextlib.suppress(RuntimeError):  # shut down: ``close`` drains them
                 self._writer.submit(self._drain_waiting)
             return

@@ -60,7 +60,8 @@ async def test_a_caller_cancelled_alone_does_not_stop_the_fetch(tmp_path: Path) 
     try:
         first = asyncio.ensure_future(devices.get("bob@b.test"))
         second = asyncio.ensure_future(devices.get("bob@b.test"))
-        await asyncio.sleep(0)
+        await eventually(lambda: asyncio.sleep(0, devices.fetches or None),
+                         what="the fetch under way")
         first.cancel()
         with pytest.raises(asyncio.CancelledError):
             await first

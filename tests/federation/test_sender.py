@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -320,14 +321,28 @@ async def test_an_erasure_after_the_next_batch_was_bound_changes_what_leaves(
     await sender.close()
 
 
-def test_a_receipt_stamped_in_the_future_waits_no_longer_than_the_linger() -> None:
-    """A clock step (the node's clock ahead of the sender's) must not hold receipts."""
+def test_a_receipt_stamped_in_the_future_does_not_wait() -> None:
+    """A clock step (the receipt stamped ahead of the sender's clock) must not hold
+    receipts: they leave at once, like a receipt whose linger is over."""
     policy = SenderPolicy(receipt_linger_seconds=0.05)
     now = 1_000_000
-    assert linger_seconds([("receipt", now + 3_600_000, False)], policy, now) == 0.05
+    assert linger_seconds([("receipt", now + 3_600_000, False)], policy, now) == 0.0
     assert linger_seconds([("receipt", now - 10, False)], policy, now) == \
         pytest.approx(0.04)
     assert linger_seconds([("receipt", now, True)], policy, now) == 0.0
+
+
+async def test_a_receipt_stamped_an_hour_ahead_leaves_at_once(db: Database) -> None:
+    peer = Peer()
+    sender = Sender(db, peer, SenderPolicy(receipt_linger_seconds=30), noop)
+    await db.write(storage.enqueue_txn, ServerPolicy(), "b.example", "receipt", {"n": 1},
+                   int((time.time() + 3600) * 1000))
+    sender.wake("b.example")
+
+    async def delivered() -> bool:
+        return peer.order == [1]
+    await eventually(delivered, timeout=5, what="the receipt, well before its linger")
+    await sender.close()
 
 
 async def test_a_backoff_recorded_far_ahead_waits_at_most_the_retry_maximum(
@@ -345,3 +360,42 @@ async def test_a_backoff_recorded_far_ahead_waits_at_most_the_retry_maximum(
         return peer.order == [1]
     await eventually(delivered, timeout=5, what="the retry within retry_max_seconds")
     await sender.close()
+
+
+async def test_the_peer_coming_back_ends_a_backoff_recorded_far_ahead(
+        db: Database) -> None:
+    """Even a retry time beyond the longest backoff (a clock step) ends when the peer
+    contacts us (``peer_alive``), as docs/protocol.md promises."""
+    peer = Peer()
+    await enqueue(db, 1)
+    await db.write(storage.record_failure_txn, "b.example", "down",
+                   int((time.time() + 7200) * 1000))
+    counting = _ReadCounting(db)
+    sender = Sender(counting, peer, SenderPolicy(retry_max_seconds=3600), noop)
+    await sender.start()
+
+    async def waiting() -> bool:  # the worker read the retry time, so it now waits
+        return counting.reads[storage.destination_state] > 0
+    await eventually(waiting, what="the worker waiting out the backoff")
+    assert peer.order == []
+    await sender.peer_alive("b.example")
+
+    async def delivered() -> bool:
+        return peer.order == [1]
+    await eventually(delivered, timeout=5, what="delivery once the peer is back")
+    await sender.close()
+
+
+class _ReadCounting:
+    """The real database, counting the reads by function."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.reads: Counter[Any] = Counter()
+
+    async def read(self, fn: Any, *args: Any) -> Any:
+        self.reads[fn] += 1
+        return await self.db.read(fn, *args)
+
+    async def write(self, fn: Any, *args: Any) -> Any:
+        return await self.db.write(fn, *args)

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 import sqlite_utils
 
-from node.errors import Unavailable
+from node.errors import ShuttingDown
 from node.storage import db as dbmod
+from tests.nodes import eventually
 
 
 @pytest.fixture
@@ -34,6 +35,10 @@ def _insert(db: sqlite_utils.Database, n: int) -> int:
     return n
 
 
+def _count(db: sqlite_utils.Database) -> int:
+    return int(db.execute("SELECT COUNT(*) FROM t").fetchone()[0])
+
+
 def _committed(path: Path) -> set[int]:
     conn = sqlite3.connect(path)
     try:
@@ -46,7 +51,8 @@ def test_close_commits_and_answers_the_writes_still_queued_then_refuses_new_ones
         database: dbmod.Database) -> None:
     """The app's cleanup closes the database while a write waits for its drain to run
     on the loop: the write is committed and answered, the drain left behind does
-    nothing (no error on the loop), and a write after close is refused (503)."""
+    nothing (no error on the loop), and reads and writes after close are refused
+    (503 SHUTTING_DOWN, not a 500 from a closed connection)."""
     async def main() -> list[dict[str, Any]]:
         errors: list[dict[str, Any]] = []
         asyncio.get_running_loop().set_exception_handler(lambda _, ctx: errors.append(ctx))
@@ -56,11 +62,15 @@ def test_close_commits_and_answers_the_writes_still_queued_then_refuses_new_ones
         assert database.commits == before and not task.done()
         database.close()
         assert await asyncio.wait_for(task, 5) == 1
-        with pytest.raises(Unavailable) as refused:
-            await database.write(_insert, 2)
-        assert refused.value.code == "SHUTTING_DOWN" and refused.value.status == 503
-        for _ in range(3):  # the drain queued before close has run by now
-            await asyncio.sleep(0)
+        for refused_call in (database.write(_insert, 2), database.read(_count),
+                             database.read_heavy(_count), database.checkpoint()):
+            with pytest.raises(ShuttingDown) as refused:
+                await refused_call
+            assert refused.value.code == "SHUTTING_DOWN" and refused.value.status == 503
+
+        async def drain_ran() -> bool:  # the drain queued before close found nothing
+            return not database._draining
+        await eventually(drain_ran, what="the drain queued before close")
         return errors
 
     assert asyncio.run(main()) == []

@@ -22,6 +22,7 @@ state such an upgrade leaves), and a team starts with an agent's device only. Th
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from node.appkeys import DB
@@ -124,6 +125,31 @@ async def test_a_key_not_given_for_want_of_the_node_is_given_after_a_later_batch
             proxy.refusing, proxy.cut = False, set()
             await dora.send_text(carl.address, "after the upgrade")
             await receive(carl, 1)  # the next batch gives the key
+            await receive(carl2, 1, kinds=(ArchiveEvent,))
+            assert list(carl2.archive.keys()) == [1]
+            assert not carl.store.get_json("history_to_give"), "nothing left to give"
+        finally:
+            await carl.close()
+            await carl2.close()
+
+
+async def test_two_starts_at_once_still_give_the_key_once_the_node_is_back(
+        node: RunningNode, make_client: MakeClient) -> None:
+    """A send and a received batch both run the history work at once: one start
+    happens, and when giving the key fails both leave it to the next batch (the one
+    that lost the race used to mark the work done, and the key was never given)."""
+    async with UploadProxy(node.url) as proxy:
+        carl, dora = await make_client("carl", url=proxy.url), await make_client("dora")
+        carl2 = await make_client("carl", login=True)
+        await dora.send_text(carl.address, "before the upgrade")
+        await receive(carl2, 1)
+        carl, carl2 = await _as_before_history(node, carl, carl2)
+        try:
+            proxy.cut = {"GET /history/devices"}
+            await asyncio.gather(carl.archive.after_batch(), carl.archive.after_batch())
+            assert list(carl.archive.keys()) == [1]
+            proxy.cut = set()
+            await carl.archive.after_batch()
             await receive(carl2, 1, kinds=(ArchiveEvent,))
             assert list(carl2.archive.keys()) == [1]
             assert not carl.store.get_json("history_to_give"), "nothing left to give"
