@@ -122,7 +122,8 @@ def loads_json(data: bytes | bytearray | str, max_depth: int = 32, *,
     outside ±(2**53 - 1). Strings are taken as written (lone surrogates included).
     """
     text = _text(data)
-    if json_depth(text) > max_depth:
+    # (no deeper than it has opening brackets: most documents need no scan)
+    if text.count("{") + text.count("[") > max_depth and json_depth(text) > max_depth:
         raise CanonicalJsonError(f"JSON nested deeper than {max_depth} levels")
     numbers: dict[str, Any] = ({"parse_float": _refuse_float, "parse_int": _parse_int}
                                if canonical_numbers else {})

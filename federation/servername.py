@@ -5,6 +5,7 @@ an IPv6 address in brackets. ``parse_server_name`` validates one and raises
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -37,6 +38,11 @@ def parse_server_name(server_name: str) -> ServerName:
     """Validate ``host[:port]``; raise InvalidServerName with the reason."""
     if not isinstance(server_name, str) or not 0 < len(server_name) <= MAX_SERVER_NAME:
         raise InvalidServerName("server name must be 1..255 characters")
+    return _parse(server_name)
+
+
+@functools.lru_cache(maxsize=4096)  # names recur on every request; errors are not kept
+def _parse(server_name: str) -> ServerName:
     if server_name.startswith("["):
         end = server_name.find("]")
         if end < 0:

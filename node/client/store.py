@@ -24,6 +24,7 @@ import nacl.pwhash
 import nacl.utils
 
 from node.client.errors import DeviceRevoked, StoreError
+from node.client.store_cache import SealedCache
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
@@ -68,6 +69,7 @@ class Store:
         self._conn = conn
         self._key = key
         self._durable = durable
+        self._cache = SealedCache()  # secrets and sessions, once opened (store_cache)
 
     @classmethod
     def open(cls, path: str | Path, passphrase: str, *, opslimit: int | None = None,
@@ -111,6 +113,7 @@ class Store:
         return row[0] if row else None
 
     def close(self) -> None:
+        self._cache.clear()
         self._conn.close()
 
     @contextlib.contextmanager
@@ -125,16 +128,22 @@ class Store:
         if self._durable and synced:
             self._conn.execute("PRAGMA synchronous = FULL")
         self._conn.execute("BEGIN IMMEDIATE")
+        self._cache.begin()
+        committed = False
         try:
             yield
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise
         finally:
-            if self._conn.in_transaction:
-                self._conn.execute("COMMIT")
-            if self._durable and synced:
-                self._conn.execute("PRAGMA synchronous = NORMAL")
+            try:
+                if self._conn.in_transaction:
+                    self._conn.execute("COMMIT")
+                    committed = True
+            finally:
+                self._cache.end(committed)
+                if self._durable and synced:
+                    self._conn.execute("PRAGMA synchronous = NORMAL")
 
     @property
     def in_batch(self) -> bool:
@@ -157,10 +166,16 @@ class Store:
     def put_secret(self, name: str, value: bytes) -> None:
         self._conn.execute("INSERT INTO secrets VALUES (?, ?) ON CONFLICT (name) DO UPDATE "
                            "SET value = excluded.value", [name, self._seal(value, "s:" + name)])
+        self._cache.put("s:" + name, value)
 
     def get_secret(self, name: str) -> bytes | None:
+        known, cached = self._cache.lookup("s:" + name)
+        if known:
+            return cached
         row = self._conn.execute("SELECT value FROM secrets WHERE name = ?", [name]).fetchone()
-        return self._open(row[0], "s:" + name) if row else None
+        value = self._open(row[0], "s:" + name) if row else None
+        self._cache.put("s:" + name, value)
+        return value
 
     def put_json(self, name: str, value: Any) -> None:
         self.put_secret(name, json.dumps(value).encode())
@@ -191,11 +206,18 @@ class Store:
         ad = f"r:{address}/{device_id}"
         self._conn.execute("INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?)",
                            [address, device_id, self._seal(state, ad), _now()])
+        self._cache.put(ad, state)
 
     def get_session(self, address: str, device_id: str) -> bytes | None:
+        ad = f"r:{address}/{device_id}"
+        known, cached = self._cache.lookup(ad)
+        if known:
+            return cached
         row = self._conn.execute("SELECT state FROM sessions WHERE address = ? AND "
                                  "device_id = ?", [address, device_id]).fetchone()
-        return self._open(row[0], f"r:{address}/{device_id}") if row else None
+        state = self._open(row[0], ad) if row else None
+        self._cache.put(ad, state)
+        return state
 
     # the inbox: events received and stored, not yet handed to the app (in order)
     def push_event(self, event: dict[str, Any]) -> None:
@@ -251,6 +273,7 @@ class Store:
     def drop_sessions(self) -> int:
         """Forget every session (a device restored from a backup, whose ratchets went
         back in time, starts new ones); returns how many there were."""
+        self._cache.clear()
         return self._conn.execute("DELETE FROM sessions").rowcount
 
     def forget(self, address: str) -> int:
@@ -258,6 +281,7 @@ class Store:
         no trace stays in the file; returns the rows removed. (Events still waiting in
         the inbox are sealed; they leave it when handed to the app.)"""
         removed = 0
+        self._cache.clear()
         with self.batch():
             for sql in ("DELETE FROM sessions WHERE address = ?",
                         "DELETE FROM devices WHERE address = ?",
@@ -298,6 +322,7 @@ class Store:
         path = self._conn.execute("PRAGMA database_list").fetchone()[2]
         with contextlib.suppress(sqlite3.Error):
             self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._cache.clear()
         self._conn.close()
         self._conn = _Wiped()  # type: ignore[assignment]
         for suffix in ("", "-wal", "-shm", "-journal"):
@@ -351,6 +376,7 @@ class Store:
 
     def delete_secret(self, name: str) -> None:
         self._conn.execute("DELETE FROM secrets WHERE name = ?", [name])
+        self._cache.put("s:" + name, None)
 
 
 def _now() -> int:

@@ -15,6 +15,7 @@ is already known to be valid (a stored or validated one).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -56,14 +57,21 @@ class Address:
     @classmethod
     def parse(cls, text: str) -> Address:
         """The address ``text`` names, exactly as written; InvalidAddress otherwise."""
-        local, at, server = text.partition("@")
-        if not at or len(text) > MAX_ADDRESS or not is_local_part(local) \
-                or not is_server_name(server):
-            raise InvalidAddress(f"{text[:80]!r} is not an account address (local@server)")
-        return cls(local, server)
+        if not isinstance(text, str) or len(text) > MAX_ADDRESS:
+            raise InvalidAddress(f"{str(text)[:80]!r} is not an account address "
+                                 "(local@server)")
+        return _parse_address(text)
 
     def __str__(self) -> str:
         return f"{self.local}@{self.server}"
+
+
+@functools.lru_cache(maxsize=4096)  # addresses recur on every request; errors are not kept
+def _parse_address(text: str) -> Address:
+    local, at, server = text.partition("@")
+    if not at or not is_local_part(local) or not is_server_name(server):
+        raise InvalidAddress(f"{text[:80]!r} is not an account address (local@server)")
+    return Address(local, server)
 
 
 def server_of(address: str) -> str:

@@ -1,0 +1,84 @@
+"""The store's plaintext cache (``node.client.store_cache``): a value is opened from the
+file once, a change rolled back is never answered, and a wiped store answers nothing
+from memory. A real store file; SQLite's trace shows which reads reach the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nacl.pwhash
+import pytest
+
+from node.client.errors import DeviceRevoked
+from node.client.store import Store
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store.open(tmp_path / "s.store", "pw", opslimit=nacl.pwhash.argon2id.OPSLIMIT_MIN,
+                      memlimit=nacl.pwhash.argon2id.MEMLIMIT_MIN)
+
+
+def _file_reads(store: Store) -> list[str]:
+    seen: list[str] = []
+    store._conn.set_trace_callback(
+        lambda sql: seen.append(sql) if sql.startswith("SELECT") else None)
+    return seen
+
+
+def test_a_value_is_read_from_the_file_once(store: Store) -> None:
+    store.put_json("position", {"seq": 1})
+    store.put_session("bob@b.test", "D1", b"state-1")
+    reads = _file_reads(store)
+    for _ in range(3):
+        assert store.get_json("position") == {"seq": 1}
+        assert store.get_session("bob@b.test", "D1") == b"state-1"
+        assert store.get_secret("never-written") is None
+    assert len(reads) == 1, reads  # only the value never written, once
+
+
+def test_a_change_rolled_back_is_never_answered(store: Store) -> None:
+    store.put_json("position", {"seq": 1})
+    store.put_session("bob@b.test", "D1", b"state-1")
+    with pytest.raises(RuntimeError), store.batch():
+        store.put_json("position", {"seq": 2})
+        store.put_session("bob@b.test", "D1", b"state-2")
+        store.delete_secret("position")
+        assert store.get_json("position") is None  # (the transaction sees its own)
+        raise RuntimeError("the send failed")
+    assert store.get_json("position") == {"seq": 1}
+    assert store.get_session("bob@b.test", "D1") == b"state-1"
+
+    with store.batch():
+        store.put_session("bob@b.test", "D1", b"state-3")
+    assert store.get_session("bob@b.test", "D1") == b"state-3"
+
+
+def test_what_a_reopened_store_reads_is_what_was_committed(store: Store,
+                                                          tmp_path: Path) -> None:
+    with store.batch():
+        store.put_json("position", {"seq": 5})
+    store.put_secret("token", b"t")
+    store.delete_secret("token")
+    store.close()
+    again = Store.open(tmp_path / "s.store", "pw")
+    assert again.get_json("position") == {"seq": 5} and again.get_secret("token") is None
+    again.close()
+
+
+def test_forgetting_an_address_drops_its_sessions_from_memory(store: Store) -> None:
+    store.put_session("bob@b.test", "D1", b"state-1")
+    assert store.get_session("bob@b.test", "D1") == b"state-1"
+    store.forget("bob@b.test")
+    assert store.get_session("bob@b.test", "D1") is None
+    store.put_session("bob@b.test", "D1", b"state-2")
+    store.drop_sessions()
+    assert store.get_session("bob@b.test", "D1") is None
+
+
+def test_a_wiped_store_answers_nothing_from_memory(store: Store) -> None:
+    store.put_secret("token", b"secret-token")
+    assert store.get_secret("token") == b"secret-token"
+    store.wipe()
+    with pytest.raises(DeviceRevoked):
+        store.get_secret("token")
