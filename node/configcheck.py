@@ -18,7 +18,7 @@ from pathlib import Path
 from node.config import Config
 from node.errors import ConfigError
 from node.services.setup import identity_problem
-from node.storage import db as dbmod
+from node.storage import connection
 
 _PEM_KEY_RE = re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----")
 LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".test", ".lan", ".home.arpa",
@@ -98,7 +98,7 @@ def _check_database(config: Config) -> None:
     if not path.is_file():
         return
     try:
-        db = dbmod.connect_readonly(path)
+        db = connection.connect_readonly(path)
     except sqlite3.Error as exc:
         raise ConfigError(config.source, "node", "database",
                           f"{path} cannot be opened: {exc}") from None

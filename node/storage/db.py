@@ -46,6 +46,7 @@ import sqlite_utils
 from federation.storage import MIGRATIONS as FEDERATION_MIGRATIONS
 from node.errors import ShuttingDown, StorageFull
 from node.storage.business_migrations import MIGRATIONS as BUSINESS_MIGRATIONS
+from node.storage.connection import BUSY_TIMEOUT_MS, NodeDatabase
 from node.storage.history import MIGRATIONS as HISTORY_MIGRATIONS
 from node.storage.migrations import MIGRATIONS
 
@@ -53,7 +54,6 @@ MIGRATION_SETS = (MIGRATIONS, FEDERATION_MIGRATIONS, BUSINESS_MIGRATIONS, HISTOR
 
 T = TypeVar("T")
 
-BUSY_TIMEOUT_MS = 10_000
 PROBE_INTERVAL_SECONDS = 1.0
 PROBE_BYTES = 256 * 1024
 MAX_BATCH = 256  # write jobs in one group commit
@@ -85,15 +85,7 @@ def connect(path: Path | str, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite_
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA secure_delete = ON")  # deleted rows are overwritten, not left
-    return sqlite_utils.Database(conn)
-
-
-def connect_readonly(path: Path | str) -> sqlite_utils.Database:
-    """Open an existing database only to read it (``kontor check-config``)."""
-    conn = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True,
-                           isolation_level=None, check_same_thread=False,
-                           timeout=BUSY_TIMEOUT_MS / 1000)
-    return sqlite_utils.Database(conn)
+    return NodeDatabase(conn)
 
 
 def migrate(db: sqlite_utils.Database) -> list[str]:

@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-from node.storage.db import BUSY_TIMEOUT_MS
+from node.storage.connection import BUSY_TIMEOUT_MS
 
 
 def backup(source: Path, target: Path, progress: Callable[[int, int], None] | None = None,
