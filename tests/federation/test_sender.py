@@ -53,6 +53,12 @@ class Peer:
         return {"results": [{} for _ in body["items"]]}
 
 
+async def _until_delivered(peer: Peer, order: list[int], what: str) -> None:
+    async def delivered() -> bool:
+        return peer.order == order
+    await eventually(delivered, timeout=10, what=what)
+
+
 async def enqueue(db: Database, n: int, destination: str = "b.example") -> None:
     await db.write(storage.enqueue_txn, ServerPolicy(), destination, "message", {"n": n}, n)
 
@@ -261,9 +267,7 @@ async def test_receipts_alone_wait_for_company_and_a_message_ends_the_wait(
     await queue("receipt", 2)
     await queue("message", 3)
 
-    async def delivered() -> bool:
-        return peer.order == [1, 2, 3]
-    await eventually(delivered, what="the three items")
+    await _until_delivered(peer, [1, 2, 3], "the three items")
     assert list(peer.txns.values()) == [[{"kind": "receipt", "n": 1},
                                          {"kind": "receipt", "n": 2},
                                          {"kind": "message", "n": 3}]], "one transaction"
@@ -279,9 +283,7 @@ async def test_receipts_alone_leave_after_the_linger(db: Database) -> None:
                    now)
     sender.wake("b.example")
 
-    async def delivered() -> bool:
-        return peer.order == [1]
-    await eventually(delivered, what="the lone receipt")
+    await _until_delivered(peer, [1], "the lone receipt")
     await sender.close()
 
 
@@ -339,9 +341,7 @@ async def test_a_receipt_stamped_an_hour_ahead_leaves_at_once(db: Database) -> N
                    int((time.time() + 3600) * 1000))
     sender.wake("b.example")
 
-    async def delivered() -> bool:
-        return peer.order == [1]
-    await eventually(delivered, timeout=5, what="the receipt, well before its linger")
+    await _until_delivered(peer, [1], "the receipt, well before its linger")
     await sender.close()
 
 
@@ -356,9 +356,7 @@ async def test_a_backoff_recorded_far_ahead_waits_at_most_the_retry_maximum(
     sender = Sender(db, peer, POLICY, noop)
     sender.wake("b.example")
 
-    async def delivered() -> bool:
-        return peer.order == [1]
-    await eventually(delivered, timeout=5, what="the retry within retry_max_seconds")
+    await _until_delivered(peer, [1], "the retry within retry_max_seconds")
     await sender.close()
 
 
@@ -380,9 +378,7 @@ async def test_the_peer_coming_back_ends_a_backoff_recorded_far_ahead(
     assert peer.order == []
     await sender.peer_alive("b.example")
 
-    async def delivered() -> bool:
-        return peer.order == [1]
-    await eventually(delivered, timeout=5, what="delivery once the peer is back")
+    await _until_delivered(peer, [1], "delivery once the peer is back")
     await sender.close()
 
 

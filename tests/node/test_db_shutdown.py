@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,35 +14,12 @@ import sqlite_utils
 
 from node.errors import ShuttingDown
 from node.storage import db as dbmod
+from tests.node.table_jobs import committed, insert
 from tests.nodes import eventually
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[dbmod.Database]:
-    database = dbmod.Database.open(tmp_path / "node.db")
-
-    def table(db: sqlite_utils.Database) -> None:
-        db.execute("CREATE TABLE t (n INTEGER PRIMARY KEY)")
-    asyncio.run(database.write(table))
-    yield database
-    database.close()
-
-
-def _insert(db: sqlite_utils.Database, n: int) -> int:
-    db.execute("INSERT INTO t (n) VALUES (?)", [n])
-    return n
 
 
 def _count(db: sqlite_utils.Database) -> int:
     return int(db.execute("SELECT COUNT(*) FROM t").fetchone()[0])
-
-
-def _committed(path: Path) -> set[int]:
-    conn = sqlite3.connect(path)
-    try:
-        return {n for (n,) in conn.execute("SELECT n FROM t")}
-    finally:
-        conn.close()
 
 
 def test_close_commits_and_answers_the_writes_still_queued_then_refuses_new_ones(
@@ -57,12 +32,12 @@ def test_close_commits_and_answers_the_writes_still_queued_then_refuses_new_ones
         errors: list[dict[str, Any]] = []
         asyncio.get_running_loop().set_exception_handler(lambda _, ctx: errors.append(ctx))
         before = database.commits
-        task = asyncio.ensure_future(database.write(_insert, 1))
+        task = asyncio.ensure_future(database.write(insert, 1))
         await asyncio.sleep(0)  # the write is queued; its drain has not run yet
         assert database.commits == before and not task.done()
         database.close()
         assert await asyncio.wait_for(task, 5) == 1
-        for refused_call in (database.write(_insert, 2), database.read(_count),
+        for refused_call in (database.write(insert, 2), database.read(_count),
                              database.read_heavy(_count), database.checkpoint()):
             with pytest.raises(ShuttingDown) as refused:
                 await refused_call
@@ -74,7 +49,7 @@ def test_close_commits_and_answers_the_writes_still_queued_then_refuses_new_ones
         return errors
 
     assert asyncio.run(main()) == []
-    assert _committed(database.path) == {1}
+    assert committed(database.path) == {1}
 
 
 def test_a_broken_connection_fails_each_write_instead_of_hanging(
@@ -86,9 +61,9 @@ def test_a_broken_connection_fails_each_write_instead_of_hanging(
     async def main() -> None:
         for n in range(3):
             with pytest.raises(sqlite3.ProgrammingError):
-                await asyncio.wait_for(database.write(_insert, n), 5)
+                await asyncio.wait_for(database.write(insert, n), 5)
     asyncio.run(main())
-    assert _committed(database.path) == set()
+    assert committed(database.path) == set()
 
 
 def test_a_drain_left_on_a_stopped_loop_does_not_block_another_loop(
@@ -99,14 +74,14 @@ def test_a_drain_left_on_a_stopped_loop_does_not_block_another_loop(
     first = asyncio.new_event_loop()
     try:
         async def queue() -> asyncio.Task[int]:
-            return asyncio.ensure_future(database.write(_insert, 1))
+            return asyncio.ensure_future(database.write(insert, 1))
         task = first.run_until_complete(queue())  # stops before the drain runs
-        assert not task.done() and _committed(database.path) == set()
+        assert not task.done() and committed(database.path) == set()
 
         async def other() -> int:
-            return await asyncio.wait_for(database.write(_insert, 2), 5)
+            return await asyncio.wait_for(database.write(insert, 2), 5)
         assert asyncio.run(other()) == 2
-        assert _committed(database.path) == {1, 2}
+        assert committed(database.path) == {1, 2}
         assert first.run_until_complete(asyncio.wait_for(task, 5)) == 1
     finally:
         first.close()

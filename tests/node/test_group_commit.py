@@ -7,31 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from pathlib import Path
 
-import pytest
 import sqlite_utils
 
 from node.errors import StorageFull
 from node.storage import db as dbmod
+from tests.node.table_jobs import committed, insert
 
 JOBS = 50
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> dbmod.Database:
-    database = dbmod.Database.open(tmp_path / "node.db")
-
-    def table(db: sqlite_utils.Database) -> None:
-        db.execute("CREATE TABLE t (n INTEGER PRIMARY KEY, v TEXT NOT NULL)")
-    asyncio.run(database.write(table))
-    yield database
-    database.close()
-
-
-def _insert(db: sqlite_utils.Database, n: int) -> int:
-    db.execute("INSERT INTO t (n, v) VALUES (?, 'x')", [n])
-    return n
 
 
 def _insert_then_fail(db: sqlite_utils.Database, n: int) -> None:
@@ -39,21 +22,12 @@ def _insert_then_fail(db: sqlite_utils.Database, n: int) -> None:
     raise ValueError(f"job {n} refuses")
 
 
-def _committed(path: Path) -> set[int]:
-    """The rows another connection sees: only what is committed."""
-    conn = sqlite3.connect(path)
-    try:
-        return {n for (n,) in conn.execute("SELECT n FROM t")}
-    finally:
-        conn.close()
-
-
 def test_writes_queued_together_share_one_commit_and_a_failure_fails_only_itself(
         database: dbmod.Database) -> None:
     async def main() -> list[object]:
         before = database.commits
         tasks = [asyncio.ensure_future(database.write(
-            _insert_then_fail if n == 7 else _insert, n)) for n in range(JOBS)]
+            _insert_then_fail if n == 7 else insert, n)) for n in range(JOBS)]
         results = await asyncio.gather(*tasks, return_exceptions=True)
         assert database.commits - before == 1  # all 50 in one transaction
         return results
@@ -62,7 +36,7 @@ def test_writes_queued_together_share_one_commit_and_a_failure_fails_only_itself
     assert isinstance(results[7], ValueError) and "job 7" in str(results[7])
     assert [r for i, r in enumerate(results) if i != 7] == \
         [n for n in range(JOBS) if n != 7]
-    assert _committed(database.path) == set(range(JOBS)) - {7}
+    assert committed(database.path) == set(range(JOBS)) - {7}
 
 
 def _one(db: sqlite_utils.Database) -> tuple[int]:
@@ -78,7 +52,7 @@ def test_a_file_locked_by_another_process_does_not_hold_up_the_loop(
 
     async def main() -> None:
         other.execute("BEGIN IMMEDIATE")
-        tasks = [asyncio.ensure_future(database.write(_insert, n)) for n in range(10)]
+        tasks = [asyncio.ensure_future(database.write(insert, n)) for n in range(10)]
         for _ in range(20):  # the loop keeps turning while the writes wait
             await asyncio.sleep(0.005)
             assert not any(t.done() for t in tasks)
@@ -86,7 +60,7 @@ def test_a_file_locked_by_another_process_does_not_hold_up_the_loop(
         other.execute("ROLLBACK")
         assert await asyncio.wait_for(asyncio.gather(*tasks), 10) == list(range(10))
         before = database.commits
-        assert await asyncio.gather(*(database.write(_insert, n)
+        assert await asyncio.gather(*(database.write(insert, n)
                                       for n in range(10, 20))) == list(range(10, 20))
         assert database.commits - before == 1
 
@@ -94,14 +68,14 @@ def test_a_file_locked_by_another_process_does_not_hold_up_the_loop(
         asyncio.run(main())
     finally:
         other.close()
-    assert _committed(database.path) == set(range(20))
+    assert committed(database.path) == set(range(20))
 
 
 def test_each_caller_is_answered_after_its_commit(database: dbmod.Database) -> None:
     async def main() -> None:
         for n in range(20):
-            await database.write(_insert, n)
-            assert n in _committed(database.path)
+            await database.write(insert, n)
+            assert n in committed(database.path)
     asyncio.run(main())
 
 
@@ -120,9 +94,9 @@ def test_a_full_disk_fails_the_job_that_met_it_and_no_success_is_lost(
 
     async def main() -> list[object]:
         tasks = [asyncio.ensure_future(database.write(cap, None)),
-                 asyncio.ensure_future(database.write(_insert, 100)),
+                 asyncio.ensure_future(database.write(insert, 100)),
                  asyncio.ensure_future(database.write(big, 101)),
-                 asyncio.ensure_future(database.write(_insert, 102))]
+                 asyncio.ensure_future(database.write(insert, 102))]
         results = await asyncio.gather(*tasks, return_exceptions=True)
         await database.write(cap, 1_000_000)
         return results
@@ -131,4 +105,4 @@ def test_a_full_disk_fails_the_job_that_met_it_and_no_success_is_lost(
     assert isinstance(inserts[1], StorageFull)
     told_ok = {r for r in inserts if isinstance(r, int)}
     assert all(isinstance(r, (int, StorageFull)) for r in inserts), inserts
-    assert _committed(database.path) == told_ok
+    assert committed(database.path) == told_ok

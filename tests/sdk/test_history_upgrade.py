@@ -23,6 +23,8 @@ state such an upgrade leaves), and a team starts with an agent's device only. Th
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from node.appkeys import DB
@@ -48,6 +50,26 @@ async def _as_before_history(node: RunningNode, *clients: Client) -> list[Client
         await client.close()
         reopened.append(await Client.open(path, PASSPHRASE))
     return reopened
+
+
+@contextlib.asynccontextmanager
+async def _upgraded_behind_proxy(node: RunningNode, make_client: MakeClient
+                                 ) -> AsyncIterator[tuple[UploadProxy, Client, Client,
+                                                          Client]]:
+    """Carl's two devices as an upgrade to history leaves them, the first talking to the
+    node through an ``UploadProxy``; Dora wrote to Carl before. Yields (proxy, carl,
+    carl2, dora) and closes Carl's devices at the end."""
+    async with UploadProxy(node.url) as proxy:
+        carl, dora = await make_client("carl", url=proxy.url), await make_client("dora")
+        carl2 = await make_client("carl", login=True)
+        await dora.send_text(carl.address, "before the upgrade")
+        await receive(carl2, 1)
+        carl, carl2 = await _as_before_history(node, carl, carl2)
+        try:
+            yield proxy, carl, carl2, dora
+        finally:
+            await carl.close()
+            await carl2.close()
 
 
 def texts(client: Client, peer: str) -> list[str | None]:
@@ -83,54 +105,38 @@ async def test_an_accounts_old_devices_start_and_join_and_keep_their_past(
 
 async def test_a_refused_backfill_upload_does_not_keep_the_key_from_the_others(
         node: RunningNode, make_client: MakeClient) -> None:
-    async with UploadProxy(node.url) as proxy:
-        carl, dora = await make_client("carl", url=proxy.url), await make_client("dora")
-        carl2 = await make_client("carl", login=True)
-        await dora.send_text(carl.address, "before the upgrade")
-        await receive(carl2, 1)
-        carl, carl2 = await _as_before_history(node, carl, carl2)
-        try:
-            proxy.refusing = True
-            await carl.sync_once()  # starts the history; the backfill upload is refused
-            assert list(carl.archive.keys()) == [1] and proxy.refused >= 1
-            assert carl.store.get_json("history_pending"), "the copy waits"
-            await receive(carl2, 1, kinds=(ArchiveEvent,))  # the key came all the same
-            assert list(carl2.archive.keys()) == [1]
+    upgraded = _upgraded_behind_proxy(node, make_client)
+    async with upgraded as (proxy, carl, carl2, _):
+        proxy.refusing = True
+        await carl.sync_once()  # starts the history; the backfill upload is refused
+        assert list(carl.archive.keys()) == [1] and proxy.refused >= 1
+        assert carl.store.get_json("history_pending"), "the copy waits"
+        await receive(carl2, 1, kinds=(ArchiveEvent,))  # the key came all the same
+        assert list(carl2.archive.keys()) == [1]
 
-            proxy.refusing = False
-            await carl.sync_once()  # the next batch: the copy goes up
+        proxy.refusing = False
+        await carl.sync_once()  # the next batch: the copy goes up
 
-            async def uploaded() -> bool:
-                return not carl.store.get_json("history_pending") and proxy.puts >= 1
-            await eventually(uploaded, what="the refused copy to go up later")
-        finally:
-            await carl.close()
-            await carl2.close()
+        async def uploaded() -> bool:
+            return not carl.store.get_json("history_pending") and proxy.puts >= 1
+        await eventually(uploaded, what="the refused copy to go up later")
 
 
 async def test_a_key_not_given_for_want_of_the_node_is_given_after_a_later_batch(
         node: RunningNode, make_client: MakeClient) -> None:
-    async with UploadProxy(node.url) as proxy:
-        carl, dora = await make_client("carl", url=proxy.url), await make_client("dora")
-        carl2 = await make_client("carl", login=True)
-        await dora.send_text(carl.address, "before the upgrade")
-        await receive(carl2, 1)
-        carl, carl2 = await _as_before_history(node, carl, carl2)
-        try:
-            proxy.refusing, proxy.cut = True, {"GET /history/devices"}
-            await carl.sync_once()  # the history starts; then the network goes away
-            assert list(carl.archive.keys()) == [1] and proxy.refused >= 1
-            assert not [e for e in await carl2.sync_once() if isinstance(e, ArchiveEvent)]
+    upgraded = _upgraded_behind_proxy(node, make_client)
+    async with upgraded as (proxy, carl, carl2, dora):
+        proxy.refusing, proxy.cut = True, {"GET /history/devices"}
+        await carl.sync_once()  # the history starts; then the network goes away
+        assert list(carl.archive.keys()) == [1] and proxy.refused >= 1
+        assert not [e for e in await carl2.sync_once() if isinstance(e, ArchiveEvent)]
 
-            proxy.refusing, proxy.cut = False, set()
-            await dora.send_text(carl.address, "after the upgrade")
-            await receive(carl, 1)  # the next batch gives the key
-            await receive(carl2, 1, kinds=(ArchiveEvent,))
-            assert list(carl2.archive.keys()) == [1]
-            assert not carl.store.get_json("history_to_give"), "nothing left to give"
-        finally:
-            await carl.close()
-            await carl2.close()
+        proxy.refusing, proxy.cut = False, set()
+        await dora.send_text(carl.address, "after the upgrade")
+        await receive(carl, 1)  # the next batch gives the key
+        await receive(carl2, 1, kinds=(ArchiveEvent,))
+        assert list(carl2.archive.keys()) == [1]
+        assert not carl.store.get_json("history_to_give"), "nothing left to give"
 
 
 async def test_two_starts_at_once_still_give_the_key_once_the_node_is_back(
@@ -138,24 +144,16 @@ async def test_two_starts_at_once_still_give_the_key_once_the_node_is_back(
     """A send and a received batch both run the history work at once: one start
     happens, and when giving the key fails both leave it to the next batch (the one
     that lost the race used to mark the work done, and the key was never given)."""
-    async with UploadProxy(node.url) as proxy:
-        carl, dora = await make_client("carl", url=proxy.url), await make_client("dora")
-        carl2 = await make_client("carl", login=True)
-        await dora.send_text(carl.address, "before the upgrade")
-        await receive(carl2, 1)
-        carl, carl2 = await _as_before_history(node, carl, carl2)
-        try:
-            proxy.cut = {"GET /history/devices"}
-            await asyncio.gather(carl.archive.after_batch(), carl.archive.after_batch())
-            assert list(carl.archive.keys()) == [1]
-            proxy.cut = set()
-            await carl.archive.after_batch()
-            await receive(carl2, 1, kinds=(ArchiveEvent,))
-            assert list(carl2.archive.keys()) == [1]
-            assert not carl.store.get_json("history_to_give"), "nothing left to give"
-        finally:
-            await carl.close()
-            await carl2.close()
+    upgraded = _upgraded_behind_proxy(node, make_client)
+    async with upgraded as (proxy, carl, carl2, _):
+        proxy.cut = {"GET /history/devices"}
+        await asyncio.gather(carl.archive.after_batch(), carl.archive.after_batch())
+        assert list(carl.archive.keys()) == [1]
+        proxy.cut = set()
+        await carl.archive.after_batch()
+        await receive(carl2, 1, kinds=(ArchiveEvent,))
+        assert list(carl2.archive.keys()) == [1]
+        assert not carl.store.get_json("history_to_give"), "nothing left to give"
 
 
 async def test_a_team_whose_agents_came_first_starts_with_the_admin(

@@ -151,15 +151,23 @@ async def test_close_awaits_the_timers_upload_under_way_and_sends_nothing_twice(
             reopened.close()
 
 
+async def _closing_during_upload(proxy: UploadProxy, make_client: MakeClient
+                                 ) -> tuple[Client, Client, asyncio.Task[None]]:
+    """Carl (through ``proxy``) wrote to Dora and is closing; the node's answer to the
+    upload of close is held at the proxy. (carl, dora, the close under way)"""
+    carl, dora = await make_client("carl", url=proxy.url), await make_client("dora")
+    carl.archive.uploader.delay_s = 60.0
+    await carl.send_text(dora.address, "before close")
+    proxy.hold()
+    closing = asyncio.create_task(carl.close())
+    await _held(proxy)  # close's upload is under way
+    return carl, dora, closing
+
+
 async def test_a_send_during_close_starts_no_timer_that_outlives_it(
         node: RunningNode, make_client: MakeClient) -> None:
     async with UploadProxy(node.url) as proxy:
-        carl, dora = await make_client("carl", url=proxy.url), await make_client("dora")
-        carl.archive.uploader.delay_s = 60.0
-        await carl.send_text(dora.address, "before close")
-        proxy.hold()
-        closing = asyncio.create_task(carl.close())
-        await _held(proxy)  # close's upload is under way
+        carl, dora, closing = await _closing_during_upload(proxy, make_client)
         await carl.send_text(dora.address, "while it closes")
         proxy.release()
         await closing
@@ -170,12 +178,7 @@ async def test_a_send_during_close_starts_no_timer_that_outlives_it(
 async def test_a_close_cancelled_during_its_upload_still_closes_connection_and_store(
         node: RunningNode, make_client: MakeClient) -> None:
     async with UploadProxy(node.url) as proxy:
-        carl, dora = await make_client("carl", url=proxy.url), await make_client("dora")
-        carl.archive.uploader.delay_s = 60.0
-        await carl.send_text(dora.address, "before close")
-        proxy.hold()
-        closing = asyncio.create_task(carl.close())
-        await _held(proxy)
+        carl, dora, closing = await _closing_during_upload(proxy, make_client)
         closing.cancel()  # e.g. the app shuts down with a time limit on close
         with pytest.raises(asyncio.CancelledError):
             await closing

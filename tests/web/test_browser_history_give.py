@@ -16,6 +16,8 @@ device on the node itself. Real node, real Chromium."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web as aioweb
@@ -70,81 +72,79 @@ async def as_before_history(node: RunningNode, web: WebDevice, clients: Clients,
     return dora, carl2
 
 
-async def test_a_refused_backfill_upload_does_not_keep_the_key_from_the_other_device(
-        web_node: RunningNode, browser: Any, clients: Clients) -> None:
-    async with SeenProxy(web_node.url) as proxy:
+@contextlib.asynccontextmanager
+async def _device_behind_proxy(browser: Any, url: str
+                               ) -> AsyncIterator[tuple[SeenProxy, WebDevice]]:
+    """A browser device that talks to the node at ``url`` through a ``SeenProxy``;
+    its browser context is closed at the end."""
+    async with SeenProxy(url) as proxy:
         context = await browser.new_context()
         try:
-            web = await WebDevice.open(context, proxy.url)
-            _, carl2 = await as_before_history(web_node, web, clients)
-            proxy.refusing, proxy.seen = True, []
-            await web.run(SYNC)  # starts the history; the backfill upload is refused
-            assert await web.run(KEYS) == [1] and proxy.refused >= 1
-            assert await web.run(KV, "history_pending"), "the copy waits"
-            refused = proxy.seen.index("PUT /history/items")
-            assert refused < proxy.seen.index("POST /history/keys"), \
-                "the backfill is tried before the key is given"
-            await receive(carl2, 1, kinds=(ArchiveEvent,))  # the key came all the same
-            assert list(carl2.archive.keys()) == [1]
-            assert await web.run(KV, "history_to_give") is None
-
-            proxy.refusing = False
-            await web.run(SYNC)  # a later batch: the copy goes up
-
-            async def uploaded() -> bool:
-                return not await web.run(KV, "history_pending") and proxy.puts >= 1
-            await eventually(uploaded, what="the refused copy to go up later")
+            yield proxy, await WebDevice.open(context, proxy.url)
         finally:
             await context.close()
+
+
+async def test_a_refused_backfill_upload_does_not_keep_the_key_from_the_other_device(
+        web_node: RunningNode, browser: Any, clients: Clients) -> None:
+    async with _device_behind_proxy(browser, web_node.url) as (proxy, web):
+        _, carl2 = await as_before_history(web_node, web, clients)
+        proxy.refusing, proxy.seen = True, []
+        await web.run(SYNC)  # starts the history; the backfill upload is refused
+        assert await web.run(KEYS) == [1] and proxy.refused >= 1
+        assert await web.run(KV, "history_pending"), "the copy waits"
+        refused = proxy.seen.index("PUT /history/items")
+        assert refused < proxy.seen.index("POST /history/keys"), \
+            "the backfill is tried before the key is given"
+        await receive(carl2, 1, kinds=(ArchiveEvent,))  # the key came all the same
+        assert list(carl2.archive.keys()) == [1]
+        assert await web.run(KV, "history_to_give") is None
+
+        proxy.refusing = False
+        await web.run(SYNC)  # a later batch: the copy goes up
+
+        async def uploaded() -> bool:
+            return not await web.run(KV, "history_pending") and proxy.puts >= 1
+        await eventually(uploaded, what="the refused copy to go up later")
 
 
 async def test_a_key_not_given_for_want_of_the_node_is_given_after_a_later_batch(
         web_node: RunningNode, browser: Any, clients: Clients) -> None:
-    async with SeenProxy(web_node.url) as proxy:
-        context = await browser.new_context()
-        try:
-            web = await WebDevice.open(context, proxy.url)
-            dora, carl2 = await as_before_history(web_node, web, clients)
-            proxy.cut = {"GET /history/devices"}
-            await web.run(SYNC)  # the history starts; then the network goes away
-            assert await web.run(KEYS) == [1] and "GET /history/devices" in proxy.seen
-            assert await web.run(KV, "history_to_give") == {"epoch": 1}
-            assert not [e for e in await carl2.sync_once() if isinstance(e, ArchiveEvent)]
+    async with _device_behind_proxy(browser, web_node.url) as (proxy, web):
+        dora, carl2 = await as_before_history(web_node, web, clients)
+        proxy.cut = {"GET /history/devices"}
+        await web.run(SYNC)  # the history starts; then the network goes away
+        assert await web.run(KEYS) == [1] and "GET /history/devices" in proxy.seen
+        assert await web.run(KV, "history_to_give") == {"epoch": 1}
+        assert not [e for e in await carl2.sync_once() if isinstance(e, ArchiveEvent)]
 
-            proxy.cut = set()
-            await dora.send_text(carl2.address, "after the upgrade")
-            await web.messages(1)  # the next batch gives the key
-            await receive(carl2, 1, kinds=(ArchiveEvent,))
-            assert list(carl2.archive.keys()) == [1]
+        proxy.cut = set()
+        await dora.send_text(carl2.address, "after the upgrade")
+        await web.messages(1)  # the next batch gives the key
+        await receive(carl2, 1, kinds=(ArchiveEvent,))
+        assert list(carl2.archive.keys()) == [1]
 
-            async def given() -> bool:
-                return await web.run(KV, "history_to_give") is None
-            await eventually(given, what="nothing left to give")
-        finally:
-            await context.close()
+        async def given() -> bool:
+            return await web.run(KV, "history_to_give") is None
+        await eventually(given, what="nothing left to give")
 
 
 async def test_an_approval_stores_what_waits_before_it_gives_the_keys(
         web_node: RunningNode, browser: Any, clients: Clients) -> None:
-    async with SeenProxy(web_node.url) as proxy:
-        context = await browser.new_context()
-        try:
-            web = await WebDevice.open(context, proxy.url)
-            address = await web.register("carl", PASSWORD)  # the first device: epoch 1
-            dora = await clients(web_node.url, "dora")
-            proxy.refusing = True
-            await dora.send_text(address, "while the node refused copies")
-            await web.messages(1)
-            await web.run("() => window.me.archive.idle()")
-            assert proxy.refused >= 1 and await web.run(KV, "history_pending")
+    async with _device_behind_proxy(browser, web_node.url) as (proxy, web):
+        address = await web.register("carl", PASSWORD)  # the first device: epoch 1
+        dora = await clients(web_node.url, "dora")
+        proxy.refusing = True
+        await dora.send_text(address, "while the node refused copies")
+        await web.messages(1)
+        await web.run("() => window.me.archive.idle()")
+        assert proxy.refused >= 1 and await web.run(KV, "history_pending")
 
-            proxy.refusing = False  # no batch since: the copy still waits
-            laptop = await clients(web_node.url, "carl", login=True)
-            assert await web.run("(d) => window.me.archive.approve(d)",
-                                 laptop.device_id) == [1]
-            assert not await web.run(KV, "history_pending")
-            await receive(laptop, 1, kinds=(ArchiveEvent,))
-            assert [m.text for m in laptop.history(dora.address)] == \
-                ["while the node refused copies"], "downloaded with the history"
-        finally:
-            await context.close()
+        proxy.refusing = False  # no batch since: the copy still waits
+        laptop = await clients(web_node.url, "carl", login=True)
+        assert await web.run("(d) => window.me.archive.approve(d)",
+                             laptop.device_id) == [1]
+        assert not await web.run(KV, "history_pending")
+        await receive(laptop, 1, kinds=(ArchiveEvent,))
+        assert [m.text for m in laptop.history(dora.address)] == \
+            ["while the node refused copies"], "downloaded with the history"
