@@ -25,7 +25,6 @@ from crypto import history as sealing
 from crypto.canonicaljson import encode_canonical, loads_strict
 from crypto.encoding import b64decode, b64encode
 from crypto.errors import CryptoError
-from crypto.session import Session
 from node.client import content as contents
 from node.client.errors import (
     ApiError,
@@ -142,7 +141,7 @@ class Archive:
             raise ContentError("history keys for another owner")
         receiver = self.client._receiver
         plaintext, session, _ = receiver._open(owner, device, b64decode(event["ciphertext"]))
-        self.store.put_session(owner, device, session.to_bytes())
+        self.store.save_session(owner, device, session)
         body = loads_strict(sealing.unpad(plaintext))
         if not isinstance(body, dict) or body.get("type") != "history_keys" or \
                 {body.get("from"), body.get("to"), body.get("owner")} != {owner}:
@@ -353,13 +352,12 @@ class Archive:
                 "keys": {str(e): b64encode(k) for e, k in sorted(keys.items())}}
         if self.store.get_session(owner, device_id) is None:
             started = await self.client.devices.start_sessions(owner, [device_id])
-            self.store.put_session(owner, device_id, started[device_id].to_bytes())
+            self.store.save_session(owner, device_id, started[device_id])
         with self.store.batch():
-            state = self.store.get_session(owner, device_id)
-            assert state is not None
-            session = Session.from_bytes(state)
+            session = self.store.load_session(owner, device_id)
+            assert session is not None
             wire = session.encrypt(sealing.pad(encode_canonical(body)))
-            self.store.put_session(owner, device_id, session.to_bytes())
+            self.store.save_session(owner, device_id, session)
         answer = await self.client.http.request("POST", "/history/keys", {
             "device_id": device_id, "epochs": sorted(keys), "ciphertext": b64encode(wire)})
         return list(answer["epochs"])

@@ -199,7 +199,7 @@ class Receiver:
             return None, False
         # The session advanced: keep it whatever the content turns out to be, so that a
         # message we cannot use does not break the conversation (or allow a replay).
-        self.store.put_session(sender, device, session.to_bytes())
+        self.store.save_session(sender, device, session)
         try:
             content, claimed_from, claimed_to = contents.decode(plaintext)
             if claimed_from != sender or claimed_to != event.get("to"):
@@ -232,12 +232,10 @@ class Receiver:
 
     def _open(self, sender: str, device: str, wire: bytes) -> tuple[bytes, Session, bool]:
         """Decrypt with the existing session, or accept a new one from a prekey message."""
-        state = self.store.get_session(sender, device)
+        session = self.store.load_session(sender, device)
         info = peek_prekey(wire)
-        if state is not None:
-            session = Session.from_bytes(state)
-            if info is None or session.matches_prekey(info):
-                return session.decrypt(wire), session, False
+        if session is not None and (info is None or session.matches_prekey(info)):
+            return session.decrypt(wire), session, False
         if info is None:
             raise VerificationError("no session with this device and no prekey message")
         # A prekey message starting a session: refuse one we accepted before (a replay),

@@ -170,16 +170,14 @@ class Sender:
         with self.store.batch():
             for address, device_ids in targets.items():
                 for device_id in sorted(device_ids):
-                    state = self.store.get_session(address, device_id)
-                    if state is not None:  # also when the peer started one meanwhile
-                        session = Session.from_bytes(state)
-                    elif (address, device_id) in fresh:
-                        session = fresh[(address, device_id)]
-                    else:
+                    # (a stored session also when the peer started one meanwhile)
+                    session = self.store.load_session(address, device_id) or \
+                        fresh.get((address, device_id))
+                    if session is None:
                         continue  # the device has no keys any more; a 409 will say
                     envelopes.setdefault(address, {})[device_id] = b64encode(
                         session.encrypt(plaintext))
-                    self.store.put_session(address, device_id, session.to_bytes())
+                    self.store.save_session(address, device_id, session)
             if keep is not None:
                 txn_id, sender, to = keep
                 self.store.put_json(OUTGOING + txn_id, {

@@ -23,6 +23,7 @@ import nacl.exceptions
 import nacl.pwhash
 import nacl.utils
 
+from crypto.session import Session
 from node.client.errors import DeviceRevoked, StoreError
 from node.client.store_cache import SealedCache
 
@@ -218,6 +219,19 @@ class Store:
         state = self._open(row[0], ad) if row else None
         self._cache.put(ad, state)
         return state
+
+    def load_session(self, address: str, device_id: str) -> Session | None:
+        """The session with a device, to advance and ``save_session`` (None: none)."""
+        state = self.get_session(address, device_id)
+        if state is None:
+            return None
+        kept = self._cache.take(f"r:{address}/{device_id}", state)
+        return kept if isinstance(kept, Session) else Session.from_bytes(state)
+
+    def save_session(self, address: str, device_id: str, session: Session) -> None:
+        state = session.to_bytes()
+        self.put_session(address, device_id, state)
+        self._cache.keep(f"r:{address}/{device_id}", state, session)
 
     # the inbox: events received and stored, not yet handed to the app (in order)
     def push_event(self, event: dict[str, Any]) -> None:

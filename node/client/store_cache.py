@@ -6,9 +6,16 @@ them from memory. Writes made inside a local transaction are kept aside and join
 cache only when it commits, so a rolled-back change is never answered. Values are
 keyed by their associated data (``s:name``, ``r:address/device``); ``None`` records
 that there is none.
+
+A ratchet session saved by this process is also kept as the object that wrote it, so
+the next message does not parse its state again: ``take`` hands it over only while the
+stored state is still the one it wrote (not after a rollback), and only once, so an
+object advanced by a message that then failed is never used again.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class SealedCache:
@@ -17,6 +24,7 @@ class SealedCache:
     def __init__(self) -> None:
         self._committed: dict[str, bytes | None] = {}
         self._pending: dict[str, bytes | None] | None = None  # inside a transaction
+        self._objects: dict[str, tuple[bytes, Any]] = {}  # ad -> (state, what wrote it)
 
     def lookup(self, ad: str) -> tuple[bool, bytes | None]:
         """(known here, the plaintext or None when there is no such value)."""
@@ -29,6 +37,15 @@ class SealedCache:
     def put(self, ad: str, value: bytes | None) -> None:
         """``value`` was written (None: deleted), or read from the file."""
         (self._committed if self._pending is None else self._pending)[ad] = value
+
+    def keep(self, ad: str, state: bytes, obj: Any) -> None:
+        """``obj`` just wrote ``state`` under ``ad``."""
+        self._objects[ad] = (state, obj)
+
+    def take(self, ad: str, state: bytes) -> Any | None:
+        """The object that wrote ``state``, if it did (then it is no longer kept)."""
+        kept = self._objects.pop(ad, None)
+        return kept[1] if kept is not None and kept[0] == state else None
 
     def begin(self) -> None:
         self._pending = {}
@@ -43,6 +60,7 @@ class SealedCache:
         """Rows changed behind the cache (a bulk delete), or the store closed or wiped:
         forget everything."""
         self._committed.clear()
+        self._objects.clear()
         if self._pending is not None:
             self._pending.clear()
 

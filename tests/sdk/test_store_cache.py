@@ -11,6 +11,7 @@ import pytest
 
 from node.client.errors import DeviceRevoked
 from node.client.store import Store
+from tests.crypto.factories import session_pair
 
 
 @pytest.fixture
@@ -82,3 +83,26 @@ def test_a_wiped_store_answers_nothing_from_memory(store: Store) -> None:
     store.wipe()
     with pytest.raises(DeviceRevoked):
         store.get_secret("token")
+
+
+def test_a_saved_session_is_handed_back_once_and_never_after_a_rollback(
+        store: Store) -> None:
+    """The object that saved a session state comes back at the next load (its state
+    is not parsed again), once; after a rolled-back save the stored state wins."""
+    alice, bob = session_pair()
+    bob.decrypt(alice.encrypt(b"hello"))  # both sides now hold a running session
+    store.save_session("bob@b.test", "D1", alice)
+    assert store.load_session("bob@b.test", "D1") is alice
+    again = store.load_session("bob@b.test", "D1")  # taken once: parsed this time
+    assert again is not alice and again is not None
+    assert again.to_bytes() == alice.to_bytes()
+
+    before = alice.to_bytes()
+    with pytest.raises(RuntimeError), store.batch():
+        alice.encrypt(b"never sent")
+        store.save_session("bob@b.test", "D1", alice)
+        raise RuntimeError("the send failed")
+    restored = store.load_session("bob@b.test", "D1")
+    assert restored is not alice and restored is not None
+    assert restored.to_bytes() == before
+    assert bob.decrypt(restored.encrypt(b"after the rollback")) == b"after the rollback"
