@@ -26,30 +26,8 @@ import nacl.utils
 from crypto.session import Session
 from node.client.errors import DeviceRevoked, StoreError
 from node.client.store_cache import SealedCache
+from node.client.store_schema import SCHEMA
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS prekeys (
-    key_id TEXT PRIMARY KEY, kind TEXT NOT NULL, secret BLOB NOT NULL,
-    created_ms INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS sessions (
-    address TEXT NOT NULL, device_id TEXT NOT NULL, state BLOB NOT NULL,
-    updated_ms INTEGER NOT NULL, PRIMARY KEY (address, device_id));
-CREATE TABLE IF NOT EXISTS devices (
-    address TEXT NOT NULL, device_id TEXT NOT NULL, identity_key TEXT NOT NULL,
-    verified INTEGER NOT NULL DEFAULT 0, first_seen_ms INTEGER NOT NULL,
-    PRIMARY KEY (address, device_id));
-CREATE TABLE IF NOT EXISTS messages (
-    message_id TEXT PRIMARY KEY, peer TEXT NOT NULL, sender TEXT NOT NULL,
-    sender_device TEXT NOT NULL, outgoing INTEGER NOT NULL, ts INTEGER NOT NULL,
-    content BLOB NOT NULL, delivered INTEGER NOT NULL DEFAULT 0,
-    read INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX IF NOT EXISTS messages_by_peer ON messages (peer, ts);
-CREATE TABLE IF NOT EXISTS handshakes (digest BLOB PRIMARY KEY, seen_ms INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS inbox (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, item_id TEXT NOT NULL, item BLOB NOT NULL);
-"""
 CHECK = b"kontor-store-v1"
 DEFAULT_OPSLIMIT = nacl.pwhash.argon2id.OPSLIMIT_INTERACTIVE
 DEFAULT_MEMLIMIT = nacl.pwhash.argon2id.MEMLIMIT_INTERACTIVE
@@ -70,7 +48,8 @@ class Store:
         self._conn = conn
         self._key = key
         self._durable = durable
-        self._cache = SealedCache()  # secrets and sessions, once opened (store_cache)
+        self._cache = SealedCache(  # secrets and sessions, once opened (store_cache)
+            lambda: int(conn.execute("PRAGMA data_version").fetchone()[0]))
 
     @classmethod
     def open(cls, path: str | Path, passphrase: str, *, opslimit: int | None = None,
@@ -141,6 +120,10 @@ class Store:
                 if self._conn.in_transaction:
                     self._conn.execute("COMMIT")
                     committed = True
+            except BaseException:  # (a COMMIT that failed may leave the transaction open)
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
             finally:
                 self._cache.end(committed)
                 if self._durable and synced:
@@ -170,13 +153,20 @@ class Store:
         self._cache.put("s:" + name, value)
 
     def get_secret(self, name: str) -> bytes | None:
-        known, cached = self._cache.lookup("s:" + name)
+        known, cached = self._lookup("s:" + name)
         if known:
             return cached
         row = self._conn.execute("SELECT value FROM secrets WHERE name = ?", [name]).fetchone()
-        value = self._open(row[0], "s:" + name) if row else None
+        if row is None:
+            return None
+        value = self._open(row[0], "s:" + name)
         self._cache.put("s:" + name, value)
         return value
+
+    def _lookup(self, ad: str) -> tuple[bool, bytes | None]:
+        if not self._conn.in_transaction:
+            self._cache.check()  # (another process may have written the file)
+        return self._cache.lookup(ad)
 
     def put_json(self, name: str, value: Any) -> None:
         self.put_secret(name, json.dumps(value).encode())
@@ -211,12 +201,14 @@ class Store:
 
     def get_session(self, address: str, device_id: str) -> bytes | None:
         ad = f"r:{address}/{device_id}"
-        known, cached = self._cache.lookup(ad)
+        known, cached = self._lookup(ad)
         if known:
             return cached
         row = self._conn.execute("SELECT state FROM sessions WHERE address = ? AND "
                                  "device_id = ?", [address, device_id]).fetchone()
-        state = self._open(row[0], ad) if row else None
+        if row is None:
+            return None
+        state = self._open(row[0], ad)
         self._cache.put(ad, state)
         return state
 

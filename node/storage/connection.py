@@ -28,7 +28,7 @@ class NodeDatabase(sqlite_utils.Database):
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None
               ) -> Generator[dict[str, Any], None, None]:
         """Rows of a SELECT as dictionaries (duplicate column names made unique)."""
-        if sql.lstrip()[:6].upper().rstrip() not in _READS:
+        if (sql.lstrip("( \t\n").split(None, 1) or [""])[0].upper() not in _READS:
             raise ValueError("query() can only be used with SQL that returns rows")
         cursor = self.conn.execute(sql, params) if params is not None \
             else self.conn.execute(sql)

@@ -25,6 +25,8 @@ def test_query_runs_the_select_alone_and_names_every_column(tmp_path: Path) -> N
         db.conn.set_trace_callback(None)
         assert rows == [{"id": 1, "name": "x", "name_2": "y"}]
         assert len(statements) == 1 and statements[0].startswith("SELECT"), statements
+        assert list(db.query("WITH x AS (SELECT name FROM b) SELECT name FROM x")) == \
+            [{"name": "y"}]
         with pytest.raises(ValueError):
             list(db.query("UPDATE a SET name = 'z'"))
         assert list(db.query("SELECT name FROM a")) == [{"name": "x"}], "not run"

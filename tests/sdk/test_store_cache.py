@@ -35,7 +35,8 @@ def test_a_value_is_read_from_the_file_once(store: Store) -> None:
         assert store.get_json("position") == {"seq": 1}
         assert store.get_session("bob@b.test", "D1") == b"state-1"
         assert store.get_secret("never-written") is None
-    assert len(reads) == 1, reads  # only the value never written, once
+    # only the value never written reaches the file (a missing value is not kept)
+    assert len(reads) == 3 and all("FROM secrets" in sql for sql in reads), reads
 
 
 def test_a_change_rolled_back_is_never_answered(store: Store) -> None:
@@ -106,3 +107,34 @@ def test_a_saved_session_is_handed_back_once_and_never_after_a_rollback(
     assert restored is not alice and restored is not None
     assert restored.to_bytes() == before
     assert bob.decrypt(restored.encrypt(b"after the rollback")) == b"after the rollback"
+
+
+def test_what_another_connection_commits_is_never_answered_from_memory(
+        store: Store, tmp_path: Path) -> None:
+    """A second store on the same file (``kontor customer erase`` while the node's
+    automation device runs) erases and writes: the first answers what the file holds."""
+    store.put_session("carl@b.test", "D1", b"state-1")
+    store.put_secret("token", b"old")
+    assert store.get_session("carl@b.test", "D1") == b"state-1"
+    assert store.get_secret("token") == b"old"
+    other = Store.open(tmp_path / "s.store", "pw")
+    try:
+        other.forget("carl@b.test")
+        other.put_secret("token", b"new")
+    finally:
+        other.close()
+    assert store.get_session("carl@b.test", "D1") is None
+    assert store.get_secret("token") == b"new"
+    with store.batch():  # a transaction begun after the other's commit sees it too
+        assert store.get_secret("token") == b"new"
+
+
+def test_deleted_and_missing_values_take_no_memory(store: Store) -> None:
+    """Every send stores and deletes its own ``outgoing:`` record: the cache must not
+    keep one entry per message for ever."""
+    for n in range(200):
+        assert store.get_secret(f"outgoing:{n}") is None
+        with store.batch():
+            store.put_secret(f"outgoing:{n}", b"envelopes")
+        store.delete_secret(f"outgoing:{n}")
+    assert store._cache._committed == {}
