@@ -41,7 +41,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypedDict
 
-from node.storage.db import savepoint
+from node.storage.connection import savepoint
 
 log = logging.getLogger("kontor.events")
 

@@ -1,4 +1,5 @@
-"""The node's SQLite connections: sqlite-utils' ``Database`` with a leaner ``query``.
+"""The node's SQLite connections: sqlite-utils' ``Database`` with a leaner ``query``,
+and ``savepoint``, a nested transaction inside a write.
 
 sqlite-utils runs every ``query`` inside a savepoint of its own (so that a statement
 that returns no rows can be undone before it refuses it) and parses its first keyword:
@@ -10,8 +11,9 @@ runs, and one that returns no rows after (``ValueError``).
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,3 +48,22 @@ def connect_readonly(path: Path | str) -> sqlite_utils.Database:
                            isolation_level=None, check_same_thread=False,
                            timeout=BUSY_TIMEOUT_MS / 1000)
     return NodeDatabase(conn)
+
+
+@contextlib.contextmanager
+def savepoint(db: sqlite_utils.Database, name: str) -> Iterator[None]:
+    """A nested transaction inside the current write transaction: released when the
+    block ends, rolled back alone when it raises (the error goes on). When SQLite has
+    ended the whole transaction (a full disk) there is nothing to roll back to: the
+    block's error goes on unchanged and ``db.conn.in_transaction`` is False."""
+    assert name.isidentifier(), name
+    conn = db.conn
+    conn.execute(f"SAVEPOINT {name}")
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute(f"ROLLBACK TO {name}")
+            conn.execute(f"RELEASE {name}")
+        raise
+    conn.execute(f"RELEASE {name}")

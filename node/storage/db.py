@@ -10,10 +10,11 @@ thread, for reads whose size grows with the data: exports, statistics). Function
 must run inside a write transaction end in ``_txn``.
 
 Writes are group-committed: the jobs that queue up while the loop is busy go into one
-transaction together (at most ``MAX_BATCH``), each inside its own savepoint, so a job
-that raises rolls back only its own changes and fails only its own caller. Inside a job,
-``savepoint`` nests one more level (the transaction hooks of ``node.events`` each run in
-one). Every caller is answered after the COMMIT that holds its job; a failed COMMIT (a
+transaction together (at most ``MAX_BATCH``), each inside its own savepoint when it has
+company, so a job that raises rolls back only its own changes and fails only its own
+caller (a job alone needs none: its failure rolls the transaction back). Inside a job,
+``connection.savepoint`` nests one more level (each transaction hook of ``node.events``
+runs in one). Every caller is answered after the COMMIT that holds its job; a failed COMMIT (a
 full disk) fails every job of that transaction. The transaction runs on the event loop,
 right after the jobs were queued (a commit without fsync costs about 25 us; the hop to a
 thread and back cost 95 us when short reads were measured on both paths); when another
@@ -137,6 +138,7 @@ class Database:
         self._uncheckpointed = 0  # commits since the last checkpoint
         self.commits = 0  # write transactions committed (for tests and benchmarks)
         self.writes: Counter[str] = Counter()  # calls of ``write`` by function name (ditto)
+        self.reads: Counter[str] = Counter()  # calls of ``read`` by function name (ditto)
         self._closed = False
         self.problem: str | None = None  # why writes fail now (None: they work)
         self._probed = 0.0
@@ -212,6 +214,7 @@ class Database:
         (a row by key, a bounded page); use ``read_heavy`` for one that grows."""
         if self._closed:
             raise ShuttingDown()
+        self.reads[getattr(fn, "__name__", "?")] += 1
         with self._loop_lock:
             return self._snapshot(self._loop_db, fn, *args, **kwargs)
 
@@ -278,45 +281,63 @@ class Database:
                                     "PRAGMA wal_checkpoint(PASSIVE)")
 
     def _commit(self, batch: list[_WriteJob], db: sqlite_utils.Database) -> bool:
-        """Run ``batch`` in one transaction, each job in a savepoint, and commit it;
-        False, with nothing run, when the loop's connection finds the file busy. Never
-        raises: whatever goes wrong (a full disk, a closed connection) fails the jobs."""
+        """Run ``batch`` in one transaction and commit it; False, with nothing run, when
+        the loop's connection finds the file busy. Never raises: whatever goes wrong (a
+        full disk, a closed connection) fails the jobs. Transaction control goes
+        straight to the connection (sqlite-utils' ``execute`` parses each statement)."""
+        conn = db.conn
         try:
             try:
-                db.execute("BEGIN IMMEDIATE")
+                conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
                 if db is self._writer_db and _is_busy(exc):
                     return False
                 raise
-            for job in batch:
-                db.execute("SAVEPOINT job")
-                try:
-                    job.result = job.fn(db, *job.args, **job.kwargs)
-                except Exception as exc:
-                    job.error = exc
-                    try:
-                        db.execute("ROLLBACK TO job")
-                    except sqlite3.Error:  # SQLite ended the whole transaction (full)
-                        raise exc from None
-                db.execute("RELEASE job")
-            db.execute("COMMIT")
-            self.commits += 1
+            if self._run_jobs(batch, db):
+                conn.execute("COMMIT")
+                self.commits += 1
         except BaseException as exc:  # the whole transaction is lost: fail every job
             with contextlib.suppress(sqlite3.Error):  # (a closed connection: nothing open)
-                if db.conn.in_transaction:  # a failed COMMIT (disk full) leaves it open
-                    db.conn.rollback()
+                if conn.in_transaction:  # a failed COMMIT (disk full) leaves it open
+                    conn.rollback()
             for job in batch:
                 job.error = job.error or exc
         return True
 
     @staticmethod
+    def _run_jobs(batch: list[_WriteJob], db: sqlite_utils.Database) -> bool:
+        """Run the jobs in the open transaction, each in a savepoint when it has company
+        (one that raises undoes only its own changes); False when a job alone raised
+        and the transaction was rolled back (it needs no savepoint)."""
+        conn, alone = db.conn, len(batch) == 1
+        for job in batch:
+            if not alone:
+                conn.execute("SAVEPOINT job")
+            try:
+                job.result = job.fn(db, *job.args, **job.kwargs)
+            except Exception as exc:
+                job.error = exc
+                if alone:
+                    conn.rollback()
+                    return False
+                try:
+                    conn.execute("ROLLBACK TO job")
+                except sqlite3.Error:  # SQLite ended the whole transaction (full)
+                    raise exc from None
+            if not alone:
+                conn.execute("RELEASE job")
+        return True
+
+    @staticmethod
     def _snapshot(db: sqlite_utils.Database, fn: Callable[..., T], *args: Any,
                   **kwargs: Any) -> T:
-        db.execute("BEGIN")
+        conn = db.conn  # (a ROLLBACK statement costs less than ``rollback()``)
+        conn.execute("BEGIN")
         try:
             return fn(db, *args, **kwargs)
         finally:
-            db.conn.rollback()
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
 
     def close(self) -> None:
         """Refuse new writes, commit and answer the queued ones (a drain may still be
@@ -339,24 +360,6 @@ class Database:
             self._writer_db.execute("PRAGMA optimize")
         self._writer_db.close()
         self._waiting_db.close()
-
-
-@contextlib.contextmanager
-def savepoint(db: sqlite_utils.Database, name: str) -> Iterator[None]:
-    """A nested transaction inside the current write transaction: released when the
-    block ends, rolled back alone when it raises (the error goes on). When SQLite has
-    ended the whole transaction (a full disk) there is nothing to roll back to: the
-    block's error goes on unchanged and ``db.conn.in_transaction`` is False."""
-    assert name.isidentifier(), name
-    db.execute(f"SAVEPOINT {name}")
-    try:
-        yield
-    except BaseException:
-        with contextlib.suppress(sqlite3.Error):
-            db.execute(f"ROLLBACK TO {name}")
-            db.execute(f"RELEASE {name}")
-        raise
-    db.execute(f"RELEASE {name}")
 
 
 @dataclass

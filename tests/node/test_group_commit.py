@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 
+import pytest
 import sqlite_utils
 
 from node.errors import StorageFull
@@ -106,3 +107,33 @@ def test_a_full_disk_fails_the_job_that_met_it_and_no_success_is_lost(
     told_ok = {r for r in inserts if isinstance(r, int)}
     assert all(isinstance(r, (int, StorageFull)) for r in inserts), inserts
     assert committed(database.path) == told_ok
+
+
+def test_a_job_alone_takes_no_savepoint_and_its_failure_rolls_back(
+        database: dbmod.Database) -> None:
+    """A batch of one job needs no savepoint (nothing else shares its transaction):
+    BEGIN, the job, COMMIT; when it raises, the transaction is rolled back instead,
+    its caller hears the error and nothing of it stays."""
+    conn = database._writer_db.conn  # the loop's write connection
+    statements: list[str] = []
+
+    async def main() -> tuple[list[str], list[str]]:
+        conn.set_trace_callback(statements.append)
+        try:
+            assert await database.write(insert, 1) == 1
+            alone = statements[:]
+            statements.clear()
+            with pytest.raises(ValueError, match="job 2 refuses"):
+                await database.write(_insert_then_fail, 2)
+            failed = statements[:]
+            assert await database.write(insert, 3) == 3
+        finally:
+            conn.set_trace_callback(None)
+        return alone, failed
+
+    alone, failed = asyncio.run(main())
+    assert alone[0] == "BEGIN IMMEDIATE" and alone[-1] == "COMMIT", alone
+    assert not any("SAVEPOINT" in s for s in alone), alone
+    assert failed[0] == "BEGIN IMMEDIATE" and failed[-1] == "ROLLBACK", failed
+    assert "COMMIT" not in failed and not any("SAVEPOINT" in s for s in failed), failed
+    assert committed(database.path) == {1, 3}
