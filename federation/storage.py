@@ -316,6 +316,24 @@ def mark_remote_devices_stale_txn(db: sqlite_utils.Database, address: str,
                [now_ms, address])
 
 
+def remote_devices_age(db: sqlite_utils.Database,
+                       address: str) -> tuple[int, int | None, bool] | None:
+    """(fetched_ms, stale_ms, whether every device carries its keys) of the cached list
+    of ``address``, if any, without reading the list into Python."""
+    row = db.execute("SELECT fetched_ms, stale_ms, NOT EXISTS (SELECT 1 FROM "
+                     "json_each(devices) WHERE json_type(value, '$.device_keys') IS NULL) "
+                     "FROM fed_remote_devices WHERE address = ?", [address]).fetchone()
+    return (row[0], row[1], bool(row[2])) if row else None
+
+
+def remote_device_ids(db: sqlite_utils.Database, address: str) -> list[str] | None:
+    """The device ids of the cached list of ``address`` (None: no list kept)."""
+    row = db.execute("SELECT (SELECT json_group_array(json_extract(value, '$.device_id')) "
+                     "FROM json_each(devices)) FROM fed_remote_devices WHERE address = ?",
+                     [address]).fetchone()
+    return None if row is None else [str(i) for i in json.loads(row[0])]
+
+
 def get_remote_devices(db: sqlite_utils.Database,
                        address: str) -> tuple[list[dict[str, Any]], int, int | None] | None:
     """(devices, fetched_ms, stale_ms) of the cached list of ``address``, if any."""

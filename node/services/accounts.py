@@ -277,13 +277,14 @@ def new_device_id() -> str:
 async def authenticate(acc: Accounts, token: str) -> Requester:
     """The device a bearer token belongs to; Unauthorized when unknown or revoked."""
     hashed = token_hash(token)
-    row = await acc.db.read(store.device_by_token, hashed)
-    if row is None and await acc.db.read(store.is_revoked_token, hashed):
+    owner = await acc.db.read(store.token_owner, hashed)
+    if owner is None and await acc.db.read(store.is_revoked_token, hashed):
         raise DeviceRevoked()
-    if row is None:
+    if owner is None:
         raise Unauthorized("unknown or revoked access token; log in again",
                            code="UNKNOWN_TOKEN")
-    return Requester(row["address"], row["device_id"], row["pk"], Role(row["role"]))
+    address, device_id, pk, role = owner
+    return Requester(address, device_id, pk, Role(role))
 
 
 def _account_read(db: Any, address: str) -> tuple[list[dict[str, Any]], bool, bool]:

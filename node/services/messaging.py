@@ -229,7 +229,7 @@ async def send(m: Messaging, who: Requester, out: Outgoing) -> dict[str, Any]:
     if server_of(to) != m.server_name:
         if m.remote is None:
             raise Forbidden("federation is disabled on this node", code="FEDERATION_DISABLED")
-        await m.remote.devices.get(to)  # fresh, or fetched; the kept one if unreachable
+        await m.remote.devices.ensure_fresh(to)  # or fetched; the kept one if unreachable
     sender = out.sender or who.address
     team.check_sender(who, sender, m.business)
     digest = body_hash({"from": sender, "to": to, "envelopes": envelopes}

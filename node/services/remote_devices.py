@@ -4,7 +4,7 @@ A remote address's list is fetched from its own node (``GET /devices/{address}``
 every device's keys are checked (``keycheck``; a device with bad keys is dropped), and
 the verified list is kept. Every path of the node that needs such a list asks here:
 the client API's ``GET /keys/devices/{address}`` and the automation device (both through
-``routing.devices``), a send (``messaging.send`` asks ``get`` before its transaction,
+``routing.devices``), a send (``messaging.send`` asks ``ensure_fresh`` before its transaction,
 which then checks the envelopes against ``known_device_ids``), the outbox's stale mark
 on ``DEVICE_MISMATCH`` (``mark_stale_txn``), and the data-rights export (``exported``).
 
@@ -56,8 +56,23 @@ class RemoteDevices:
         if self._closed:
             raise ShuttingDown()
         cached = await self.db.read(fed_store.get_remote_devices, address)
-        if cached is not None and _usable(cached[0]) and self._fresh(cached, now_ms()):
+        if cached is not None and _usable(cached[0]) and self._fresh(cached[1], cached[2],
+                                                                     now_ms()):
             return {"address": address, "devices": cached[0]}
+        return await self._fetched(address)
+
+    async def ensure_fresh(self, address: str) -> None:
+        """What a send asks before its transaction (which reads the ids with
+        ``known_device_ids``): as ``get``, without reading a fresh list into Python."""
+        if self._closed:
+            raise ShuttingDown()
+        age = await self.db.read(fed_store.remote_devices_age, address)
+        if age is not None and age[2] and self._fresh(age[0], age[1], now_ms()):
+            return
+        await self._fetched(address)
+
+    async def _fetched(self, address: str) -> dict[str, Any]:
+        """The single-flight fetch of ``address``'s list (see ``get``)."""
         flight = self._flights.get(address)
         if flight is None or flight.done():
             flight = self._flights[address] = asyncio.ensure_future(self._refetch(address))
@@ -87,8 +102,7 @@ class RemoteDevices:
         if not flight.cancelled():
             flight.exception()
 
-    def _fresh(self, cached: tuple[list[dict[str, Any]], int, int | None], now: int) -> bool:
-        _, fetched_ms, stale_ms = cached
+    def _fresh(self, fetched_ms: int, stale_ms: int | None, now: int) -> bool:
         return stale_ms is None and 0 <= now - fetched_ms < self.max_age_ms
 
     async def _refetch(self, address: str) -> dict[str, Any]:
@@ -113,8 +127,7 @@ def _usable(devices: list[dict[str, Any]]) -> bool:
 
 def known_device_ids(db: Any, address: str) -> list[str] | None:
     """Inside a transaction: the device ids of the kept list (None: none kept)."""
-    cached = fed_store.get_remote_devices(db, address)
-    return None if cached is None else [d["device_id"] for d in cached[0]]
+    return fed_store.remote_device_ids(db, address)
 
 
 def mark_stale_txn(db: Any, address: str, now: int) -> None:

@@ -135,10 +135,12 @@ _DEVICE_COLS = ("d.pk, d.address, d.device_id, d.name, d.created_ms, d.last_seen
                 "d.device_keys IS NOT NULL AS has_keys, a.role")
 
 
-def device_by_token(db: sqlite_utils.Database, token_hash: str) -> dict[str, Any] | None:
-    rows = list(db.query(f"SELECT {_DEVICE_COLS} FROM devices d JOIN accounts a "
-                         "ON a.address = d.address WHERE d.token_hash = ?", [token_hash]))
-    return rows[0] if rows else None
+def token_owner(db: sqlite_utils.Database, token_hash: str) -> tuple[str, str, int, str] | None:
+    """(address, device id, device pk, role) of the device holding the token."""
+    row = db.execute("SELECT d.address, d.device_id, d.pk, a.role FROM devices d "
+                     "JOIN accounts a ON a.address = d.address WHERE d.token_hash = ?",
+                     [token_hash]).fetchone()
+    return None if row is None else (row[0], row[1], int(row[2]), row[3])
 
 
 def device_last_seen(db: sqlite_utils.Database, pk: int) -> int | None:

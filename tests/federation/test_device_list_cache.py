@@ -7,6 +7,8 @@ address is answered with the last verified list marked stale."""
 from __future__ import annotations
 
 import asyncio
+import json
+import sqlite3
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -120,3 +122,48 @@ async def test_a_stale_mark_refetches_and_an_unreachable_peer_answers_stale(
         status, body = await call(http, a, "PUT", "/send/t3", carl, {
             "to": "bob@b.test", "envelopes": {"bob@b.test": {bob1: "DDDD", bob2: "EEEE"}}})
         assert status == 200, body  # queued for when b is back
+
+
+async def test_a_send_fetches_only_what_is_missing_old_marked_or_without_keys(
+        tmp_path: Path) -> None:
+    """A send asks the peer when no list is kept, the kept one is older than a minute
+    or marked stale, or was kept before lists carried the keys; a fresh one it takes
+    as it is (``ensure_fresh`` judges all this in SQL, without reading the list)."""
+    async with AsyncExitStack() as stack:
+        dns = stack.enter_context(DnsServer())
+        seen: list[str] = []
+        node_a = (await start_nodes(stack, dns, tmp_path, ["a"]))["a"]
+        b = (await _counted_node(stack, dns, tmp_path, "b", seen)).url
+        http = await stack.enter_async_context(aiohttp.ClientSession())
+        carl = (await keyed_device(http, node_a.url, "carl"))["access_token"]
+        bob1 = (await keyed_device(http, b, "bob"))["device_id"]
+        kept = sqlite3.connect(node_a.config.database_path, isolation_level=None)
+        stack.callback(kept.close)
+        sent = 0
+
+        async def send() -> None:
+            nonlocal sent
+            sent += 1
+            status, body = await call(http, node_a.url, "PUT", f"/send/s{sent}", carl, {
+                "to": "bob@b.test", "envelopes": {"bob@b.test": {bob1: "AAAA"}}})
+            assert status == 200, body
+
+        await send()
+        assert len(seen) == 1, "nothing kept: fetched"
+        await send()
+        assert len(seen) == 1, "fresh: not asked again"
+        kept.execute("UPDATE fed_remote_devices SET fetched_ms = fetched_ms - 61000")
+        await send()
+        assert len(seen) == 2, "over a minute old: fetched anew"
+        kept.execute("UPDATE fed_remote_devices SET stale_ms = fetched_ms + 1")
+        await send()
+        assert len(seen) == 3, "marked stale: fetched anew"
+        kept.execute("UPDATE fed_remote_devices SET devices = json_remove(devices, "
+                     "'$[0].device_keys')")
+        await send()
+        assert len(seen) == 4, "kept without the keys: fetched anew"
+        devices = json.loads(kept.execute("SELECT devices FROM fed_remote_devices")
+                             .fetchone()[0])
+        assert [d["device_id"] for d in devices] == [bob1] and "device_keys" in devices[0]
+        await send()
+        assert len(seen) == 4
