@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -130,12 +131,13 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     await ws.prepare(request)
     draining.register_socket(request, ws)
     m = request.app[MESSAGING]
-    pusher = asyncio.create_task(_push(ws, m, who, since, epoch))
+    positions = _Positions(pushed=since, acked=since)
+    pusher = asyncio.create_task(_push(ws, m, who, positions, epoch))
     presence = request.app[PRESENCE] if who.role in TEAM_ROLES else None
     try:
         if presence is not None:  # the team's sockets carry who views which conversation
             await presence.attach(who.device_pk, ws)
-        await _serve_socket(ws, m, who, pusher)
+        await _serve_socket(ws, m, who, pusher, positions)
     finally:
         pusher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -145,8 +147,23 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
+@dataclass
+class _Positions:
+    """One socket's stream positions: the last one pushed, the last one the device
+    acknowledged through it."""
+
+    pushed: int
+    acked: int
+
+    def news(self, up_to: int) -> bool:
+        """Whether an ack of ``up_to`` covers events pushed here and not acknowledged
+        yet (then it has something to delete, unless another connection of the device
+        acknowledged them first: the write then deletes nothing)."""
+        return self.acked < up_to <= self.pushed
+
+
 async def _serve_socket(ws: web.WebSocketResponse, m: messaging.Messaging, who: Requester,
-                        pusher: asyncio.Task[bool]) -> None:
+                        pusher: asyncio.Task[bool], positions: _Positions) -> None:
     """Read the device's frames until the socket ends. A revocation the pusher hears of
     closes the socket from this task, once its receive is stopped: aiohttp then waits
     for the device's close reply before it ends the connection, so the device reads
@@ -170,7 +187,7 @@ async def _serve_socket(ws: web.WebSocketResponse, m: messaging.Messaging, who: 
         if msg.type != WSMsgType.TEXT:
             return
         try:
-            await _on_client_message(ws, m, who, msg.data)
+            await _on_client_message(ws, m, who, positions, msg.data)
         except DeviceRevoked:
             await close_revoked(ws)
 
@@ -181,28 +198,24 @@ async def close_revoked(ws: web.WebSocketResponse) -> None:
 
 
 async def _push(ws: web.WebSocketResponse, m: messaging.Messaging, who: Requester,
-                since: int, epoch: str | None) -> bool:
+                positions: _Positions, epoch: str | None) -> bool:
     """Push the device's events as they come; True when it was revoked (the socket
     task closes it), False when the socket closed or the node is stopping."""
-    # A device from another epoch hears of the new one at once, events or not.
-    stale = epoch is not None and epoch != m.epoch
-    while not ws.closed:
-        try:
-            result = await messaging.sync(m, who, since, 100, int(WS_IDLE_WAIT * 1000),
-                                          epoch)
-        except DeviceRevoked:
-            return True
-        if m.notifier.closed:  # the node is stopping; draining closes the socket
-            return False
-        epoch = m.epoch
-        if result["events"] or stale:
-            await ws.send_json({"type": "events", **result})
-            since, stale = result["next"], False
-    return False
+    batches = messaging.pushes(m, who, positions.pushed, epoch, WS_IDLE_WAIT)
+    try:
+        async with contextlib.aclosing(batches):  # its waiter goes when the socket does
+            async for batch in batches:
+                if ws.closed:
+                    break
+                positions.pushed = batch["next"]  # (before the device can answer it)
+                await ws.send_json({"type": "events", **batch})
+    except DeviceRevoked:
+        return True
+    return False  # the socket closed, or the node is stopping (draining closes it)
 
 
 async def _on_client_message(ws: web.WebSocketResponse, m: messaging.Messaging,
-                             who: Requester, data: str) -> None:
+                             who: Requester, positions: _Positions, data: str) -> None:
     """One frame from the device; checked against the live device first."""
     if m.notifier.is_revoked(who.device_pk):
         raise DeviceRevoked()
@@ -219,7 +232,8 @@ async def _on_client_message(ws: web.WebSocketResponse, m: messaging.Messaging,
             "message": 'expected {"type": "ack", "up_to": POS, "epoch"?: EPOCH}'}})
         return
     try:
-        await messaging.ack(m, who, msg["up_to"], epoch)
+        await messaging.ack(m, who, up_to, epoch, pushed=positions.news(up_to))
+        positions.acked = max(positions.acked, min(up_to, positions.pushed))
     except Conflict as exc:
         await ws.send_json({"type": "error", "error": {"code": exc.code,
                                                        "message": exc.message}})

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -42,6 +43,7 @@ from node.storage.db import Database
 
 MAX_SYNC_LIMIT = 500
 MAX_SYNC_TIMEOUT_MS = 30_000
+PUSH_LIMIT = 100  # events in one WebSocket batch
 SEEN_EVERY_MS = 60_000  # a device's last_seen_ms is rewritten at most this often by acks
 
 
@@ -264,6 +266,32 @@ async def sync(m: Messaging, who: Requester, since: int, limit: int,
             "epoch": m.epoch}
 
 
+async def pushes(m: Messaging, who: Requester, since: int, epoch: str | None,
+                 idle_seconds: float) -> AsyncGenerator[dict[str, Any], None]:
+    """For a WebSocket: the device's events in batches of up to ``PUSH_LIMIT`` (as
+    ``sync`` answers them), each as soon as it has committed; ends when the node stops,
+    raises ``DeviceRevoked``; reads again at the latest after ``idle_seconds``.
+
+    One waiter is registered before each read and kept while the batch is handed on,
+    so that a commit during the read or the send wakes the next read, and a batch is
+    followed by a wait, not by a read that finds nothing. A device from another epoch
+    gets one batch at once (empty or not) from the start of the stream, with the
+    current epoch."""
+    restart = epoch is not None and epoch != m.epoch
+    since = 0 if restart else since
+    while not m.notifier.closed:
+        with m.notifier.waiter(who.device_pk) as waiter:
+            _check_live(waiter.revoked)
+            events = await m.db.read(store.events_after, who.device_pk, since, PUSH_LIMIT)
+            if events or restart:
+                since, restart = (events[-1]["pos"] if events else since), False
+                yield {"events": events, "next": since, "epoch": m.epoch}
+                if len(events) >= PUSH_LIMIT:
+                    continue  # more may wait already: read on
+            await waiter.wait(idle_seconds)
+            _check_live(waiter.revoked)
+
+
 def _check_live(revoked: bool) -> None:
     if revoked:
         raise DeviceRevoked()
@@ -318,14 +346,18 @@ def _nothing_new(db: Any, who: Requester, up_to: int, now: int) -> bool:
         not store.has_events_up_to(db, who.device_pk, up_to)
 
 
-async def ack(m: Messaging, who: Requester, up_to: int, epoch: str | None = None) -> None:
+async def ack(m: Messaging, who: Requester, up_to: int, epoch: str | None = None, *,
+              pushed: bool = False) -> None:
     """The device has stored everything up to ``up_to``: delete it, tell the senders.
-    409 ``EPOCH_CHANGED`` when the device's positions are from another epoch."""
+    409 ``EPOCH_CHANGED`` when the device's positions are from another epoch.
+    ``pushed``: the caller pushed events up to ``up_to`` and has not had them
+    acknowledged, so the look for a repeated ack (which would write nothing) is
+    skipped; at most one write per push, whatever the device sends."""
     if epoch is not None and epoch != m.epoch:
         raise Conflict("the node was restored: positions from before mean nothing; sync "
                        "from 0 with the current epoch", code="EPOCH_CHANGED",
                        details={"epoch": m.epoch})
-    if await m.db.read(_nothing_new, who, up_to, now_ms()):
+    if not pushed and await m.db.read(_nothing_new, who, up_to, now_ms()):
         return  # a repeated ack: no write
     notified, destinations, receipts, after = await m.db.write(_ack_txn, who, m, up_to,
                                                                now_ms())

@@ -1,0 +1,109 @@
+"""What a WebSocket push costs: a pushed batch is followed by a wait, not by a read
+that finds nothing (one read of the stream per wake-up), and events that commit while
+a batch is being sent are pushed next, none lost or repeated."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from typing import Any
+
+import aiohttp
+
+from node.appkeys import DB, MESSAGING
+from tests.api.helpers import call, keyed_device
+from tests.nodes import RunningNode, eventually
+
+
+def _pk(node: RunningNode, device_id: str) -> int:
+    with sqlite3.connect(node.config.database_path) as conn:
+        return int(conn.execute("SELECT pk FROM devices WHERE device_id = ?",
+                                [device_id]).fetchone()[0])
+
+
+async def _send(http: aiohttp.ClientSession, node: RunningNode, sender: dict[str, Any],
+                to: dict[str, Any], txn: str) -> None:
+    status, sent = await call(http, node.url, "PUT", f"/send/{txn}", sender["access_token"],
+                              {"to": to["address"],
+                               "envelopes": {to["address"]: {to["device_id"]: "QQ"}}})
+    assert status == 200, sent
+
+
+async def _pushed(ws: aiohttp.ClientWebSocketResponse) -> list[dict[str, Any]]:
+    frame = await asyncio.wait_for(ws.receive_json(), 10)
+    assert frame["type"] == "events", frame
+    return list(frame["events"])
+
+
+async def test_a_push_is_followed_by_a_wait_not_an_empty_read(
+        node: RunningNode, http: aiohttp.ClientSession) -> None:
+    anna = await keyed_device(http, node.url, "anna")
+    bob = await keyed_device(http, node.url, "bob")
+    notifier, reads = node.app[MESSAGING].notifier, node.app[DB].reads
+    bob_pk = _pk(node, bob["device_id"])
+    url = node.url + "/_kontor/client/v1/ws?since=0"
+    headers = {"Authorization": f"Bearer {bob['access_token']}"}
+    async with http.ws_connect(url, headers=headers) as ws:
+        async def waiting() -> bool:
+            return notifier.waiting(bob_pk) == 1
+        await eventually(waiting, what="the pusher waiting")
+        before = reads["events_after"]  # the first read found nothing
+        for n in range(5):
+            await _send(http, node, anna, bob, f"t{n}")
+            assert len(await _pushed(ws)) == 1
+            await eventually(waiting, what="the pusher waiting again")
+        assert reads["events_after"] - before == 5, "one read per message pushed"
+
+
+async def test_events_committed_during_pushes_all_arrive_once(
+        node: RunningNode, http: aiohttp.ClientSession) -> None:
+    anna = await keyed_device(http, node.url, "anna")
+    bob = await keyed_device(http, node.url, "bob")
+    url = node.url + "/_kontor/client/v1/ws?since=0"
+    headers = {"Authorization": f"Bearer {bob['access_token']}"}
+    n, got = 40, []
+    async with http.ws_connect(url, headers=headers) as ws:
+        await asyncio.gather(*(_send(http, node, anna, bob, f"t{i}") for i in range(n)))
+        for _ in range(n):  # bounded: at most one frame per message
+            got += await _pushed(ws)
+            if len(got) >= n:
+                break
+    ids = [e["message_id"] for e in got]
+    assert len(ids) == n == len(set(ids))
+    assert [e["pos"] for e in got] == sorted(e["pos"] for e in got)
+
+
+async def test_an_ack_of_what_was_pushed_writes_at_once_and_a_repeat_only_reads(
+        node: RunningNode, http: aiohttp.ClientSession) -> None:
+    """An ack of events this socket pushed goes straight to its write (the look for a
+    repeat would find something to delete); a repeat, or an ack beyond what was
+    pushed, is looked at first and writes nothing."""
+    anna = await keyed_device(http, node.url, "anna")
+    bob = await keyed_device(http, node.url, "bob")
+    reads, writes = node.app[DB].reads, node.app[DB].writes
+    url = node.url + "/_kontor/client/v1/ws?since=0"
+    headers = {"Authorization": f"Bearer {bob['access_token']}"}
+
+    async def acked(ws: aiohttp.ClientWebSocketResponse, up_to: int) -> None:
+        await ws.send_json({"type": "ack", "up_to": up_to})
+        await ws.send_json({"type": "nonsense"})  # answered after the ack was handled
+        answer = await asyncio.wait_for(ws.receive_json(), 10)
+        assert answer["error"]["code"] == "INVALID_MESSAGE"
+
+    async with http.ws_connect(url, headers=headers) as ws:
+        await _send(http, node, anna, bob, "t1")
+        pos = (await _pushed(ws))[-1]["pos"]
+        await acked(ws, pos)
+        assert (reads["_nothing_new"], writes["_ack_txn"]) == (0, 1)
+        _, got = await call(http, node.url, "GET", "/sync?since=0", anna["access_token"])
+        assert [e["type"] for e in got["events"]].count("receipt") == 1
+
+        await acked(ws, pos)
+        assert (reads["_nothing_new"], writes["_ack_txn"]) == (1, 1), "a repeat"
+        await acked(ws, pos + 1000)
+        assert (reads["_nothing_new"], writes["_ack_txn"]) == (2, 1), "beyond the pushed"
+
+        await _send(http, node, anna, bob, "t2")
+        pos = (await _pushed(ws))[-1]["pos"]
+        await acked(ws, pos)
+        assert (reads["_nothing_new"], writes["_ack_txn"]) == (2, 2)
