@@ -12,6 +12,7 @@ from urllib.parse import quote
 import aiohttp
 import pytest
 
+from node.api.parsing import parse_json_bytes
 from node.appkeys import BUSINESS
 from node.services.business import automation
 from tests.api.helpers import PREFIX, call, register
@@ -143,3 +144,22 @@ async def test_a_greeting_with_invalid_text_is_refused_at_save(
     assert getattr(refused.value, "code", "") == "INVALID_TEXT"
     settings = await node.app[BUSINESS].db.read(automation.settings_of)
     assert settings["greeting"]["text"] == ""
+
+
+@pytest.mark.parametrize("raw, code", [
+    (b'{"a": "\\ud800"}', "INVALID_TEXT"),  # the escape of a lone surrogate
+    (b'{"a": "x\\u00e9\\uDC00"}', "INVALID_TEXT"),  # upper-case hex, after another escape
+    (b'{"\\udbff": 1}', "INVALID_TEXT"),  # in a key
+    (b'{"a": "\xed\xa0\x80"}', "INVALID_JSON"),  # an encoded surrogate: not UTF-8
+])
+def test_a_body_that_could_hold_a_surrogate_is_looked_at(raw: bytes, code: str) -> None:
+    """Only a \\u escape can bring a lone surrogate into a body decoded as strict UTF-8,
+    so a body without one is not scanned; every way in is still refused."""
+    with pytest.raises(Exception) as refused:
+        parse_json_bytes(raw)
+    assert getattr(refused.value, "code", "") == code
+
+
+def test_an_escaped_backslash_before_u_is_text() -> None:
+    assert parse_json_bytes(b'{"a": "\\\\ud800", "b": "\\u00e9"}') == \
+        {"a": "\\ud800", "b": "\u00e9"}
