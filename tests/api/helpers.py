@@ -40,6 +40,16 @@ async def login(http: aiohttp.ClientSession, base: str, username: str,
     return body
 
 
+async def send_to(http: aiohttp.ClientSession, base: str, sender: dict[str, Any],
+                  to: dict[str, Any], txn: str, ciphertext: str = "QQ") -> dict[str, Any]:
+    """``sender`` sends one envelope to ``to``'s device (sessions from ``keyed_device``)."""
+    status, sent = await call(http, base, "PUT", f"/send/{txn}", sender["access_token"],
+                              {"to": to["address"],
+                               "envelopes": {to["address"]: {to["device_id"]: ciphertext}}})
+    assert status == 200, sent
+    return dict(sent)
+
+
 async def keyed_device(http: aiohttp.ClientSession, base: str, username: str,
                        prekeys: int = 5, login_only: bool = False) -> dict[str, Any]:
     """Register (or log in) ``username`` and upload keys for the new device."""

@@ -10,16 +10,8 @@ from typing import Any
 import aiohttp
 
 from node.appkeys import DB
-from tests.api.helpers import call, keyed_device
+from tests.api.helpers import call, keyed_device, send_to
 from tests.nodes import RunningNode
-
-
-async def _send(http: aiohttp.ClientSession, node: RunningNode, sender: dict[str, Any],
-                to: dict[str, Any], txn: str) -> None:
-    status, sent = await call(http, node.url, "PUT", f"/send/{txn}", sender["access_token"],
-                              {"to": to["address"],
-                               "envelopes": {to["address"]: {to["device_id"]: "QQ"}}})
-    assert status == 200, sent
 
 
 async def _receipts(http: aiohttp.ClientSession, node: RunningNode,
@@ -33,7 +25,7 @@ async def test_a_repeated_ack_writes_nothing(node: RunningNode,
     anna = await keyed_device(http, node.url, "anna")
     bob = await keyed_device(http, node.url, "bob")
     writes = node.app[DB].writes
-    await _send(http, node, anna, bob, "t1")
+    await send_to(http, node.url, anna, bob, "t1")
     _, got = await call(http, node.url, "GET", "/sync?since=0", bob["access_token"])
     ack = {"up_to": got["next"]}
     status, _ = await call(http, node.url, "POST", "/sync/ack", bob["access_token"], ack)
@@ -53,7 +45,7 @@ async def test_a_repeated_ack_writes_nothing(node: RunningNode,
     assert writes["_ack_txn"] == acked, "a repeat over the WebSocket"
     assert len(await _receipts(http, node, anna)) == 1, "no second receipt"
 
-    await _send(http, node, anna, bob, "t2")
+    await send_to(http, node.url, anna, bob, "t2")
     _, got = await call(http, node.url, "GET", f"/sync?since={ack['up_to']}",
                         bob["access_token"])
     status, _ = await call(http, node.url, "POST", "/sync/ack", bob["access_token"],

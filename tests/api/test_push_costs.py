@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 
 from node.appkeys import DB, MESSAGING
-from tests.api.helpers import call, keyed_device
+from tests.api.helpers import call, keyed_device, send_to
 from tests.nodes import RunningNode, eventually
 
 
@@ -19,14 +19,6 @@ def _pk(node: RunningNode, device_id: str) -> int:
     with sqlite3.connect(node.config.database_path) as conn:
         return int(conn.execute("SELECT pk FROM devices WHERE device_id = ?",
                                 [device_id]).fetchone()[0])
-
-
-async def _send(http: aiohttp.ClientSession, node: RunningNode, sender: dict[str, Any],
-                to: dict[str, Any], txn: str) -> None:
-    status, sent = await call(http, node.url, "PUT", f"/send/{txn}", sender["access_token"],
-                              {"to": to["address"],
-                               "envelopes": {to["address"]: {to["device_id"]: "QQ"}}})
-    assert status == 200, sent
 
 
 async def _pushed(ws: aiohttp.ClientWebSocketResponse) -> list[dict[str, Any]]:
@@ -49,7 +41,7 @@ async def test_a_push_is_followed_by_a_wait_not_an_empty_read(
         await eventually(waiting, what="the pusher waiting")
         before = reads["events_after"]  # the first read found nothing
         for n in range(5):
-            await _send(http, node, anna, bob, f"t{n}")
+            await send_to(http, node.url, anna, bob, f"t{n}")
             assert len(await _pushed(ws)) == 1
             await eventually(waiting, what="the pusher waiting again")
         assert reads["events_after"] - before == 5, "one read per message pushed"
@@ -63,7 +55,7 @@ async def test_events_committed_during_pushes_all_arrive_once(
     headers = {"Authorization": f"Bearer {bob['access_token']}"}
     n, got = 40, []
     async with http.ws_connect(url, headers=headers) as ws:
-        await asyncio.gather(*(_send(http, node, anna, bob, f"t{i}") for i in range(n)))
+        await asyncio.gather(*(send_to(http, node.url, anna, bob, f"t{i}") for i in range(n)))
         for _ in range(n):  # bounded: at most one frame per message
             got += await _pushed(ws)
             if len(got) >= n:
@@ -91,7 +83,7 @@ async def test_an_ack_of_what_was_pushed_writes_at_once_and_a_repeat_only_reads(
         assert answer["error"]["code"] == "INVALID_MESSAGE"
 
     async with http.ws_connect(url, headers=headers) as ws:
-        await _send(http, node, anna, bob, "t1")
+        await send_to(http, node.url, anna, bob, "t1")
         pos = (await _pushed(ws))[-1]["pos"]
         await acked(ws, pos)
         assert (reads["_nothing_new"], writes["_ack_txn"]) == (0, 1)
@@ -103,7 +95,7 @@ async def test_an_ack_of_what_was_pushed_writes_at_once_and_a_repeat_only_reads(
         await acked(ws, pos + 1000)
         assert (reads["_nothing_new"], writes["_ack_txn"]) == (2, 1), "beyond the pushed"
 
-        await _send(http, node, anna, bob, "t2")
+        await send_to(http, node.url, anna, bob, "t2")
         pos = (await _pushed(ws))[-1]["pos"]
         await acked(ws, pos)
         assert (reads["_nothing_new"], writes["_ack_txn"]) == (2, 2)
