@@ -95,13 +95,16 @@ class UploadProxy(ForwardingProxy):
     ``refusing``, answers 503 without passing it on; after ``hold()``, keeps the node's
     answer to the next one until ``release()`` (30 s at most). ``puts`` counts those
     that reached the node. Requests named in ``cut`` (``"GET /history/devices"``) lose
-    their connection before they reach the node, as when the network goes away."""
+    their connection before they reach the node, as when the network goes away; those
+    named in ``garble`` get a 200 with an HTML page instead of the node's answer (a
+    captive portal, a misconfigured proxy)."""
 
     def __init__(self, upstream: str) -> None:
         super().__init__(upstream)
         self.refusing, self.refused, self.held, self.puts = False, 0, 0, 0
         self._hold_next, self._released = False, asyncio.Event()
         self.cut: set[str] = set()
+        self.garble: set[str] = set()
 
     def hold(self) -> None:
         self._hold_next, self._released = True, asyncio.Event()
@@ -110,11 +113,13 @@ class UploadProxy(ForwardingProxy):
         self._released.set()
 
     async def _forward(self, request: web.Request) -> web.StreamResponse:
-        if any(request.method == cut.split()[0] and request.path.endswith(cut.split()[1])
-               for cut in self.cut):
+        if _named(request, self.cut):
             assert request.transport is not None
             request.transport.close()
             raise ConnectionResetError("cut")
+        if _named(request, self.garble):
+            return web.Response(text="<html>Sign in to the Wi-Fi</html>",
+                                content_type="text/html")
         if request.method != "PUT" or not request.path.endswith("/history/items"):
             return await self.relay(request)
         if self.refusing:
@@ -127,3 +132,9 @@ class UploadProxy(ForwardingProxy):
             async with asyncio.timeout(30):
                 await self._released.wait()
         return answer
+
+
+def _named(request: web.Request, names: set[str]) -> bool:
+    """Whether ``names`` holds the request's method and path ending (``"GET /x"``)."""
+    return any(request.method == name.split()[0] and request.path.endswith(name.split()[1])
+               for name in names)

@@ -139,6 +139,27 @@ async def test_a_key_not_given_for_want_of_the_node_is_given_after_a_later_batch
         assert not carl.store.get_json("history_to_give"), "nothing left to give"
 
 
+async def test_a_key_lost_in_a_garbled_answer_is_given_after_a_later_batch(
+        node: RunningNode, make_client: MakeClient) -> None:
+    """A proxy's page instead of the node's answer while the key is given (200, not
+    JSON: ``BadResponse``, worth retrying): the device stays on the list to give to,
+    and a later batch gives it the key."""
+    upgraded = _upgraded_behind_proxy(node, make_client)
+    async with upgraded as (proxy, carl, carl2, dora):
+        proxy.garble = {"POST /history/keys"}
+        await carl.sync_once()  # the history starts; the key's answer is a portal page
+        assert list(carl.archive.keys()) == [1]
+        due = carl.store.get_json("history_to_give") or {}
+        assert due.get("devices") == [carl2.device_id], "kept on the list to give to"
+
+        proxy.garble = set()
+        await dora.send_text(carl.address, "after the upgrade")
+        await receive(carl, 1)  # the next batch gives the key
+        await receive(carl2, 1, kinds=(ArchiveEvent,))
+        assert list(carl2.archive.keys()) == [1]
+        assert not carl.store.get_json("history_to_give"), "nothing left to give"
+
+
 async def test_two_starts_at_once_still_give_the_key_once_the_node_is_back(
         node: RunningNode, make_client: MakeClient) -> None:
     """A send and a received batch both run the history work at once: one start
