@@ -25,6 +25,7 @@ from aiohttp import web as aioweb
 from node.appkeys import DB
 from node.client import Client
 from node.client.models import ArchiveEvent
+from node.services import accounts
 from node.storage import history as history_store
 from tests.nodes import RunningNode, eventually
 from tests.proxy import UploadProxy
@@ -54,22 +55,23 @@ class SeenProxy(UploadProxy):
 
 
 async def as_before_history(node: RunningNode, web: WebDevice, clients: Clients,
-                            ) -> tuple[Client, Client]:
+                            others: int = 1) -> tuple[Client, list[Client]]:
     """The browser registered as carl (through the proxy), a message from dora stored,
-    then a second device of carl's; then the node and the browser as an upgrade to
-    history leaves them (no epoch, no key), the page reloaded. (dora, carl2)."""
+    then ``others`` more devices of carl's; then the node and the browser as an upgrade
+    to history leaves them (no epoch, no key), the page reloaded. (dora, carl's
+    others)."""
     address = await web.register("carl", PASSWORD)
     dora = await clients(node.url, "dora")
     await dora.send_text(address, "before the upgrade")
     assert [m["text"] for m in await web.messages(1)] == ["before the upgrade"]
-    carl2 = await clients(node.url, "carl", login=True)
+    more = [await clients(node.url, "carl", login=True) for _ in range(others)]
     await web.run("() => window.me.archive.idle()")
     await node.app[DB].write(history_store.erase_owner_txn, address)
     await web.run(FORGET, ["history_keys", "history_pending", "history_download"])
     await web.reload()
     await web.reopen()
     assert await web.run(KEYS) == []
-    return dora, carl2
+    return dora, more
 
 
 @contextlib.asynccontextmanager
@@ -88,7 +90,7 @@ async def _device_behind_proxy(browser: Any, url: str
 async def test_a_refused_backfill_upload_does_not_keep_the_key_from_the_other_device(
         web_node: RunningNode, browser: Any, clients: Clients) -> None:
     async with _device_behind_proxy(browser, web_node.url) as (proxy, web):
-        _, carl2 = await as_before_history(web_node, web, clients)
+        _, (carl2,) = await as_before_history(web_node, web, clients)
         proxy.refusing, proxy.seen = True, []
         await web.run(SYNC)  # starts the history; the backfill upload is refused
         assert await web.run(KEYS) == [1] and proxy.refused >= 1
@@ -111,7 +113,7 @@ async def test_a_refused_backfill_upload_does_not_keep_the_key_from_the_other_de
 async def test_a_key_not_given_for_want_of_the_node_is_given_after_a_later_batch(
         web_node: RunningNode, browser: Any, clients: Clients) -> None:
     async with _device_behind_proxy(browser, web_node.url) as (proxy, web):
-        dora, carl2 = await as_before_history(web_node, web, clients)
+        dora, (carl2,) = await as_before_history(web_node, web, clients)
         proxy.cut = {"GET /history/devices"}
         await web.run(SYNC)  # the history starts; then the network goes away
         assert await web.run(KEYS) == [1] and "GET /history/devices" in proxy.seen
@@ -127,6 +129,37 @@ async def test_a_key_not_given_for_want_of_the_node_is_given_after_a_later_batch
         async def given() -> bool:
             return await web.run(KV, "history_to_give") is None
         await eventually(given, what="nothing left to give")
+
+
+async def test_a_device_the_node_refuses_the_key_for_is_dropped_and_the_other_gets_it(
+        web_node: RunningNode, browser: Any, clients: Clients) -> None:
+    """The key could not be given (the network went away at ``POST /history/keys``);
+    by the next batch one of the two devices on the list was removed, so the node
+    answers 404 ``UNKNOWN_DEVICE`` for it: that device is dropped from the list (a 4xx
+    is not worth retrying) and the other one gets the key."""
+    async with _device_behind_proxy(browser, web_node.url) as (proxy, web):
+        dora, (carl2, carl3) = await as_before_history(web_node, web, clients, others=2)
+        proxy.cut = {"POST /history/keys"}
+        await web.run(SYNC)  # the history starts; giving the key meets no node
+        assert await web.run(KEYS) == [1]
+        due = await web.run(KV, "history_to_give") or {}
+        assert sorted(due.get("devices", [])) == sorted([carl2.device_id, carl3.device_id])
+        gone, stays = (carl2, carl3) if due["devices"][0] == carl2.device_id else (carl3, carl2)
+        await accounts.revoke_device(web_node.app[DB], gone.address, gone.device_id)
+
+        proxy.cut, proxy.seen = set(), []
+        await dora.send_text(stays.address, "after the upgrade")
+        await web.messages(1)  # the next batch gives the key
+
+        async def holds_key() -> bool:
+            await stays.sync_once()  # (other archive events may come first)
+            return list(stays.archive.keys()) == [1]
+        await eventually(holds_key, what="the key at the device that stays")
+
+        async def given() -> bool:
+            return await web.run(KV, "history_to_give") is None
+        await eventually(given, what="nothing left to give")
+        assert proxy.seen.count("POST /history/keys") == 2, "one refused, one given"
 
 
 async def test_an_approval_stores_what_waits_before_it_gives_the_keys(
