@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import re
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +33,7 @@ B64_RE = re.compile(r"^[A-Za-z0-9_-]+\Z")
 MAX_CIPHERTEXT = 64 * 1024
 MAX_DEVICES = 100
 WS_IDLE_WAIT = 25.0
+UNACKED_KEPT = 1000  # pushed positions a socket remembers until they are acknowledged
 WS_CLOSE_DEVICE_REVOKED = 4001
 
 
@@ -131,7 +134,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     await ws.prepare(request)
     draining.register_socket(request, ws)
     m = request.app[MESSAGING]
-    positions = _Positions(pushed=since, acked=since)
+    positions = _Positions(pushed=since)
     pusher = asyncio.create_task(_push(ws, m, who, positions, epoch))
     presence = request.app[PRESENCE] if who.role in TEAM_ROLES else None
     try:
@@ -149,17 +152,28 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
 
 @dataclass
 class _Positions:
-    """One socket's stream positions: the last one pushed, the last one the device
-    acknowledged through it."""
+    """One socket's stream: the last position pushed, and those of the events it pushed
+    that the device has not acknowledged through it yet (the newest ``UNACKED_KEPT``;
+    one dropped only costs its ack the look for a repeat)."""
 
     pushed: int
-    acked: int
+    unacked: deque[int] = dataclasses.field(
+        default_factory=lambda: deque(maxlen=UNACKED_KEPT))
+
+    def sent(self, batch: dict[str, Any]) -> None:
+        self.pushed = batch["next"]
+        self.unacked.extend(e["pos"] for e in batch["events"])
 
     def news(self, up_to: int) -> bool:
-        """Whether an ack of ``up_to`` covers events pushed here and not acknowledged
-        yet (then it has something to delete, unless another connection of the device
-        acknowledged them first: the write then deletes nothing)."""
-        return self.acked < up_to <= self.pushed
+        """Whether an ack of ``up_to`` covers an event pushed here and not acknowledged
+        yet: then it has something to delete (unless another connection of the device
+        acknowledged it first: the write deletes nothing). Each such ack uses up at
+        least one pushed event, so a device gets no more writes than events."""
+        return bool(self.unacked) and self.unacked[0] <= up_to
+
+    def acked(self, up_to: int) -> None:
+        while self.unacked and self.unacked[0] <= up_to:
+            self.unacked.popleft()
 
 
 async def _serve_socket(ws: web.WebSocketResponse, m: messaging.Messaging, who: Requester,
@@ -207,7 +221,7 @@ async def _push(ws: web.WebSocketResponse, m: messaging.Messaging, who: Requeste
             async for batch in batches:
                 if ws.closed:
                     break
-                positions.pushed = batch["next"]  # (before the device can answer it)
+                positions.sent(batch)  # (before the device can answer it)
                 await ws.send_json({"type": "events", **batch})
     except DeviceRevoked:
         return True
@@ -233,7 +247,7 @@ async def _on_client_message(ws: web.WebSocketResponse, m: messaging.Messaging,
         return
     try:
         await messaging.ack(m, who, up_to, epoch, pushed=positions.news(up_to))
-        positions.acked = max(positions.acked, min(up_to, positions.pushed))
+        positions.acked(up_to)
     except Conflict as exc:
         await ws.send_json({"type": "error", "error": {"code": exc.code,
                                                        "message": exc.message}})

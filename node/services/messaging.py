@@ -350,9 +350,9 @@ async def ack(m: Messaging, who: Requester, up_to: int, epoch: str | None = None
               pushed: bool = False) -> None:
     """The device has stored everything up to ``up_to``: delete it, tell the senders.
     409 ``EPOCH_CHANGED`` when the device's positions are from another epoch.
-    ``pushed``: the caller pushed events up to ``up_to`` and has not had them
-    acknowledged, so the look for a repeated ack (which would write nothing) is
-    skipped; at most one write per push, whatever the device sends."""
+    ``pushed``: the caller pushed an event at or before ``up_to`` that was not
+    acknowledged yet, so the look for a repeated ack (which would write nothing) is
+    skipped; the caller must allow that at most once per event it pushed."""
     if epoch is not None and epoch != m.epoch:
         raise Conflict("the node was restored: positions from before mean nothing; sync "
                        "from 0 with the current epoch", code="EPOCH_CHANGED",

@@ -5,12 +5,14 @@ a batch is being sent are pushed next, none lost or repeated."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from typing import Any
 
 import aiohttp
 
-from node.appkeys import DB, MESSAGING
+from node.appkeys import ACCOUNTS, DB, MESSAGING
+from node.services import accounts, messaging
 from tests.api.helpers import call, keyed_device, send_to
 from tests.nodes import RunningNode, eventually
 
@@ -99,3 +101,72 @@ async def test_an_ack_of_what_was_pushed_writes_at_once_and_a_repeat_only_reads(
         pos = (await _pushed(ws))[-1]["pos"]
         await acked(ws, pos)
         assert (reads["_nothing_new"], writes["_ack_txn"]) == (2, 2)
+
+
+async def test_acks_between_pushed_events_cost_no_write(
+        node: RunningNode, http: aiohttp.ClientSession) -> None:
+    """Positions are the node's, shared by every device: between two of bob's events
+    lie other devices' ones. An ack that covers none of bob's pushed events left (one
+    past the first he acknowledged) is looked at and writes nothing, so a device
+    cannot buy a write with every position of the gap."""
+    anna = await keyed_device(http, node.url, "anna")
+    bob = await keyed_device(http, node.url, "bob")
+    carl = await keyed_device(http, node.url, "carl")
+    writes = node.app[DB].writes
+    url = node.url + "/_kontor/client/v1/ws?since=0"
+    headers = {"Authorization": f"Bearer {bob['access_token']}"}
+    async with http.ws_connect(url, headers=headers) as ws:
+        await send_to(http, node.url, anna, bob, "t1")
+        first = (await _pushed(ws))[-1]["pos"]
+        for n in range(3):
+            await send_to(http, node.url, anna, carl, f"c{n}")
+        await send_to(http, node.url, anna, bob, "t2")
+        second = (await _pushed(ws))[-1]["pos"]
+        assert second > first + 3
+        before = writes["_ack_txn"]
+        for up_to in (first, first + 1, first + 2, second - 1):
+            await ws.send_json({"type": "ack", "up_to": up_to})
+        await ws.send_json({"type": "nonsense"})  # answered after the acks were handled
+        answer = await asyncio.wait_for(ws.receive_json(), 10)
+        assert answer["error"]["code"] == "INVALID_MESSAGE"
+        assert writes["_ack_txn"] - before == 1, "only the ack that covered an event"
+
+
+async def test_a_commit_while_a_batch_is_held_wakes_the_next_read(
+        node: RunningNode, http: aiohttp.ClientSession) -> None:
+    """The pusher is held at its batch (as while a large frame is compressed and sent)
+    when the next event commits: that event comes at once, not after the idle wait."""
+    anna = await keyed_device(http, node.url, "anna")
+    bob = await keyed_device(http, node.url, "bob")
+    who = await accounts.authenticate(node.app[ACCOUNTS], bob["access_token"])
+    first = await send_to(http, node.url, anna, bob, "t1")
+    batches = messaging.pushes(node.app[MESSAGING], who, 0, None, idle_seconds=60)
+    async with contextlib.aclosing(batches):
+        held = await asyncio.wait_for(anext(batches), 5)
+        assert [e["message_id"] for e in held["events"]] == [first["message_id"]]
+        second = await send_to(http, node.url, anna, bob, "t2")  # commits while held
+        woken = await asyncio.wait_for(anext(batches), 5)  # (the idle wait is 60 s)
+        assert [e["message_id"] for e in woken["events"]] == [second["message_id"]]
+
+
+async def test_a_full_page_is_followed_at_once_and_another_epoch_hears_at_once(
+        node: RunningNode, http: aiohttp.ClientSession) -> None:
+    """More events than a batch holds come in batches one after the other; a device
+    from another epoch gets a batch at once from the start, with the node's epoch."""
+    anna = await keyed_device(http, node.url, "anna")
+    bob = await keyed_device(http, node.url, "bob")
+    n = messaging.PUSH_LIMIT + 20
+    for i in range(n):
+        await send_to(http, node.url, anna, bob, f"t{i}")
+    headers = {"Authorization": f"Bearer {bob['access_token']}"}
+    base = node.url + "/_kontor/client/v1/ws"
+    async with http.ws_connect(base + "?since=0", headers=headers) as ws:
+        batches = [await _pushed(ws), await _pushed(ws)]
+    assert [len(b) for b in batches] == [messaging.PUSH_LIMIT, 20]
+
+    # Past the last position, but of another epoch: the stream starts again from 0.
+    last = batches[1][-1]["pos"]
+    async with http.ws_connect(f"{base}?since={last}&epoch=other", headers=headers) as ws:
+        frame = await asyncio.wait_for(ws.receive_json(), 10)  # (the idle wait is 25 s)
+    assert frame["epoch"] == node.app[MESSAGING].epoch
+    assert [e["pos"] for e in frame["events"]] == [e["pos"] for e in batches[0]]
