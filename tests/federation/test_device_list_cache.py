@@ -17,6 +17,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from node.appkeys import DB
 from tests.api.helpers import call, keyed_device
 from tests.dnsserver import DnsServer
 from tests.federation.network import node_config, start_nodes
@@ -150,8 +151,11 @@ async def test_a_send_fetches_only_what_is_missing_old_marked_or_without_keys(
 
         await send()
         assert len(seen) == 1, "nothing kept: fetched"
+        reads = node_a.app[DB].reads
+        parsed = reads["get_remote_devices"]
         await send()
         assert len(seen) == 1, "fresh: not asked again"
+        assert reads["get_remote_devices"] == parsed, "a fresh list is not read whole"
         kept.execute("UPDATE fed_remote_devices SET fetched_ms = fetched_ms - 61000")
         await send()
         assert len(seen) == 2, "over a minute old: fetched anew"

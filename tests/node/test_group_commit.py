@@ -137,3 +137,26 @@ def test_a_job_alone_takes_no_savepoint_and_its_failure_rolls_back(
     assert failed[0] == "BEGIN IMMEDIATE" and failed[-1] == "ROLLBACK", failed
     assert "COMMIT" not in failed and not any("SAVEPOINT" in s for s in failed), failed
     assert committed(database.path) == {1, 3}
+
+
+def test_a_job_alone_that_meets_a_full_disk_leaves_nothing(
+        database: dbmod.Database) -> None:
+    """Alone in its transaction (no savepoint), a job that fills the disk hears
+    StorageFull, nothing of it stays, and the next write works."""
+    def cap(db: sqlite_utils.Database, pages: int | None) -> None:
+        pages = pages or db.execute("PRAGMA page_count").fetchone()[0]
+        db.execute(f"PRAGMA max_page_count = {pages}")
+
+    def big(db: sqlite_utils.Database, n: int) -> int:
+        db.execute("INSERT INTO t (n, v) VALUES (?, ?)", [n, "y" * 200_000])
+        return n
+
+    async def main() -> None:
+        await database.write(cap, None)
+        with pytest.raises(StorageFull):
+            await database.write(big, 101)
+        await database.write(cap, 1_000_000)
+        assert await database.write(insert, 102) == 102
+
+    asyncio.run(main())
+    assert committed(database.path) == {102}
