@@ -80,26 +80,29 @@ def test_each_caller_is_answered_after_its_commit(database: dbmod.Database) -> N
     asyncio.run(main())
 
 
+def _cap(db: sqlite_utils.Database, pages: int | None) -> None:
+    """Limit the file to ``pages`` (None: as large as it is now)."""
+    pages = pages or db.execute("PRAGMA page_count").fetchone()[0]
+    db.execute(f"PRAGMA max_page_count = {pages}")
+
+
+def _big(db: sqlite_utils.Database, n: int) -> int:
+    db.execute("INSERT INTO t (n, v) VALUES (?, ?)", [n, "y" * 200_000])
+    return n
+
+
 def test_a_full_disk_fails_the_job_that_met_it_and_no_success_is_lost(
         database: dbmod.Database) -> None:
     """A job that meets a full disk hears StorageFull. SQLite may then end the whole
     transaction or only the statement; either way, a caller told "committed" finds
     its row committed and a caller told an error finds nothing."""
-    def cap(db: sqlite_utils.Database, pages: int | None) -> None:
-        pages = pages or db.execute("PRAGMA page_count").fetchone()[0]
-        db.execute(f"PRAGMA max_page_count = {pages}")
-
-    def big(db: sqlite_utils.Database, n: int) -> int:
-        db.execute("INSERT INTO t (n, v) VALUES (?, ?)", [n, "y" * 200_000])
-        return n
-
     async def main() -> list[object]:
-        tasks = [asyncio.ensure_future(database.write(cap, None)),
+        tasks = [asyncio.ensure_future(database.write(_cap, None)),
                  asyncio.ensure_future(database.write(insert, 100)),
-                 asyncio.ensure_future(database.write(big, 101)),
+                 asyncio.ensure_future(database.write(_big, 101)),
                  asyncio.ensure_future(database.write(insert, 102))]
         results = await asyncio.gather(*tasks, return_exceptions=True)
-        await database.write(cap, 1_000_000)
+        await database.write(_cap, 1_000_000)
         return results
 
     _, *inserts = asyncio.run(main())
@@ -143,19 +146,11 @@ def test_a_job_alone_that_meets_a_full_disk_leaves_nothing(
         database: dbmod.Database) -> None:
     """Alone in its transaction (no savepoint), a job that fills the disk hears
     StorageFull, nothing of it stays, and the next write works."""
-    def cap(db: sqlite_utils.Database, pages: int | None) -> None:
-        pages = pages or db.execute("PRAGMA page_count").fetchone()[0]
-        db.execute(f"PRAGMA max_page_count = {pages}")
-
-    def big(db: sqlite_utils.Database, n: int) -> int:
-        db.execute("INSERT INTO t (n, v) VALUES (?, ?)", [n, "y" * 200_000])
-        return n
-
     async def main() -> None:
-        await database.write(cap, None)
+        await database.write(_cap, None)
         with pytest.raises(StorageFull):
-            await database.write(big, 101)
-        await database.write(cap, 1_000_000)
+            await database.write(_big, 101)
+        await database.write(_cap, 1_000_000)
         assert await database.write(insert, 102) == 102
 
     asyncio.run(main())
