@@ -134,8 +134,8 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     await ws.prepare(request)
     draining.register_socket(request, ws)
     m = request.app[MESSAGING]
-    positions = _Positions(pushed=since)
-    pusher = asyncio.create_task(_push(ws, m, who, positions, epoch))
+    positions = _Positions(since, epoch)
+    pusher = asyncio.create_task(_push(ws, m, who, positions))
     presence = request.app[PRESENCE] if who.role in TEAM_ROLES else None
     try:
         if presence is not None:  # the team's sockets carry who views which conversation
@@ -152,16 +152,17 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
 
 @dataclass
 class _Positions:
-    """One socket's stream: the last position pushed, and those of the events it pushed
-    that the device has not acknowledged through it yet (the newest ``UNACKED_KEPT``;
-    one dropped only costs its ack the look for a repeat)."""
+    """One socket's stream: where its pushes start (``since``, ``epoch``), and the
+    positions of the events it pushed that the device has not acknowledged through it
+    yet (the newest ``UNACKED_KEPT``; one dropped only costs its ack the look for a
+    repeat)."""
 
-    pushed: int
+    since: int
+    epoch: str | None
     unacked: deque[int] = dataclasses.field(
         default_factory=lambda: deque(maxlen=UNACKED_KEPT))
 
     def sent(self, batch: dict[str, Any]) -> None:
-        self.pushed = batch["next"]
         self.unacked.extend(e["pos"] for e in batch["events"])
 
     def news(self, up_to: int) -> bool:
@@ -212,10 +213,10 @@ async def close_revoked(ws: web.WebSocketResponse) -> None:
 
 
 async def _push(ws: web.WebSocketResponse, m: messaging.Messaging, who: Requester,
-                positions: _Positions, epoch: str | None) -> bool:
+                positions: _Positions) -> bool:
     """Push the device's events as they come; True when it was revoked (the socket
     task closes it), False when the socket closed or the node is stopping."""
-    batches = messaging.pushes(m, who, positions.pushed, epoch, WS_IDLE_WAIT)
+    batches = messaging.pushes(m, who, positions.since, positions.epoch, WS_IDLE_WAIT)
     try:
         async with contextlib.aclosing(batches):  # its waiter goes when the socket does
             async for batch in batches:

@@ -4,9 +4,10 @@ A remote address's list is fetched from its own node (``GET /devices/{address}``
 every device's keys are checked (``keycheck``; a device with bad keys is dropped), and
 the verified list is kept. Every path of the node that needs such a list asks here:
 the client API's ``GET /keys/devices/{address}`` and the automation device (both through
-``routing.devices``), a send (``messaging.send`` asks ``ensure_fresh`` before its transaction,
-which then checks the envelopes against ``known_device_ids``), the outbox's stale mark
-on ``DEVICE_MISMATCH`` (``mark_stale_txn``), and the data-rights export (``exported``).
+``routing.devices``), a send (``messaging.send`` asks ``ensure_fresh`` before its
+transaction, which then checks the envelopes against ``known_device_ids``), the
+outbox's stale mark on ``DEVICE_MISMATCH`` (``mark_stale_txn``), and the data-rights
+export (``exported``).
 
 Freshness: a kept list is *fresh* while less than ``MAX_AGE_MS`` (60 s) have passed
 since the fetch that stored it and no stale mark came since that fetch's request was

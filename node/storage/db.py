@@ -14,8 +14,8 @@ transaction together (at most ``MAX_BATCH``), each inside its own savepoint when
 company, so a job that raises rolls back only its own changes and fails only its own
 caller (a job alone needs none: its failure rolls the transaction back). Inside a job,
 ``connection.savepoint`` nests one more level (each transaction hook of ``node.events``
-runs in one). Every caller is answered after the COMMIT that holds its job; a failed COMMIT (a
-full disk) fails every job of that transaction. The transaction runs on the event loop,
+runs in one). Every caller is answered after the COMMIT that holds its job; a failed
+COMMIT (a full disk) fails every job of that transaction. The transaction runs on the event loop,
 right after the jobs were queued (a commit without fsync costs about 25 us; the hop to a
 thread and back cost 95 us when short reads were measured on both paths); when another
 process holds the file's write lock, the batch goes to the writer thread, which waits

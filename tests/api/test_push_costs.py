@@ -45,6 +45,8 @@ async def test_a_push_is_followed_by_a_wait_not_an_empty_read(
         for n in range(5):
             await send_to(http, node.url, anna, bob, f"t{n}")
             assert len(await _pushed(ws)) == 1
+            # (the waiter outlives the batch, so this holds at once; before, it held
+            # only after the read that found nothing, which the count then shows)
             await eventually(waiting, what="the pusher waiting again")
         assert reads["events_after"] - before == 5, "one read per message pushed"
 
