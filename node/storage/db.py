@@ -20,8 +20,8 @@ right after the jobs were queued (a commit without fsync costs about 25 us; the 
 thread and back cost 95 us when short reads were measured on both paths); when another
 process holds the file's write lock, the batch goes to the writer thread, which waits
 for it (``BUSY_TIMEOUT_MS``) instead of the loop. The price: a large write (a retention
-purge, an erasure) holds the loop while it runs. The WAL is checkpointed on the reader
-thread every ``CHECKPOINT_COMMITS`` commits, so that its fsyncs never hold up the loop.
+purge, an erasure) holds the loop while it runs. The WAL is checkpointed off the loop
+(``node.storage.wal``).
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ from node.storage.business_migrations import MIGRATIONS as BUSINESS_MIGRATIONS
 from node.storage.connection import BUSY_TIMEOUT_MS, NodeDatabase
 from node.storage.history import MIGRATIONS as HISTORY_MIGRATIONS
 from node.storage.migrations import MIGRATIONS
+from node.storage.wal import CHECKPOINT_BUSY_MS, WAL_SIZE_LIMIT, Checkpoints
 
 MIGRATION_SETS = (MIGRATIONS, FEDERATION_MIGRATIONS, BUSINESS_MIGRATIONS, HISTORY_MIGRATIONS)
 
@@ -58,7 +59,6 @@ T = TypeVar("T")
 PROBE_INTERVAL_SECONDS = 1.0
 PROBE_BYTES = 256 * 1024
 MAX_BATCH = 256  # write jobs in one group commit
-CHECKPOINT_COMMITS = 500  # a passive WAL checkpoint (off the loop) after this many
 
 log = logging.getLogger("kontor.storage")
 
@@ -86,6 +86,7 @@ def connect(path: Path | str, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite_
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA secure_delete = ON")  # deleted rows are overwritten, not left
+    conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
     return NodeDatabase(conn)
 
 
@@ -124,7 +125,7 @@ class Database:
         self._writer_db = connect(path, busy_timeout_ms=0)  # the loop's: never waits
         self._waiting_db = connect(path)  # the writer thread's, when the file is busy
         for conn in (self._writer_db, self._waiting_db):
-            conn.execute("PRAGMA wal_autocheckpoint = 0")  # (see _after_commit)
+            conn.execute("PRAGMA wal_autocheckpoint = 0")  # (``self.checkpoints``)
         self._reader_db = connect(path)
         self._loop_db = connect(path)
         self._loop_lock = threading.Lock()  # the loop connection, if two loops share it
@@ -135,7 +136,7 @@ class Database:
         self._commit_lock = threading.Lock()  # one transaction at a time, whoever drains
         self._draining = False  # a drain is queued or running (on a loop or the thread)
         self._drain_loop: asyncio.AbstractEventLoop | None = None  # where it is queued
-        self._uncheckpointed = 0  # commits since the last checkpoint
+        self.checkpoints = Checkpoints(connect(path, CHECKPOINT_BUSY_MS), self._reader)
         self.commits = 0  # write transactions committed (for tests and benchmarks)
         self.writes: Counter[str] = Counter()  # calls of ``write`` by function name (ditto)
         self.reads: Counter[str] = Counter()  # calls of ``read`` by function name (ditto)
@@ -254,31 +255,37 @@ class Database:
         loop.call_soon(self._drain_here)
 
     def _drain_waiting(self) -> None:
-        """Writer thread: commit the queued jobs, waiting for the file's write lock."""
-        while batch := self._take():
-            with self._commit_lock:
-                self._commit(batch, self._waiting_db)
-            self._settle(batch, None)
+        """Writer thread: commit the next batch, waiting for the file's write lock;
+        then the lock is free again, and the drain goes back to the loop of the next
+        job (where a commit costs less than the hop here and back)."""
+        batch = self._take()
+        if not batch:
+            return
+        with self._commit_lock:
+            self._commit(batch, self._waiting_db)
+        self._settle(batch, None)
+        with self._lock:
+            loop = self._pending[0].loop if self._pending else None
+            self._draining, self._drain_loop = loop is not None, loop
+        if loop is None:
+            return
+        try:
+            loop.call_soon_threadsafe(self._drain_here)
+        except RuntimeError:  # that loop has closed: go on here
+            with self._lock:
+                self._drain_loop = None
+            with contextlib.suppress(RuntimeError):  # shut down: ``close`` drains them
+                self._writer.submit(self._drain_waiting)
 
     def _settle(self, batch: list[_WriteJob], here: asyncio.AbstractEventLoop | None) -> None:
         """Answer each job on its caller's loop (directly when that is ``here``)."""
-        self._after_commit()
+        self.checkpoints.committed()  # (none once closed: the reader has shut down)
         for job in batch:
             if job.loop is here:
                 job.settle()
             else:
                 with contextlib.suppress(RuntimeError):  # the caller's loop has closed
                     job.loop.call_soon_threadsafe(job.settle)
-
-    def _after_commit(self) -> None:
-        """Every ``CHECKPOINT_COMMITS`` commits, a passive checkpoint on the reader
-        thread (the WAL's fsyncs happen there, not on the loop)."""
-        self._uncheckpointed += 1
-        if self._uncheckpointed >= CHECKPOINT_COMMITS and not self._closed:
-            self._uncheckpointed = 0
-            with contextlib.suppress(RuntimeError):  # (shutting down)
-                self._reader.submit(self._reader_db.execute,
-                                    "PRAGMA wal_checkpoint(PASSIVE)")
 
     def _commit(self, batch: list[_WriteJob], db: sqlite_utils.Database) -> bool:
         """Run ``batch`` in one transaction and commit it; False, with nothing run, when
@@ -354,6 +361,7 @@ class Database:
                 self._commit(batch, self._waiting_db)
             self._settle(batch, None)
         self._reader_db.close()
+        self.checkpoints.close()
         with self._loop_lock:
             self._loop_db.close()
         with contextlib.suppress(sqlite3.Error):  # (a broken connection: nothing to do)
