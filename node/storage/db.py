@@ -11,17 +11,15 @@ must run inside a write transaction end in ``_txn``.
 
 Writes are group-committed: the jobs that queue up while the loop is busy go into one
 transaction together (at most ``MAX_BATCH``), each inside its own savepoint when it has
-company, so a job that raises rolls back only its own changes and fails only its own
-caller (a job alone needs none: its failure rolls the transaction back). Inside a job,
-``connection.savepoint`` nests one more level (each transaction hook of ``node.events``
-runs in one). Every caller is answered after the COMMIT that holds its job; a failed
-COMMIT (a full disk) fails every job of that transaction. The transaction runs on the event loop,
-right after the jobs were queued (a commit without fsync costs about 25 us; the hop to a
-thread and back cost 95 us when short reads were measured on both paths); when another
-process holds the file's write lock, the batch goes to the writer thread, which waits
-for it (``BUSY_TIMEOUT_MS``) instead of the loop. The price: a large write (a retention
-purge, an erasure) holds the loop while it runs. The WAL is checkpointed off the loop
-(``node.storage.wal``).
+company, so a job that raises fails only its own caller (a job alone needs none).
+Inside a job, ``connection.savepoint`` nests one more level (each transaction hook of
+``node.events`` runs in one). Every caller is answered after the COMMIT that holds its
+job; a failed COMMIT (a full disk) fails every job of it. The transaction runs on the
+event loop (a commit without fsync costs about 25 us, the hop to a thread and back
+95 us); when another process holds the file's write lock, the batch goes to the writer
+thread, which waits for it (``BUSY_TIMEOUT_MS``) instead of the loop. The price: a
+large write (a retention purge, an erasure) holds the loop while it runs. The WAL is
+checkpointed off the loop (``node.storage.wal``).
 """
 
 from __future__ import annotations
@@ -38,7 +36,6 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -50,7 +47,8 @@ from node.storage.business_migrations import MIGRATIONS as BUSINESS_MIGRATIONS
 from node.storage.connection import BUSY_TIMEOUT_MS, NodeDatabase
 from node.storage.history import MIGRATIONS as HISTORY_MIGRATIONS
 from node.storage.migrations import MIGRATIONS
-from node.storage.wal import CHECKPOINT_BUSY_MS, WAL_SIZE_LIMIT, Checkpoints
+from node.storage.wal import CHECKPOINT_BUSY_MS, WAL_SIZE_LIMIT, Checkpoints, truncate
+from node.storage.write_job import WriteJob
 
 MIGRATION_SETS = (MIGRATIONS, FEDERATION_MIGRATIONS, BUSINESS_MIGRATIONS, HISTORY_MIGRATIONS)
 
@@ -131,7 +129,7 @@ class Database:
         self._loop_lock = threading.Lock()  # the loop connection, if two loops share it
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="kontor-db-write")
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="kontor-db-read")
-        self._pending: deque[_WriteJob] = deque()
+        self._pending: deque[WriteJob] = deque()
         self._lock = threading.Lock()
         self._commit_lock = threading.Lock()  # one transaction at a time, whoever drains
         self._draining = False  # a drain is queued or running (on a loop or the thread)
@@ -156,7 +154,7 @@ class Database:
         A full disk rolls the transaction back and raises ``StorageFull`` (507); the
         database is ``degraded`` (``problem``) until ``health`` finds room again."""
         loop = asyncio.get_running_loop()
-        job = _WriteJob(fn, args, kwargs, loop, loop.create_future())
+        job = WriteJob(fn, args, kwargs, loop, loop.create_future())
         with self._lock:
             if self._closed:
                 raise ShuttingDown()
@@ -200,15 +198,15 @@ class Database:
                 self.problem = None
         return self.problem
 
-    async def checkpoint(self) -> None:
+    async def checkpoint(self) -> bool:
         """Copy the write-ahead log into the database file and truncate it, so that no
-        old version of an erased row stays in the log."""
-        def run() -> None:  # (the writer thread's connection: never the loop's)
-            self._waiting_db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        old version of an erased row stays in the log; False when it stayed busy
+        (``wal.truncate``)."""
         if self._closed:
             raise ShuttingDown()
-        with self.files():
-            await asyncio.get_running_loop().run_in_executor(self._writer, run)
+        with self.files():  # (the writer thread's connection: never the loop's)
+            return await asyncio.get_running_loop().run_in_executor(
+                self._writer, truncate, self._waiting_db)
 
     async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn(db, *args)`` now, on the loop's own connection: for short reads
@@ -226,7 +224,7 @@ class Database:
         call = functools.partial(self._snapshot, self._reader_db, fn, *args, **kwargs)
         return await asyncio.get_running_loop().run_in_executor(self._reader, call)
 
-    def _take(self) -> list[_WriteJob]:
+    def _take(self) -> list[WriteJob]:
         """The next batch; none left ends the drain (under ``_lock``)."""
         with self._lock:
             batch = [self._pending.popleft()
@@ -264,22 +262,21 @@ class Database:
         with self._commit_lock:
             self._commit(batch, self._waiting_db)
         self._settle(batch, None)
-        with self._lock:
-            loop = self._pending[0].loop if self._pending else None
-            self._draining, self._drain_loop = loop is not None, loop
-        if loop is None:
-            return
-        try:
-            loop.call_soon_threadsafe(self._drain_here)
-        except RuntimeError:  # that loop has closed: go on here
-            with self._lock:
-                self._drain_loop = None
-            with contextlib.suppress(RuntimeError):  # shut down: ``close`` drains them
-                self._writer.submit(self._drain_waiting)
+        with self._lock:  # (held, so that no ``write`` finds a drain loop half set)
+            if not self._pending:
+                self._draining = False
+                return
+            loop = self._pending[0].loop
+            with contextlib.suppress(RuntimeError):  # that loop has closed: go on here
+                if loop.is_running():  # (a stopped one would never run it: ditto)
+                    loop.call_soon_threadsafe(self._drain_here)
+                    self._drain_loop = loop
+                    return
+        with contextlib.suppress(RuntimeError):  # shut down: ``close`` drains them
+            self._writer.submit(self._drain_waiting)
 
-    def _settle(self, batch: list[_WriteJob], here: asyncio.AbstractEventLoop | None) -> None:
+    def _settle(self, batch: list[WriteJob], here: asyncio.AbstractEventLoop | None) -> None:
         """Answer each job on its caller's loop (directly when that is ``here``)."""
-        self.checkpoints.committed()  # (none once closed: the reader has shut down)
         for job in batch:
             if job.loop is here:
                 job.settle()
@@ -287,12 +284,12 @@ class Database:
                 with contextlib.suppress(RuntimeError):  # the caller's loop has closed
                     job.loop.call_soon_threadsafe(job.settle)
 
-    def _commit(self, batch: list[_WriteJob], db: sqlite_utils.Database) -> bool:
+    def _commit(self, batch: list[WriteJob], db: sqlite_utils.Database) -> bool:
         """Run ``batch`` in one transaction and commit it; False, with nothing run, when
         the loop's connection finds the file busy. Never raises: whatever goes wrong (a
         full disk, a closed connection) fails the jobs. Transaction control goes
         straight to the connection (sqlite-utils' ``execute`` parses each statement)."""
-        conn = db.conn
+        conn, committed = db.conn, False
         try:
             try:
                 conn.execute("BEGIN IMMEDIATE")
@@ -302,17 +299,20 @@ class Database:
                 raise
             if self._run_jobs(batch, db):
                 conn.execute("COMMIT")
-                self.commits += 1
+                committed = True
         except BaseException as exc:  # the whole transaction is lost: fail every job
             with contextlib.suppress(sqlite3.Error):  # (a closed connection: nothing open)
                 if conn.in_transaction:  # a failed COMMIT (disk full) leaves it open
                     conn.rollback()
             for job in batch:
                 job.error = job.error or exc
+        if committed:
+            self.commits += 1
+            self.checkpoints.committed()  # (none once closed: the reader has shut down)
         return True
 
     @staticmethod
-    def _run_jobs(batch: list[_WriteJob], db: sqlite_utils.Database) -> bool:
+    def _run_jobs(batch: list[WriteJob], db: sqlite_utils.Database) -> bool:
         """Run the jobs in the open transaction, each in a savepoint when it has company
         (one that raises undoes only its own changes); False when a job alone raised
         and the transaction was rolled back (it needs no savepoint)."""
@@ -368,28 +368,6 @@ class Database:
             self._writer_db.execute("PRAGMA optimize")
         self._writer_db.close()
         self._waiting_db.close()
-
-
-@dataclass
-class _WriteJob:
-    """One caller's write: the store function, where to answer, and the outcome."""
-
-    fn: Callable[..., Any]
-    args: tuple[Any, ...]
-    kwargs: dict[str, Any]
-    loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[Any]
-    result: Any = None
-    error: BaseException | None = field(default=None)
-
-    def settle(self) -> None:
-        """On the caller's loop: hand over the result (a cancelled caller gets none)."""
-        if self.future.cancelled():
-            return
-        if self.error is not None:
-            self.future.set_exception(self.error)
-        else:
-            self.future.set_result(self.result)
 
 
 def _probe_txn(db: sqlite_utils.Database) -> None:

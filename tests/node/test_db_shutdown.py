@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -99,3 +101,45 @@ def test_other_errors_do_not_count_as_busy() -> None:
     exc = sqlite3.OperationalError("disk I/O error")
     exc.sqlite_errorcode = 266  # type: ignore[attr-defined]  # SQLITE_IOERR_READ
     assert not dbmod._is_busy(exc)
+
+
+def test_the_writer_thread_hands_no_drain_to_a_stopped_loop(
+        monkeypatch: pytest.MonkeyPatch, database: dbmod.Database) -> None:
+    """When the file's lock frees, the writer thread hands the queue back to the loop of
+    its next job only if that loop runs: a stopped one (not closed) would leave every
+    job behind it, another loop's included, unanswered."""
+    monkeypatch.setattr(dbmod, "MAX_BATCH", 1)  # the thread's first batch: job 1 alone
+    lock = sqlite3.connect(database.path, isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    first = asyncio.new_event_loop()
+    queued, answer = threading.Event(), []
+
+    def other_loop() -> None:
+        async def main() -> None:
+            job = asyncio.ensure_future(database.write(insert, 3))
+            await asyncio.sleep(0)  # (queued behind jobs 1 and 2)
+            queued.set()
+            answer.append(await asyncio.wait_for(job, 5))
+        asyncio.run(main())
+
+    try:
+        async def queue() -> list[asyncio.Task[int]]:
+            jobs = [asyncio.ensure_future(database.write(insert, n)) for n in (1, 2)]
+            deadline = time.monotonic() + 5
+            while not (database._draining and database._drain_loop is None):
+                # (until the loop's drain found the file busy: the writer thread has them)
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.001)
+            return jobs
+        jobs = first.run_until_complete(queue())  # then this loop stops
+        thread = threading.Thread(target=other_loop)
+        thread.start()
+        assert queued.wait(5)
+        lock.rollback()  # the thread commits job 1; job 2's loop is stopped
+        thread.join(10)
+        assert answer == [3]
+        assert first.run_until_complete(asyncio.wait_for(asyncio.gather(*jobs), 5)) == [1, 2]
+        assert committed(database.path) == {1, 2, 3}
+    finally:
+        lock.close()
+        first.close()

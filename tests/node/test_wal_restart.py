@@ -1,6 +1,7 @@
 """The write-ahead log starts over under a steady stream of writes instead of growing
-for as long as the stream lasts; a reader in another process only postpones that.
-Real SQLite files, a real stream of group commits, no mocks."""
+for as long as the stream lasts; a reader in another process only postpones that, and
+costs the writes less the longer it stays; an erasure's truncation waits out the
+periodic checkpoint. Real SQLite files, a real stream of group commits, no mocks."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import asyncio
 import os
 import sqlite3
 import struct
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -36,7 +39,8 @@ def _row(db: sqlite_utils.Database, n: int) -> int:
     return n
 
 
-async def _stream_until(database: dbmod.Database, done: object, first: int) -> set[int]:
+async def _stream_until(database: dbmod.Database, done: Callable[[], bool],
+                        first: int) -> set[int]:
     """Keep ``WRITERS`` callers writing, each after its last write, until ``done()``
     holds, the deadline passes or ``MAX_WRITES`` are in; the numbers written."""
     written: set[int] = set()
@@ -45,7 +49,7 @@ async def _stream_until(database: dbmod.Database, done: object, first: int) -> s
 
     async def writer() -> None:
         for n in counter:
-            if done() or time.monotonic() > deadline:  # type: ignore[operator]
+            if done() or time.monotonic() > deadline:
                 return
             written.add(await database.write(_row, n))
 
@@ -62,7 +66,7 @@ def test_a_steady_stream_of_writes_starts_the_log_over(
         often: None, database: dbmod.Database) -> None:
     """With writes always queued, passive checkpoints never find the log copied whole,
     and it used to grow for as long as the stream lasted: now it starts over again and
-    again, and keeps no more than one stretch between checkpoints."""
+    again."""
     start = _wal_restarts(database.path)
 
     async def main() -> set[int]:
@@ -77,21 +81,20 @@ def test_a_steady_stream_of_writes_starts_the_log_over(
 
 def test_a_reader_in_another_process_postpones_the_restart_and_blocks_no_write(
         often: None, database: dbmod.Database) -> None:
-    """While another connection holds a read snapshot, the log cannot start over: each
-    restart gives up after ``wal.CHECKPOINT_BUSY_MS`` and the writes go on (through the
-    writer thread while the checkpoint holds the lock, then back on the loop); once the
-    reader is gone, the next checkpoint starts the log over."""
+    """While another connection holds a read snapshot, the log cannot start over: a
+    restart gives up after ``wal.CHECKPOINT_BUSY_MS``, the next ones are skipped for
+    longer each time (so the writes wait for fewer of them) and the writes go on; once
+    the reader is gone, a later checkpoint starts the log over."""
     other = sqlite3.connect(database.path, isolation_level=None)
+    checkpoints = database.checkpoints
+    runs = 20  # checkpoints under the held snapshot
 
     async def main() -> tuple[set[int], int, set[int]]:
         await database.write(_row, -1)
         other.execute("BEGIN")
         other.execute("SELECT count(*) FROM t").fetchone()  # a snapshot, held
-        held = _wal_restarts(database.path)
-        commits = database.commits
-        during = await _stream_until(
-            database, lambda: database.commits - commits >= 4 * wal.CHECKPOINT_COMMITS,
-            0)
+        held, first = _wal_restarts(database.path), checkpoints.runs
+        during = await _stream_until(database, lambda: checkpoints.runs >= first + runs, 0)
         after_held = _wal_restarts(database.path)
         other.execute("ROLLBACK")
         after = await _stream_until(
@@ -103,6 +106,74 @@ def test_a_reader_in_another_process_postpones_the_restart_and_blocks_no_write(
         during, after_held, after = asyncio.run(main())
     finally:
         other.close()
-    assert len(during) >= 4 * wal.CHECKPOINT_COMMITS  # the writes went on
+    assert checkpoints.runs >= runs
+    # one give-up, then skips of 1, 2, 4, 8, 16 checkpoints: tries at runs 1, 3, 6, 11, 20
+    assert 1 <= checkpoints.gave_up <= 5, checkpoints.gave_up
+    assert len(during) >= runs * wal.CHECKPOINT_COMMITS  # the writes went on
     assert _wal_restarts(database.path) > after_held
     assert committed(database.path) == during | after | {-1}
+
+
+def test_one_checkpoint_is_queued_at_a_time(often: None, database: dbmod.Database) -> None:
+    """Commits that come due while a checkpoint still waits for the reader thread
+    queue no second one behind it."""
+    busy, free = threading.Event(), threading.Event()
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        blocked = loop.run_in_executor(database._reader, free.wait, 10)  # the reader thread
+        await loop.run_in_executor(None, busy.set)
+        first = database.checkpoints.runs
+        for n in range(3 * wal.CHECKPOINT_COMMITS):  # three checkpoints come due
+            await database.write(_row, n)
+        free.set()
+        await blocked
+        await database.read_heavy(lambda db: None)  # after whatever was queued
+        assert database.checkpoints.runs == first + 1
+
+    asyncio.run(main())
+
+
+def test_the_truncation_of_an_erasure_waits_out_the_periodic_checkpoint(
+        database: dbmod.Database) -> None:
+    """``Database.checkpoint`` (after an erasure) used to do nothing when another
+    checkpoint held the log, which fails it at once; now it tries again until the log is
+    truncated. The other checkpoint holds the log while a reader keeps it waiting."""
+    reader = sqlite3.connect(database.path, isolation_level=None, check_same_thread=False)
+    other = sqlite3.connect(database.path, isolation_level=None, check_same_thread=False)
+    other.execute("PRAGMA busy_timeout = 300")
+    probe = sqlite3.connect(database.path, isolation_level=None)
+    released = threading.Event()
+
+    def hold() -> None:  # (again when the probe held the lock first and failed it)
+        deadline = time.monotonic() + 10
+        while not released.is_set() and time.monotonic() < deadline:
+            other.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+
+    def release() -> None:
+        reader.rollback()
+        released.set()
+
+    async def main() -> bool:
+        for n in range(50):
+            await database.write(_row, n)
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM t").fetchone()  # keeps ``other`` waiting
+        holding = asyncio.get_running_loop().run_in_executor(None, hold)
+        deadline = time.monotonic() + 5
+        while not probe.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[0]:
+            assert time.monotonic() < deadline, "the other checkpoint never held the log"
+            await asyncio.sleep(0.001)
+        asyncio.get_running_loop().call_later(0.5, release)
+        truncated = await database.checkpoint()  # its first try finds the lock taken
+        await holding
+        return truncated
+
+    try:
+        assert asyncio.run(main())
+    finally:
+        released.set()
+        for conn in (reader, other, probe):
+            conn.close()
+    assert os.path.getsize(f"{database.path}-wal") == 0
+    assert committed(database.path) == set(range(50))
