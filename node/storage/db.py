@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlite_utils
+from sqlite_utils import Migrations
 
 from federation.storage import MIGRATIONS as FEDERATION_MIGRATIONS
 from node.errors import ShuttingDown, StorageFull
@@ -99,8 +100,15 @@ def migrate(db: sqlite_utils.Database) -> list[str]:
 
 
 def schema_version(db: sqlite_utils.Database) -> int:
-    """How many migrations this database has applied (all sets)."""
-    return sum(len(m.applied(db)) for m in MIGRATION_SETS)
+    """How many migrations this database has applied (all sets), in one query (sqlite-
+    utils' ``applied`` costs a dozen: ``GET /health`` asks every time)."""
+    sets = [m.name for m in MIGRATION_SETS]
+    try:
+        return int(db.conn.execute(
+            f"SELECT count(*) FROM {Migrations.migrations_table} WHERE migration_set IN "
+            f"({', '.join('?' * len(sets))})", sets).fetchone()[0])
+    except sqlite3.OperationalError:  # no table: nothing applied yet
+        return 0
 
 
 def create_database(path: Path) -> list[str]:
