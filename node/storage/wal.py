@@ -8,13 +8,14 @@ alone never catch up with a steady stream of commits: the log then grows for as 
 the load lasts (to 298 MB in 16 seconds of the federation benchmark), and every frame
 is written past its end, into a block the kernel must allocate.
 
-A restart waits at most ``CHECKPOINT_BUSY_MS`` for a reader that still uses the log
-(another process, or a long read of our own) and gives up; meanwhile the loop's writes
-find the file busy and wait on the writer thread. After a restart gives up, the next
-ones are skipped for twice as many intervals each time (up to ``MAX_SKIPPED``), so that
-a reader that stays does not cost every interval a wait; passive checkpoints go on.
-One checkpoint is queued at a time. ``WAL_SIZE_LIMIT`` caps what the file keeps when it
-starts over after a burst.
+A reader that holds an older snapshot (another process, or a long read of our own)
+stops the passive checkpoint short of the log's end: then no restart is tried, since it
+would only wait for that reader. A restart waits at most ``CHECKPOINT_BUSY_MS`` for the
+readers still in the log and gives up; meanwhile the loop's writes find the file busy
+and wait on the writer thread. After a restart gives up, the next ones are skipped for
+twice as many intervals each time (up to ``MAX_SKIPPED``), so that a reader that stays
+does not cost every interval a wait. One checkpoint is queued at a time.
+``WAL_SIZE_LIMIT`` caps what the file keeps when it starts over after a burst.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ class Checkpoints:
         self.runs = 0  # checkpoints run (for tests)
         self.restarts = 0  # checkpoints after which the log starts over (ditto)
         self.gave_up = 0  # restarts that found a reader in the log and gave up
+        self.pinned = 0  # checkpoints that found an older snapshot and tried no restart
 
     def committed(self) -> None:
         """One more commit; every ``CHECKPOINT_COMMITS``, queue a checkpoint unless one
@@ -91,8 +93,12 @@ class Checkpoints:
                 self.runs += 1
                 restart = self._skip == 0
                 self._skip = max(0, self._skip - 1)
-            self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            if restart:
+            busy, frames, copied = self._db.execute(
+                "PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if not busy and copied < frames:  # a reader's older snapshot pins the rest:
+                with self._lock:  # a restart would wait for it, in vain
+                    self.pinned += 1
+            elif restart:
                 self._restart()
         except sqlite3.Error as exc:  # (a full disk: ``Database.health`` reports it)
             log.warning("WAL checkpoint failed: %s", exc)
