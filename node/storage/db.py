@@ -107,8 +107,10 @@ def schema_version(db: sqlite_utils.Database) -> int:
         return int(db.conn.execute(
             f"SELECT count(*) FROM {Migrations.migrations_table} WHERE migration_set IN "
             f"({', '.join('?' * len(sets))})", sets).fetchone()[0])
-    except sqlite3.OperationalError:  # no table: nothing applied yet
-        return 0
+    except sqlite3.OperationalError as exc:
+        if "no such table" not in str(exc):
+            raise  # (a broken database must not look like an empty one)
+        return 0  # nothing applied yet
 
 
 def create_database(path: Path) -> list[str]:

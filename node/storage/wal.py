@@ -87,17 +87,15 @@ class Checkpoints:
     def _run(self) -> None:
         """Copy the log into the file while writes go on, then, unless restarts are
         backing off, hold writes back for the frames committed meanwhile, so that the
-        log starts over. Never raises: the next one tries again."""
+        log starts over. Never raises: the next one tries again. (Runs on the
+        executor's one thread: the counters and the back-off are that thread's.)"""
         try:
-            with self._lock:
-                self.runs += 1
-                restart = self._skip == 0
-                self._skip = max(0, self._skip - 1)
+            self.runs += 1
+            restart, self._skip = self._skip == 0, max(0, self._skip - 1)
             busy, frames, copied = self._db.execute(
                 "PRAGMA wal_checkpoint(PASSIVE)").fetchone()
             if not busy and copied < frames:  # a reader's older snapshot pins the rest:
-                with self._lock:  # a restart would wait for it, in vain
-                    self.pinned += 1
+                self.pinned += 1  # a restart would wait for it, in vain
             elif restart:
                 self._restart()
         except sqlite3.Error as exc:  # (a full disk: ``Database.health`` reports it)
@@ -110,15 +108,14 @@ class Checkpoints:
         """Start the log over, or back off when a reader kept it busy."""
         busy, frames, copied = self._db.execute(
             "PRAGMA wal_checkpoint(RESTART)").fetchone()
-        with self._lock:
-            if busy:  # a reader still uses the log: skip the next ones, longer each time
-                self.gave_up += 1
-                self._backoff = min(MAX_SKIPPED, max(1, 2 * self._backoff))
-                self._skip = self._backoff
-            else:
-                self._backoff = 0
-                if 0 <= frames == copied:  # (-1: the file is not in WAL mode)
-                    self.restarts += 1
+        if busy:  # a reader still uses the log: skip the next ones, longer each time
+            self.gave_up += 1
+            self._backoff = min(MAX_SKIPPED, max(1, 2 * self._backoff))
+            self._skip = self._backoff
+        else:
+            self._backoff = 0
+            if 0 <= frames == copied:  # (-1: the file is not in WAL mode)
+                self.restarts += 1
 
     def close(self) -> None:
         """Close the connection (after the executor has finished)."""

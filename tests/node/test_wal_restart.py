@@ -148,12 +148,11 @@ def test_restarts_that_give_up_back_off(database: dbmod.Database) -> None:
 def test_one_checkpoint_is_queued_at_a_time(often: None, database: dbmod.Database) -> None:
     """Commits that come due while a checkpoint still waits for the reader thread
     queue no second one behind it."""
-    busy, free = threading.Event(), threading.Event()
+    free = threading.Event()
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
         blocked = loop.run_in_executor(database._reader, free.wait, 10)  # the reader thread
-        await loop.run_in_executor(None, busy.set)
         first = database.checkpoints.runs
         for n in range(3 * wal.CHECKPOINT_COMMITS):  # three checkpoints come due
             await database.write(_row, n)
