@@ -34,6 +34,7 @@ from node.client.errors import (
     is_transient,
 )
 from node.client.history_pages import Reader
+from node.client.history_queue import MAX_QUEUED
 from node.client.history_upload import Uploader
 from node.client.models import ArchiveEvent, Message, event_to_json
 from node.protocol.names import TEAM_ROLES
@@ -43,12 +44,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("kontor.client.history")
 
-PENDING = "history_pending"  # message ids waiting to be sealed and stored
+PENDING = "history_pending"  # (before history_queue: the ids waiting, as one list)
 REPAIRS = "fanout_repairs"  # devices_changed reports waiting to be repaired
 KEYS = "history_keys"
 TO_GIVE = "history_to_give"  # the key this device started, to give to the others
-MAX_PENDING = 20_000
 UPLOAD_BYTES = 600 * 1024
+UPLOAD_ITEMS = 100  # one PUT /history/items holds up to this many
 
 
 class Archive:
@@ -62,7 +63,9 @@ class Archive:
         self._starting = asyncio.Lock()  # one ``start`` at a time (sends and receives)
         self._forget_due: list[str] = []
         self.reader = Reader(self)
+        self.queue = client.store.history_queue
         self.uploader = Uploader(self._upload, self._waiting)
+        self._queue_from_list()
         self._keys: dict[int, bytes] | None = None  # (see ``keys``)
 
     # ----- keys ---------------------------------------------------------------------
@@ -116,23 +119,25 @@ class Archive:
         """A message was stored: seal it when this device holds the key and the message
         belongs to the owner's history (for the team: a conversation of the business)."""
         if self.keys() and self._belongs(message.sender, message.to):
-            self._queue([message.message_id])
+            self.queue.add([message.message_id])
 
     def _belongs(self, sender: str, to: str) -> bool:
         owner = self.owner
         return owner == self.client.address or owner in (sender, to)
 
-    def _queue(self, message_ids: list[str]) -> None:
-        pending = self.store.get_json(PENDING) or []
-        known = set(pending)
-        new = [m for m in message_ids if m not in known]
-        self.store.put_json(PENDING, [*pending, *new][:MAX_PENDING])
+    def _queue_from_list(self) -> None:
+        """A store from before ``history_queue``: its sealed list of ids moves in, in order."""
+        pending = self.store.get_json(PENDING)
+        if pending is not None:
+            with self.store.batch():
+                self.queue.add(pending)
+                self.store.delete_secret(PENDING)
 
     def _backfill(self) -> None:
         """Queue what this device stored before it held a key (messages from before the
         owner's history began, on a node or app upgraded to history), newest first;
         copies other devices stored already are kept once by the node."""
-        self._queue(self.store.message_ids(MAX_PENDING))
+        self.queue.add(self.store.message_ids(MAX_QUEUED))
 
     def _receive_keys(self, event: dict[str, Any]) -> ArchiveEvent | None:
         owner, device = self.owner, event.get("sender_device")
@@ -266,17 +271,18 @@ class Archive:
         return await self.uploader.now()
 
     def _waiting(self) -> int:
-        return len(self.store.get_json(PENDING) or []) if self.keys() else 0
+        """How many copies wait to go up (counted up to one request's worth)."""
+        return self.queue.waiting(UPLOAD_ITEMS) if self.keys() else 0
 
     async def _upload(self) -> int:
-        pending: list[str] = self.store.get_json(PENDING) or []
         keys = self.keys()
-        if not pending or not keys:
+        pending = self.queue.oldest(UPLOAD_ITEMS) if keys else []
+        if not pending:
             return 0
         epoch = max(keys)
         items, size, taken = [], 0, 0
-        for message_id in pending[:100]:
-            taken += 1
+        for position, message_id in pending:
+            taken = position
             item = self._sealed(message_id, epoch, keys[epoch])
             if item is not None:
                 size += len(item["sealed"])
@@ -293,9 +299,8 @@ class Archive:
                 if err.code not in ("STALE_EPOCH", "HISTORY_KEY_MISSING"):
                     raise
                 return 0  # the next epoch's key is on its way
-        rest = (self.store.get_json(PENDING) or [])[taken:]
-        self.store.put_json(PENDING, rest)
-        return len(items) + (await self._upload() if rest else 0)
+        self.queue.done(taken)
+        return len(items) + (await self._upload() if self.queue.waiting(1) else 0)
 
     def _sealed(self, message_id: str, epoch: int, key: bytes) -> dict[str, Any] | None:
         row = self.store.get_message(message_id)

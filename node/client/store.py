@@ -25,6 +25,7 @@ import nacl.utils
 
 from crypto.session import Session
 from node.client.errors import DeviceRevoked, StoreError
+from node.client.history_queue import HistoryQueue
 from node.client.store_cache import SealedCache
 from node.client.store_schema import SCHEMA
 
@@ -50,6 +51,8 @@ class Store:
         self._durable = durable
         self._cache = SealedCache(  # secrets and sessions, once opened (store_cache)
             lambda: int(conn.execute("PRAGMA data_version").fetchone()[0]))
+        #: The messages whose history copy waits to go up (``history_queue``).
+        self.history_queue = HistoryQueue(lambda: self._conn)
 
     @classmethod
     def open(cls, path: str | Path, passphrase: str, *, opslimit: int | None = None,

@@ -45,7 +45,7 @@ async def _conversation(carl: Client, dora: Client) -> list[str]:
     for n in range(COUNT - 2):
         await carl.send_text(dora.address, f"line {n}")
     await carl.archive.flush()  # (copies otherwise go up within a second, together)
-    assert not carl.store.get_json("history_pending"), "every copy is stored"
+    assert not carl.store.history_queue.waiting(1), "every copy is stored"
     return [m.message_id for m in carl.history(dora.address, limit=COUNT + 10)]
 
 

@@ -36,7 +36,7 @@ from tests.nodes import RunningNode, eventually
 from tests.proxy import UploadProxy
 from tests.sdk.conftest import PASSPHRASE, PASSWORD, MakeClient, receive
 
-FORGOTTEN = ("history_keys", "history_pending", "history_download")
+FORGOTTEN = ("history_keys", "history_download")
 
 
 async def _as_before_history(node: RunningNode, *clients: Client) -> list[Client]:
@@ -46,6 +46,7 @@ async def _as_before_history(node: RunningNode, *clients: Client) -> list[Client
     for client in clients:
         for name in FORGOTTEN:
             client.store.delete_secret(name)
+        client.store.history_queue.clear()
         path = client.store._conn.execute("PRAGMA database_list").fetchone()[2]
         await client.close()
         reopened.append(await Client.open(path, PASSPHRASE))
@@ -110,7 +111,7 @@ async def test_a_refused_backfill_upload_does_not_keep_the_key_from_the_others(
         proxy.refusing = True
         await carl.sync_once()  # starts the history; the backfill upload is refused
         assert list(carl.archive.keys()) == [1] and proxy.refused >= 1
-        assert carl.store.get_json("history_pending"), "the copy waits"
+        assert carl.store.history_queue.waiting(1), "the copy waits"
         await receive(carl2, 1, kinds=(ArchiveEvent,))  # the key came all the same
         assert list(carl2.archive.keys()) == [1]
 
@@ -118,7 +119,7 @@ async def test_a_refused_backfill_upload_does_not_keep_the_key_from_the_others(
         await carl.sync_once()  # the next batch: the copy goes up
 
         async def uploaded() -> bool:
-            return not carl.store.get_json("history_pending") and proxy.puts >= 1
+            return not carl.store.history_queue.waiting(1) and proxy.puts >= 1
         await eventually(uploaded, what="the refused copy to go up later")
 
 
@@ -199,7 +200,7 @@ async def test_a_team_whose_agents_came_first_starts_with_the_admin(
         await receive(agent, 1, kinds=(ArchiveEvent,))
         assert list(agent.archive.keys()) == [1]
         await agent.archive.flush()
-        assert not agent.store.get_json("history_pending")
+        assert not agent.store.history_queue.waiting(1)
 
     dave = await make_client("dave", login=True)  # a new device: approved
     await anna.archive.approve(dave.device_id)

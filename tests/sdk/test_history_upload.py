@@ -59,9 +59,9 @@ async def test_copies_wait_for_one_upload_and_close_sends_them(
     for n in range(9):
         await carl.send_text(dora.address, f"line {n}")
     assert uploads(node) == before, "nine sends were answered with no upload"
-    assert len(carl.store.get_json("history_pending")) == 9
+    assert carl.store.history_queue.waiting(100) == 9
     await carl.send_text(dora.address, "line 9")  # the tenth fills the batch
-    assert uploads(node) == before + 1 and not carl.store.get_json("history_pending")
+    assert uploads(node) == before + 1 and not carl.store.history_queue.waiting(1)
     await carl.send_text(dora.address, "after the batch")
     assert uploads(node) == before + 1
 
@@ -75,10 +75,10 @@ async def test_without_a_full_batch_the_copies_go_up_by_themselves(
     carl, dora = await make_client("carl"), await make_client("dora")
     for n in range(3):
         await carl.send_text(dora.address, f"line {n}")
-    assert carl.store.get_json("history_pending"), "the sends did not wait for copies"
+    assert carl.store.history_queue.waiting(1), "the sends did not wait for copies"
 
     async def stored() -> bool:
-        return not carl.store.get_json("history_pending") and \
+        return not carl.store.history_queue.waiting(1) and \
             await _items(node, carl.address) == 3
     await eventually(stored, what="the copies to go up without a flush")
 
@@ -146,7 +146,7 @@ async def test_close_awaits_the_timers_upload_under_way_and_sends_nothing_twice(
         assert await _items(node, carl.address) == 1
         reopened = Store.open(store, PASSPHRASE)
         try:
-            assert not reopened.get_json("history_pending"), "nothing left to send again"
+            assert not reopened.history_queue.waiting(1), "nothing left to send again"
         finally:
             reopened.close()
 
@@ -187,4 +187,4 @@ async def test_a_close_cancelled_during_its_upload_still_closes_connection_and_s
         with pytest.raises(RuntimeError, match="closed"):
             await carl.http.request("GET", "/account")
         with pytest.raises(sqlite3.ProgrammingError):
-            carl.store.get_json("history_pending")
+            carl.store.history_queue.waiting(1)
