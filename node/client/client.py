@@ -290,17 +290,24 @@ class Client(Streaming):
 
     async def _sent(self, sender: str, to: str, plaintext: bytes, content: Content,
                     txn_id: str | None) -> Message:
-        answer = await self._sender.send(sender, to, plaintext, txn_id)
-        message = Message(answer["message_id"], sender, self.device_id, to, to, answer["ts"],
-                          content, outgoing=True)
-        if not isinstance(content, ReadReceipt):  # (after the sessions' transaction)
+        def message_of(answer: dict[str, Any]) -> Message:
+            return Message(answer["message_id"], sender, self.device_id, to, to,
+                           answer["ts"], content, outgoing=True)
+
+        def record(answer: dict[str, Any]) -> None:  # (with the envelopes' removal)
+            if isinstance(content, ReadReceipt):
+                return
+            message = message_of(answer)
             self.store.add_message(message.message_id, to, sender, self.device_id, True,
                                    message.ts, {**contents.to_wire(content), "from": sender,
                                                 "to": to})
             if isinstance(self.transport, HttpTransport):
                 self.archive.note(message)
-                await self.archive.after_batch()
-        return message
+
+        answer = await self._sender.send(sender, to, plaintext, txn_id, record)
+        if not isinstance(content, ReadReceipt) and isinstance(self.transport, HttpTransport):
+            await self.archive.after_batch()
+        return message_of(answer)
 
     async def mark_read(self, message: Message) -> None:
         """Tell the sender's devices (end-to-end) that this message was read. On a team

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from crypto.encoding import b64decode, b64encode
@@ -25,6 +26,8 @@ from node.client.transport import Transport
 SEND_ATTEMPTS = 4
 OUTGOING = "outgoing:"  # store secrets: envelopes of a send not answered yet, per txn id
 Targets = dict[str, set[str]]
+#: Records what the node answered to a send (with the removal of its envelopes).
+Answered = Callable[[dict[str, Any]], None]
 Envelopes = dict[str, dict[str, str]]
 
 
@@ -52,14 +55,15 @@ class Sender:
             return None
         return saved["sender"], saved["to"], b64decode(saved["plaintext"])
 
-    async def send(self, sender: str, to: str, plaintext: bytes,
-                   txn_id: str | None = None) -> dict[str, Any]:
+    async def send(self, sender: str, to: str, plaintext: bytes, txn_id: str | None = None,
+                   answered: Answered | None = None) -> dict[str, Any]:
         """Send ``plaintext`` from ``sender`` to ``to``: the node's answer (message id,
         ts). DeliveryFailed when the recipient's devices kept changing.
 
         The envelopes are kept in the store under ``txn_id`` (with the sessions they
         advanced) until the node answers: a retry with the same ``txn_id`` after a lost
-        answer sends the same body again, which the node recognises (one message)."""
+        answer sends the same body again, which the node recognises (one message).
+        ``answered(answer)`` runs in the transaction that drops them (``_done``)."""
         txn_id = txn_id or new_txn_id()
         async with self._lock:
             saved = self.store.get_json(OUTGOING + txn_id)
@@ -87,10 +91,19 @@ class Sender:
                     targets = self._apply_mismatch(known, err.details)
                     saved = None
                     continue
-                self.store.delete_secret(OUTGOING + txn_id)
+                self._done(txn_id, answer, answered)
                 return answer
         raise DeliveryFailed(f"the devices of {to} kept changing; try again", to=to,
                              reason="DEVICE_MISMATCH")
+
+    def _done(self, txn_id: str, answer: dict[str, Any], answered: Answered | None) -> None:
+        """The node stored the message: drop its envelopes and record the answer (the
+        message in the local history), in one local transaction, both or neither (not
+        synced, as the autocommits it replaced)."""
+        with self.store.batch(synced=False):
+            self.store.delete_secret(OUTGOING + txn_id)
+            if answered is not None:
+                answered(answer)
 
     async def repair(self, sender: str, to: str, plaintext: bytes, message_id: str,
                      missing: set[str]) -> None:

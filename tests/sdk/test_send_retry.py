@@ -10,6 +10,7 @@ its outbox that way, through a pseudo-terminal as a person runs it.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -71,3 +72,30 @@ async def test_kontor_chat_retries_its_outbox_without_duplicates(
                                                                    "and this one"]
         assert proxy.lost == 3 and proxy.sends == 5
         assert await chat.quit() == 0
+
+
+async def test_the_answer_is_recorded_with_the_envelopes_removal_or_not_at_all(
+        make_client: MakeClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dropping the sent envelopes and storing the message are one local transaction: a
+    store that fails in between (a full disk) keeps the envelopes, so the retry with the
+    same txn id gets the node's message and stores it, once."""
+    bob, carl = await make_client("bob"), await make_client("carl")
+    txn = carl.new_txn_id()
+    add_message = carl.store.add_message
+
+    def full_disk(*args: object, **kwargs: object) -> bool:
+        raise sqlite3.OperationalError("database or disk is full")
+    monkeypatch.setattr(carl.store, "add_message", full_disk)
+    with pytest.raises(sqlite3.OperationalError):
+        await carl.send_text(bob.address, "kept for the retry", txn_id=txn)
+    assert carl.store.get_json("outgoing:" + txn), "the envelopes were kept"
+    assert carl.history(bob.address) == []
+
+    monkeypatch.setattr(carl.store, "add_message", add_message)
+    sent = await carl.send_text(bob.address, "ignored now", txn_id=txn)
+    assert sent.text == "kept for the retry"
+    assert [(m.message_id, m.text) for m in carl.history(bob.address)] == \
+        [(sent.message_id, "kept for the retry")]
+    assert not carl.store.get_json("outgoing:" + txn)
+    got = await receive(bob, 1)
+    assert [m.message_id for m in got] == [sent.message_id], "one message reached bob"
