@@ -27,12 +27,18 @@ complete:
 - ``message.stored`` (``MessageStored``): a message was stored for delivery, sent here
   (``node.services.messaging.send``) or received from another node
   (``node.services.inbound.receive_transaction``); not for repairs. Transaction hook:
-  the business inbox (``business.conversations.message_stored_txn``, priority 100).
+  the business inbox (``business.conversations.message_stored_txn``, priority 100,
+  only for a message between the business and someone else).
   After-commit hook: the automation device (greeting and away messages, priority 10;
   it sends messages, so it runs after the commit and sees the conversation updated).
 - ``receipt.delivered`` (``ReceiptDelivered``): a recipient's device acknowledged a
   message (here, or reported by another node). Transaction hook: the business's
-  delivery statistics (``business.stats.receipt_delivered_txn``, priority 100).
+  delivery statistics (``business.stats.receipt_delivered_txn``, priority 100, only
+  for a message the business sent).
+
+A transaction hook may come with a pure test of the payload (``on_txn(..., when=)``:
+no database, no side effect); where it is false the hook does not run and costs no
+savepoint, so a message that concerns no feature costs no statement beyond the core's.
 """
 
 from __future__ import annotations
@@ -49,6 +55,8 @@ Hook = Callable[..., Awaitable[None]]
 #: What a transaction hook leaves for after the commit (run on the event loop).
 AfterCommit = Callable[[], None]
 TxnHook = Callable[..., AfterCommit | None]
+#: A transaction hook's pure test of the payload (keyword arguments): run it or not.
+When = Callable[..., bool]
 
 
 class MessageStored(TypedDict):
@@ -63,10 +71,11 @@ class MessageStored(TypedDict):
 
 
 class ReceiptDelivered(TypedDict):
-    """``receipt.delivered``: the message delivered, the address and device that
-    received it, and when (ms)."""
+    """``receipt.delivered``: the message delivered, who sent it, the address and
+    device that received it, and when (ms)."""
 
     message_id: str
+    sender: str
     by: str
     device: str
     ts: int
@@ -78,9 +87,12 @@ EVENTS: dict[str, type] = {
 }
 
 
+_FIELDS = {event: frozenset(payload.__annotations__) for event, payload in EVENTS.items()}
+
+
 def payload_fields(event: str) -> frozenset[str]:
     """The payload's field names of a declared event (KeyError for another)."""
-    return frozenset(EVENTS[event].__annotations__)
+    return _FIELDS[event]
 
 
 class Hooks:
@@ -88,16 +100,18 @@ class Hooks:
 
     def __init__(self) -> None:
         self._handlers: dict[str, list[tuple[int, Hook]]] = {}
-        self._txn_hooks: dict[str, list[tuple[int, TxnHook]]] = {}
+        self._txn_hooks: dict[str, list[tuple[int, tuple[TxnHook, When | None]]]] = {}
 
     def on(self, event: str, handler: Hook, priority: int = 0) -> None:
         """Await ``handler(**payload)`` after the commit; ValueError if undeclared."""
         _add(self._handlers, event, handler, priority)
 
-    def on_txn(self, event: str, hook: TxnHook, priority: int = 0) -> None:
-        """Run ``hook(db, **payload)`` inside the core's write transaction; ValueError if
+    def on_txn(self, event: str, hook: TxnHook, priority: int = 0, *,
+               when: When | None = None) -> None:
+        """Run ``hook(db, **payload)`` inside the core's write transaction (only where
+        the pure test ``when(**payload)`` is true, when given); ValueError if
         undeclared."""
-        _add(self._txn_hooks, event, hook, priority)
+        _add(self._txn_hooks, event, (hook, when), priority)
 
     def run_txn(self, db: Any, event: str, **payload: Any) -> list[AfterCommit]:
         """Inside the core's transaction: run the transaction hooks, each in a savepoint
@@ -106,7 +120,9 @@ class Hooks:
         error goes on to fail the core's write, as any error of its own would."""
         _check(event, payload)
         after = []
-        for _, hook in self._txn_hooks.get(event, []):
+        for _, (hook, when) in self._txn_hooks.get(event, ()):
+            if when is not None and not when(**payload):
+                continue
             try:
                 with savepoint(db, "hook"):
                     done = hook(db, **payload)
@@ -152,7 +168,7 @@ def _add(table: dict[str, list[tuple[int, Any]]], event: str, handler: Any,
 
 
 def _check(event: str, payload: dict[str, Any]) -> None:
-    if event not in EVENTS or set(payload) != payload_fields(event):
+    if payload.keys() != _FIELDS.get(event):
         raise ValueError(f"event {event!r} fired with {sorted(payload)}, not its "
                          "declared payload")
 

@@ -140,7 +140,7 @@ def _deliver_item_txn(db: Any, txn: InboundTxn, item: dict[str, Any],
         events = receipt_events(db, to, business, payload)
         message_store.append_events_txn(db, events, now)
         done.pks += [e[0] for e in events]
-        done.receipts.append(payload)
+        done.receipts.append(delivered(payload, to))  # (a receipt goes to the sender)
         return {}
     devices = team.devices(db, to, business)
     payload = {k: item[k] for k in ("message_id", "sender", "sender_device", "to", "ts")}
@@ -164,7 +164,7 @@ def _hooks_txn(db: Any, hooks: Hooks, txn: InboundTxn, done: Delivered) -> None:
     """The transaction hooks of what was stored, in this transaction; they see our
     clock, not the peer's."""
     done.messages = [{**item, "ts": txn.now} for item in done.messages]
-    done.receipts = [delivered({**receipt, "ts": txn.now}) for receipt in done.receipts]
+    done.receipts = [{**receipt, "ts": txn.now} for receipt in done.receipts]
     for payload in done.messages:
         done.after += hooks.run_txn(db, "message.stored", **payload)
     for payload in done.receipts:

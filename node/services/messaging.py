@@ -304,9 +304,10 @@ def receipt_events(db: Any, sender: str, business: str, payload: dict[str, Any]
             for pk in team.devices(db, sender, business).values()]
 
 
-def delivered(receipt: dict[str, Any]) -> dict[str, Any]:
-    """The ``receipt.delivered`` payload of a delivered receipt."""
-    return {k: receipt[k] for k in ("message_id", "by", "device", "ts")}
+def delivered(receipt: dict[str, Any], sender: str) -> dict[str, Any]:
+    """The ``receipt.delivered`` payload of a delivered receipt of ``sender``'s message."""
+    return {"message_id": receipt["message_id"], "sender": sender, "by": receipt["by"],
+            "device": receipt["device"], "ts": receipt["ts"]}
 
 
 def _ack_txn(db: Any, who: Requester, m: Messaging, up_to: int, now: int
@@ -323,7 +324,7 @@ def _ack_txn(db: Any, who: Requester, m: Messaging, up_to: int, now: int
             continue  # a copy of our own message, not a delivery to us
         payload = {"receipt": "delivered", "message_id": event["message_id"],
                    "by": to, "device": who.device_id, "ts": now}
-        receipts.append(payload)
+        receipts.append(delivered(payload, sender))
         if server_of(sender) == server_name:
             events += receipt_events(db, sender, business, payload)
         elif m.policy.permits(server_of(sender)):  # none for a server we do not federate
@@ -334,7 +335,7 @@ def _ack_txn(db: Any, who: Requester, m: Messaging, up_to: int, now: int
     store.append_events_txn(db, events, now)
     account_store.touch_device_txn(db, who.device_pk, now)
     after = [work for r in receipts
-             for work in m.hooks.run_txn(db, "receipt.delivered", **delivered(r))]
+             for work in m.hooks.run_txn(db, "receipt.delivered", **r)]
     return [e[0] for e in events], destinations, receipts, after
 
 
@@ -364,7 +365,7 @@ async def ack(m: Messaging, who: Requester, up_to: int, epoch: str | None = None
     m.notifier.notify(notified)
     m.hooks.after_commit(after)
     for receipt in receipts:
-        await m.hooks.fire("receipt.delivered", **delivered(receipt))
+        await m.hooks.fire("receipt.delivered", **receipt)
     for destination in destinations:
         if m.remote is not None:
             m.remote.wake(destination)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import aiohttp
@@ -109,6 +109,52 @@ async def test_a_delivered_receipt_of_a_business_message_costs_the_ack_alone(
     assert status == 200
     assert writes.since() == {"_ack_txn": 1}
     assert await delivered_today(node) == before + 1
+
+
+@contextlib.contextmanager
+def statements(node: RunningNode) -> Iterator[list[str]]:
+    """The SQL the node's write connections run meanwhile."""
+    db, seen = node.app[DB], list[str]()
+    conns = [db._writer_db.conn, db._waiting_db.conn]
+    for conn in conns:
+        conn.set_trace_callback(seen.append)
+    try:
+        yield seen
+    finally:
+        for conn in conns:
+            conn.set_trace_callback(None)
+
+
+HOOK_SQL = ("SAVEPOINT hook", "biz_message_log", "biz_conversations", "biz_stats_daily")
+
+
+def _hook_sql(seen: list[str]) -> list[str]:
+    """What of ``seen`` the business hooks ran (the inbox, the delivery statistics)."""
+    return [s for s in seen if any(mark in s for mark in HOOK_SQL)]
+
+
+async def test_a_message_between_two_people_runs_no_business_hook(
+        node: RunningNode, http: aiohttp.ClientSession) -> None:
+    """Neither business hook runs, nor its savepoint, for a message and a receipt
+    between two people on the business's node; a customer's message runs both."""
+    carl, dora = await customer(node, http, "carl"), await customer(node, http, "dora")
+    with statements(node) as seen:
+        writes = Writes(node.app[DB])
+        status, sent = await call(http, node.url, "PUT", "/send/p2p-1", carl["access_token"],
+                                  {"to": dora["address"],
+                                   "envelopes": {dora["address"]: {dora["device_id"]: "QQ"}}})
+        assert status == 200, sent
+        _, got = await call(http, node.url, "GET", "/sync", dora["access_token"])
+        assert [e["message_id"] for e in got["events"]] == [sent["message_id"]]
+        status, _ = await call(http, node.url, "POST", "/sync/ack", dora["access_token"],
+                               {"up_to": got["next"]})
+        assert status == 200
+        assert writes.since() == {"_send_txn": 1, "_ack_txn": 1}
+    assert any("INSERT" in s for s in seen) and _hook_sql(seen) == []
+    async with automation_held(node):
+        with statements(node) as seen:
+            await customer_sends(node, http, carl, "to-shop-1")
+    assert "SAVEPOINT hook" in seen and any("biz_message_log" in s for s in _hook_sql(seen))
 
 
 def messages_to(business: str, devices: list[str], senders: list[str]) -> bytes:

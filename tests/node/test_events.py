@@ -1,5 +1,6 @@
 """The hook registry: declared events only, their payloads as declared, by priority;
-transaction hooks each in a savepoint of the core's transaction."""
+transaction hooks each in a savepoint of the core's transaction, and none (no statement
+at all) where the hook's pure test of the payload says it has nothing to do."""
 
 from __future__ import annotations
 
@@ -51,7 +52,8 @@ async def test_only_declared_events_with_their_declared_payload() -> None:
         await hooks.fire("message.stored", sender="a@b")
     with pytest.raises(ValueError):
         await hooks.fire("message.unknown")
-    assert payload_fields("receipt.delivered") == {"message_id", "by", "device", "ts"}
+    assert payload_fields("receipt.delivered") == {"message_id", "sender", "by", "device",
+                                                   "ts"}
     assert set(EVENTS) == {"message.stored", "receipt.delivered"}
 
 
@@ -115,3 +117,23 @@ def test_a_hook_that_ends_the_whole_transaction_fails_the_core_write(tmp_path: P
     with pytest.raises(sqlite3.OperationalError):
         hooks.run_txn(db, "message.stored", **STORED)
     assert not db.conn.in_transaction
+
+
+def test_a_hook_whose_test_is_false_runs_no_statement(tmp_path: Path) -> None:
+    db = connect(tmp_path / "node.db")
+    migrate(db)
+    hooks, hook = Hooks(), _writer("shop")
+    hooks.on_txn("message.stored", hook,
+                 when=lambda *, to, **_: to == "shop@s.test")
+    statements: list[str] = []
+    db.conn.set_trace_callback(statements.append)
+    db.execute("BEGIN IMMEDIATE")
+    assert hooks.run_txn(db, "message.stored", **{**STORED, "to": "dora@c.test"}) == []
+    assert statements == ["BEGIN IMMEDIATE"], "no savepoint, no hook"
+    after = hooks.run_txn(db, "message.stored", **STORED)
+    db.execute("COMMIT")
+    db.conn.set_trace_callback(None)
+    assert "SAVEPOINT hook" in statements and len(after) == 1
+    assert _kept(db) == ["m1"]
+    with pytest.raises(ValueError):  # the payload is checked all the same
+        hooks.run_txn(db, "message.stored", sender="a@b")

@@ -7,8 +7,11 @@ inside the core's write transaction, so they cost no transaction of their own):
 - ``message.stored`` -> ``conversations.message_stored_txn`` at priority
   ``HOOK_PRIORITY`` (the conversation record, its session start and unread count are
   committed with the message, so after-commit hooks such as the automation device
-  see them up to date);
-- ``receipt.delivered`` -> ``stats.receipt_delivered_txn``.
+  see them up to date), for a message between the business and someone else;
+- ``receipt.delivered`` -> ``stats.receipt_delivered_txn``, for a message the
+  business sent.
+
+Other messages (between two people on the node, or two of its team) run neither.
 
 and starts ``retention.run_forever``, cancelled on shutdown.
 """
@@ -43,8 +46,17 @@ def register_hooks(app: web.Application, biz: Business) -> None:
     def business_delivery_stats(db: Any, **payload: Any) -> None:
         stats.receipt_delivered_txn(db, biz, **payload)
 
-    app[HOOKS].on_txn("message.stored", business_inbox, priority=HOOK_PRIORITY)
-    app[HOOKS].on_txn("receipt.delivered", business_delivery_stats, priority=HOOK_PRIORITY)
+    def to_or_from_business(*, sender: str, to: str, **_: Any) -> bool:
+        """Between the business and someone else (what ``conversations._side`` takes)."""
+        return (sender == biz.address) != (to == biz.address)
+
+    def sent_by_business(*, sender: str, **_: Any) -> bool:
+        return sender == biz.address
+
+    app[HOOKS].on_txn("message.stored", business_inbox, priority=HOOK_PRIORITY,
+                      when=to_or_from_business)
+    app[HOOKS].on_txn("receipt.delivered", business_delivery_stats, priority=HOOK_PRIORITY,
+                      when=sent_by_business)
 
 
 async def _business(app: web.Application) -> AsyncIterator[None]:
