@@ -263,6 +263,11 @@ def cmd_customer_erase(ns: argparse.Namespace) -> int:
     result = with_business(config, lambda biz: datarights.erase(biz, None, ns.address))
     removed = ", ".join(f"{k}: {v}" for k, v in sorted(result["removed"].items())) or "nothing"
     out(f"erased {result['address']} ({removed})")
+    if not result["log_truncated"]:
+        err("the database's write-ahead log stayed busy and was not truncated: old copies "
+            "of the erased rows stay in it until the next checkpoint starts it over; run "
+            "this erase again when the node is less busy (it truncates the log then)")
+        return 1
     return 0
 
 

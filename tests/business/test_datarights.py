@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from federation import storage as fed_store
 from federation.policy import ServerPolicy
@@ -13,6 +14,8 @@ from node.appkeys import DB
 from node.services.accounts import now_ms
 from node.services.business import retention
 from node.services.media import blob_path
+from node.storage import wal
+from node.storage.connection import BUSY_TIMEOUT_MS
 from tests.api.helpers import PREFIX, call
 from tests.business.helpers import (
     B,
@@ -107,6 +110,7 @@ async def test_export_then_erase_leaves_nothing(node: RunningNode,
     status, erased = await call(http, node.url, "DELETE", B + f"/customers/{address}", admin)
     assert status == 200, erased
     assert erased["removed"]["account"] == 1 and erased["removed"]["biz_orders"] == 1
+    assert erased["log_truncated"] is True
     assert rows_mentioning(biz(node).db.path, address) == []
     assert not blob_path(node.config.data_dir, media_id).exists()
     status, err = await call(http, node.url, "GET", conv, admin)
@@ -120,6 +124,36 @@ async def test_export_then_erase_leaves_nothing(node: RunningNode,
     status, again = await call(http, node.url, "GET", B + f"/customers/{address}/export",
                                admin)
     assert again["conversation"] is None and again["messages"] == [] and again["account"] is None
+
+
+async def test_an_erasure_whose_log_stays_busy_says_so_and_erasing_again_truncates_it(
+        node: RunningNode, http: aiohttp.ClientSession,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reader holding a snapshot from before the erasure keeps the log in use, so the
+    truncation after it never succeeds (the node's wait for a busy file is cut to 0.2 s
+    here, the retries to 0.3 s): the answer says the log was not truncated. Once the
+    reader is gone, erasing the address again truncates it."""
+    monkeypatch.setattr(wal, "TRUNCATE_SECONDS", 0.3)
+    boss = await team_member(node, http, "boss", "admin")
+    carl = await customer(node, http, "carl")
+    await customer_sends(node, http, carl, "c1")
+    db = biz(node).db
+    reader = sqlite3.connect(db.path, isolation_level=None)
+    db._waiting_db.execute("PRAGMA busy_timeout = 200")  # (the checkpoint's connection)
+    try:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM accounts").fetchone()
+        erase = B + f"/customers/{carl['address']}"
+        status, erased = await call(http, node.url, "DELETE", erase, boss["access_token"])
+        assert status == 200 and erased["removed"]["account"] == 1
+        assert erased["log_truncated"] is False
+    finally:
+        reader.close()
+        db._waiting_db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    status, again = await call(http, node.url, "DELETE", erase, boss["access_token"])
+    assert status == 200 and again["log_truncated"] is True
+    assert Path(f"{db.path}-wal").stat().st_size == 0
+    assert rows_mentioning(db.path, carl["address"]) == []
 
 
 async def test_retention_removes_old_resolved_conversations_and_media(

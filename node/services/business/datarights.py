@@ -110,7 +110,10 @@ Forget = Callable[[str], Awaitable[int]]
 
 async def erase(biz: Business, who: Requester | None, address: Any,
                 forget: Forget | None = None) -> dict[str, Any]:
-    """Remove everything about ``address``; returns what was removed, per kind.
+    """Remove everything about ``address``; returns what was removed, per kind, and
+    whether the write-ahead log was truncated after it (``log_truncated``: False when
+    it stayed busy, so old copies of the erased rows stay in it until a checkpoint
+    starts it over; erasing again later truncates it).
 
     ``forget`` clears the customer from the automation device's store: the running
     device's own (so that it cannot write the customer back), or, from the CLI, the
@@ -123,7 +126,7 @@ async def erase(biz: Business, who: Requester | None, address: Any,
     # Beside the database, so that a restore from an older backup erases them again.
     await asyncio.to_thread(erasure_log.record, biz.config, customer, now_ms())
     biz.notifier.check_revocations()  # the erased account's sockets close at once
-    await biz.db.checkpoint()  # no old copy of the erased rows stays in the log
+    truncated = await biz.db.checkpoint()  # no old copy of the erased rows stays in the log
     files = 0
     for media_id in result["media"]:
         path = blob_path(biz.config.data_dir, media_id)
@@ -140,4 +143,4 @@ async def erase(biz: Business, who: Requester | None, address: Any,
     removed = result["removed"]
     if files:
         removed["media_files"] = files
-    return {"address": customer, "removed": removed}
+    return {"address": customer, "removed": removed, "log_truncated": truncated}
