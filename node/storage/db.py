@@ -147,7 +147,7 @@ class Database:
         self.checkpoints = Checkpoints(connect(path, CHECKPOINT_BUSY_MS), self._reader)
         self.commits = 0  # write transactions committed (for tests and benchmarks)
         self.writes: Counter[str] = Counter()  # calls of ``write`` by function name (ditto)
-        self.reads: Counter[str] = Counter()  # calls of ``read`` by function name (ditto)
+        self.reads: Counter[str] = Counter()  # ``read``s and ``read_heavy``s, by name (ditto)
         self._closed = False
         self.problem: str | None = None  # why writes fail now (None: they work)
         self._probed = 0.0
@@ -231,6 +231,7 @@ class Database:
         """Run ``fn(db, *args)`` on the reader thread, so the loop goes on meanwhile."""
         if self._closed:
             raise ShuttingDown()
+        self.reads[getattr(fn, "__name__", "?")] += 1
         call = functools.partial(self._snapshot, self._reader_db, fn, *args, **kwargs)
         return await asyncio.get_running_loop().run_in_executor(self._reader, call)
 

@@ -89,9 +89,11 @@ async def test_export_then_erase_leaves_nothing(node: RunningNode,
     status, err = await call(http, node.url, "GET", B + f"/customers/{address}/export",
                              anna["access_token"])
     assert (status, err["error"]["code"]) == (403, "FORBIDDEN_ROLE")
+    reads = biz(node).db.reads["_export_read"]
     status, exported = await call(http, node.url, "GET", B + f"/customers/{address}/export",
                                   admin)
     assert status == 200, exported
+    assert biz(node).db.reads["_export_read"] == reads + 1, "a heavy read is counted too"
     assert exported["conversation"]["customer"] == address
     assert [n["text"] for n in exported["notes"]] == ["Prefers green tea"]
     assert [o["order_id"] for o in exported["orders"]] == ["ord-7"]
