@@ -64,9 +64,9 @@ class Sender:
         advanced) until the node answers: a retry with the same ``txn_id`` after a lost
         answer sends the same body again, which the node recognises (one message).
         ``answered(answer)`` runs in the transaction that drops them (``_done``)."""
-        txn_id = txn_id or new_txn_id()
-        async with self._lock:
-            saved = self.store.get_json(OUTGOING + txn_id)
+        given, txn_id = txn_id, txn_id or new_txn_id()
+        async with self._lock:  # (a new txn id has nothing saved under it)
+            saved = self.store.get_json(OUTGOING + txn_id) if given else None
             if isinstance(saved, dict):
                 sender, to = saved["sender"], saved["to"]
                 plaintext = b64decode(saved["plaintext"])
