@@ -36,8 +36,11 @@ from tests.web.page import WebDevice
 PREFIX = "/_kontor/client/v1"
 KEYS = "async () => [...(await window.me.archive.keys()).keys()].sort()"
 KV = "(name) => window.me.store.getJson('kv', name)"
+QUEUED = "() => window.me.store.count('history_queue')"
 FORGET = """async (names) => {
-  await window.me.store.write(names.map((name) => ["delete", "kv", name]));
+  const queued = await window.me.store.keys("history_queue");
+  await window.me.store.write([...names.map((name) => ["delete", "kv", name]),
+                               ...queued.map((id) => ["delete", "history_queue", id])]);
 }"""
 SYNC = "async () => { await window.me.syncOnce(0); await window.me.archive.idle(); }"
 
@@ -67,7 +70,7 @@ async def as_before_history(node: RunningNode, web: WebDevice, clients: Clients,
     more = [await clients(node.url, "carl", login=True) for _ in range(others)]
     await web.run("() => window.me.archive.idle()")
     await node.app[DB].write(history_store.erase_owner_txn, address)
-    await web.run(FORGET, ["history_keys", "history_pending", "history_download"])
+    await web.run(FORGET, ["history_keys", "history_download"])
     await web.reload()
     await web.reopen()
     assert await web.run(KEYS) == []
@@ -94,7 +97,7 @@ async def test_a_refused_backfill_upload_does_not_keep_the_key_from_the_other_de
         proxy.refusing, proxy.seen = True, []
         await web.run(SYNC)  # starts the history; the backfill upload is refused
         assert await web.run(KEYS) == [1] and proxy.refused >= 1
-        assert await web.run(KV, "history_pending"), "the copy waits"
+        assert await web.run(QUEUED), "the copy waits"
         refused = proxy.seen.index("PUT /history/items")
         assert refused < proxy.seen.index("POST /history/keys"), \
             "the backfill is tried before the key is given"
@@ -106,7 +109,7 @@ async def test_a_refused_backfill_upload_does_not_keep_the_key_from_the_other_de
         await web.run(SYNC)  # a later batch: the copy goes up
 
         async def uploaded() -> bool:
-            return not await web.run(KV, "history_pending") and proxy.puts >= 1
+            return not await web.run(QUEUED) and proxy.puts >= 1
         await eventually(uploaded, what="the refused copy to go up later")
 
 
@@ -171,13 +174,13 @@ async def test_an_approval_stores_what_waits_before_it_gives_the_keys(
         await dora.send_text(address, "while the node refused copies")
         await web.messages(1)
         await web.run("() => window.me.archive.idle()")
-        assert proxy.refused >= 1 and await web.run(KV, "history_pending")
+        assert proxy.refused >= 1 and await web.run(QUEUED)
 
         proxy.refusing = False  # no batch since: the copy still waits
         laptop = await clients(web_node.url, "carl", login=True)
         assert await web.run("(d) => window.me.archive.approve(d)",
                              laptop.device_id) == [1]
-        assert not await web.run(KV, "history_pending")
+        assert not await web.run(QUEUED)
         await receive(laptop, 1, kinds=(ArchiveEvent,))
         assert [m.text for m in laptop.history(dora.address)] == \
             ["while the node refused copies"], "downloaded with the history"

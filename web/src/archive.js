@@ -23,10 +23,14 @@ import { Reader } from "./archivepages.js";
 import { sessionKey } from "./names.js";
 import { Batch } from "./store.js";
 
-export const PENDING = "history_pending"; // message ids waiting to be sealed and stored
+export const PENDING = "history_pending"; // (before history_queue: the ids waiting, as one list)
+export const QUEUE = "history_queue"; // message id -> {seq}: waiting to be sealed and stored
 export const KEYS = "history_keys";
 export const TO_GIVE = "history_to_give"; // the key this device started, to give to the others
-const MAX_PENDING = 20_000;
+const MAX_QUEUED = 20_000; // beyond this, the newest are not queued (the oldest go up first)
+let lastSeq = 0;
+/** Queue positions: increasing within this page, and after those of earlier pages. */
+const nextSeq = () => (lastSeq = Math.max(lastSeq + 1, Date.now() * 1000));
 const UPLOAD_BYTES = 600 * 1024;
 const TEAM_ROLES = ["admin", "agent"];
 
@@ -74,11 +78,25 @@ export class Archive {
     return owner === this.client.address || owner === sender || owner === to;
   }
 
-  /** Queue message ids to seal, in `batch` (the receiver's, or one of its own). */
+  /** Queue message ids to seal, in `batch` (the receiver's, or one of its own): one
+   * record each in history_queue (an id queued already keeps its place), so queuing
+   * costs the same however many wait (a sealed list was rewritten whole each time). */
   async queue(batch, messageIds) {
-    const pending = (await batch.getJson("kv", PENDING)) ?? [];
-    const known = new Set(pending);
-    batch.putJson("kv", PENDING, [...pending, ...messageIds.filter((m) => !known.has(m))].slice(0, MAX_PENDING));
+    const room = MAX_QUEUED - (await this.store.count(QUEUE));
+    for (const messageId of messageIds.slice(0, Math.max(room, 0))) batch.add(QUEUE, messageId, { seq: nextSeq() });
+  }
+
+  /** A store from before history_queue: its sealed list of waiting ids moves in, in order. */
+  async queueFromList() {
+    if (this.moved) return;
+    const pending = await this.store.getJson("kv", PENDING);
+    if (pending) {
+      await this.write(async (batch) => {
+        await this.queue(batch, pending);
+        batch.delete("kv", PENDING);
+      });
+    }
+    this.moved = true;
   }
 
   /** A message was stored (in `batch`): seal it later if it belongs to the history. */
@@ -270,8 +288,9 @@ export class Archive {
   /** Seal waiting messages to the current key and store them; how many were sent. */
   async flush() {
     let sent = 0;
+    await this.queueFromList();
     for (let round = 0; round < 1000; round++) {
-      const pending = (await this.store.getJson("kv", PENDING)) ?? [];
+      const pending = (await this.store.firstKeys(QUEUE, "seq", 100)).map(String);
       const keys = await this.keys();
       if (!pending.length || !keys.size) return sent;
       const epoch = Math.max(...keys.keys());
@@ -286,8 +305,9 @@ export class Archive {
           return sent; // the next epoch's key is on its way (or was just made)
         }
       }
-      const done = new Set(taken);
-      await this.write(async (batch) => batch.putJson("kv", PENDING, ((await batch.getJson("kv", PENDING)) ?? []).filter((m) => !done.has(m))));
+      await this.write(async (batch) => {
+        for (const messageId of taken) batch.delete(QUEUE, messageId);
+      });
       sent += items.length;
     }
     return sent;
@@ -298,7 +318,7 @@ export class Archive {
     const items = [];
     const taken = [];
     let size = 0;
-    for (const messageId of pending.slice(0, 100)) {
+    for (const messageId of pending) {
       taken.push(messageId);
       const item = await this.sealed(messageId, epoch, key);
       if (item) {

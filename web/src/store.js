@@ -9,8 +9,8 @@ import { sodium } from "./crypto/sodium.js";
 import { concat, fromUtf8, randomBytes, utf8 } from "./crypto/bytes.js";
 import { DeviceRevoked, StoreError } from "./errors.js";
 
-const VERSION = 1;
-export const STORES = ["meta", "kv", "prekeys", "sessions", "devices", "messages", "inbox", "handshakes"];
+const VERSION = 2; // 2: history_queue
+export const STORES = ["meta", "kv", "prekeys", "sessions", "devices", "messages", "inbox", "handshakes", "history_queue"];
 const NONCE = 24;
 
 function request(req) {
@@ -36,6 +36,7 @@ function openDb(name) {
       if (db.objectStoreNames.contains(store)) continue;
       const os = db.createObjectStore(store, store === "inbox" ? { autoIncrement: true } : undefined);
       if (store === "messages") os.createIndex("peer", "peer");
+      if (store === "history_queue") os.createIndex("seq", "seq"); // (plain {seq}: ids are no secret)
     }
   };
   return request(req);
@@ -167,6 +168,16 @@ export class Store {
     return request(source.getAllKeys(range));
   }
 
+  /** How many records a store holds. */
+  count(store) {
+    return request(this.db.transaction(store, "readonly").objectStore(store).count());
+  }
+
+  /** The keys of the first `count` records of `store` in the order of its `index`. */
+  firstKeys(store, index, count) {
+    return request(this.db.transaction(store, "readonly").objectStore(store).index(index).getAllKeys(undefined, count));
+  }
+
   /** A record for `put`: the value sealed, `plain` fields kept readable (public data). */
   record(store, key, bytes, plain = {}) {
     return { ...plain, sealed: this.seal(store, key, bytes) };
@@ -176,7 +187,8 @@ export class Store {
     return this.record(store, key, utf8(JSON.stringify(value)), plain);
   }
 
-  /** Apply [op, store, key, record] writes ("put", "mark" or "delete") in one transaction. */
+  /** Apply [op, store, key, record] writes in one transaction: "put", "mark", "add" (a
+   * plain record, unless the key is there already) or "delete". */
   async write(ops) {
     if (!ops.length) return;
     const stores = [...new Set(ops.map((op) => op[1]))];
@@ -186,6 +198,11 @@ export class Store {
       if (op === "put") {
         if (store === "inbox") os.add(record);
         else os.put(record, key);
+      } else if (op === "add") {
+        const get = os.getKey(key);
+        get.onsuccess = () => {
+          if (get.result === undefined) os.put(record, key);
+        };
       } else if (op === "mark") {
         const get = os.get(key);
         get.onsuccess = () => {
@@ -218,6 +235,7 @@ export class Batch {
   constructor(store) {
     this.store = store;
     this.pending = new Map();
+    this.added = new Set();
     this.ops = [];
   }
 
@@ -239,6 +257,15 @@ export class Batch {
 
   putJson(storeName, key, value, plain = {}) {
     this.put(storeName, key, utf8(JSON.stringify(value)), plain);
+  }
+
+  /** Store a plain (unsealed) record under `key`, unless one is there already (or was
+   * added in this batch: each op looks before any of them writes). */
+  add(storeName, key, plain) {
+    const id = `${storeName}\0${key}`;
+    if (this.added.has(id)) return;
+    this.added.add(id);
+    this.ops.push(["add", storeName, key, plain]);
   }
 
   /** Set a readable flag (delivered, read) on a stored message, if it is stored. */
