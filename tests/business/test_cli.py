@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from node.config import load_config
 from node.nodekey import key_path, load_key
 from node.services.accounts import now_ms
 from node.services.business.signed import verify_document
+from node.storage import wal
 from tests.business.helpers import biz, fire_message
 from tests.nodes import initialised, running_node, write_config
 
@@ -83,3 +85,27 @@ def test_stats_and_customer_export_erase(ini: Path, tmp_path: Path,
     assert main(["customer", "export", "eve@remote.example", "-c", str(ini)]) == 0
     assert json.loads(capsys.readouterr().out)["conversation"] is None
     assert main(["customer", "export", "not-an-address", "-c", str(ini)]) == 2
+
+
+def test_customer_erase_says_when_the_log_stayed_busy(
+        ini: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reader holding a snapshot from before keeps the log in use for the whole erase
+    (its one try waits out the busy timeout, 10 s): the CLI says what it means and what
+    to do, and exits 1; erasing again once the reader is gone truncates it (exit 0)."""
+    async def make_data() -> None:
+        async with running_node(ini) as node:
+            await fire_message(node, "eve@remote.example", biz(node).address, "m1", now_ms())
+    asyncio.run(make_data())
+    monkeypatch.setattr(wal, "TRUNCATE_SECONDS", 0.3)
+    reader = sqlite3.connect(load_config(ini).database_path, isolation_level=None)
+    try:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM accounts").fetchone()
+        code = main(["customer", "erase", "eve@remote.example", "-c", str(ini), "--yes"])
+    finally:
+        reader.close()
+    captured = capsys.readouterr()
+    assert code == 1 and "erased eve@remote.example" in captured.out
+    assert "was not truncated" in captured.err and "run this erase again" in captured.err
+    assert main(["customer", "erase", "eve@remote.example", "-c", str(ini), "--yes"]) == 0
+    assert capsys.readouterr().err == ""
