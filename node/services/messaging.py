@@ -333,7 +333,7 @@ def _ack_txn(db: Any, who: Requester, m: Messaging, up_to: int, now: int
                                   recipient=sender, message_id=event["message_id"])
             destinations.add(server_of(sender))
     store.append_events_txn(db, events, now)
-    account_store.touch_device_txn(db, who.device_pk, now)
+    account_store.touch_device_txn(db, who.device_pk, now, SEEN_EVERY_MS)
     after = [work for r in receipts
              for work in m.hooks.run_txn(db, "receipt.delivered", **r)]
     return [e[0] for e in events], destinations, receipts, after

@@ -149,8 +149,11 @@ def device_last_seen(db: sqlite_utils.Database, pk: int) -> int | None:
     return None if row is None else int(row[0] or 0)
 
 
-def touch_device_txn(db: sqlite_utils.Database, pk: int, now_ms: int) -> None:
-    db.execute("UPDATE devices SET last_seen_ms = ? WHERE pk = ?", [now_ms, pk])
+def touch_device_txn(db: sqlite_utils.Database, pk: int, now_ms: int, every_ms: int = 0) -> None:
+    """The device was seen now: rewrite ``last_seen_ms`` unless it is under ``every_ms``
+    old (a row left as it is dirties no page of the transaction)."""
+    db.execute("UPDATE devices SET last_seen_ms = ? WHERE pk = ? AND last_seen_ms <= ?",
+               [now_ms, pk, now_ms - every_ms])
 
 
 def list_devices(db: sqlite_utils.Database, address: str) -> list[dict[str, Any]]:

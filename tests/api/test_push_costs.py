@@ -172,3 +172,35 @@ async def test_a_full_page_is_followed_at_once_and_another_epoch_hears_at_once(
         frame = await asyncio.wait_for(ws.receive_json(), 10)  # (the idle wait is 25 s)
     assert frame["epoch"] == node.app[MESSAGING].epoch
     assert [e["pos"] for e in frame["events"]] == [e["pos"] for e in batches[0]]
+
+
+def _last_seen(node: RunningNode, pk: int, shift_ms: int = 0) -> int:
+    """The device's ``last_seen_ms`` (after moving it ``shift_ms`` back, when given)."""
+    with sqlite3.connect(node.config.database_path) as conn:
+        conn.execute("UPDATE devices SET last_seen_ms = last_seen_ms - ? WHERE pk = ?",
+                     [shift_ms, pk])
+        return int(conn.execute("SELECT last_seen_ms FROM devices WHERE pk = ?",
+                                [pk]).fetchone()[0])
+
+
+async def test_an_ack_rewrites_last_seen_at_most_once_a_minute(
+        node: RunningNode, http: aiohttp.ClientSession) -> None:
+    """Every ack that deletes events is a write, but the device row is rewritten (a page
+    of the transaction dirtied) only when its ``last_seen_ms`` is a minute old."""
+    anna = await keyed_device(http, node.url, "anna")
+    bob = await keyed_device(http, node.url, "bob")
+    pk = _pk(node, bob["device_id"])
+
+    async def ack_one(txn: str) -> None:
+        await send_to(http, node.url, anna, bob, txn)
+        _, got = await call(http, node.url, "GET", "/sync", bob["access_token"])
+        status, _ = await call(http, node.url, "POST", "/sync/ack", bob["access_token"],
+                               {"up_to": got["next"]})
+        assert status == 200 and got["events"]
+
+    writes, seen = node.app[DB].writes["_ack_txn"], _last_seen(node, pk, 1_000)
+    await ack_one("t1")  # seen a second ago: left as it is
+    assert node.app[DB].writes["_ack_txn"] == writes + 1 and _last_seen(node, pk) == seen
+    stale = _last_seen(node, pk, messaging.SEEN_EVERY_MS)
+    await ack_one("t2")  # a minute ago: rewritten
+    assert _last_seen(node, pk) >= stale + messaging.SEEN_EVERY_MS
