@@ -2,7 +2,8 @@
 ``history_queue`` (as the Python SDK's table, tests/sdk/test_history_queue.py).
 
 Queuing keeps order and each id once, touches no sealed value (the sealed list it
-replaced was rewritten whole for every message), and an upload removes what it took.
+replaced was rewritten whole for every message), and an upload removes what it took;
+an erasure of a conversation takes its ids out too.
 A store from before the queue keeps its waiting ids: they move into the queue, in
 order, and go up. Real node, real Chromium.
 """
@@ -10,9 +11,11 @@ order, and go up. Real node, real Chromium.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+from crypto.encoding import b64encode
 from node.appkeys import DB
 from tests.nodes import RunningNode, eventually
 from tests.sdk.conftest import PASSWORD
@@ -111,3 +114,25 @@ async def test_a_store_of_the_version_before_gains_the_queue_when_opened(
         opened = await web.run(UPGRADE)
         assert opened["version"] == 2 and opened["index"] == ["seq"]
         assert "history_queue" in opened["stores"] and "kv" in opened["stores"]
+
+
+ERASE = """async ([peer, digest]) => {
+  const a = window.me.archive;
+  await a.idle();  // (no upload runs meanwhile: only the erase may take the ids out)
+  const ids = (await window.me.history(peer)).map((m) => m.messageId);
+  await a.write((batch) => a.queue(batch, [...ids, "other"]));
+  const before = await window.me.store.count("history_queue");
+  await a.write((batch) => a.erase(batch, digest, 1));
+  return [before, (await window.me.store.firstKeys("history_queue", "seq", 10)).map(String)];
+}"""
+
+
+async def test_an_erased_conversation_leaves_no_id_in_the_queue(
+        web_node: RunningNode, browser: Any, clients: Clients) -> None:
+    async with carl(browser, web_node) as (web, address):
+        dora = await clients(web_node.url, "dora")
+        for n in range(2):
+            await dora.send_text(address, f"line {n}")
+        await web.messages(2)
+        digest = b64encode(hashlib.sha256(dora.address.encode()).digest())
+        assert await web.run(ERASE, [dora.address, digest]) == [3, ["other"]]

@@ -158,7 +158,10 @@ export class Archive {
     const peers = new Set((await this.store.all("messages")).map((r) => r.peer));
     for (const peer of peers) {
       if (b64encode(sha256(utf8(peer))) !== digest) continue;
-      for (const key of await this.store.keys("messages", "peer", peer)) batch.delete("messages", key);
+      for (const key of await this.store.keys("messages", "peer", peer)) {
+        batch.delete("messages", key);
+        batch.delete(QUEUE, key); // (no id of the conversation stays behind)
+      }
       for (const name of ["sessions", "devices"]) {
         for (const key of await this.store.keys(name, undefined, undefined, sessionKey(peer, ""))) batch.delete(name, key);
       }
