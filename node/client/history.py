@@ -26,6 +26,7 @@ from crypto.canonicaljson import encode_canonical, loads_strict
 from crypto.encoding import b64decode, b64encode
 from crypto.errors import CryptoError
 from node.client import content as contents
+from node.client import history_upload
 from node.client.errors import (
     ApiError,
     ClientError,
@@ -35,7 +36,6 @@ from node.client.errors import (
 )
 from node.client.history_pages import Reader
 from node.client.history_queue import MAX_QUEUED
-from node.client.history_upload import Uploader
 from node.client.models import ArchiveEvent, Message, event_to_json
 from node.protocol.names import TEAM_ROLES
 
@@ -64,7 +64,7 @@ class Archive:
         self._forget_due: list[str] = []
         self.reader = Reader(self)
         self.queue = client.store.history_queue
-        self.uploader = Uploader(self._upload, self._waiting)
+        self.uploader = history_upload.Uploader(self._upload, self._waiting)
         self._queue_from_list()
         self._keys: dict[int, bytes] | None = None  # (see ``keys``)
 
@@ -134,10 +134,10 @@ class Archive:
                 self.store.delete_secret(PENDING)
 
     def _backfill(self) -> None:
-        """Queue what this device stored before it held a key (messages from before the
-        owner's history began, on a node or app upgraded to history), newest first;
-        copies other devices stored already are kept once by the node."""
-        self.queue.add(self.store.message_ids(MAX_QUEUED))
+        """Queue what this device stored before it held a key (from before the owner's
+        history began), newest first; the node keeps once what others stored already."""
+        with self.store.batch(synced=False):  # (one commit, not one per id)
+            self.queue.add(self.store.message_ids(MAX_QUEUED))
 
     def _receive_keys(self, event: dict[str, Any]) -> ArchiveEvent | None:
         owner, device = self.owner, event.get("sender_device")
@@ -271,8 +271,8 @@ class Archive:
         return await self.uploader.now()
 
     def _waiting(self) -> int:
-        """How many copies wait to go up (counted up to one request's worth)."""
-        return self.queue.waiting(UPLOAD_ITEMS) if self.keys() else 0
+        """How many copies wait to go up (counted up to a full batch: all ``soon`` asks)."""
+        return self.queue.waiting(history_upload.BATCH_ITEMS) if self.keys() else 0
 
     async def _upload(self) -> int:
         keys = self.keys()

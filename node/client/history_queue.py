@@ -18,12 +18,14 @@ CREATE TABLE IF NOT EXISTS history_queue (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, message_id TEXT NOT NULL UNIQUE);
 """
 
-# Positions have no gaps (only the oldest are deleted, and an id already queued is not
-# tried, which would use up a position), so the span of positions is the count.
-# (max and min in subqueries of their own: each is then one index lookup, not a scan.)
-ADD = ("INSERT INTO history_queue (message_id) SELECT ? WHERE NOT EXISTS (SELECT 1 FROM "
-       "history_queue WHERE message_id = ?) AND ifnull((SELECT max(seq) FROM history_queue) "
-       "- (SELECT min(seq) FROM history_queue) + 1, 0) < ?")
+# The span of positions is at least the count (an id already queued is not tried, which
+# would use up a position; only ``forget`` leaves gaps): while it is under the bound,
+# no count is needed, which would read every row. (max and min in subqueries of their
+# own: each is then one index lookup, not a scan.)
+ADD = ("INSERT INTO history_queue (message_id) SELECT ?1 WHERE NOT EXISTS (SELECT 1 FROM "
+       "history_queue WHERE message_id = ?1) AND (ifnull((SELECT max(seq) FROM "
+       "history_queue) - (SELECT min(seq) FROM history_queue) + 1, 0) < ?2 OR "
+       "(SELECT count(*) FROM history_queue) < ?2)")
 MAX_QUEUED = 20_000  # beyond this, the newest are not queued (the oldest go up first)
 
 
@@ -39,7 +41,7 @@ class HistoryQueue:
         """Queue these ids after those waiting (one already queued keeps its place)."""
         conn = self._conn()
         for message_id in message_ids:
-            conn.execute(ADD, [message_id, message_id, MAX_QUEUED])
+            conn.execute(ADD, [message_id, MAX_QUEUED])
 
     def oldest(self, limit: int) -> list[tuple[int, str]]:
         """The first ``limit`` (position, message id) waiting, oldest first."""
@@ -55,6 +57,13 @@ class HistoryQueue:
         row = self._conn().execute("SELECT count(*) FROM (SELECT 1 FROM history_queue "
                                    "LIMIT ?)", [at_most]).fetchone()
         return int(row[0])
+
+    def forget(self, address: str) -> int:
+        """The stored messages with ``address`` are being forgotten (``Store.forget``,
+        before it deletes them): their ids leave the queue too; returns how many."""
+        return int(self._conn().execute(
+            "DELETE FROM history_queue WHERE message_id IN (SELECT message_id FROM messages "
+            "WHERE peer = ? OR sender = ?)", [address, address]).rowcount)
 
     def clear(self) -> None:
         """Nothing waits any more (a store reset to before its history began)."""

@@ -1,6 +1,6 @@
 """When sealed history copies go up to the node: together, off the path of a send.
 
-A message this device sends or receives is queued in the store (``history_pending``)
+A message this device sends or receives is queued in the store (``history_queue``)
 and sealed later; the copies that wait go up in one request, at most ``DELAY_S`` after
 the first of them was queued, at once when ``BATCH_ITEMS`` wait, on ``flush()`` and
 at ``Client.close``. So a device busy with many conversations makes one upload

@@ -10,6 +10,7 @@ before anything leaves.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import secrets
 from collections.abc import Callable
@@ -91,19 +92,28 @@ class Sender:
                     targets = self._apply_mismatch(known, err.details)
                     saved = None
                     continue
-                self._done(txn_id, answer, answered)
+                self._done(txn_id, answer, answered, retryable=given is not None)
                 return answer
         raise DeliveryFailed(f"the devices of {to} kept changing; try again", to=to,
                              reason="DEVICE_MISMATCH")
 
-    def _done(self, txn_id: str, answer: dict[str, Any], answered: Answered | None) -> None:
+    def _done(self, txn_id: str, answer: dict[str, Any], answered: Answered | None, *,
+              retryable: bool) -> None:
         """The node stored the message: drop its envelopes and record the answer (the
         message in the local history), in one local transaction, both or neither (not
-        synced, as the autocommits it replaced)."""
-        with self.store.batch(synced=False):
-            self.store.delete_secret(OUTGOING + txn_id)
-            if answered is not None:
-                answered(answer)
+        synced, as the autocommits it replaced). When recording fails, the envelopes
+        stay for a retry under the caller's txn id; a txn id made up here, which no one
+        can retry under, has them dropped before the error goes on."""
+        try:
+            with self.store.batch(synced=False):
+                self.store.delete_secret(OUTGOING + txn_id)
+                if answered is not None:
+                    answered(answer)
+        except BaseException:
+            if not retryable:
+                with contextlib.suppress(Exception):
+                    self.store.delete_secret(OUTGOING + txn_id)
+            raise
 
     async def repair(self, sender: str, to: str, plaintext: bytes, message_id: str,
                      missing: set[str]) -> None:

@@ -292,6 +292,7 @@ class Store:
         removed = 0
         self._cache.clear()
         with self.batch():
+            removed += self.history_queue.forget(address)
             for sql in ("DELETE FROM sessions WHERE address = ?",
                         "DELETE FROM devices WHERE address = ?",
                         "DELETE FROM messages WHERE peer = ? OR sender = ?"):

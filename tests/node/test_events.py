@@ -137,3 +137,21 @@ def test_a_hook_whose_test_is_false_runs_no_statement(tmp_path: Path) -> None:
     assert _kept(db) == ["m1"]
     with pytest.raises(ValueError):  # the payload is checked all the same
         hooks.run_txn(db, "message.stored", sender="a@b")
+
+
+def test_a_test_that_raises_skips_its_hook_alone(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    db = connect(tmp_path / "node.db")
+    migrate(db)
+    hooks, skipped, kept = Hooks(), _writer("skipped"), _writer("kept")
+
+    def broken(**payload: Any) -> bool:
+        raise KeyError("to")
+    hooks.on_txn("message.stored", skipped, priority=10, when=broken)
+    hooks.on_txn("message.stored", kept, priority=1)
+    db.execute("BEGIN IMMEDIATE")
+    with caplog.at_level(logging.ERROR, logger="kontor.events"):
+        after = hooks.run_txn(db, "message.stored", **STORED)
+    db.execute("COMMIT")
+    assert _kept(db) == ["m1"] and len(after) == 1  # (kept's row alone)
+    assert "failed" in caplog.text

@@ -49,6 +49,24 @@ def test_the_queue_keeps_order_each_id_once_and_a_bound(
     store.close()
 
 
+def test_forgetting_an_address_takes_its_messages_out_of_the_queue(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No id of a forgotten conversation stays in the file; the gap it leaves is not
+    counted against the bound."""
+    monkeypatch.setattr(history_queue, "MAX_QUEUED", 4)
+    store = _store(tmp_path / "s.kontor")
+    for n, peer in enumerate(["dora@x", "eve@x", "dora@x", "eve@x"]):
+        store.add_message(f"m{n}", peer, peer, "D", False, n, {"type": "text"})
+    store.history_queue.add(["m0", "m1", "m2", "m3"])
+    store.history_queue.add(["m4"])
+    assert store.history_queue.waiting(10) == 4, "full"
+    store.forget("dora@x")
+    assert [m for _, m in store.history_queue.oldest(10)] == ["m1", "m3"]
+    store.history_queue.add(["m4", "m5", "m6"])  # two places free, though the span is 5
+    assert [m for _, m in store.history_queue.oldest(10)] == ["m1", "m3", "m4", "m5"]
+    store.close()
+
+
 def test_queuing_touches_no_sealed_value_however_many_wait(tmp_path: Path) -> None:
     store = _store(tmp_path / "s.kontor")
     store.history_queue.add(f"old-{n}" for n in range(5000))
@@ -88,3 +106,18 @@ async def test_a_store_from_before_the_queue_moves_its_list_in_and_sends_it(
         await eventually(stored, what="the moved copies to go up")
     finally:
         await reopened.close()
+
+
+async def test_the_backfill_queues_what_was_kept_in_one_commit(
+        make_client: MakeClient) -> None:
+    carl = await make_client("carl")
+    for n in range(50):
+        carl.store.add_message(f"old-{n}", "dora@x", "dora@x", "D", False, n, {"type": "text"})
+    statements: list[str] = []
+    carl.store._conn.set_trace_callback(statements.append)
+    try:
+        carl.archive._backfill()
+    finally:
+        carl.store._conn.set_trace_callback(None)
+    assert carl.store.history_queue.waiting(100) >= 50
+    assert statements.count("COMMIT") == 1, "one transaction, not one per id"

@@ -99,3 +99,20 @@ async def test_the_answer_is_recorded_with_the_envelopes_removal_or_not_at_all(
     assert not carl.store.get_json("outgoing:" + txn)
     got = await receive(bob, 1)
     assert [m.message_id for m in got] == [sent.message_id], "one message reached bob"
+
+
+async def test_a_failed_record_under_a_txn_id_made_up_here_leaves_no_envelopes(
+        make_client: MakeClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a txn id of the caller's, no one can retry the send: the error goes on
+    and the envelopes kept under the id made up for it are not left behind."""
+    bob, carl = await make_client("bob"), await make_client("carl")
+
+    def full_disk(*args: object, **kwargs: object) -> bool:
+        raise sqlite3.OperationalError("database or disk is full")
+    monkeypatch.setattr(carl.store, "add_message", full_disk)
+    with pytest.raises(sqlite3.OperationalError):
+        await carl.send_text(bob.address, "sent, not recorded")
+    left = carl.store._conn.execute("SELECT name FROM secrets WHERE name LIKE "
+                                    "'outgoing:%'").fetchall()
+    assert left == [], "no envelopes left under an id no one knows"
+    assert [m.text for m in await receive(bob, 1)] == ["sent, not recorded"]
