@@ -20,7 +20,7 @@ import pytest
 from node.client import Client, Message
 from tests.nodes import RunningNode
 from tests.proxy import AnswerLosingProxy
-from tests.sdk.conftest import PASSPHRASE, PASSWORD, fast_store_kdf  # noqa: F401
+from tests.sdk.conftest import PASSPHRASE, PASSWORD, fast_store_kdf, receive  # noqa: F401
 from tests.web.page import WebDevice
 
 SEND = """async ([to, text, txnId]) => {
@@ -86,6 +86,54 @@ async def test_a_retried_send_is_one_message(proxy: AnswerLosingProxy, web_node:
         assert proxy.sends >= 4
         assert not web.console_errors or all("504" in e or "Failed to load" in e
                                              or "ERR_" in e for e in web.console_errors)
+    finally:
+        await context.close()
+        await bob.close()
+
+
+FAILING_RECORD = """async ([to, txnId]) => {
+  const store = window.me.store, write = store.write.bind(store);
+  let failing = true;  // the write that records the sent message fails once (a full disk)
+  store.write = async (ops) => {
+    if (failing && ops.some(([op, name]) => op === "put" && name === "messages")) {
+      failing = false;
+      throw new DOMException("the disk is full", "QuotaExceededError");
+    }
+    return write(ops);
+  };
+  let error = null;
+  try { await window.me.sendText(to, "recorded or not", {}, {txnId}); }
+  catch (err) { error = err.name; }
+  store.write = write;
+  const outgoing = await store.keys("kv", undefined, undefined, "outgoing:");
+  return {error, outgoing: outgoing.length};
+}"""
+
+
+@pytest.mark.parametrize("own_txn_id", [True, False])
+async def test_a_send_whose_record_fails_keeps_its_envelopes_only_for_a_retry(
+        web_node: RunningNode, browser: Any, tmp_path: Path, own_txn_id: bool) -> None:
+    """The node stored the message, then the browser's write failed: under the app's
+    own txn id the envelopes stay and the retry records the message once; under an id
+    made up by kontor.js, which no one can retry under, none are left behind."""
+    bob = await Client.register(web_node.url, "bob", PASSWORD, passphrase=PASSPHRASE,
+                                store=tmp_path / "bob.kontor")
+    context = await browser.new_context()
+    try:
+        web = await WebDevice.open(context, web_node.url)
+        await web.register("carl", PASSWORD)
+        txn = await web.run("() => window.me.newTxnId()") if own_txn_id else None
+        failed = await web.run(FAILING_RECORD, [bob.address, txn])
+        assert failed == {"error": "QuotaExceededError", "outgoing": int(own_txn_id)}
+        if own_txn_id:
+            sent = await web.run(SEND, [bob.address, "ignored now", txn])
+            assert sent["text"] == "recorded or not"
+            history = await web.run("""async (peer) => (await window.me.history(peer))
+                .map((m) => m.text)""", bob.address)
+            assert history == ["recorded or not"]
+        got = [m.text for m in await receive(bob, 1)]
+        got += [i.text for i in await bob.sync_once(timeout_ms=300) if isinstance(i, Message)]
+        assert got == ["recorded or not"], "the node stored it once"
     finally:
         await context.close()
         await bob.close()

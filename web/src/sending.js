@@ -52,13 +52,15 @@ export class Sending {
     if (txnId !== null && !(typeof txnId === "string" && TXN_ID.test(txnId))) {
       return Promise.reject(new ClientError("txnId is 1-64 characters of A-Z a-z 0-9 . _ ~ - (use newTxnId())"));
     }
-    const run = this.sending.then(() => this.sendNow(to, content, remember, txnId ?? newTxnId()));
+    const run = this.sending.then(() => this.sendNow(to, content, remember, txnId ?? newTxnId(), txnId !== null));
     this.sending = run.catch(() => undefined); // one send at a time, in order
     return run;
   }
 
-  async sendNow(to, content, remember, txnId) {
-    const saved = await this.store.getJson("kv", OUTGOING + txnId);
+  /** `retryable`: the caller passed `txnId` (one made up here has nothing saved under it,
+   * and no one can retry under it). */
+  async sendNow(to, content, remember, txnId, retryable) {
+    const saved = retryable ? await this.store.getJson("kv", OUTGOING + txnId) : null;
     let sender, plaintext;
     if (saved) {
       ({ sender, to } = saved);
@@ -73,7 +75,14 @@ export class Sending {
     const message = new Message(answer.message_id, sender, this.deviceId, to, to, answer.ts, content, true);
     const done = [["delete", "kv", OUTGOING + txnId]];
     if (remember) done.push(["put", "messages", message.messageId, message.record(this.store)]);
-    await this.store.write(done);
+    try { // the envelopes go and the message is kept in one transaction: both or neither
+      await this.store.write(done);
+    } catch (err) {
+      // Under the caller's txn id they stay for the retry, which records the message;
+      // under one made up here they go, or they would stay for ever.
+      if (!retryable) await this.store.write(done.slice(0, 1)).catch(() => undefined);
+      throw err;
+    }
     if (remember) this.archive.sent(message); // its history copy: in the background
     return message;
   }
