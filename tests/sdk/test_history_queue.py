@@ -20,11 +20,9 @@ from tests.nodes import RunningNode, eventually
 from tests.sdk.conftest import PASSPHRASE, PASSWORD, MakeClient
 from tests.sdk.test_history_upload import _items
 
-FAST = {"opslimit": 1, "memlimit": 8192}
-
 
 def _store(path: Path) -> Store:
-    return Store.open(path, PASSPHRASE, **FAST)
+    return Store.open(path, PASSPHRASE, opslimit=1, memlimit=8192)  # (a fast KDF)
 
 
 def test_the_queue_keeps_order_each_id_once_and_a_bound(

@@ -98,7 +98,8 @@ async def test_the_answer_is_recorded_with_the_envelopes_removal_or_not_at_all(
         [(sent.message_id, "kept for the retry")]
     assert not carl.store.get_json("outgoing:" + txn)
     got = await receive(bob, 1)
-    assert [m.message_id for m in got] == [sent.message_id], "one message reached bob"
+    assert [m.message_id for m in got if isinstance(m, Message)] == [sent.message_id], \
+        "one message reached bob"
 
 
 async def test_a_failed_record_under_a_txn_id_made_up_here_leaves_no_envelopes(
@@ -115,4 +116,5 @@ async def test_a_failed_record_under_a_txn_id_made_up_here_leaves_no_envelopes(
     left = carl.store._conn.execute("SELECT name FROM secrets WHERE name LIKE "
                                     "'outgoing:%'").fetchall()
     assert left == [], "no envelopes left under an id no one knows"
-    assert [m.text for m in await receive(bob, 1)] == ["sent, not recorded"]
+    assert [m.text for m in await receive(bob, 1) if isinstance(m, Message)] == \
+        ["sent, not recorded"]

@@ -70,13 +70,19 @@ async def _copies(node: RunningNode, owner: str) -> int:
     return await node.app[DB].read(count)
 
 
+async def _lines_from_dora(web: WebDevice, node: RunningNode, clients: Clients,
+                           address: str, count: int) -> tuple[Any, list[dict[str, Any]]]:
+    """dora (a Python device) writes ``count`` lines to the browser, which gets them."""
+    dora = await clients(node.url, "dora")
+    for n in range(count):
+        await dora.send_text(address, f"line {n}")
+    return dora, await web.messages(count)
+
+
 async def test_a_store_from_before_the_queue_moves_its_list_in_and_sends_it(
         web_node: RunningNode, browser: Any, clients: Clients) -> None:
     async with carl(browser, web_node) as (web, address):
-        dora = await clients(web_node.url, "dora")
-        for n in range(3):
-            await dora.send_text(address, f"line {n}")
-        got = await web.messages(3)
+        _, got = await _lines_from_dora(web, web_node, clients, address, 3)
         await web.run("() => window.me.archive.idle()")
 
         async def stored() -> bool:
@@ -130,9 +136,6 @@ ERASE = """async ([peer, digest]) => {
 async def test_an_erased_conversation_leaves_no_id_in_the_queue(
         web_node: RunningNode, browser: Any, clients: Clients) -> None:
     async with carl(browser, web_node) as (web, address):
-        dora = await clients(web_node.url, "dora")
-        for n in range(2):
-            await dora.send_text(address, f"line {n}")
-        await web.messages(2)
+        dora, _ = await _lines_from_dora(web, web_node, clients, address, 2)
         digest = b64encode(hashlib.sha256(dora.address.encode()).digest())
         assert await web.run(ERASE, [dora.address, digest]) == [3, ["other"]]
